@@ -1,0 +1,80 @@
+# secnotify: `make run` starts the local stack, `make test` runs every check.
+SHELL := /bin/bash
+.DEFAULT_GOAL := help
+
+PYTHON ?= $(shell command -v python3.11 || command -v python3)
+VENV := .venv
+SAM_VENV := .venv-sam
+BIN := $(VENV)/bin
+SAM := $(SAM_VENV)/bin/sam
+export AWS_DEFAULT_REGION ?= us-east-1
+export SAM_CLI_TELEMETRY := 0
+export PYTHONPATH := layers:.
+
+# sam build for python3.13 needs a python3.13 on PATH; pyenv keeps it out of PATH unless selected.
+PY313_BIN := $(shell if python3.13 -V >/dev/null 2>&1; then dirname "$$(python3.13 -c 'import sys; print(sys.executable)')"; \
+	elif command -v pyenv >/dev/null 2>&1; then v=$$(pyenv versions --bare | grep '^3\.13' | tail -n 1); \
+	[ -n "$$v" ] && echo "$$(pyenv prefix $$v)/bin"; fi)
+
+.PHONY: help
+help:  ## list the targets
+	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-10s %s\n", $$1, $$2}'
+
+$(BIN)/.installed: requirements/dev.txt
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install -q --disable-pip-version-check -r requirements/dev.txt
+	touch $@
+
+$(SAM_VENV)/.installed: requirements/sam.txt
+	$(PYTHON) -m venv $(SAM_VENV)
+	$(SAM_VENV)/bin/pip install -q --disable-pip-version-check -r requirements/sam.txt
+	touch $@
+
+.PHONY: venv
+venv: $(BIN)/.installed  ## create .venv from the pinned requirements
+
+.PHONY: lint
+lint: venv  ## ruff and mypy
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+	$(BIN)/mypy
+
+.PHONY: validate
+validate: $(SAM_VENV)/.installed  ## sam validate --lint (cfn-lint) on template.yaml
+	$(SAM) validate --lint --template template.yaml --region $(AWS_DEFAULT_REGION)
+
+.PHONY: build
+build: $(SAM_VENV)/.installed  ## sam build for python3.13 on arm64
+	@test -n "$(PY313_BIN)" || { echo "sam build needs python3.13 on PATH"; exit 1; }
+	PATH="$(PY313_BIN):$$PATH" $(SAM) build --template template.yaml
+
+.PHONY: pytest
+pytest: venv
+	$(BIN)/pytest -q -n 2 $(PYTEST_ARGS)
+
+.PHONY: test
+test: lint validate pytest  ## every check: ruff, mypy, sam validate --lint, pytest
+
+.PHONY: run
+run: venv  ## the whole stack locally: AWS endpoint :4566, API :3000, dispatcher, sink :8080
+	$(BIN)/python -m local.run
+
+.PHONY: send
+send: venv  ## put an event on the local bus: make send EVENT=events/eventbridge/opened.json
+	$(BIN)/python -m local.send $(EVENT)
+
+.PHONY: sink
+sink: venv  ## a webhook sink that prints what it receives, on :8080
+	$(BIN)/python -m local.sink
+
+.PHONY: bench
+bench: venv  ## performance figures, as ratios measured side by side
+	$(BIN)/python -m bench.run
+
+.PHONY: fuzz
+fuzz: venv  ## schemathesis against our own /openapi.json
+	$(BIN)/pytest -q tests/fuzz $(PYTEST_ARGS)
+
+.PHONY: clean
+clean:
+	rm -rf .aws-sam .pytest_cache .mypy_cache .ruff_cache .hypothesis .local

@@ -1,0 +1,1 @@
+"""Pydantic models: the API's resources, the normalised security event, delivery records."""

@@ -1,0 +1,95 @@
+"""The normalised security event every source is turned into (SPEC 2.3)."""
+
+from __future__ import annotations
+
+from datetime import datetime, timezone
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from secnotify.models.common import EventRiskLevel, TriggerEvent
+
+
+class ManagementZone(BaseModel):
+    model_config = ConfigDict(frozen=True)
+    id: str = ""
+    name: str = ""
+
+
+class AffectedEntity(BaseModel):
+    model_config = ConfigDict(frozen=True)
+    id: str = ""
+    name: str = ""
+    type: str = ""
+
+
+class Tag(BaseModel):
+    model_config = ConfigDict(frozen=True)
+    key: str
+    value: str | None = None
+
+
+class SecurityEvent(BaseModel):
+    """One security-problem event, whatever its source, ready for matching and templating."""
+
+    model_config = ConfigDict(frozen=True)
+
+    event_id: str
+    event_time: datetime
+    detail_type: str
+    trigger: TriggerEvent
+    security_problem_id: str = ""
+    display_id: str = ""
+    status: str = "OPEN"
+    muted: bool = False
+    title: str = ""
+    description: str = ""
+    url: str = ""
+    technology: str = ""
+    vulnerability_type: str = ""
+    cve_ids: tuple[str, ...] = ()
+    risk_level: EventRiskLevel = EventRiskLevel.NONE
+    risk_score: float | None = None
+    base_risk_score: float | None = None
+    exposure: str = ""
+    public_exploit: str = ""
+    data_assets: str = ""
+    management_zones: tuple[ManagementZone, ...] = ()
+    new_management_zones: tuple[ManagementZone, ...] = ()
+    affected_entities: tuple[AffectedEntity, ...] = ()
+    tags: tuple[Tag, ...] = ()
+    first_seen_timestamp: int | None = None
+    last_updated_timestamp: int | None = None
+    extra: dict[str, str] = Field(default_factory=dict)
+
+
+def sample_event() -> SecurityEvent:
+    """The event used to check templates on save, for previews and for test sends."""
+    return SecurityEvent(
+        event_id="00000000-0000-4000-8000-000000000001",
+        event_time=datetime(2026, 1, 1, 12, 0, tzinfo=timezone.utc),
+        detail_type="Security Problem Opened",
+        trigger=TriggerEvent.SECURITY_PROBLEM_OPENED,
+        security_problem_id="11497873967941161718",
+        display_id="S-1234",
+        status="OPEN",
+        title="Remote Code Execution in log4j-core",
+        description='JNDI lookup in "log4j-core" lets a remote attacker run code.\nUpgrade to 2.17.1.',
+        url="https://example.com/security/problem/11497873967941161718",
+        technology="JAVA",
+        vulnerability_type="THIRD_PARTY",
+        cve_ids=("CVE-2021-44228",),
+        risk_level=EventRiskLevel.CRITICAL,
+        risk_score=10.0,
+        base_risk_score=10.0,
+        exposure="PUBLIC_NETWORK",
+        public_exploit="AVAILABLE",
+        data_assets="REACHABLE",
+        management_zones=(ManagementZone(id="123", name="production"),),
+        new_management_zones=(),
+        affected_entities=(
+            AffectedEntity(id="PROCESS_GROUP-1A2B", name="orders-service", type="PROCESS_GROUP"),
+        ),
+        tags=(Tag(key="owner", value="team-a"), Tag(key="pci")),
+        first_seen_timestamp=1700000000000,
+        last_updated_timestamp=1700000100000,
+    )

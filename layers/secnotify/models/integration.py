@@ -1,0 +1,212 @@
+"""Integrations: a webhook bound to an alerting profile (SPEC 2.2)."""
+
+from __future__ import annotations
+
+import re
+from typing import Annotated, Literal
+from urllib.parse import urlsplit
+
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+
+# RFC 9110 token characters: what a header name may contain.
+_TOKEN = re.compile(r"^[!#$%&'*+\-.^_`|~0-9A-Za-z]+$")
+_CTL = re.compile(r"[\x00-\x08\x0a-\x1f\x7f]")
+
+# Headers we set ourselves or that would let a template steer the connection.
+RESERVED_HEADERS = frozenset(
+    {
+        "host",
+        "content-length",
+        "transfer-encoding",
+        "connection",
+        "keep-alive",
+        "upgrade",
+        "te",
+        "trailer",
+        "proxy-authorization",
+        "proxy-connection",
+        "webhook-id",
+        "webhook-timestamp",
+        "webhook-signature",
+    }
+)
+
+SIGNING_SECRET_PATTERN = r"^whsec_[A-Za-z0-9+/]{32,}={0,2}$"
+
+
+class WebhookHeader(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    name: Annotated[str, Field(min_length=1, max_length=500)]
+    value: Annotated[str, Field(max_length=8192)] | None = None
+    secret: bool = False
+
+    @field_validator("name")
+    @classmethod
+    def _valid_name(cls, value: str) -> str:
+        if not _TOKEN.match(value):
+            raise ValueError("header name may contain only RFC 9110 token characters")
+        if value.lower() in RESERVED_HEADERS:
+            raise ValueError(f"header {value} is set by secnotify and cannot be overridden")
+        return value
+
+    @field_validator("value")
+    @classmethod
+    def _valid_value(cls, value: str | None) -> str | None:
+        if value is not None and _CTL.search(value):
+            raise ValueError("header value must not contain control characters or line breaks")
+        return value
+
+
+class WebhookInput(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    url: Annotated[str, Field(min_length=1, max_length=1000)]
+    acceptAnyCertificate: bool = False
+    headers: Annotated[list[WebhookHeader], Field(max_length=100)] = Field(default_factory=list)
+    payload: Annotated[str, Field(min_length=1)]
+
+    @field_validator("url")
+    @classmethod
+    def _valid_url(cls, value: str) -> str:
+        if _CTL.search(value) or " " in value:
+            raise ValueError("url must not contain spaces or control characters")
+        try:
+            parts = urlsplit(value)
+            parts.port  # noqa: B018 - raises on a malformed port
+        except ValueError as exc:
+            raise ValueError(f"url is not a valid URL: {exc}") from None
+        if parts.scheme not in {"http", "https"}:
+            raise ValueError("url must start with http:// or https://")
+        if not parts.hostname:
+            raise ValueError("url must name a host")
+        if parts.username or parts.password:
+            raise ValueError("url must not carry credentials; use a secret header instead")
+        return value
+
+    @model_validator(mode="after")
+    def _content_type_required(self) -> WebhookInput:
+        names = [h.name.lower() for h in self.headers]
+        if "content-type" not in names:
+            raise ValueError("webhook.headers must include a Content-Type header")
+        duplicates = sorted({n for n in names if names.count(n) > 1})
+        if duplicates:
+            raise ValueError(f"webhook.headers lists {', '.join(duplicates)} more than once")
+        return self
+
+    def content_type(self) -> str:
+        for header in self.headers:
+            if header.name.lower() == "content-type":
+                return header.value or ""
+        return ""
+
+
+class IntegrationInput(BaseModel):
+    """What a client sends to create or replace an integration."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    displayName: Annotated[str, Field(min_length=1, max_length=100)]
+    enabled: bool = True
+    type: Literal["WEBHOOK"] = "WEBHOOK"
+    alertingProfileId: Annotated[str, Field(min_length=1, max_length=64)]
+    webhook: WebhookInput
+    signingSecret: Annotated[str, Field(pattern=SIGNING_SECRET_PATTERN, max_length=200)] | None = None
+    generateSigningSecret: bool = False
+
+    @field_validator("displayName")
+    @classmethod
+    def _name_not_blank(cls, value: str) -> str:
+        if not value.strip():
+            raise ValueError("displayName must not be blank")
+        return value
+
+
+class StoredHeader(BaseModel):
+    name: str
+    value: str
+    secret: bool = False
+
+
+class StoredWebhook(BaseModel):
+    url: str
+    acceptAnyCertificate: bool = False
+    headers: list[StoredHeader] = Field(default_factory=list)
+    payload: str
+
+    def content_type(self) -> str:
+        for header in self.headers:
+            if header.name.lower() == "content-type":
+                return header.value
+        return ""
+
+
+class Integration(BaseModel):
+    """An integration as stored, secrets included. Never returned by the API as is."""
+
+    id: str
+    displayName: str
+    enabled: bool = True
+    type: Literal["WEBHOOK"] = "WEBHOOK"
+    alertingProfileId: str
+    webhook: StoredWebhook
+    signingSecret: str | None = None
+    version: int
+    createdAt: str
+    updatedAt: str
+
+
+class PublicHeader(BaseModel):
+    name: str
+    value: str | None = None
+    secret: bool = False
+
+
+class PublicWebhook(BaseModel):
+    url: str
+    acceptAnyCertificate: bool
+    headers: list[PublicHeader]
+    payload: str
+
+
+class IntegrationView(BaseModel):
+    """An integration as the API shows it: secret values and the signing secret withheld."""
+
+    id: str
+    displayName: str
+    enabled: bool
+    type: Literal["WEBHOOK"]
+    alertingProfileId: str
+    webhook: PublicWebhook
+    hasSigningSecret: bool
+    signingSecret: str | None = Field(
+        default=None, description="Present only in the response that created or rotated it."
+    )
+    version: int
+    createdAt: str
+    updatedAt: str
+
+    @classmethod
+    def of(cls, item: Integration, reveal_signing_secret: bool = False) -> IntegrationView:
+        headers = [
+            PublicHeader(name=h.name, value=None if h.secret else h.value, secret=h.secret)
+            for h in item.webhook.headers
+        ]
+        return cls(
+            id=item.id,
+            displayName=item.displayName,
+            enabled=item.enabled,
+            type=item.type,
+            alertingProfileId=item.alertingProfileId,
+            webhook=PublicWebhook(
+                url=item.webhook.url,
+                acceptAnyCertificate=item.webhook.acceptAnyCertificate,
+                headers=headers,
+                payload=item.webhook.payload,
+            ),
+            hasSigningSecret=item.signingSecret is not None,
+            signingSecret=item.signingSecret if reveal_signing_secret else None,
+            version=item.version,
+            createdAt=item.createdAt,
+            updatedAt=item.updatedAt,
+        )

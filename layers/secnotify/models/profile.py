@@ -1,0 +1,64 @@
+"""Alerting profiles (SPEC 2.1)."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from pydantic import BaseModel, ConfigDict, Field, field_validator
+
+from secnotify.models.common import ALL_RISK_LEVELS, RiskLevel, TriggerEvent
+
+Name = Annotated[str, Field(min_length=1, max_length=100)]
+
+
+def _unique(values: list, field_name: str) -> list:
+    seen: list = []
+    for value in values:
+        if value in seen:
+            raise ValueError(f"{field_name} lists {getattr(value, 'value', value)} twice")
+        seen.append(value)
+    return seen
+
+
+class AlertingProfileInput(BaseModel):
+    """What a client sends to create or replace a profile."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    name: Name
+    enabled: bool = True
+    enabledRiskLevels: list[RiskLevel] = Field(
+        default_factory=lambda: list(ALL_RISK_LEVELS), min_length=1, max_length=4
+    )
+    enabledTriggerEvents: list[TriggerEvent] = Field(
+        default_factory=lambda: [TriggerEvent.SECURITY_PROBLEM_OPENED], min_length=1, max_length=3
+    )
+    managementZone: Annotated[str, Field(min_length=1, max_length=500)] | None = None
+
+    @field_validator("name")
+    @classmethod
+    def _name_not_blank(cls, value: str) -> str:
+        if not value.strip():
+            raise ValueError("name must not be blank")
+        return value
+
+    @field_validator("enabledRiskLevels")
+    @classmethod
+    def _risk_unique(cls, value: list[RiskLevel]) -> list[RiskLevel]:
+        return _unique(value, "enabledRiskLevels")
+
+    @field_validator("enabledTriggerEvents")
+    @classmethod
+    def _trigger_unique(cls, value: list[TriggerEvent]) -> list[TriggerEvent]:
+        return _unique(value, "enabledTriggerEvents")
+
+
+class AlertingProfile(AlertingProfileInput):
+    """A stored profile, as the API returns it."""
+
+    model_config = ConfigDict(extra="ignore")
+
+    id: str
+    version: int
+    createdAt: str
+    updatedAt: str
