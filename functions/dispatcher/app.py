@@ -1,0 +1,58 @@
+"""Dispatcher Lambda: security events from EventBridge, and later attempts from the retry queue."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from aws_lambda_powertools import Logger, Metrics, Tracer
+from aws_lambda_powertools.metrics import MetricUnit
+from aws_lambda_powertools.utilities.batch import BatchProcessor, EventType, process_partial_response
+from aws_lambda_powertools.utilities.data_classes.sqs_event import SQSRecord
+from aws_lambda_powertools.utilities.typing import LambdaContext
+
+from secnotify.service.dispatch import DispatchResult
+from secnotify.service.wiring import dispatcher
+
+logger = Logger()
+tracer = Tracer()
+metrics = Metrics()
+processor = BatchProcessor(event_type=EventType.SQS)
+
+_METRICS = {
+    "delivered": "NotificationsDelivered",
+    "retrying": "NotificationsRetrying",
+    "failed": "NotificationsFailed",
+    "malformed": "MalformedEvents",
+    "matched": "NotificationsMatched",
+}
+
+
+def _count(result: DispatchResult) -> None:
+    for key, name in _METRICS.items():
+        if result.counts.get(key):
+            metrics.add_metric(name=name, unit=MetricUnit.Count, value=result.counts[key])
+
+
+def _retry_record(record: SQSRecord) -> None:
+    status = dispatcher().handle_retry(record.body)
+    metrics.add_metric(name=_METRICS.get(status, "RetryMessages"), unit=MetricUnit.Count, value=1)
+    logger.info("retry processed", extra={"status": status, "message_id": record.message_id})
+
+
+@logger.inject_lambda_context(log_event=False)
+@tracer.capture_lambda_handler
+@metrics.log_metrics
+def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
+    if isinstance(event, dict) and "Records" in event:
+        return process_partial_response(
+            event=event, record_handler=_retry_record, processor=processor, context=context
+        )
+    result = dispatcher().handle_event(event)
+    _count(result)
+    if result.malformed_reason:
+        logger.warning(
+            "malformed event dead-lettered", extra={"event_id": result.event_id, "reason": result.malformed_reason}
+        )
+    else:
+        logger.info("event dispatched", extra={"event_id": result.event_id, "counts": dict(result.counts)})
+    return {"eventId": result.event_id, "counts": dict(result.counts)}

@@ -1,0 +1,27 @@
+"""Small helpers shared by the API use cases."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import datetime, timezone
+
+
+def new_id() -> str:
+    return str(uuid.uuid4())
+
+
+def now_iso() -> str:
+    return datetime.now(timezone.utc).isoformat(timespec="milliseconds").replace("+00:00", "Z")
+
+
+def etag(version: int) -> str:
+    return f'"{version}"'
+
+
+def if_match_version(header: str | None) -> int | None:
+    """The version an If-Match header asks for: None when absent or ``*``, -1 when unparseable."""
+    if header is None or header.strip() in {"", "*"}:
+        return None
+    value = header.split(",")[0].strip()
+    value = value.removeprefix("W/").strip('"')
+    return int(value) if value.isdigit() and len(value) < 12 else -1

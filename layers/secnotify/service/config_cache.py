@@ -1,0 +1,61 @@
+"""The configuration as the dispatcher sees it, cached in the warm Lambda for a short TTL."""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+
+from secnotify.models.integration import Integration
+from secnotify.models.profile import AlertingProfile
+from secnotify.storage.dynamodb import DynamoStore
+
+
+@dataclass(frozen=True)
+class Configuration:
+    profiles: dict[str, AlertingProfile]
+    integrations: list[Integration]
+
+    def integration(self, integration_id: str) -> Integration | None:
+        for item in self.integrations:
+            if item.id == integration_id:
+                return item
+        return None
+
+
+def load_configuration(store: DynamoStore) -> Configuration:
+    snapshot = store.load_config()
+    profiles = {
+        p.id: AlertingProfile.model_validate({**p.doc, "id": p.id, "version": p.version})
+        for p in snapshot.profiles
+    }
+    integrations = [
+        Integration.model_validate({**i.doc, "id": i.id, "version": i.version}) for i in snapshot.integrations
+    ]
+    return Configuration(profiles, integrations)
+
+
+class ConfigCache:
+    """One query per TTL, whatever the event rate; concurrent callers share one reload."""
+
+    def __init__(
+        self, store: DynamoStore, ttl_s: float, clock: Callable[[], float] = time.monotonic
+    ) -> None:
+        self.store = store
+        self.ttl_s = ttl_s
+        self.clock = clock
+        self._lock = threading.Lock()
+        self._value: Configuration | None = None
+        self._loaded_at = 0.0
+
+    def get(self) -> Configuration:
+        with self._lock:
+            if self._value is None or self.clock() - self._loaded_at >= self.ttl_s:
+                self._value = load_configuration(self.store)
+                self._loaded_at = self.clock()
+            return self._value
+
+    def invalidate(self) -> None:
+        with self._lock:
+            self._value = None

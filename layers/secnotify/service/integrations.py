@@ -1,0 +1,260 @@
+"""Integration use cases: CRUD with write-only secrets, preview, test-send, delivery log."""
+
+from __future__ import annotations
+
+import uuid
+from dataclasses import dataclass
+from typing import Any
+
+from secnotify.delivery import generate_secret
+from secnotify.models.event import SecurityEvent, sample_event
+from secnotify.models.integration import (
+    Integration,
+    IntegrationInput,
+    IntegrationView,
+    StoredHeader,
+    StoredWebhook,
+    WebhookInput,
+)
+from secnotify.service.common import if_match_version, new_id, now_iso
+from secnotify.service.errors import BadRequest, Conflict, NotFoundError, PreconditionFailed
+from secnotify.service.notify import Notifier
+from secnotify.settings import Settings
+from secnotify.sources import MalformedEvent, parse_eventbridge
+from secnotify.storage.dynamodb import INTEGRATION, DynamoStore, StoredItem
+from secnotify.storage.errors import LimitExceeded, NotFound, ProfileMissing, VersionConflict
+from secnotify.templating import render_preview, validate_template
+
+
+def _integration(item: StoredItem) -> Integration:
+    return Integration.model_validate({**item.doc, "id": item.id, "version": item.version})
+
+
+@dataclass(frozen=True)
+class Saved:
+    view: IntegrationView
+    version: int
+
+
+class IntegrationService:
+    def __init__(self, store: DynamoStore, settings: Settings, notifier: Notifier | None = None) -> None:
+        self.store = store
+        self.settings = settings
+        self._notifier = notifier
+
+    @property
+    def notifier(self) -> Notifier:
+        # Built on first use: CRUD requests never pay for the HTTP pool.
+        if self._notifier is None:
+            self._notifier = Notifier(self.store, self.settings)
+        return self._notifier
+
+    # ---- CRUD -----------------------------------------------------------------------
+
+    def create(self, data: IntegrationInput) -> IntegrationView:
+        webhook = self._webhook(data.webhook, previous=None)
+        secret = data.signingSecret or (generate_secret() if data.generateSigningSecret else None)
+        now = now_iso()
+        item_id = new_id()
+        doc = self._doc(data, webhook, secret, now, now)
+        try:
+            stored = self.store.create_integration(item_id, doc, self.settings.max_integrations)
+        except LimitExceeded as exc:
+            raise Conflict(str(exc)) from None
+        except ProfileMissing as exc:
+            raise BadRequest(str(exc), field="alertingProfileId") from None
+        return IntegrationView.of(_integration(stored), reveal_signing_secret=secret is not None)
+
+    def get_stored(self, integration_id: str) -> Integration:
+        try:
+            return _integration(self.store.get_config_item(INTEGRATION, integration_id))
+        except NotFound as exc:
+            raise NotFoundError(str(exc)) from None
+
+    def get(self, integration_id: str) -> IntegrationView:
+        return IntegrationView.of(self.get_stored(integration_id))
+
+    def list(self, limit: int, token: str | None) -> tuple[list[IntegrationView], str | None]:
+        page = self.store.list_config_items(INTEGRATION, limit, token)
+        return [IntegrationView.of(_integration(i)) for i in page.items], page.next_token
+
+    def replace(self, integration_id: str, data: IntegrationInput, if_match: str | None) -> IntegrationView:
+        current = self.get_stored(integration_id)
+        wanted = if_match_version(if_match)
+        if wanted is not None and wanted != current.version:
+            raise PreconditionFailed(
+                f"If-Match: integration {integration_id} is at version {current.version}, not {if_match}"
+            )
+        webhook = self._webhook(data.webhook, previous=current.webhook)
+        reveal = False
+        secret = current.signingSecret
+        if data.signingSecret is not None:
+            secret, reveal = data.signingSecret, True
+        elif data.generateSigningSecret:
+            secret, reveal = generate_secret(), True
+        elif "signingSecret" in data.model_fields_set:
+            secret = None  # an explicit null removes signing
+        doc = self._doc(data, webhook, secret, current.createdAt, now_iso())
+        try:
+            stored = self.store.replace_integration(
+                integration_id, doc, current.version, current.alertingProfileId
+            )
+        except VersionConflict as exc:
+            raise PreconditionFailed(str(exc)) from None
+        except ProfileMissing as exc:
+            raise BadRequest(str(exc), field="alertingProfileId") from None
+        return IntegrationView.of(_integration(stored), reveal_signing_secret=reveal)
+
+    def delete(self, integration_id: str) -> None:
+        try:
+            self.store.delete_integration(integration_id)
+        except NotFound as exc:
+            raise NotFoundError(str(exc)) from None
+
+    # ---- preview and test-send ----------------------------------------------------
+
+    def preview(
+        self, integration_id: str | None, draft: IntegrationInput | None, event: dict[str, Any] | None
+    ) -> dict[str, Any]:
+        if draft is not None:
+            payload, content_type = draft.webhook.payload, draft.webhook.content_type()
+        elif integration_id is not None:
+            stored = self.get_stored(integration_id)
+            payload, content_type = stored.webhook.payload, stored.webhook.content_type()
+        else:
+            raise BadRequest("give either integrationId or integration", field="integrationId")
+        body, errors = render_preview(payload, content_type, self._event(event))
+        return {
+            "contentType": content_type,
+            "body": body,
+            "valid": not errors,
+            "errors": [_error_view(e) for e in errors],
+        }
+
+    def test_send(self, integration_id: str, event: dict[str, Any] | None) -> dict[str, Any]:
+        integration = self.get_stored(integration_id)
+        security_event = self._event(event)
+        # A fresh webhook-id: a test must reach receivers that dedup on it.
+        msg_id = f"msg_test_{uuid.uuid4().hex}"
+        result = self.notifier.attempt(security_event, integration, attempt=1, kind="test", msg_id=msg_id)
+        self.store.put_event(security_event.event_id, security_event.model_dump_json(), self._record_ttl)
+        self.notifier.record(result.record)
+        return _outcome_view(result.record, result.outcome.delivered)
+
+    # ---- delivery log -------------------------------------------------------------
+
+    def deliveries(self, integration_id: str, limit: int, token: str | None) -> tuple[list[dict[str, Any]], str | None]:
+        self.get_stored(integration_id)
+        return self.store.list_deliveries(integration_id, limit, token)
+
+    def redeliver(self, integration_id: str, delivery_id: str) -> dict[str, Any]:
+        integration = self.get_stored(integration_id)
+        try:
+            original = self.store.get_delivery(integration_id, delivery_id)
+        except NotFound as exc:
+            raise NotFoundError(str(exc)) from None
+        raw = self.store.get_event(original["eventId"])
+        if raw is None:
+            raise Conflict(f"the event of delivery {delivery_id} is no longer kept; it cannot be redelivered")
+        event = SecurityEvent.model_validate_json(raw)
+        result = self.notifier.attempt(
+            event, integration, attempt=int(original.get("attempt", 1)), kind="redelivery",
+            msg_id=original.get("webhookId"),
+        )
+        result.record["redeliveryOf"] = delivery_id
+        self.notifier.record(result.record)
+        return {**_outcome_view(result.record, result.outcome.delivered), "deliveryId": result.record["deliveryId"]}
+
+    # ---- helpers ------------------------------------------------------------------
+
+    @property
+    def _record_ttl(self) -> int:
+        return self.settings.delivery_record_ttl_days * 86400
+
+    def _event(self, raw: dict[str, Any] | None) -> SecurityEvent:
+        if raw is None:
+            return sample_event()
+        if "detail" not in raw:
+            raw = {
+                "id": str(uuid.uuid4()),
+                "detail-type": "Security Problem Opened",
+                "source": "secnotify",
+                "account": "000000000000",
+                "time": now_iso(),
+                "region": "us-east-1",
+                "resources": [],
+                "detail": raw,
+            }
+        try:
+            return parse_eventbridge(raw)
+        except MalformedEvent as exc:
+            raise BadRequest(f"event: {exc.reason}", field="event") from None
+
+    def _webhook(self, data: WebhookInput, previous: StoredWebhook | None) -> StoredWebhook:
+        limit = self.settings.max_payload_chars
+        if len(data.payload) > limit:
+            raise BadRequest(f"webhook.payload: must be at most {limit} characters", field="webhook.payload")
+        kept = {h.name.lower(): h for h in (previous.headers if previous else []) if h.secret}
+        headers: list[StoredHeader] = []
+        for index, header in enumerate(data.headers):
+            value = header.value
+            if value is None:
+                old = kept.get(header.name.lower())
+                if not header.secret or old is None:
+                    raise BadRequest(
+                        f"webhook.headers[{index}].value: required for header {header.name}"
+                        + (" (only an existing secret header may omit it)" if header.secret else ""),
+                        field=f"webhook.headers[{index}].value",
+                    )
+                value = old.value
+            headers.append(StoredHeader(name=header.name, value=value, secret=header.secret))
+        content_type = next((h.value for h in headers if h.name.lower() == "content-type"), "")
+        if not content_type.strip():
+            raise BadRequest("webhook.headers: the Content-Type header needs a value", field="webhook.headers")
+        errors = validate_template(data.payload, content_type)
+        if errors:
+            first = errors[0]
+            raise BadRequest(
+                f"webhook.payload: {first.message}",
+                field="webhook.payload",
+                errors=[_error_view(e) for e in errors],
+            )
+        return StoredWebhook(
+            url=data.url, acceptAnyCertificate=data.acceptAnyCertificate, headers=headers, payload=data.payload
+        )
+
+    @staticmethod
+    def _doc(
+        data: IntegrationInput, webhook: StoredWebhook, secret: str | None, created: str, updated: str
+    ) -> dict[str, Any]:
+        return {
+            "displayName": data.displayName,
+            "enabled": data.enabled,
+            "type": data.type,
+            "alertingProfileId": data.alertingProfileId,
+            "webhook": webhook.model_dump(mode="json"),
+            "signingSecret": secret,
+            "createdAt": created,
+            "updatedAt": updated,
+        }
+
+
+def _error_view(error: Any) -> dict[str, Any]:
+    view: dict[str, Any] = {"message": error.message}
+    if getattr(error, "line", None) is not None:
+        view["line"] = error.line
+        view["column"] = error.column
+    unknown = getattr(error, "unknown", ())
+    if unknown:
+        view["unknownPlaceholders"] = list(unknown)
+    return view
+
+
+def _outcome_view(record: dict[str, Any], delivered: bool) -> dict[str, Any]:
+    return {
+        "delivered": delivered,
+        "statusCode": record.get("statusCode"),
+        "latencyMs": record.get("latencyMs"),
+        "error": record.get("error"),
+        "responseBody": record.get("responseBody") or "",
+    }

@@ -1,0 +1,143 @@
+"""One attempt at one notification: render, sign, send, record. Shared by the dispatcher,
+test-send and redeliver, so they all take exactly the same path (and the same SSRF guard)."""
+
+from __future__ import annotations
+
+import hashlib
+import threading
+import time
+import uuid
+from collections import OrderedDict
+from dataclasses import dataclass
+from typing import Any
+
+from secnotify.delivery import DeliveryOutcome, WebhookRequest, WebhookSender
+from secnotify.models.event import SecurityEvent
+from secnotify.models.integration import Integration
+from secnotify.service.common import now_iso
+from secnotify.settings import Settings
+from secnotify.storage.dynamodb import DynamoStore
+from secnotify.templating import CompiledTemplate, TemplateError, compile_template
+
+REDACTED = "[redacted]"
+
+
+def webhook_id(event_id: str, integration_id: str) -> str:
+    """Stable per event x integration, so every retry carries the same ``webhook-id``."""
+    digest = hashlib.sha256(f"{event_id}\x00{integration_id}".encode()).hexdigest()[:32]
+    return f"msg_{digest}"
+
+
+def delivery_id() -> str:
+    """Sorts by creation time, so the log reads newest first with a reverse query."""
+    return f"{time.time_ns() // 1_000_000:013d}-{uuid.uuid4().hex[:12]}"
+
+
+def redact(text: str | None, secrets: list[str]) -> str | None:
+    """Remove secret header values a receiver may echo back into an error or response body."""
+    if not text:
+        return text
+    for secret in secrets:
+        if len(secret) >= 4 and secret in text:
+            text = text.replace(secret, REDACTED)
+    return text
+
+
+class TemplateCache:
+    """Compiled templates keyed by integration id and version: compile once per change."""
+
+    def __init__(self, max_size: int = 2048) -> None:
+        self._items: OrderedDict[tuple[str, int], CompiledTemplate] = OrderedDict()
+        self._lock = threading.Lock()
+        self.max_size = max_size
+
+    def get(self, integration: Integration) -> CompiledTemplate:
+        key = (integration.id, integration.version)
+        with self._lock:
+            hit = self._items.get(key)
+            if hit is not None:
+                self._items.move_to_end(key)
+                return hit
+        compiled = compile_template(integration.webhook.payload, integration.webhook.content_type())
+        with self._lock:
+            self._items[key] = compiled
+            while len(self._items) > self.max_size:
+                self._items.popitem(last=False)
+        return compiled
+
+
+@dataclass(frozen=True)
+class Attempt:
+    outcome: DeliveryOutcome
+    record: dict[str, Any]
+
+
+class Notifier:
+    def __init__(
+        self,
+        store: DynamoStore,
+        settings: Settings,
+        sender: WebhookSender | None = None,
+        templates: TemplateCache | None = None,
+    ) -> None:
+        self.store = store
+        self.settings = settings
+        self.sender = sender or WebhookSender(settings)
+        self.templates = templates or TemplateCache()
+
+    def attempt(
+        self,
+        event: SecurityEvent,
+        integration: Integration,
+        attempt: int,
+        kind: str = "event",
+        msg_id: str | None = None,
+    ) -> Attempt:
+        """Send once; the caller decides the final status, then calls ``record``."""
+        msg_id = msg_id or webhook_id(event.event_id, integration.id)
+        secrets = [h.value for h in integration.webhook.headers if h.secret and h.value]
+        try:
+            body = self.templates.get(integration).render(event).encode("utf-8")
+        except TemplateError as exc:
+            outcome = DeliveryOutcome(
+                delivered=False,
+                retryable=False,
+                status_code=None,
+                latency_ms=0.0,
+                error=f"template error: {exc.message}",
+                response_body="",
+                retry_after_s=None,
+            )
+        else:
+            request = WebhookRequest(
+                url=integration.webhook.url,
+                headers=tuple((h.name, h.value) for h in integration.webhook.headers),
+                body=body,
+                accept_any_certificate=integration.webhook.acceptAnyCertificate,
+                webhook_id=msg_id,
+                timestamp=int(time.time()),
+                signing_secret=integration.signingSecret,
+                secret_header_names=frozenset(h.name.lower() for h in integration.webhook.headers if h.secret),
+            )
+            outcome = self.sender.send(request)
+        doc = {
+            "deliveryId": delivery_id(),
+            "integrationId": integration.id,
+            "eventId": event.event_id,
+            "webhookId": msg_id,
+            "kind": kind,
+            "attempt": attempt,
+            "status": "SUCCEEDED" if outcome.delivered else ("RETRYING" if outcome.retryable else "FAILED"),
+            "statusCode": outcome.status_code,
+            "latencyMs": round(outcome.latency_ms, 1),
+            "error": redact(outcome.error, secrets),
+            "responseBody": redact(outcome.response_body, secrets) or "",
+            "createdAt": now_iso(),
+            "trigger": event.trigger.value,
+            "securityProblemId": event.display_id,
+        }
+        return Attempt(outcome, doc)
+
+    def record(self, doc: dict[str, Any]) -> None:
+        ttl_s = self.settings.delivery_record_ttl_days * 86400
+        self.store.put_delivery(doc["integrationId"], doc["deliveryId"], doc, ttl_s)

@@ -1,0 +1,1 @@
+"""Persistence: the only package that talks to AWS (DynamoDB, SQS) through boto3."""

@@ -1,0 +1,509 @@
+"""DynamoDB single-table storage for configuration, claims, events and delivery records.
+
+Layout (pk / sk):
+- ``CONFIG`` / ``PROFILE#<id>``, ``INTEGRATION#<id>``, ``COUNTER#<kind>``: the whole configuration
+  lives in one partition so the dispatcher loads it with a single query.
+- ``EVENT#<eventId>`` / ``EVENT``: the normalised event, kept for retries and redelivery.
+- ``CLAIM#<eventId>`` / ``INT#<integrationId>``: who is delivering what, so a notification is
+  delivered successfully at most once however often the event arrives.
+- ``DELIVERIES#<integrationId>`` / ``<deliveryId>``: the delivery log, newest first by id.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import json
+import re
+import time
+import zlib
+from collections.abc import Iterator
+from dataclasses import dataclass
+from typing import Any
+
+import boto3
+from botocore.config import Config
+from botocore.exceptions import ClientError
+
+from secnotify.storage.errors import (
+    InvalidToken,
+    LimitExceeded,
+    NotFound,
+    ProfileInUse,
+    ProfileMissing,
+    VersionConflict,
+)
+
+CONFIG_PK = "CONFIG"
+PROFILE = "PROFILE"
+INTEGRATION = "INTEGRATION"
+
+_TOKEN_SK = re.compile(r"^[A-Za-z0-9#:_\-.]{1,200}$")
+
+
+@dataclass(frozen=True)
+class StoredItem:
+    id: str
+    version: int
+    doc: dict[str, Any]
+
+
+@dataclass(frozen=True)
+class Page:
+    items: list[StoredItem]
+    next_token: str | None
+
+
+@dataclass(frozen=True)
+class ConfigSnapshot:
+    """Every profile and integration, as read by one paginated query."""
+
+    profiles: list[StoredItem]
+    integrations: list[StoredItem]
+
+
+@dataclass(frozen=True)
+class Claim:
+    integration_id: str
+    status: str
+    attempt: int
+    lease_until: float
+
+
+def _sk(kind: str, item_id: str) -> str:
+    return f"{kind}#{item_id}"
+
+
+def encode_token(key: dict[str, Any]) -> str:
+    raw = json.dumps({"pk": key["pk"]["S"], "sk": key["sk"]["S"]}, separators=(",", ":"))
+    return base64.urlsafe_b64encode(raw.encode()).decode().rstrip("=")
+
+
+def decode_token(token: str, pk: str, sk_prefix: str) -> dict[str, Any]:
+    """Turn an opaque nextToken back into a start key, refusing anything we did not issue."""
+    try:
+        padded = token + "=" * (-len(token) % 4)
+        data = json.loads(base64.urlsafe_b64decode(padded.encode("ascii")))
+    except (ValueError, UnicodeError, binascii.Error):
+        raise InvalidToken("nextToken is not a token this API issued") from None
+    if (
+        not isinstance(data, dict)
+        or set(data) != {"pk", "sk"}
+        or data["pk"] != pk
+        or not isinstance(data["sk"], str)
+        or not data["sk"].startswith(sk_prefix)
+        or not _TOKEN_SK.match(data["sk"])
+    ):
+        raise InvalidToken("nextToken is not a token this API issued")
+    return {"pk": {"S": pk}, "sk": {"S": data["sk"]}}
+
+
+def _cancel_codes(exc: ClientError) -> list[str]:
+    reasons = exc.response.get("CancellationReasons") or []
+    if reasons:
+        return [r.get("Code", "None") for r in reasons]
+    # Some endpoints only put the codes in the message: "... [None, ConditionalCheckFailed]".
+    match = re.search(r"\[(.*)\]", str(exc.response.get("Error", {}).get("Message", "")))
+    return [c.strip() for c in match.group(1).split(",")] if match else []
+
+
+class DynamoStore:
+    """All table access. Thread-safe: it holds only a low-level boto3 client."""
+
+    def __init__(self, table_name: str, client: Any | None = None) -> None:
+        self.table_name = table_name
+        self.client = client or boto3.client(
+            "dynamodb",
+            config=Config(retries={"max_attempts": 5, "mode": "standard"}, max_pool_connections=64),
+        )
+
+    # ---- configuration -------------------------------------------------------------
+
+    def get_config_item(self, kind: str, item_id: str) -> StoredItem:
+        resp = self.client.get_item(
+            TableName=self.table_name,
+            Key={"pk": {"S": CONFIG_PK}, "sk": {"S": _sk(kind, item_id)}},
+            ConsistentRead=True,
+        )
+        item = resp.get("Item")
+        if not item:
+            raise NotFound(f"no {_label(kind)} with id {item_id}")
+        return _stored(item)
+
+    def list_config_items(self, kind: str, limit: int, token: str | None) -> Page:
+        kwargs: dict[str, Any] = {
+            "TableName": self.table_name,
+            "KeyConditionExpression": "pk = :pk AND begins_with(sk, :prefix)",
+            "ExpressionAttributeValues": {":pk": {"S": CONFIG_PK}, ":prefix": {"S": f"{kind}#"}},
+            "Limit": limit,
+        }
+        if token:
+            kwargs["ExclusiveStartKey"] = decode_token(token, CONFIG_PK, f"{kind}#")
+        resp = self.client.query(**kwargs)
+        last = resp.get("LastEvaluatedKey")
+        return Page([_stored(i) for i in resp.get("Items", [])], encode_token(last) if last else None)
+
+    def load_config(self) -> ConfigSnapshot:
+        """The whole configuration in one query (more pages only past 1 MB)."""
+        profiles: list[StoredItem] = []
+        integrations: list[StoredItem] = []
+        for item in self._query_all(CONFIG_PK):
+            kind = item.get("kind", {}).get("S")
+            if kind == PROFILE:
+                profiles.append(_stored(item))
+            elif kind == INTEGRATION:
+                integrations.append(_stored(item))
+        return ConfigSnapshot(profiles, integrations)
+
+    def integrations_using(self, profile_id: str) -> list[StoredItem]:
+        return [
+            i for i in self.load_config().integrations if i.doc.get("alertingProfileId") == profile_id
+        ]
+
+    def create_profile(self, item_id: str, doc: dict[str, Any], max_count: int) -> StoredItem:
+        put = self._config_put(PROFILE, item_id, doc, 1, extra={"refCount": {"N": "0"}})
+        put["ConditionExpression"] = "attribute_not_exists(pk)"
+        self._transact(
+            [self._counter_update(PROFILE, +1, max_count), {"Put": put}],
+            on_cancel={0: LimitExceeded(f"at most {max_count} alerting profiles may exist")},
+        )
+        return StoredItem(item_id, 1, doc)
+
+    def replace_profile(self, item_id: str, doc: dict[str, Any], expected_version: int) -> StoredItem:
+        version = expected_version + 1
+        try:
+            self.client.update_item(
+                TableName=self.table_name,
+                Key={"pk": {"S": CONFIG_PK}, "sk": {"S": _sk(PROFILE, item_id)}},
+                UpdateExpression="SET doc = :doc, version = :v",
+                ConditionExpression="attribute_exists(pk) AND version = :expected",
+                ExpressionAttributeValues={
+                    ":doc": {"S": _dumps(doc)},
+                    ":v": {"N": str(version)},
+                    ":expected": {"N": str(expected_version)},
+                },
+            )
+        except ClientError as exc:
+            if _code(exc) == "ConditionalCheckFailedException":
+                raise VersionConflict(f"alerting profile {item_id} changed since version {expected_version}")
+            raise
+        return StoredItem(item_id, version, doc)
+
+    def delete_profile(self, item_id: str) -> None:
+        self.get_config_item(PROFILE, item_id)
+        users = self.integrations_using(item_id)
+        if users:
+            raise _in_use(item_id, users)
+        delete = {
+            "Delete": {
+                "TableName": self.table_name,
+                "Key": {"pk": {"S": CONFIG_PK}, "sk": {"S": _sk(PROFILE, item_id)}},
+                # refCount guards the race with a concurrent integration create.
+                "ConditionExpression": "attribute_exists(pk) AND refCount = :zero",
+                "ExpressionAttributeValues": {":zero": {"N": "0"}},
+            }
+        }
+        try:
+            self._transact([delete, self._counter_update(PROFILE, -1, None)], on_cancel={})
+        except _Cancelled:
+            users = self.integrations_using(item_id)
+            if users:
+                raise _in_use(item_id, users) from None
+            raise NotFound(f"no alerting profile with id {item_id}") from None
+
+    def create_integration(self, item_id: str, doc: dict[str, Any], max_count: int) -> StoredItem:
+        profile_id = doc["alertingProfileId"]
+        put = self._config_put(INTEGRATION, item_id, doc, 1)
+        put["ConditionExpression"] = "attribute_not_exists(pk)"
+        self._transact(
+            [
+                self._counter_update(INTEGRATION, +1, max_count),
+                self._ref_update(profile_id, +1),
+                {"Put": put},
+            ],
+            on_cancel={
+                0: LimitExceeded(f"at most {max_count} integrations may exist"),
+                1: ProfileMissing(f"alertingProfileId: no alerting profile with id {profile_id}"),
+            },
+        )
+        return StoredItem(item_id, 1, doc)
+
+    def replace_integration(
+        self, item_id: str, doc: dict[str, Any], expected_version: int, old_profile_id: str
+    ) -> StoredItem:
+        version = expected_version + 1
+        put = self._config_put(INTEGRATION, item_id, doc, version)
+        put["ConditionExpression"] = "attribute_exists(pk) AND version = :expected"
+        put["ExpressionAttributeValues"] = {":expected": {"N": str(expected_version)}}
+        ops: list[dict[str, Any]] = [{"Put": put}]
+        new_profile_id = doc["alertingProfileId"]
+        if new_profile_id != old_profile_id:
+            ops += [self._ref_update(new_profile_id, +1), self._ref_update(old_profile_id, -1)]
+        self._transact(
+            ops,
+            on_cancel={
+                0: VersionConflict(f"integration {item_id} changed since version {expected_version}"),
+                1: ProfileMissing(f"alertingProfileId: no alerting profile with id {new_profile_id}"),
+            },
+        )
+        return StoredItem(item_id, version, doc)
+
+    def delete_integration(self, item_id: str) -> None:
+        current = self.get_config_item(INTEGRATION, item_id)
+        delete = {
+            "Delete": {
+                "TableName": self.table_name,
+                "Key": {"pk": {"S": CONFIG_PK}, "sk": {"S": _sk(INTEGRATION, item_id)}},
+                "ConditionExpression": "attribute_exists(pk)",
+            }
+        }
+        ops = [delete, self._counter_update(INTEGRATION, -1, None)]
+        profile_id = current.doc.get("alertingProfileId")
+        if profile_id:
+            ops.append(self._ref_update(profile_id, -1))
+        self._transact(ops, on_cancel={0: NotFound(f"no integration with id {item_id}")})
+
+    # ---- events, claims and the delivery log ------------------------------------------
+
+    def put_event(self, event_id: str, event_json: str, ttl_s: int) -> None:
+        """Keep the normalised event for retries; compressed, as descriptions can be large."""
+        self.client.put_item(
+            TableName=self.table_name,
+            Item={
+                "pk": {"S": f"EVENT#{event_id}"},
+                "sk": {"S": "EVENT"},
+                "doc": {"B": zlib.compress(event_json.encode(), 6)},
+                "ttl": {"N": str(int(time.time()) + ttl_s)},
+            },
+        )
+
+    def get_event(self, event_id: str) -> str | None:
+        resp = self.client.get_item(
+            TableName=self.table_name, Key={"pk": {"S": f"EVENT#{event_id}"}, "sk": {"S": "EVENT"}}
+        )
+        item = resp.get("Item")
+        return zlib.decompress(item["doc"]["B"]).decode() if item else None
+
+    def get_claims(self, event_id: str) -> dict[str, Claim]:
+        claims: dict[str, Claim] = {}
+        for item in self._query_all(f"CLAIM#{event_id}"):
+            claim = _claim(item)
+            claims[claim.integration_id] = claim
+        return claims
+
+    def claim(
+        self, event_id: str, integration_id: str, attempt: int, lease_s: float, ttl_s: int
+    ) -> bool:
+        """Take the right to make ``attempt`` of this notification; False if someone else has it.
+
+        Attempt 1 may start when nobody claimed it yet; attempt n > 1 only when a retry was
+        scheduled for exactly n. Either may also take over an in-flight claim whose lease ran out
+        (the previous worker crashed mid-send).
+        """
+        now = time.time()
+        values: dict[str, Any] = {}
+        if attempt == 1:
+            fresh = "attribute_not_exists(pk)"
+        else:
+            # The previous attempt may have queued this retry and crashed before settling.
+            fresh = (
+                "(#s = :scheduled AND attempt = :attempt)"
+                " OR (#s = :inflight AND attempt = :prev AND leaseUntil < :now)"
+            )
+            values = {":scheduled": {"S": "RETRY_SCHEDULED"}, ":prev": {"N": str(attempt - 1)}}
+        condition = f"{fresh} OR (#s = :inflight AND attempt = :attempt AND leaseUntil < :now)"
+        try:
+            self.client.update_item(
+                TableName=self.table_name,
+                Key={"pk": {"S": f"CLAIM#{event_id}"}, "sk": {"S": f"INT#{integration_id}"}},
+                UpdateExpression="SET #s = :inflight, attempt = :attempt, leaseUntil = :lease, #t = :ttl",
+                ConditionExpression=condition,
+                ExpressionAttributeNames={"#s": "status", "#t": "ttl"},
+                ExpressionAttributeValues={
+                    ":inflight": {"S": "IN_FLIGHT"},
+                    ":attempt": {"N": str(attempt)},
+                    ":lease": {"N": repr(now + lease_s)},
+                    ":now": {"N": repr(now)},
+                    ":ttl": {"N": str(int(now) + ttl_s)},
+                    **values,
+                },
+            )
+        except ClientError as exc:
+            if _code(exc) == "ConditionalCheckFailedException":
+                return False
+            raise
+        return True
+
+    def settle_claim(self, event_id: str, integration_id: str, attempt: int, status: str) -> bool:
+        """Record the outcome of ``attempt``: DELIVERED, FAILED, or RETRY_SCHEDULED for attempt + 1.
+
+        False when another worker took the claim over meanwhile (our lease ran out).
+        """
+        next_attempt = attempt + 1 if status == "RETRY_SCHEDULED" else attempt
+        try:
+            self._settle(event_id, integration_id, attempt, status, next_attempt)
+        except ClientError as exc:
+            if _code(exc) == "ConditionalCheckFailedException":
+                return False
+            raise
+        return True
+
+    def _settle(self, event_id: str, integration_id: str, attempt: int, status: str, next_attempt: int) -> None:
+        self.client.update_item(
+            TableName=self.table_name,
+            Key={"pk": {"S": f"CLAIM#{event_id}"}, "sk": {"S": f"INT#{integration_id}"}},
+            UpdateExpression="SET #s = :status, attempt = :next REMOVE leaseUntil",
+            ConditionExpression="#s = :inflight AND attempt = :attempt",
+            ExpressionAttributeNames={"#s": "status"},
+            ExpressionAttributeValues={
+                ":status": {"S": status},
+                ":next": {"N": str(next_attempt)},
+                ":inflight": {"S": "IN_FLIGHT"},
+                ":attempt": {"N": str(attempt)},
+            },
+        )
+
+    def put_delivery(self, integration_id: str, delivery_id: str, record: dict[str, Any], ttl_s: int) -> None:
+        self.client.put_item(
+            TableName=self.table_name,
+            Item={
+                "pk": {"S": f"DELIVERIES#{integration_id}"},
+                "sk": {"S": delivery_id},
+                "doc": {"S": _dumps(record)},
+                "ttl": {"N": str(int(time.time()) + ttl_s)},
+            },
+        )
+
+    def get_delivery(self, integration_id: str, delivery_id: str) -> dict[str, Any]:
+        resp = self.client.get_item(
+            TableName=self.table_name,
+            Key={"pk": {"S": f"DELIVERIES#{integration_id}"}, "sk": {"S": delivery_id}},
+        )
+        item = resp.get("Item")
+        if not item:
+            raise NotFound(f"no delivery {delivery_id} for integration {integration_id}")
+        doc: dict[str, Any] = json.loads(item["doc"]["S"])
+        return doc
+
+    def list_deliveries(self, integration_id: str, limit: int, token: str | None) -> tuple[list[dict[str, Any]], str | None]:
+        pk = f"DELIVERIES#{integration_id}"
+        kwargs: dict[str, Any] = {
+            "TableName": self.table_name,
+            "KeyConditionExpression": "pk = :pk",
+            "ExpressionAttributeValues": {":pk": {"S": pk}},
+            "ScanIndexForward": False,
+            "Limit": limit,
+        }
+        if token:
+            kwargs["ExclusiveStartKey"] = decode_token(token, pk, "")
+        resp = self.client.query(**kwargs)
+        last = resp.get("LastEvaluatedKey")
+        records = [json.loads(i["doc"]["S"]) for i in resp.get("Items", [])]
+        return records, encode_token(last) if last else None
+
+    # ---- helpers ---------------------------------------------------------------------
+
+    def _query_all(self, pk: str) -> Iterator[dict[str, Any]]:
+        kwargs: dict[str, Any] = {
+            "TableName": self.table_name,
+            "KeyConditionExpression": "pk = :pk",
+            "ExpressionAttributeValues": {":pk": {"S": pk}},
+        }
+        while True:
+            resp = self.client.query(**kwargs)
+            yield from resp.get("Items", [])
+            last = resp.get("LastEvaluatedKey")
+            if not last:
+                return
+            kwargs["ExclusiveStartKey"] = last
+
+    def _config_put(
+        self, kind: str, item_id: str, doc: dict[str, Any], version: int, extra: dict[str, Any] | None = None
+    ) -> dict[str, Any]:
+        item: dict[str, Any] = {
+            "pk": {"S": CONFIG_PK},
+            "sk": {"S": _sk(kind, item_id)},
+            "kind": {"S": kind},
+            "id": {"S": item_id},
+            "version": {"N": str(version)},
+            "doc": {"S": _dumps(doc)},
+            **(extra or {}),
+        }
+        return {"TableName": self.table_name, "Item": item}
+
+    def _counter_update(self, kind: str, delta: int, max_count: int | None) -> dict[str, Any]:
+        update: dict[str, Any] = {
+            "TableName": self.table_name,
+            "Key": {"pk": {"S": CONFIG_PK}, "sk": {"S": f"COUNTER#{kind}"}},
+            "UpdateExpression": "SET n = if_not_exists(n, :zero) + :delta",
+            "ExpressionAttributeValues": {":zero": {"N": "0"}, ":delta": {"N": str(delta)}},
+        }
+        if max_count is not None:
+            update["ConditionExpression"] = "attribute_not_exists(n) OR n < :max"
+            update["ExpressionAttributeValues"][":max"] = {"N": str(max_count)}
+        return {"Update": update}
+
+    def _ref_update(self, profile_id: str, delta: int) -> dict[str, Any]:
+        update: dict[str, Any] = {
+            "TableName": self.table_name,
+            "Key": {"pk": {"S": CONFIG_PK}, "sk": {"S": _sk(PROFILE, profile_id)}},
+            "UpdateExpression": "SET refCount = if_not_exists(refCount, :zero) + :delta",
+            "ExpressionAttributeValues": {":zero": {"N": "0"}, ":delta": {"N": str(delta)}},
+            "ConditionExpression": "attribute_exists(pk)",
+        }
+        return {"Update": update}
+
+    def _transact(self, ops: list[dict[str, Any]], on_cancel: dict[int, Exception]) -> None:
+        try:
+            self.client.transact_write_items(TransactItems=ops)
+        except ClientError as exc:
+            if _code(exc) != "TransactionCanceledException":
+                raise
+            codes = _cancel_codes(exc)
+            for index, error in on_cancel.items():
+                if index < len(codes) and codes[index] == "ConditionalCheckFailed":
+                    raise error from None
+            if any(c == "TransactionConflict" for c in codes):
+                raise VersionConflict("a concurrent change touched the same items; try again") from None
+            raise _Cancelled(str(codes)) from None
+
+
+class _Cancelled(Exception):
+    pass
+
+
+def _label(kind: str) -> str:
+    return "alerting profile" if kind == PROFILE else "integration"
+
+
+def _in_use(profile_id: str, users: list[StoredItem]) -> ProfileInUse:
+    names = ", ".join(f"{u.doc.get('displayName', '')} ({u.id})" for u in users)
+    return ProfileInUse(
+        f"alerting profile {profile_id} is used by {len(users)} integration(s): {names}",
+        [u.id for u in users],
+    )
+
+
+def _code(exc: ClientError) -> str:
+    return str(exc.response.get("Error", {}).get("Code", ""))
+
+
+def _dumps(doc: dict[str, Any]) -> str:
+    return json.dumps(doc, separators=(",", ":"), ensure_ascii=False)
+
+
+def _stored(item: dict[str, Any]) -> StoredItem:
+    return StoredItem(
+        id=item["id"]["S"], version=int(item["version"]["N"]), doc=json.loads(item["doc"]["S"])
+    )
+
+
+def _claim(item: dict[str, Any]) -> Claim:
+    return Claim(
+        integration_id=item["sk"]["S"].removeprefix("INT#"),
+        status=item.get("status", {}).get("S", ""),
+        attempt=int(item.get("attempt", {}).get("N", "1")),
+        lease_until=float(item.get("leaseUntil", {}).get("N", "0")),
+    )
+
+

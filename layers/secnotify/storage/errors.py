@@ -1,0 +1,33 @@
+"""Storage-level failures the service layer turns into API answers."""
+
+from __future__ import annotations
+
+
+class StorageError(Exception):
+    """Base class; the message is safe to show a client."""
+
+
+class NotFound(StorageError):
+    pass
+
+
+class VersionConflict(StorageError):
+    """The item changed since the caller read it (optimistic locking)."""
+
+
+class LimitExceeded(StorageError):
+    pass
+
+
+class ProfileInUse(StorageError):
+    def __init__(self, message: str, integration_ids: list[str]) -> None:
+        super().__init__(message)
+        self.integration_ids = integration_ids
+
+
+class ProfileMissing(StorageError):
+    pass
+
+
+class InvalidToken(StorageError):
+    pass

@@ -1,0 +1,43 @@
+"""SQS: the retry queue that schedules later attempts, and the dead-letter queue."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+import boto3
+from botocore.config import Config
+
+# SQS caps DelaySeconds at 15 minutes; longer waits are chained by the dispatcher.
+MAX_SQS_DELAY_S = 900
+
+
+class Queues:
+    def __init__(self, retry_queue_url: str, dead_letter_queue_url: str, client: Any | None = None) -> None:
+        self.retry_queue_url = retry_queue_url
+        self.dead_letter_queue_url = dead_letter_queue_url
+        self.client = client or boto3.client(
+            "sqs", config=Config(retries={"max_attempts": 5, "mode": "standard"}, max_pool_connections=64)
+        )
+
+    def schedule_retry(self, message: dict[str, Any], delay_s: float) -> None:
+        if not self.retry_queue_url:
+            raise RuntimeError("RETRY_QUEUE_URL is not configured")
+        self.client.send_message(
+            QueueUrl=self.retry_queue_url,
+            MessageBody=json.dumps(message, separators=(",", ":")),
+            DelaySeconds=max(0, min(MAX_SQS_DELAY_S, int(round(delay_s)))),
+        )
+
+    def dead_letter(self, kind: str, reason: str, body: str) -> None:
+        """Park something we could not process, with why, for an operator to inspect or replay."""
+        if not self.dead_letter_queue_url:
+            raise RuntimeError("DEAD_LETTER_QUEUE_URL is not configured")
+        self.client.send_message(
+            QueueUrl=self.dead_letter_queue_url,
+            MessageBody=body,
+            MessageAttributes={
+                "kind": {"DataType": "String", "StringValue": kind},
+                "reason": {"DataType": "String", "StringValue": reason[:1000] or "unknown"},
+            },
+        )
