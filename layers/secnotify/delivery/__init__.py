@@ -1,0 +1,21 @@
+"""Webhook delivery: SSRF guard, Standard Webhooks signing, the urllib3 sender, retry rules (SPEC 4)."""
+
+from secnotify.delivery.http import WebhookRequest, WebhookSender, shared_pool
+from secnotify.delivery.outcome import DeliveryOutcome, classify, next_delay, parse_retry_after
+from secnotify.delivery.signing import USER_AGENT, generate_secret, sign
+from secnotify.delivery.ssrf import BlockedTarget, SsrfGuard
+
+__all__ = [
+    "USER_AGENT",
+    "BlockedTarget",
+    "DeliveryOutcome",
+    "SsrfGuard",
+    "WebhookRequest",
+    "WebhookSender",
+    "classify",
+    "generate_secret",
+    "next_delay",
+    "parse_retry_after",
+    "shared_pool",
+    "sign",
+]

@@ -1,0 +1,392 @@
+"""The webhook sender: one signed POST over a shared urllib3 pool, to an address the SSRF guard vetted.
+
+``WebhookSender.send`` never raises for network, TLS, HTTP or SSRF problems; it returns a
+``DeliveryOutcome`` whose ``error`` is readable and never contains a secret header value.
+
+Header policy: the integration's headers are sent as given, except the framing and signature
+headers we own (``Host``, ``Content-Length``, ``webhook-*`` ...), which are dropped and set by us.
+An integration-supplied ``User-Agent`` is kept: some receivers only accept a particular client
+name, so ours (``secnotify/<version>``) is the default rather than forced.
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+import ssl
+import threading
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from urllib.parse import quote, urlsplit
+
+import urllib3
+from urllib3.exceptions import (
+    ConnectTimeoutError,
+    HTTPError,
+    InsecureRequestWarning,
+    NewConnectionError,
+    ProtocolError,
+    ReadTimeoutError,
+    SSLError,
+)
+from urllib3.util.ssl_match_hostname import CertificateError as HostnameMismatch
+
+from secnotify.delivery.outcome import (
+    ERROR_BLOCKED,
+    ERROR_CONNECTION,
+    ERROR_DNS,
+    ERROR_INVALID,
+    ERROR_PROTOCOL,
+    ERROR_TIMEOUT,
+    ERROR_TLS,
+    DeliveryOutcome,
+    classify,
+    parse_retry_after,
+)
+from secnotify.delivery.signing import USER_AGENT, sign
+from secnotify.delivery.ssrf import BlockedTarget, SsrfGuard, parse_numeric_host
+from secnotify.models.integration import RESERVED_HEADERS
+from secnotify.settings import Settings, get_settings
+
+logger = logging.getLogger(__name__)
+
+# The integration opted in to unverified TLS; warning on every send would only flood the logs.
+urllib3.disable_warnings(InsecureRequestWarning)
+
+MAX_RESPONSE_READ = 64 * 1024
+RESPONSE_BODY_LIMIT = 1024
+_DEFAULT_PORTS = {"http": 80, "https": 443}
+_TOKEN = re.compile(r"^[!#$%&'*+\-.^_`|~0-9A-Za-z]+$")
+_BAD_VALUE = re.compile(r"[\x00-\x08\x0a-\x1f\x7f]")
+# Characters that may stay as they are in a request target; everything else is percent-encoded.
+_TARGET_SAFE = "!#$%&'()*+,/:;=?@[]~"
+
+_pool_lock = threading.Lock()
+_shared_pool: urllib3.PoolManager | None = None
+
+
+def shared_pool(settings: Settings | None = None) -> urllib3.PoolManager:
+    """The process-wide keep-alive pool every sender uses unless given its own."""
+    global _shared_pool
+    with _pool_lock:
+        if _shared_pool is None:
+            cfg = settings or get_settings()
+            # block=False: a burst beyond maxsize opens extra connections instead of waiting.
+            _shared_pool = urllib3.PoolManager(
+                num_pools=max(64, cfg.fanout_concurrency * 2),
+                maxsize=max(10, cfg.fanout_concurrency),
+                block=False,
+            )
+        return _shared_pool
+
+
+@dataclass(frozen=True)
+class WebhookRequest:
+    url: str
+    headers: tuple[tuple[str, str], ...]
+    body: bytes
+    accept_any_certificate: bool
+    webhook_id: str
+    timestamp: int
+    signing_secret: str | None = None
+    secret_header_names: frozenset[str] = field(default_factory=frozenset)
+
+
+class _Refused(Exception):
+    """A request that cannot be sent as configured; retrying will not help."""
+
+
+@dataclass(frozen=True)
+class _Target:
+    scheme: str
+    host: str  # ASCII host name or IP literal, no brackets
+    port: int
+    host_header: str
+    request_target: str
+    sni: str | None  # None when the URL names an IP literal
+
+
+def _parse_url(url: str) -> _Target:
+    try:
+        parts = urlsplit(url)
+        port = parts.port
+    except ValueError:
+        raise _Refused("invalid URL") from None
+    scheme = parts.scheme.lower()
+    if scheme not in _DEFAULT_PORTS:
+        raise _Refused("URL scheme must be http or https")
+    if parts.username is not None or parts.password is not None:
+        raise _Refused("URL must not carry credentials")
+    if not parts.hostname:
+        raise _Refused("URL has no host")
+    literal = parse_numeric_host(parts.hostname)
+    if literal is not None or ":" in parts.hostname:
+        host = parts.hostname
+    else:
+        try:
+            host = parts.hostname.rstrip(".").encode("idna").decode("ascii")
+        except UnicodeError:
+            raise _Refused("URL host is not a valid host name") from None
+    port = port or _DEFAULT_PORTS[scheme]
+    shown_host = f"[{host}]" if ":" in host else host
+    host_header = shown_host if port == _DEFAULT_PORTS[scheme] else f"{shown_host}:{port}"
+    target = parts.path or "/"
+    if parts.query:
+        target += "?" + parts.query
+    return _Target(
+        scheme=scheme,
+        host=host,
+        port=port,
+        host_header=host_header,
+        request_target=quote(target, safe=_TARGET_SAFE),
+        sni=None if literal is not None else host,
+    )
+
+
+def _wire_value(value: str) -> str:
+    # http.client encodes header values as latin-1; this makes the wire bytes UTF-8.
+    return value.encode("utf-8").decode("latin-1")
+
+
+def _build_headers(req: WebhookRequest, target: _Target) -> urllib3.HTTPHeaderDict:
+    headers = urllib3.HTTPHeaderDict()
+    for name, value in req.headers:
+        if not _TOKEN.match(name):
+            raise _Refused(f"header name {name[:100]!r} is not a valid HTTP header name")
+        if _BAD_VALUE.search(value):
+            raise _Refused(f"header {name} has a value with control characters or line breaks")
+        if name.lower() in RESERVED_HEADERS:
+            continue
+        headers.add(name, _wire_value(value))
+    if "user-agent" not in headers:
+        headers["User-Agent"] = USER_AGENT
+    headers["Host"] = target.host_header
+    headers["webhook-id"] = _wire_value(req.webhook_id)
+    headers["webhook-timestamp"] = str(int(req.timestamp))
+    if req.signing_secret:
+        try:
+            headers["webhook-signature"] = sign(req.signing_secret, req.webhook_id, req.timestamp, req.body)
+        except ValueError:
+            raise _Refused("the integration's signing secret is not valid") from None
+    return headers
+
+
+def _secret_values(req: WebhookRequest) -> list[str]:
+    values: list[str] = []
+    for name, value in req.headers:
+        if name.lower() in req.secret_header_names:
+            values.append(value)
+            # A receiver may echo just the token of "Bearer <token>".
+            values.extend(part for part in value.split() if len(part) >= 8)
+    if req.signing_secret:
+        values.append(req.signing_secret)
+    # Longest first, so a value is masked whole before any part of it is.
+    return sorted({v for v in values if len(v) >= 4}, key=len, reverse=True)
+
+
+def _scrub(text: str, secrets: list[str]) -> str:
+    for secret in secrets:
+        text = text.replace(secret, "***")
+    return text
+
+
+def _chain(exc: BaseException) -> Iterator[BaseException]:
+    """``exc`` and every exception it wraps, through args, causes and contexts."""
+    seen: set[int] = set()
+    todo: list[BaseException] = [exc]
+    while todo:
+        current = todo.pop(0)
+        if id(current) in seen:
+            continue
+        seen.add(id(current))
+        yield current
+        todo.extend(a for a in current.args if isinstance(a, BaseException))
+        for linked in (current.__cause__, current.__context__):
+            if linked is not None:
+                todo.append(linked)
+
+
+def _tls_message(exc: BaseException) -> str:
+    for inner in _chain(exc):
+        if isinstance(inner, ssl.SSLCertVerificationError):
+            detail = inner.verify_message or str(inner)
+            if inner.verify_code:
+                return f"TLS error: certificate verify failed: {detail}"
+            return f"TLS error: {detail}"
+        if isinstance(inner, HostnameMismatch):
+            return f"TLS error: certificate verify failed: {inner}"
+    for inner in _chain(exc):
+        if isinstance(inner, ssl.SSLError):
+            reason = inner.reason or inner.strerror or type(inner).__name__
+            return f"TLS error: {str(reason).lower().replace('_', ' ')}"
+    return f"TLS error: {type(exc).__name__}"
+
+
+def _connection_message(exc: BaseException) -> str:
+    for inner in _chain(exc):
+        if isinstance(inner, ConnectionRefusedError):
+            return "connection refused"
+        if isinstance(inner, ConnectionResetError):
+            return "connection reset by the server without a response"
+        if type(inner).__name__ == "RemoteDisconnected":
+            return "connection closed by the server without a response"
+    for inner in _chain(exc):
+        if isinstance(inner, OSError) and inner.strerror:
+            return f"connection failed: {inner.strerror.lower()}"
+    return f"connection failed: {type(exc).__name__}"
+
+
+def _describe(exc: BaseException, settings: Settings) -> tuple[str, str]:
+    """``(error kind, readable message)`` for an exception raised while sending."""
+    if isinstance(exc, SSLError) or any(isinstance(e, (ssl.SSLError, HostnameMismatch)) for e in _chain(exc)):
+        return ERROR_TLS, _tls_message(exc)
+    if isinstance(exc, NewConnectionError):
+        return ERROR_CONNECTION, _connection_message(exc)
+    if isinstance(exc, ConnectTimeoutError):
+        return ERROR_TIMEOUT, f"connect timeout after {settings.connect_timeout_s} s"
+    if isinstance(exc, ReadTimeoutError):
+        return ERROR_TIMEOUT, f"read timeout after {settings.read_timeout_s} s"
+    if isinstance(exc, ProtocolError):
+        return ERROR_CONNECTION, _connection_message(exc)
+    if isinstance(exc, HTTPError):
+        return ERROR_PROTOCOL, f"HTTP protocol error: {type(exc).__name__}"
+    if isinstance(exc, TimeoutError):
+        return ERROR_TIMEOUT, f"timeout after {settings.read_timeout_s} s"
+    if isinstance(exc, OSError):
+        return ERROR_CONNECTION, _connection_message(exc)
+    return ERROR_PROTOCOL, f"unexpected error: {type(exc).__name__}"
+
+
+def _read_body(resp: urllib3.BaseHTTPResponse) -> bytes:
+    """Up to ``MAX_RESPONSE_READ`` bytes; the connection goes back to the pool only if fully read."""
+    complete = False
+    data = b""
+    try:
+        data = resp.read(MAX_RESPONSE_READ + 1, decode_content=True)
+        complete = len(data) <= MAX_RESPONSE_READ
+    except (HTTPError, OSError):
+        pass  # the status already decided the outcome; a broken body only shortens the log
+    if not complete:
+        # Unread bytes would poison the next request on this keep-alive connection.
+        resp.close()
+    resp.release_conn()
+    return data[:MAX_RESPONSE_READ]
+
+
+def _head(text: str, limit: int) -> str:
+    """The longest prefix of ``text`` whose UTF-8 form fits in ``limit`` bytes."""
+    return text.encode("utf-8")[:limit].decode("utf-8", "ignore")
+
+
+class WebhookSender:
+    """Sends ``WebhookRequest``s; safe to share between threads."""
+
+    def __init__(
+        self,
+        settings: Settings | None = None,
+        pool: urllib3.PoolManager | None = None,
+        guard: SsrfGuard | None = None,
+    ) -> None:
+        self.settings = settings or get_settings()
+        self.pool = pool or shared_pool(self.settings)
+        self.guard = guard or SsrfGuard(self.settings.ssrf_guard_enabled, self.settings.ssrf_allow_cidrs)
+        self.timeout = urllib3.Timeout(
+            connect=self.settings.connect_timeout_s, read=self.settings.read_timeout_s
+        )
+
+    def send(self, req: WebhookRequest) -> DeliveryOutcome:
+        started = time.perf_counter()
+        secrets = _secret_values(req)
+        status: int | None = None
+        error: str | None = None
+        kind: str | None = None
+        body = ""
+        retry_after: float | None = None
+        try:
+            status, error, body, retry_after = self._attempt(req)
+        except _Refused as exc:
+            kind, error = ERROR_INVALID, str(exc)
+        except BlockedTarget as exc:
+            kind, error = ERROR_BLOCKED, exc.message
+        except _DnsFailure as exc:
+            kind, error = ERROR_DNS, str(exc)
+        except (HTTPError, OSError) as exc:
+            kind, error = _describe(exc, self.settings)
+        except Exception as exc:  # any other failure is reported, never raised into a fan-out
+            kind, error = _describe(exc, self.settings)
+            logger.warning("webhook send failed unexpectedly: %s", type(exc).__name__)
+        delivered, retryable = classify(status, kind)
+        outcome = DeliveryOutcome(
+            delivered=delivered,
+            retryable=retryable,
+            status_code=status,
+            latency_ms=(time.perf_counter() - started) * 1000.0,
+            error=_scrub(error, secrets) if error is not None else None,
+            response_body=_head(_scrub(body, secrets), RESPONSE_BODY_LIMIT),
+            retry_after_s=retry_after,
+        )
+        logger.debug(
+            "webhook %s: status=%s error=%s latency_ms=%.1f",
+            req.webhook_id,
+            status,
+            outcome.error,
+            outcome.latency_ms,
+        )
+        return outcome
+
+    def _attempt(self, req: WebhookRequest) -> tuple[int, str | None, str, float | None]:
+        target = _parse_url(req.url)
+        headers = _build_headers(req, target)
+        try:
+            ip = self.guard.vet(target.host, target.port)
+        except (OSError, UnicodeError) as exc:
+            raise _DnsFailure(f"DNS lookup failed for {target.host}: {_dns_reason(exc)}") from None
+        conn_pool = self.pool.connection_from_host(
+            ip, target.port, target.scheme, pool_kwargs=self._tls_kwargs(req, target)
+        )
+        resp = conn_pool.urlopen(
+            "POST",
+            target.request_target,
+            body=req.body,
+            headers=headers,
+            retries=False,
+            redirect=False,
+            timeout=self.timeout,
+            preload_content=False,
+            release_conn=False,
+            assert_same_host=False,
+        )
+        raw = _read_body(resp)
+        status = resp.status
+        text = raw.decode("utf-8", "replace")
+        retry_after = parse_retry_after(resp.headers.get("Retry-After"), time.time())
+        error: str | None = None
+        if 300 <= status < 400:
+            location = resp.headers.get("Location")
+            error = f"redirect to {location[:500]} not followed" if location else "redirect not followed"
+        elif not 200 <= status < 300:
+            error = f"HTTP {status} {resp.reason or ''}".rstrip()
+        return status, error, text, retry_after
+
+    def _tls_kwargs(self, req: WebhookRequest, target: _Target) -> dict[str, object] | None:
+        if target.scheme != "https":
+            return None
+        if req.accept_any_certificate:
+            return {"cert_reqs": "CERT_NONE", "assert_hostname": False, "server_hostname": target.sni}
+        # We connect to an IP, so name the host for SNI and check the certificate against it.
+        return {
+            "cert_reqs": "CERT_REQUIRED",
+            "server_hostname": target.sni,
+            "assert_hostname": target.sni,
+        }
+
+
+class _DnsFailure(OSError):
+    """The host name did not resolve; usually transient."""
+
+
+def _dns_reason(exc: BaseException) -> str:
+    if isinstance(exc, OSError) and exc.strerror:
+        return exc.strerror.lower()
+    return str(exc) or type(exc).__name__

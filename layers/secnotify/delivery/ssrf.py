@@ -1,0 +1,210 @@
+"""SSRF guard: resolve a webhook host once and refuse internal, special-purpose addresses (SPEC 4).
+
+The caller connects to the address ``vet`` returns, never to the host name again, so a DNS answer
+that changes between the check and the connect (DNS rebinding) cannot steer the request.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+import re
+import socket
+from collections.abc import Callable, Sequence
+
+IPAddress = ipaddress.IPv4Address | ipaddress.IPv6Address
+IPNetwork = ipaddress.IPv4Network | ipaddress.IPv6Network
+Resolver = Callable[[str, int], list[str]]
+
+
+class BlockedTarget(Exception):
+    """The webhook target resolves to an address the guard refuses; the message says which and why."""
+
+    def __init__(self, message: str) -> None:
+        super().__init__(message)
+        self.message = message
+
+
+def _nets(*cidrs: str) -> tuple[IPNetwork, ...]:
+    return tuple(ipaddress.ip_network(c) for c in cidrs)
+
+
+# Order matters only for the reason shown: the first match names it.
+_V4_BLOCKED: tuple[tuple[tuple[IPNetwork, ...], str], ...] = (
+    (_nets("255.255.255.255/32"), "broadcast"),
+    (_nets("0.0.0.0/8"), "unspecified (this network)"),
+    (_nets("127.0.0.0/8"), "loopback"),
+    (_nets("10.0.0.0/8", "172.16.0.0/12", "192.168.0.0/16"), "private (RFC 1918)"),
+    (_nets("100.64.0.0/10"), "shared CGNAT space (RFC 6598)"),
+    (_nets("169.254.0.0/16"), "link-local"),
+    (_nets("192.0.2.0/24", "198.51.100.0/24", "203.0.113.0/24"), "documentation"),
+    (_nets("192.0.0.0/24"), "IETF protocol assignment"),
+    (_nets("192.88.99.0/24"), "6to4 relay anycast"),
+    (_nets("198.18.0.0/15"), "benchmarking"),
+    (_nets("224.0.0.0/4"), "multicast"),
+    (_nets("240.0.0.0/4"), "reserved"),
+)
+
+_V6_BLOCKED: tuple[tuple[tuple[IPNetwork, ...], str], ...] = (
+    (_nets("::/128"), "unspecified"),
+    (_nets("::1/128"), "loopback"),
+    (_nets("fe80::/10"), "link-local"),
+    (_nets("fc00::/7"), "unique local (ULA)"),
+    (_nets("fec0::/10"), "site-local"),
+    (_nets("ff00::/8"), "multicast"),
+    (_nets("2001:db8::/32", "3fff::/20"), "documentation"),
+    (_nets("100::/64"), "discard-only"),
+    (_nets("64:ff9b:1::/48"), "local-use NAT64"),
+    # Teredo tunnels to an arbitrary IPv4 host behind a relay; no real webhook lives there.
+    (_nets("2001::/32"), "Teredo"),
+    (_nets("2001::/23"), "IETF protocol assignment"),
+    # Everything else in ::/8 (IPv4-compatible, IPv4-translated, ...) is reserved.
+    (_nets("::/8"), "reserved"),
+)
+
+_NAT64 = ipaddress.IPv6Network("64:ff9b::/96")
+_V4_COMPATIBLE = ipaddress.IPv6Network("::/96")
+_IPV4_PART = re.compile(r"^(0x[0-9a-f]*|0[0-7]*|[1-9][0-9]*)$")
+
+
+def parse_numeric_host(host: str) -> IPAddress | None:
+    """The address a numeric host stands for, in every form ``inet_aton`` accepts, else ``None``.
+
+    Done here rather than left to ``getaddrinfo`` so that an injected resolver (or a libc that parses
+    differently) cannot let ``2130706433``, ``0x7f.1``, ``127.1`` or ``017700000001`` slip through.
+    """
+    text = host.strip().lower()
+    if text.startswith("[") and text.endswith("]"):
+        text = text[1:-1]
+    if ":" in text:
+        try:
+            return ipaddress.IPv6Address(text)
+        except ValueError:
+            return None
+    text = text.removesuffix(".")
+    parts = text.split(".")
+    if not 1 <= len(parts) <= 4 or not all(_IPV4_PART.match(p) for p in parts):
+        return None
+    try:
+        values = [int(p, 0) if not (p.startswith("0") and p[1:2].isdigit()) else int(p, 8) for p in parts]
+    except ValueError:
+        return None
+    # inet_aton: the last part fills all the bytes the earlier parts leave.
+    last_bits = 8 * (5 - len(parts))
+    if any(v > 0xFF for v in values[:-1]) or values[-1] >= 1 << last_bits:
+        return None
+    number = 0
+    for v in values[:-1]:
+        number = (number << 8) | v
+    number = (number << last_bits) | values[-1]
+    return ipaddress.IPv4Address(number)
+
+
+def _embedded_v4(addr: ipaddress.IPv6Address) -> tuple[ipaddress.IPv4Address, str] | None:
+    """The IPv4 address an IPv6 form carries, for forms that end up talking to that IPv4 host."""
+    if addr.ipv4_mapped is not None:
+        return addr.ipv4_mapped, "IPv4-mapped"
+    if addr in _NAT64:
+        return ipaddress.IPv4Address(int(addr) & 0xFFFFFFFF), "NAT64"
+    if addr.sixtofour is not None:
+        return addr.sixtofour, "6to4"
+    return None
+
+
+def _v4_reason(addr: ipaddress.IPv4Address) -> str | None:
+    for nets, reason in _V4_BLOCKED:
+        if any(addr in n for n in nets):
+            return reason
+    # Backstop for special-purpose ranges registered after this table was written.
+    if not addr.is_global:
+        return "not globally routable"
+    return None
+
+
+def block_reason(addr: IPAddress) -> str | None:
+    """Why ``addr`` must not be a webhook target, or ``None`` when it may be."""
+    if isinstance(addr, ipaddress.IPv4Address):
+        return _v4_reason(addr)
+    embedded = _embedded_v4(addr)
+    if embedded is not None:
+        v4, form = embedded
+        inner = _v4_reason(v4)
+        return f"{form} {v4}, which is {inner}" if inner else None
+    if addr in _V4_COMPATIBLE and int(addr) > 1:
+        return f"IPv4-compatible (deprecated) form of {ipaddress.IPv4Address(int(addr))}"
+    for nets, reason in _V6_BLOCKED:
+        if any(addr in n for n in nets):
+            return reason
+    if not addr.is_global:
+        return "not globally routable"
+    return None
+
+
+def _show(addr: IPAddress) -> str:
+    # Python 3.13 prints mapped addresses dotted, 3.11 in hex; say it the same way on both.
+    if isinstance(addr, ipaddress.IPv6Address) and addr.ipv4_mapped is not None:
+        return f"::ffff:{addr.ipv4_mapped}"
+    return str(addr)
+
+
+def _default_resolver(host: str, port: int) -> list[str]:
+    infos = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM)
+    return [str(info[4][0]) for info in infos]
+
+
+class SsrfGuard:
+    """Decides which address a webhook may be sent to.
+
+    ``vet`` resolves exactly once, checks every address the name resolves to, and refuses the
+    whole target if any of them is blocked (picking a "good" one would still let an attacker who
+    controls the DNS answer win a race). CIDRs in ``allow_cidrs`` override the block list.
+    Resolution failures propagate as ``OSError`` (``socket.gaierror``): they are transient.
+    """
+
+    def __init__(
+        self,
+        enabled: bool,
+        allow_cidrs: Sequence[str],
+        resolver: Resolver | None = None,
+    ) -> None:
+        self.enabled = enabled
+        self.allowed: tuple[IPNetwork, ...] = tuple(
+            ipaddress.ip_network(c.strip(), strict=False) for c in allow_cidrs if c.strip()
+        )
+        self._resolve = resolver or _default_resolver
+
+    def _allowed(self, addr: IPAddress) -> bool:
+        candidates: list[IPAddress] = [addr]
+        if isinstance(addr, ipaddress.IPv6Address) and addr.ipv4_mapped is not None:
+            candidates.append(addr.ipv4_mapped)
+        return any(c in net for c in candidates for net in self.allowed)
+
+    def addresses(self, host: str, port: int) -> list[IPAddress]:
+        """Every address ``host`` stands for: itself when numeric, else one resolver call."""
+        literal = parse_numeric_host(host)
+        if literal is not None:
+            return [literal]
+        found: list[IPAddress] = []
+        for raw in self._resolve(host, port):
+            # getaddrinfo may append a scope ("fe80::1%eth0"); the scope does not change the verdict.
+            addr = ipaddress.ip_address(raw.split("%", 1)[0])
+            if addr not in found:
+                found.append(addr)
+        if not found:
+            raise socket.gaierror(socket.EAI_NONAME, f"no address for {host}")
+        return found
+
+    def vet(self, host: str, port: int) -> str:
+        """The address to connect to for ``host``; raises ``BlockedTarget`` when it is refused."""
+        found = self.addresses(host, port)
+        if self.enabled:
+            for addr in found:
+                if self._allowed(addr):
+                    continue
+                reason = block_reason(addr)
+                if reason is not None:
+                    raise BlockedTarget(f"blocked: {_show(addr)} is {reason}")
+        chosen = found[0]
+        # Talk IPv4 to an IPv4-mapped address: the socket layer would do so anyway.
+        if isinstance(chosen, ipaddress.IPv6Address) and chosen.ipv4_mapped is not None:
+            return str(chosen.ipv4_mapped)
+        return str(chosen)
