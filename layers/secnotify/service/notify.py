@@ -19,9 +19,6 @@ from secnotify.settings import Settings
 from secnotify.storage.dynamodb import DynamoStore
 from secnotify.templating import CompiledTemplate, TemplateError, compile_template
 
-REDACTED = "[redacted]"
-
-
 def webhook_id(event_id: str, integration_id: str) -> str:
     """Stable per event x integration, so every retry carries the same ``webhook-id``."""
     digest = hashlib.sha256(f"{event_id}\x00{integration_id}".encode()).hexdigest()[:32]
@@ -31,16 +28,6 @@ def webhook_id(event_id: str, integration_id: str) -> str:
 def delivery_id() -> str:
     """Sorts by creation time, so the log reads newest first with a reverse query."""
     return f"{time.time_ns() // 1_000_000:013d}-{uuid.uuid4().hex[:12]}"
-
-
-def redact(text: str | None, secrets: list[str]) -> str | None:
-    """Remove secret header values a receiver may echo back into an error or response body."""
-    if not text:
-        return text
-    for secret in secrets:
-        if len(secret) >= 4 and secret in text:
-            text = text.replace(secret, REDACTED)
-    return text
 
 
 class TemplateCache:
@@ -95,7 +82,6 @@ class Notifier:
     ) -> Attempt:
         """Send once; the caller decides the final status, then calls ``record``."""
         msg_id = msg_id or webhook_id(event.event_id, integration.id)
-        secrets = [h.value for h in integration.webhook.headers if h.secret and h.value]
         try:
             body = self.templates.get(integration).render(event).encode("utf-8")
         except TemplateError as exc:
@@ -130,8 +116,8 @@ class Notifier:
             "status": "SUCCEEDED" if outcome.delivered else ("RETRYING" if outcome.retryable else "FAILED"),
             "statusCode": outcome.status_code,
             "latencyMs": round(outcome.latency_ms, 1),
-            "error": redact(outcome.error, secrets),
-            "responseBody": redact(outcome.response_body, secrets) or "",
+            "error": outcome.error,
+            "responseBody": outcome.response_body or "",
             "createdAt": now_iso(),
             "trigger": event.trigger.value,
             "securityProblemId": event.display_id,

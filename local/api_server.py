@@ -1,0 +1,56 @@
+"""Serves the config API on HTTP by handing each request to the same Lambda handler."""
+
+from __future__ import annotations
+
+import base64
+import threading
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from typing import Any
+
+from local.lambda_runtime import LocalContext, apigw_event
+
+MAX_BODY = 10 * 1024 * 1024  # API Gateway's own limit
+
+
+class _Handler(BaseHTTPRequestHandler):
+    server_version = "secnotify-local"
+    protocol_version = "HTTP/1.1"
+
+    def _handle(self) -> None:
+        from functions.config_api.app import lambda_handler
+
+        length = int(self.headers.get("Content-Length") or 0)
+        if length > MAX_BODY:
+            self._reply(413, {"Content-Type": "application/json"}, b'{"message":"body: too large"}')
+            return
+        body = self.rfile.read(length) if length else b""
+        event = apigw_event(self.command, self.path, {k: v for k, v in self.headers.items()}, body)
+        result: dict[str, Any] = lambda_handler(event, LocalContext())
+        payload = result.get("body") or ""
+        data = base64.b64decode(payload) if result.get("isBase64Encoded") else payload.encode()
+        headers = dict(result.get("headers") or {})
+        for name, values in (result.get("multiValueHeaders") or {}).items():
+            headers[name] = ", ".join(values)
+        self._reply(int(result.get("statusCode", 500)), headers, data)
+
+    def _reply(self, status: int, headers: dict[str, str], data: bytes) -> None:
+        self.send_response(status)
+        for name, value in headers.items():
+            if name.lower() not in {"content-length", "connection"}:
+                self.send_header(name, value)
+        self.send_header("Content-Length", str(len(data)))
+        self.end_headers()
+        if self.command != "HEAD":
+            self.wfile.write(data)
+
+    do_GET = do_POST = do_PUT = do_DELETE = do_PATCH = do_OPTIONS = do_HEAD = _handle
+
+    def log_message(self, format: str, *args: Any) -> None:  # noqa: A002 - stdlib signature
+        pass
+
+
+def serve_api(host: str = "127.0.0.1", port: int = 3000) -> ThreadingHTTPServer:
+    server = ThreadingHTTPServer((host, port), _Handler)
+    server.daemon_threads = True
+    threading.Thread(target=server.serve_forever, name="api", daemon=True).start()
+    return server
