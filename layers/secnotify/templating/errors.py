@@ -1,0 +1,39 @@
+"""The one error type the templating package raises."""
+
+from __future__ import annotations
+
+from typing import Any
+
+
+class TemplateError(ValueError):
+    """A template that cannot be compiled, rendered, or does not produce valid output.
+
+    ``line``/``column`` are 1-based; for syntax and placeholder errors they point into the
+    template, for "not valid JSON" errors into the rendered body.
+    """
+
+    def __init__(
+        self,
+        message: str,
+        line: int | None = None,
+        column: int | None = None,
+        unknown: tuple[str, ...] = (),
+    ) -> None:
+        super().__init__(message)
+        self.message = message
+        self.line = line
+        self.column = column
+        self.unknown = unknown
+
+    def __str__(self) -> str:
+        return self.message
+
+    def __repr__(self) -> str:
+        return f"TemplateError({self.message!r}, line={self.line}, column={self.column})"
+
+    def to_dict(self) -> dict[str, Any]:
+        """The shape the API puts in an ``errors`` list."""
+        out: dict[str, Any] = {"message": self.message, "line": self.line, "column": self.column}
+        if self.unknown:
+            out["unknown"] = list(self.unknown)
+        return out

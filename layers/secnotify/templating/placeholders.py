@@ -1,0 +1,233 @@
+"""The placeholder catalogue (SPEC 3.1) and how each value is taken from a SecurityEvent.
+
+Every placeholder has two forms:
+- its *text* (what ``{Name}`` inserts) plus a static JSON kind, used by the escaping rules;
+- a natural Python value for Jinja (booleans are ``bool``, scores ``float | None``,
+  ``AffectedEntities`` a list of dicts), so ``{% if Exposed %}`` means what it says.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import re
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any, Literal
+
+from secnotify.models.event import SecurityEvent, sample_event
+
+Kind = Literal["string", "number", "boolean", "array"]
+
+TAGS = "Tags"
+TAG_KEY_NAME = "Tags[key]"
+
+# `{Name}` or `{Name[key]}`; names are letters only so JSON such as `{"a":1}` or `{ }` never matches.
+PLACEHOLDER_RE = re.compile(r"\{([A-Za-z]+)(?:\[([^\[\]{}\r\n]+)\])?\}")
+
+_SURROGATES = re.compile("[\ud800-\udfff]")
+
+
+@dataclass(frozen=True, slots=True)
+class PlaceholderInfo:
+    name: str
+    description: str
+    example: str
+
+
+def fix_surrogates(text: str) -> str:
+    """Lone surrogates cannot be encoded as UTF-8; inside JSON they can be written as escapes."""
+    if text.isascii() or not _SURROGATES.search(text):
+        return text
+    return _SURROGATES.sub(lambda m: f"\\u{ord(m.group()):04x}", text)
+
+
+def dumps(value: Any) -> str:
+    """JSON text for arrays/objects, readable (non-ASCII kept) yet always UTF-8 encodable."""
+    return fix_surrogates(json.dumps(value, ensure_ascii=False, allow_nan=False, default=str))
+
+
+def _score_text(score: float | None) -> str:
+    if score is None or not math.isfinite(score):
+        return ""
+    return f"{score:.1f}"
+
+
+def _score_value(score: float | None) -> float | None:
+    if score is None or not math.isfinite(score):
+        return None
+    return round(score, 1)
+
+
+def _entities(event: SecurityEvent) -> list[dict[str, str]]:
+    return [{"id": e.id, "name": e.name, "type": e.type} for e in event.affected_entities]
+
+
+def _tags_text(event: SecurityEvent) -> str:
+    return ", ".join(f"{t.key}:{t.value}" if t.value else t.key for t in event.tags)
+
+
+def tag_value(event: SecurityEvent, key: str) -> str:
+    for tag in event.tags:
+        if tag.key == key:
+            return tag.value or ""
+    return ""
+
+
+def _event_time(event: SecurityEvent) -> str:
+    when: datetime = event.event_time
+    when = when.replace(tzinfo=UTC) if when.tzinfo is None else when.astimezone(UTC)
+    text = when.isoformat()
+    return text[:-6] + "Z" if text.endswith("+00:00") else text
+
+
+def _bool_text(flag: bool) -> str:
+    return "true" if flag else "false"
+
+
+def _exposed(e: SecurityEvent) -> bool:
+    return e.exposure == "PUBLIC_NETWORK"
+
+
+def _data_reachable(e: SecurityEvent) -> bool:
+    return e.data_assets == "REACHABLE"
+
+
+def _exploit(e: SecurityEvent) -> bool:
+    return e.public_exploit == "AVAILABLE"
+
+
+class TagsView(str):
+    """``{{ Tags }}`` is the joined text, and ``{{ Tags['owner'] }}``/``{{ Tags.owner }}`` a tag value."""
+
+    _values: dict[str, str]
+
+    def __new__(cls, event: SecurityEvent) -> TagsView:
+        obj = super().__new__(cls, _tags_text(event))
+        values: dict[str, str] = {}
+        for tag in event.tags:
+            values.setdefault(tag.key, tag.value or "")
+        obj._values = values
+        return obj
+
+    def __getitem__(self, key: Any) -> str:
+        if isinstance(key, str):
+            return self._values.get(key, "")
+        return str.__getitem__(self, key)
+
+
+@dataclass(frozen=True, slots=True)
+class _Spec:
+    name: str
+    description: str
+    kind: Kind
+    text: Callable[[SecurityEvent], str]
+    value: Callable[[SecurityEvent], Any]
+
+
+def _s(name: str, description: str, getter: Callable[[SecurityEvent], str]) -> _Spec:
+    return _Spec(name, description, "string", getter, getter)
+
+
+def _b(name: str, description: str, getter: Callable[[SecurityEvent], bool]) -> _Spec:
+    return _Spec(name, description, "boolean", lambda e: _bool_text(getter(e)), getter)
+
+
+_SPECS: tuple[_Spec, ...] = (
+    _s("SecurityProblemId", "The problem's display id, e.g. S-1234", lambda e: e.display_id),
+    _s("Title", "The problem's title", lambda e: e.title),
+    _s("Description", "The problem's description", lambda e: e.description),
+    _Spec(
+        "CvssScore",
+        "Base risk score (CVSS) with one decimal; empty when unknown",
+        "number",
+        lambda e: _score_text(e.base_risk_score),
+        lambda e: _score_value(e.base_risk_score),
+    ),
+    _Spec(
+        "DavisSecurityScore",
+        "Risk score with one decimal; empty when unknown",
+        "number",
+        lambda e: _score_text(e.risk_score),
+        lambda e: _score_value(e.risk_score),
+    ),
+    _s(
+        "Severity",
+        "Risk level in title case: Critical, High, Medium, Low, None",
+        lambda e: e.risk_level.value.title(),
+    ),
+    _s("SecurityProblemUrl", "Link to the problem", lambda e: e.url),
+    _Spec(
+        "AffectedEntities",
+        'JSON array of {"id", "name", "type"} of the affected entities',
+        "array",
+        lambda e: dumps(_entities(e)),
+        _entities,
+    ),
+    _s(
+        "ManagementZones",
+        "Names of the affected management zones, joined by ', '",
+        lambda e: ", ".join(z.name for z in e.management_zones),
+    ),
+    _Spec("Tags", "Tags as key:value or key, joined by ', '", "string", _tags_text, TagsView),
+    _b("Exposed", "true when the problem is exposed to the public network", _exposed),
+    _b("DataAssetsReachable", "true when data assets are reachable", _data_reachable),
+    _b("SensitiveDataReachable", "Alias of DataAssetsReachable", _data_reachable),
+    _b("ExploitAvailable", "true when a public exploit is available", _exploit),
+    _s("Status", "OPEN or RESOLVED", lambda e: e.status),
+    _s("TriggerEvent", "The trigger, e.g. SECURITY_PROBLEM_OPENED", lambda e: e.trigger.value),
+    _s("RiskLevel", "Risk level in capitals, e.g. CRITICAL", lambda e: e.risk_level.value),
+    _s("CveIds", "CVE ids joined by ', '", lambda e: ", ".join(e.cve_ids)),
+    _s("Technology", "The affected technology, e.g. JAVA", lambda e: e.technology),
+    _s("EventId", "The EventBridge event id", lambda e: e.event_id),
+    _s("EventTime", "The event time, ISO-8601 in UTC", _event_time),
+)
+
+SPECS: dict[str, _Spec] = {spec.name: spec for spec in _SPECS}
+
+
+def _catalogue() -> tuple[PlaceholderInfo, ...]:
+    sample = sample_event()
+    out: list[PlaceholderInfo] = []
+    for spec in _SPECS:
+        out.append(PlaceholderInfo(spec.name, spec.description, spec.text(sample)))
+        if spec.name == TAGS:
+            out.append(
+                PlaceholderInfo(
+                    TAG_KEY_NAME,
+                    "The value of tag `key`, e.g. {Tags[owner]}; empty when absent or without value",
+                    tag_value(sample, "owner"),
+                )
+            )
+    return tuple(out)
+
+
+PLACEHOLDERS: tuple[PlaceholderInfo, ...] = _catalogue()
+KNOWN_NAMES: tuple[str, ...] = tuple(info.name for info in PLACEHOLDERS)
+VARIABLE_NAMES: frozenset[str] = frozenset(SPECS)
+
+
+def resolve(match: re.Match[str]) -> str | None:
+    """The placeholder key for a regex match (``Title`` or ``Tags[owner]``), None when unknown."""
+    name, key = match.group(1), match.group(2)
+    if key is None:
+        return name if name in SPECS else None
+    return f"{TAGS}[{key}]" if name == TAGS else None
+
+
+def kind_of(key: str) -> Kind:
+    spec = SPECS.get(key)
+    return spec.kind if spec is not None else "string"
+
+
+def text_getter(key: str) -> Callable[[SecurityEvent], str]:
+    spec = SPECS.get(key)
+    if spec is not None:
+        return spec.text
+    tag = key[len(TAGS) + 1 : -1]
+    return lambda e: tag_value(e, tag)
+
+
+def jinja_value(name: str, event: SecurityEvent) -> Any:
+    return SPECS[name].value(event)
