@@ -26,7 +26,9 @@ class LocalContext:
         return int(max(0, self.deadline_ms - time.time() * 1000))
 
 
-def apigw_event(method: str, raw_path: str, headers: dict[str, str], body: bytes, stage: str = "v1") -> dict[str, Any]:
+def apigw_event(
+    method: str, raw_path: str, headers: dict[str, str], body: bytes, stage: str = "v1"
+) -> dict[str, Any]:
     """An API Gateway REST (v1) proxy event for one HTTP request."""
     parts = urlsplit(raw_path)
     query = parse_qs(parts.query, keep_blank_values=True)

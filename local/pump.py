@@ -38,7 +38,7 @@ class Pump:
                 messages = resp.get("Messages", [])
                 if messages:
                     handle(queue_url, messages)
-            except Exception:  # noqa: BLE001 - the pump must outlive any one bad message
+            except Exception:
                 traceback.print_exc()
                 self.stop.wait(1)
 

@@ -75,7 +75,8 @@ secnotify is running ({time.monotonic() - began:.1f} s to start)
   API docs       http://127.0.0.1:3000/swagger
   AWS endpoint   {parts["endpoint"]}        (DynamoDB, EventBridge, SQS)
   webhook sink   http://127.0.0.1:8080        (notifications are printed below)
-  event bus      {stack.event_bus_name}, source {stack.source_name}   (make send EVENT=events/eventbridge/opened.json)
+  event bus      {stack.event_bus_name}, source {stack.source_name}
+                 (make send EVENT=events/eventbridge/opened.json)
 
 Ctrl-C stops everything.""",
         flush=True,

@@ -4,6 +4,7 @@ the config API called through its real Lambda handler."""
 from __future__ import annotations
 
 import json
+import logging
 import os
 import socket
 import uuid
@@ -26,6 +27,7 @@ os.environ.update(
     }
 )
 os.environ.pop("AWS_PROFILE", None)
+logging.getLogger("werkzeug").setLevel(logging.WARNING)
 
 
 def free_port() -> int:
@@ -51,6 +53,7 @@ def moto_endpoint() -> Iterator[str]:
 def stack(moto_endpoint: str, monkeypatch: pytest.MonkeyPatch) -> Iterator[Any]:
     """A fresh table, queues and rule from template.yaml, and the env the functions would get."""
     from local.provision import provision
+
     from secnotify.service import wiring
 
     created = provision(moto_endpoint, prefix=f"t{uuid.uuid4().hex[:10]}")

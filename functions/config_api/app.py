@@ -6,10 +6,10 @@ from typing import Annotated, Any
 
 from aws_lambda_powertools import Logger, Metrics, Tracer
 from aws_lambda_powertools.event_handler import APIGatewayRestResolver, Response, content_types
-from aws_lambda_powertools.event_handler.middlewares import NextMiddleware
 from aws_lambda_powertools.event_handler.openapi.exceptions import RequestValidationError
 from aws_lambda_powertools.event_handler.openapi.params import Body, Path, Query
 from aws_lambda_powertools.logging import correlation_paths
+from aws_lambda_powertools.middleware_factory import lambda_handler_decorator
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from secnotify import __version__
@@ -62,7 +62,10 @@ _ERRORS: dict[int | str, dict[str, Any]] = {
 
 
 def _ok(model: type, description: str = "OK", status: int = 200) -> dict[int | str, dict[str, Any]]:
-    return {status: {"description": description, "content": {"application/json": {"model": model}}}, **_ERRORS}
+    return {
+        status: {"description": description, "content": {"application/json": {"model": model}}},
+        **_ERRORS,
+    }
 
 
 def _json(model: Any, status: int = 200, version: int | None = None) -> Response:
@@ -96,12 +99,19 @@ def _invalid(exc: RequestValidationError) -> Response:
 
 @app.exception_handler(ApiError)
 def _api_error(exc: ApiError) -> Response:
-    return _error(exc.status, exc.message, **{k: v for k, v in exc.details.items() if k in ErrorBody.model_fields})
+    return _error(
+        exc.status, exc.message, **{k: v for k, v in exc.details.items() if k in ErrorBody.model_fields}
+    )
 
 
 @app.exception_handler(InvalidToken)
 def _bad_token(exc: InvalidToken) -> Response:
     return _error(400, f"nextToken: {exc}", field="nextToken")
+
+
+@app.exception_handler(UnicodeDecodeError)
+def _not_text(exc: UnicodeDecodeError) -> Response:
+    return _error(400, "body: not UTF-8 text", field="body")
 
 
 @app.not_found
@@ -112,17 +122,25 @@ def _not_found(exc: Exception) -> Response:
 @app.exception_handler(Exception)
 def _unexpected(exc: Exception) -> Response:
     logger.exception("unhandled error")
-    return _error(500, "internal error; the request id is in the logs", requestId=app.lambda_context.aws_request_id)
+    return _error(
+        500, "internal error; the request id is in the logs", requestId=app.lambda_context.aws_request_id
+    )
 
 
-def _limit_body(app: APIGatewayRestResolver, next_middleware: NextMiddleware) -> Response:
-    body = app.current_event.body or ""
-    if len(body) > get_settings().max_request_body_bytes:
-        return _error(413, f"body: larger than {get_settings().max_request_body_bytes} bytes", field="body")
-    return next_middleware(app)
-
-
-app.use(middlewares=[_limit_body])
+@lambda_handler_decorator
+def _limit_body(handler: Any, event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
+    # Before routing: request validation would otherwise parse an oversized body first.
+    limit = get_settings().max_request_body_bytes
+    if isinstance(event, dict) and len(event.get("body") or "") > limit:
+        body = ErrorBody(message=f"body: larger than {limit} bytes", field="body")
+        return {
+            "statusCode": 413,
+            "headers": {"Content-Type": content_types.APPLICATION_JSON},
+            "body": body.model_dump_json(exclude_none=True),
+            "isBase64Encoded": False,
+        }
+    result: dict[str, Any] = handler(event, context)
+    return result
 
 
 # ---- alerting profiles -----------------------------------------------------------------
@@ -130,7 +148,7 @@ app.use(middlewares=[_limit_body])
 
 @app.get("/alerting-profiles", responses=_ok(ProfileList), tags=["Alerting profiles"])
 def list_profiles(limit: Limit = 50, nextToken: Token = None) -> Response[ProfileList]:
-    items, token = api_services().profiles.list(limit, nextToken)
+    items, token = api_services().profiles.page(limit, nextToken)
     return _json(ProfileList(items=items, nextToken=token))
 
 
@@ -147,14 +165,18 @@ def get_profile(profile_id: Id) -> Response[AlertingProfile]:
 
 
 @app.put("/alerting-profiles/<profile_id>", responses=_ok(AlertingProfile), tags=["Alerting profiles"])
-def replace_profile(profile_id: Id, body: Annotated[AlertingProfileInput, Body()]) -> Response[AlertingProfile]:
-    if_match = app.current_event.get_header_value("If-Match")
+def replace_profile(
+    profile_id: Id, body: Annotated[AlertingProfileInput, Body()]
+) -> Response[AlertingProfile]:
+    if_match = app.current_event.headers.get("If-Match")
     profile = api_services().profiles.replace(profile_id, body, if_match)
     return _json(profile, version=profile.version)
 
 
 @app.delete(
-    "/alerting-profiles/<profile_id>", responses={204: {"description": "Deleted"}, **_ERRORS}, tags=["Alerting profiles"]
+    "/alerting-profiles/<profile_id>",
+    responses={204: {"description": "Deleted"}, **_ERRORS},
+    tags=["Alerting profiles"],
 )
 def delete_profile(profile_id: Id) -> Response[None]:
     api_services().profiles.delete(profile_id)
@@ -166,7 +188,7 @@ def delete_profile(profile_id: Id) -> Response[None]:
 
 @app.get("/integrations", responses=_ok(IntegrationList), tags=["Integrations"])
 def list_integrations(limit: Limit = 50, nextToken: Token = None) -> Response[IntegrationList]:
-    items, token = api_services().integrations.list(limit, nextToken)
+    items, token = api_services().integrations.page(limit, nextToken)
     return _json(IntegrationList(items=items, nextToken=token))
 
 
@@ -192,13 +214,15 @@ def get_integration(integration_id: Id) -> Response[IntegrationView]:
 def replace_integration(
     integration_id: Id, body: Annotated[IntegrationInput, Body()]
 ) -> Response[IntegrationView]:
-    if_match = app.current_event.get_header_value("If-Match")
+    if_match = app.current_event.headers.get("If-Match")
     view = api_services().integrations.replace(integration_id, body, if_match)
     return _json(view, version=view.version)
 
 
 @app.delete(
-    "/integrations/<integration_id>", responses={204: {"description": "Deleted"}, **_ERRORS}, tags=["Integrations"]
+    "/integrations/<integration_id>",
+    responses={204: {"description": "Deleted"}, **_ERRORS},
+    tags=["Integrations"],
 )
 def delete_integration(integration_id: Id) -> Response[None]:
     api_services().integrations.delete(integration_id)
@@ -250,5 +274,6 @@ def openapi() -> Response[str]:
 @logger.inject_lambda_context(correlation_id_path=correlation_paths.API_GATEWAY_REST, log_event=False)
 @tracer.capture_lambda_handler
 @metrics.log_metrics
+@_limit_body
 def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
     return app.resolve(event, context)

@@ -51,7 +51,8 @@ def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, A
     _count(result)
     if result.malformed_reason:
         logger.warning(
-            "malformed event dead-lettered", extra={"event_id": result.event_id, "reason": result.malformed_reason}
+            "malformed event dead-lettered",
+            extra={"event_id": result.event_id, "reason": result.malformed_reason},
         )
     else:
         logger.info("event dispatched", extra={"event_id": result.event_id, "counts": dict(result.counts)})

@@ -11,7 +11,9 @@ import pytest
 from tests.conftest import ApiClient
 
 SECRET = "Bearer s3cr3t-token-value-0123456789"
-SEED_TEMPLATE = '{"text": "Problem *{SecurityProblemId}* {Severity}: {Title}", "entities": {AffectedEntities}}'
+SEED_TEMPLATE = (
+    '{"text": "Problem *{SecurityProblemId}* {Severity}: {Title}", "entities": {AffectedEntities}}'
+)
 
 
 def make_profile(api: ApiClient, name: str = "p") -> str:
@@ -162,7 +164,10 @@ def test_header_limits(api: ApiClient) -> None:
         resp = api.post("/integrations", body(pid, headers=[ct, header]))
         assert resp.status == 400, header
         assert field in resp.json()["message"], resp.json()
-    assert api.post("/integrations", body(pid, headers=[ct, {"name": "X" * 500, "value": "v" * 8192}])).status == 201
+    assert (
+        api.post("/integrations", body(pid, headers=[ct, {"name": "X" * 500, "value": "v" * 8192}])).status
+        == 201
+    )
 
 
 def test_content_type_is_required_and_needs_a_value(api: ApiClient) -> None:
@@ -176,10 +181,19 @@ def test_payload_limit_is_configurable(api: ApiClient, monkeypatch: pytest.Monke
 
     pid = make_profile(api)
     text = "x" * 5000
-    assert api.post("/integrations", body(pid, headers=[{"name": "Content-Type", "value": "text/plain"}], payload=text)).status == 201
+    assert (
+        api.post(
+            "/integrations",
+            body(pid, headers=[{"name": "Content-Type", "value": "text/plain"}], payload=text),
+        ).status
+        == 201
+    )
     monkeypatch.setenv("MAX_PAYLOAD_CHARS", "100")
     wiring.reset()
-    resp = api.post("/integrations", body(pid, headers=[{"name": "Content-Type", "value": "text/plain"}], payload="y" * 101))
+    resp = api.post(
+        "/integrations",
+        body(pid, headers=[{"name": "Content-Type", "value": "text/plain"}], payload="y" * 101),
+    )
     assert resp.status == 400 and "at most 100" in resp.json()["message"]
 
 
@@ -275,10 +289,27 @@ def test_placeholders_catalogue(api: ApiClient) -> None:
     assert resp.status == 200
     items = {p["name"]: p for p in resp.json()["items"]}
     for name in [
-        "SecurityProblemId", "Title", "Description", "CvssScore", "DavisSecurityScore", "Severity",
-        "SecurityProblemUrl", "AffectedEntities", "ManagementZones", "Tags", "Exposed",
-        "DataAssetsReachable", "SensitiveDataReachable", "ExploitAvailable", "Status", "TriggerEvent",
-        "RiskLevel", "CveIds", "Technology", "EventId", "EventTime",
+        "SecurityProblemId",
+        "Title",
+        "Description",
+        "CvssScore",
+        "DavisSecurityScore",
+        "Severity",
+        "SecurityProblemUrl",
+        "AffectedEntities",
+        "ManagementZones",
+        "Tags",
+        "Exposed",
+        "DataAssetsReachable",
+        "SensitiveDataReachable",
+        "ExploitAvailable",
+        "Status",
+        "TriggerEvent",
+        "RiskLevel",
+        "CveIds",
+        "Technology",
+        "EventId",
+        "EventTime",
     ]:
         assert name in items, name
         assert items[name]["description"] and "example" in items[name]

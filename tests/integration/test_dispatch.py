@@ -4,6 +4,7 @@ receivers -> delivery records, claims, retry queue and dead-letter queue on a mo
 from __future__ import annotations
 
 import json
+import logging
 import time
 from typing import Any
 
@@ -47,12 +48,15 @@ def dispatch_retries(messages: list[dict[str, Any]]) -> dict[str, Any]:
     return result
 
 
-def drain(queue_url: str) -> list[dict[str, Any]]:
+def drain(queue_url: str, wait_s: int = 0) -> list[dict[str, Any]]:
     sqs = boto3.client("sqs")
     out: list[dict[str, Any]] = []
     while True:
         resp = sqs.receive_message(
-            QueueUrl=queue_url, MaxNumberOfMessages=10, WaitTimeSeconds=0, MessageAttributeNames=["All"]
+            QueueUrl=queue_url,
+            MaxNumberOfMessages=10,
+            WaitTimeSeconds=0 if out else wait_s,
+            MessageAttributeNames=["All"],
         )
         batch = resp.get("Messages", [])
         if not batch:
@@ -63,8 +67,18 @@ def drain(queue_url: str) -> list[dict[str, Any]]:
 
 
 def setup(api: ApiClient, url: str, profile: dict[str, Any] | None = None, **extra: Any) -> str:
-    pid = api.post("/alerting-profiles", profile or {"name": "all", "enabledTriggerEvents": [
-        "SECURITY_PROBLEM_OPENED", "SECURITY_PROBLEM_RESOLVED", "NEW_MANAGEMENT_ZONE_AFFECTED"]}).json()["id"]
+    pid = api.post(
+        "/alerting-profiles",
+        profile
+        or {
+            "name": "all",
+            "enabledTriggerEvents": [
+                "SECURITY_PROBLEM_OPENED",
+                "SECURITY_PROBLEM_RESOLVED",
+                "NEW_MANAGEMENT_ZONE_AFFECTED",
+            ],
+        },
+    ).json()["id"]
     body = {
         "displayName": "hook",
         "alertingProfileId": pid,
@@ -94,8 +108,12 @@ def test_event_is_delivered_with_headers_and_recorded(api: ApiClient, stack: Any
     assert req.method == "POST" and req.path == "/hook"
     assert req.header("Authorization") == SECRET
     assert req.header("Content-Type") == "application/json"
-    assert req.header("User-Agent", ).startswith("secnotify/")
-    assert req.header("webhook-id", ).startswith("msg_")
+    assert req.header(
+        "User-Agent",
+    ).startswith("secnotify/")
+    assert req.header(
+        "webhook-id",
+    ).startswith("msg_")
     assert abs(int(req.header("webhook-timestamp") or 0) - time.time()) < 60
     text = json.loads(req.body)["text"]
     assert event["detail"]["displayId"] in text and event["detail"]["title"] in text
@@ -163,16 +181,23 @@ def test_malformed_event_is_dead_lettered_and_others_still_flow(api: ApiClient, 
 
 
 def test_retryable_failure_is_scheduled_then_delivered_with_the_same_webhook_id(
-    api: ApiClient, stack: Any
+    api: ApiClient, stack: Any, monkeypatch: pytest.MonkeyPatch
 ) -> None:
+    from secnotify.service import wiring
+
+    monkeypatch.setenv("RETRY_LADDER_SECONDS", "0,0,60")
+    wiring.reset()
     with Receiver() as rx:
         iid = setup(api, rx.url("/"))
         rx.reply(Reply(status=503, headers=(("Retry-After", "1"),)))
+        began = time.time()
         result = dispatch(load_event("eventbridge/opened.json"))
         assert result["counts"]["retrying"] == 1
-        messages = drain(stack.retry_queue_url)
+        messages = drain(stack.retry_queue_url, wait_s=3)
         assert len(messages) == 1
         body = json.loads(messages[0]["Body"])
+        # Retry-After (1 s) outranks the ladder's immediate retry.
+        assert 0.9 <= body["notBefore"] - began <= 3
         assert body["attempt"] == 2 and body["integrationId"] == iid
         time.sleep(max(0.0, body["notBefore"] - time.time()))
         out = dispatch_retries(messages)
@@ -277,18 +302,39 @@ def test_redeliver_sends_the_same_notification_again(api: ApiClient, stack: Any)
     assert api.post(f"/integrations/{iid}/deliveries/nope/redeliver").status == 404
 
 
-def test_secrets_never_reach_the_logs(api: ApiClient, stack: Any, capsys: pytest.CaptureFixture[str]) -> None:
-    with Receiver(default=Reply(status=503)) as rx:
+def test_secrets_never_reach_the_logs(
+    api: ApiClient, stack: Any, caplog: pytest.LogCaptureFixture, capfd: pytest.CaptureFixture[str]
+) -> None:
+    from secnotify.service.wiring import api_services
+
+    # What production logs: INFO everywhere, and everything of our own.
+    caplog.set_level(logging.INFO)
+    caplog.set_level(logging.DEBUG, logger="secnotify")
+    with Receiver(default=Reply(status=503, body=f"echo {SECRET}".encode())) as rx:
         iid = setup(api, rx.url("/"))
+        assert SECRET not in repr(api_services().integrations.get_stored(iid))
         dispatch(load_event("eventbridge/opened.json"))
         api.post(f"/integrations/{iid}/test")
         api.get(f"/integrations/{iid}")
-        api.post("/integrations", {"displayName": "x", "alertingProfileId": "nope", "webhook": {
-            "url": "http://127.0.0.1:1/", "payload": "{}", "headers": [
-                {"name": "Content-Type", "value": "application/json"},
-                {"name": "Authorization", "value": SECRET, "secret": True}]}})
-    out = capsys.readouterr()
-    assert out.out or out.err  # the handlers did log
-    assert SECRET not in out.out and SECRET not in out.err
+        api.post(
+            "/integrations",
+            {
+                "displayName": "x",
+                "alertingProfileId": "nope",
+                "webhook": {
+                    "url": "http://127.0.0.1:1/",
+                    "payload": "{}",
+                    "headers": [
+                        {"name": "Content-Type", "value": "application/json"},
+                        {"name": "Authorization", "value": SECRET, "secret": True},
+                    ],
+                },
+            },
+        )
+    records = [json.dumps(r.__dict__, default=str) for r in caplog.records]
+    assert any("event dispatched" in r for r in records)  # the handlers did log
+    captured = capfd.readouterr()
+    for text in [*records, captured.out, captured.err]:
+        assert SECRET not in text
     dead_and_retry = drain(stack.retry_queue_url) + drain(stack.dead_letter_queue_url)
     assert SECRET not in json.dumps(dead_and_retry)

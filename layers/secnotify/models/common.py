@@ -2,17 +2,17 @@
 
 from __future__ import annotations
 
-from enum import Enum
+from enum import StrEnum
 
 
-class RiskLevel(str, Enum):
+class RiskLevel(StrEnum):
     CRITICAL = "CRITICAL"
     HIGH = "HIGH"
     MEDIUM = "MEDIUM"
     LOW = "LOW"
 
 
-class EventRiskLevel(str, Enum):
+class EventRiskLevel(StrEnum):
     """A risk level as an event carries it: NONE matches no profile."""
 
     CRITICAL = "CRITICAL"
@@ -22,7 +22,7 @@ class EventRiskLevel(str, Enum):
     NONE = "NONE"
 
 
-class TriggerEvent(str, Enum):
+class TriggerEvent(StrEnum):
     SECURITY_PROBLEM_OPENED = "SECURITY_PROBLEM_OPENED"
     SECURITY_PROBLEM_RESOLVED = "SECURITY_PROBLEM_RESOLVED"
     NEW_MANAGEMENT_ZONE_AFFECTED = "NEW_MANAGEMENT_ZONE_AFFECTED"

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 
 from pydantic import BaseModel, ConfigDict, Field
 
@@ -66,7 +66,7 @@ def sample_event() -> SecurityEvent:
     """The event used to check templates on save, for previews and for test sends."""
     return SecurityEvent(
         event_id="00000000-0000-4000-8000-000000000001",
-        event_time=datetime(2026, 1, 1, 12, 0, tzinfo=timezone.utc),
+        event_time=datetime(2026, 1, 1, 12, 0, tzinfo=UTC),
         detail_type="Security Problem Opened",
         trigger=TriggerEvent.SECURITY_PROBLEM_OPENED,
         security_problem_id="11497873967941161718",

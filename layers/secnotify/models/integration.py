@@ -6,7 +6,7 @@ import re
 from typing import Annotated, Literal
 from urllib.parse import urlsplit
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+from pydantic import BaseModel, ConfigDict, Field, StrictBool, field_validator, model_validator
 
 # RFC 9110 token characters: what a header name may contain.
 _TOKEN = re.compile(r"^[!#$%&'*+\-.^_`|~0-9A-Za-z]+$")
@@ -31,15 +31,16 @@ RESERVED_HEADERS = frozenset(
     }
 )
 
-SIGNING_SECRET_PATTERN = r"^whsec_[A-Za-z0-9+/]{32,}={0,2}$"
+SIGNING_SECRET_PATTERN = r"^whsec_[A-Za-z0-9+/]{32,}={0,2}$"  # noqa: S105 - a pattern, not a secret
 
 
 class WebhookHeader(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     name: Annotated[str, Field(min_length=1, max_length=500)]
-    value: Annotated[str, Field(max_length=8192)] | None = None
-    secret: bool = False
+    # repr=False: a secret value must not surface in a debug log of the parsed request.
+    value: Annotated[str, Field(max_length=8192)] | None = Field(default=None, repr=False)
+    secret: StrictBool = False
 
     @field_validator("name")
     @classmethod
@@ -62,7 +63,7 @@ class WebhookInput(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     url: Annotated[str, Field(min_length=1, max_length=1000)]
-    acceptAnyCertificate: bool = False
+    acceptAnyCertificate: StrictBool = False
     headers: Annotated[list[WebhookHeader], Field(max_length=100)] = Field(default_factory=list)
     payload: Annotated[str, Field(min_length=1)]
 
@@ -107,12 +108,14 @@ class IntegrationInput(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     displayName: Annotated[str, Field(min_length=1, max_length=100)]
-    enabled: bool = True
+    enabled: StrictBool = True
     type: Literal["WEBHOOK"] = "WEBHOOK"
     alertingProfileId: Annotated[str, Field(min_length=1, max_length=64)]
     webhook: WebhookInput
-    signingSecret: Annotated[str, Field(pattern=SIGNING_SECRET_PATTERN, max_length=200)] | None = None
-    generateSigningSecret: bool = False
+    signingSecret: Annotated[str, Field(pattern=SIGNING_SECRET_PATTERN, max_length=200)] | None = Field(
+        default=None, repr=False
+    )
+    generateSigningSecret: StrictBool = False
 
     @field_validator("displayName")
     @classmethod
@@ -124,7 +127,7 @@ class IntegrationInput(BaseModel):
 
 class StoredHeader(BaseModel):
     name: str
-    value: str
+    value: str = Field(repr=False)
     secret: bool = False
 
 
@@ -150,7 +153,7 @@ class Integration(BaseModel):
     type: Literal["WEBHOOK"] = "WEBHOOK"
     alertingProfileId: str
     webhook: StoredWebhook
-    signingSecret: str | None = None
+    signingSecret: str | None = Field(default=None, repr=False)
     version: int
     createdAt: str
     updatedAt: str

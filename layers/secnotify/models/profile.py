@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator
+from pydantic import BaseModel, ConfigDict, Field, StrictBool, field_validator
 
 from secnotify.models.common import ALL_RISK_LEVELS, RiskLevel, TriggerEvent
 
@@ -26,7 +26,7 @@ class AlertingProfileInput(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     name: Name
-    enabled: bool = True
+    enabled: StrictBool = True
     enabledRiskLevels: list[RiskLevel] = Field(
         default_factory=lambda: list(ALL_RISK_LEVELS), min_length=1, max_length=4
     )

@@ -39,9 +39,7 @@ def load_configuration(store: DynamoStore) -> Configuration:
 class ConfigCache:
     """One query per TTL, whatever the event rate; concurrent callers share one reload."""
 
-    def __init__(
-        self, store: DynamoStore, ttl_s: float, clock: Callable[[], float] = time.monotonic
-    ) -> None:
+    def __init__(self, store: DynamoStore, ttl_s: float, clock: Callable[[], float] = time.monotonic) -> None:
         self.store = store
         self.ttl_s = ttl_s
         self.clock = clock

@@ -156,7 +156,9 @@ class Dispatcher:
             self.queues.dead_letter(
                 "notification",
                 doc.get("error") or f"HTTP {doc.get('statusCode')}",
-                json.dumps({k: doc[k] for k in ("eventId", "integrationId", "webhookId", "attempt", "deliveryId")}),
+                json.dumps(
+                    {k: doc[k] for k in ("eventId", "integrationId", "webhookId", "attempt", "deliveryId")}
+                ),
             )
         self.store.settle_claim(event.event_id, integration.id, attempt, status)
         return {"DELIVERED": "delivered", "RETRY_SCHEDULED": "retrying", "FAILED": "failed"}[status]

@@ -74,7 +74,7 @@ class IntegrationService:
     def get(self, integration_id: str) -> IntegrationView:
         return IntegrationView.of(self.get_stored(integration_id))
 
-    def list(self, limit: int, token: str | None) -> tuple[list[IntegrationView], str | None]:
+    def page(self, limit: int, token: str | None) -> tuple[list[IntegrationView], str | None]:
         page = self.store.list_config_items(INTEGRATION, limit, token)
         return [IntegrationView.of(_integration(i)) for i in page.items], page.next_token
 
@@ -143,7 +143,9 @@ class IntegrationService:
 
     # ---- delivery log -------------------------------------------------------------
 
-    def deliveries(self, integration_id: str, limit: int, token: str | None) -> tuple[list[dict[str, Any]], str | None]:
+    def deliveries(
+        self, integration_id: str, limit: int, token: str | None
+    ) -> tuple[list[dict[str, Any]], str | None]:
         self.get_stored(integration_id)
         return self.store.list_deliveries(integration_id, limit, token)
 
@@ -158,12 +160,18 @@ class IntegrationService:
             raise Conflict(f"the event of delivery {delivery_id} is no longer kept; it cannot be redelivered")
         event = SecurityEvent.model_validate_json(raw)
         result = self.notifier.attempt(
-            event, integration, attempt=int(original.get("attempt", 1)), kind="redelivery",
+            event,
+            integration,
+            attempt=int(original.get("attempt", 1)),
+            kind="redelivery",
             msg_id=original.get("webhookId"),
         )
         result.record["redeliveryOf"] = delivery_id
         self.notifier.record(result.record)
-        return {**_outcome_view(result.record, result.outcome.delivered), "deliveryId": result.record["deliveryId"]}
+        return {
+            **_outcome_view(result.record, result.outcome.delivered),
+            "deliveryId": result.record["deliveryId"],
+        }
 
     # ---- helpers ------------------------------------------------------------------
 
@@ -176,6 +184,7 @@ class IntegrationService:
             return sample_event()
         if "detail" not in raw:
             raw = {
+                "version": "0",
                 "id": str(uuid.uuid4()),
                 "detail-type": "Security Problem Opened",
                 "source": "secnotify",
@@ -210,7 +219,9 @@ class IntegrationService:
             headers.append(StoredHeader(name=header.name, value=value, secret=header.secret))
         content_type = next((h.value for h in headers if h.name.lower() == "content-type"), "")
         if not content_type.strip():
-            raise BadRequest("webhook.headers: the Content-Type header needs a value", field="webhook.headers")
+            raise BadRequest(
+                "webhook.headers: the Content-Type header needs a value", field="webhook.headers"
+            )
         errors = validate_template(data.payload, content_type)
         if errors:
             first = errors[0]
@@ -220,7 +231,10 @@ class IntegrationService:
                 errors=[_error_view(e) for e in errors],
             )
         return StoredWebhook(
-            url=data.url, acceptAnyCertificate=data.acceptAnyCertificate, headers=headers, payload=data.payload
+            url=data.url,
+            acceptAnyCertificate=data.acceptAnyCertificate,
+            headers=headers,
+            payload=data.payload,
         )
 
     @staticmethod

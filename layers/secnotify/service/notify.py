@@ -19,6 +19,7 @@ from secnotify.settings import Settings
 from secnotify.storage.dynamodb import DynamoStore
 from secnotify.templating import CompiledTemplate, TemplateError, compile_template
 
+
 def webhook_id(event_id: str, integration_id: str) -> str:
     """Stable per event x integration, so every retry carries the same ``webhook-id``."""
     digest = hashlib.sha256(f"{event_id}\x00{integration_id}".encode()).hexdigest()[:32]
@@ -103,7 +104,9 @@ class Notifier:
                 webhook_id=msg_id,
                 timestamp=int(time.time()),
                 signing_secret=integration.signingSecret,
-                secret_header_names=frozenset(h.name.lower() for h in integration.webhook.headers if h.secret),
+                secret_header_names=frozenset(
+                    h.name.lower() for h in integration.webhook.headers if h.secret
+                ),
             )
             outcome = self.sender.send(request)
         doc = {

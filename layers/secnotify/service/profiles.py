@@ -35,7 +35,7 @@ class ProfileService:
         except NotFound as exc:
             raise NotFoundError(str(exc)) from None
 
-    def list(self, limit: int, token: str | None) -> tuple[list[AlertingProfile], str | None]:
+    def page(self, limit: int, token: str | None) -> tuple[list[AlertingProfile], str | None]:
         page = self.store.list_config_items(PROFILE, limit, token)
         return [_profile(i) for i in page.items], page.next_token
 

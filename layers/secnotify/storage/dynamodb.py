@@ -156,9 +156,7 @@ class DynamoStore:
         return ConfigSnapshot(profiles, integrations)
 
     def integrations_using(self, profile_id: str) -> list[StoredItem]:
-        return [
-            i for i in self.load_config().integrations if i.doc.get("alertingProfileId") == profile_id
-        ]
+        return [i for i in self.load_config().integrations if i.doc.get("alertingProfileId") == profile_id]
 
     def create_profile(self, item_id: str, doc: dict[str, Any], max_count: int) -> StoredItem:
         put = self._config_put(PROFILE, item_id, doc, 1, extra={"refCount": {"N": "0"}})
@@ -185,7 +183,9 @@ class DynamoStore:
             )
         except ClientError as exc:
             if _code(exc) == "ConditionalCheckFailedException":
-                raise VersionConflict(f"alerting profile {item_id} changed since version {expected_version}")
+                raise VersionConflict(
+                    f"alerting profile {item_id} changed since version {expected_version}"
+                ) from None
             raise
         return StoredItem(item_id, version, doc)
 
@@ -291,9 +291,7 @@ class DynamoStore:
             claims[claim.integration_id] = claim
         return claims
 
-    def claim(
-        self, event_id: str, integration_id: str, attempt: int, lease_s: float, ttl_s: int
-    ) -> bool:
+    def claim(self, event_id: str, integration_id: str, attempt: int, lease_s: float, ttl_s: int) -> bool:
         """Take the right to make ``attempt`` of this notification; False if someone else has it.
 
         Attempt 1 may start when nobody claimed it yet; attempt n > 1 only when a retry was
@@ -348,7 +346,9 @@ class DynamoStore:
             raise
         return True
 
-    def _settle(self, event_id: str, integration_id: str, attempt: int, status: str, next_attempt: int) -> None:
+    def _settle(
+        self, event_id: str, integration_id: str, attempt: int, status: str, next_attempt: int
+    ) -> None:
         self.client.update_item(
             TableName=self.table_name,
             Key={"pk": {"S": f"CLAIM#{event_id}"}, "sk": {"S": f"INT#{integration_id}"}},
@@ -385,7 +385,9 @@ class DynamoStore:
         doc: dict[str, Any] = json.loads(item["doc"]["S"])
         return doc
 
-    def list_deliveries(self, integration_id: str, limit: int, token: str | None) -> tuple[list[dict[str, Any]], str | None]:
+    def list_deliveries(
+        self, integration_id: str, limit: int, token: str | None
+    ) -> tuple[list[dict[str, Any]], str | None]:
         pk = f"DELIVERIES#{integration_id}"
         kwargs: dict[str, Any] = {
             "TableName": self.table_name,
@@ -493,9 +495,7 @@ def _dumps(doc: dict[str, Any]) -> str:
 
 
 def _stored(item: dict[str, Any]) -> StoredItem:
-    return StoredItem(
-        id=item["id"]["S"], version=int(item["version"]["N"]), doc=json.loads(item["doc"]["S"])
-    )
+    return StoredItem(id=item["id"]["S"], version=int(item["version"]["N"]), doc=json.loads(item["doc"]["S"]))
 
 
 def _claim(item: dict[str, Any]) -> Claim:
@@ -505,5 +505,3 @@ def _claim(item: dict[str, Any]) -> Claim:
         attempt=int(item.get("attempt", {}).get("N", "1")),
         lease_until=float(item.get("leaseUntil", {}).get("N", "0")),
     )
-
-

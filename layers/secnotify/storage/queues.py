@@ -26,7 +26,7 @@ class Queues:
         self.client.send_message(
             QueueUrl=self.retry_queue_url,
             MessageBody=json.dumps(message, separators=(",", ":")),
-            DelaySeconds=max(0, min(MAX_SQS_DELAY_S, int(round(delay_s)))),
+            DelaySeconds=max(0, min(MAX_SQS_DELAY_S, round(delay_s))),
         )
 
     def dead_letter(self, kind: str, reason: str, body: str) -> None:
