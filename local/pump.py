@@ -16,6 +16,8 @@ import boto3
 
 from local.lambda_runtime import LocalContext
 
+LOCAL_ACCOUNT = "123456789012"
+
 
 class Pump:
     def __init__(self, endpoint_url: str, inbox_queue_url: str, retry_queue_url: str, region: str) -> None:
@@ -50,6 +52,9 @@ class Pump:
                 event = json.loads(message["Body"])
             except ValueError:
                 event = message["Body"]
+            if isinstance(event, dict) and "detail-type" in event:
+                # moto's EventBridge leaves out `account`, which AWS always sets.
+                event.setdefault("account", LOCAL_ACCOUNT)
             lambda_handler(event, LocalContext(function_name="secnotify-dispatcher"))
             self.sqs.delete_message(QueueUrl=queue_url, ReceiptHandle=message["ReceiptHandle"])
             self.handled += 1

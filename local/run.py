@@ -9,9 +9,11 @@
 
 from __future__ import annotations
 
+import logging
 import os
 import sys
 import time
+import warnings
 
 LOCAL_ENV = {
     "AWS_ACCESS_KEY_ID": "local",
@@ -31,6 +33,9 @@ def start(
     """Start every part; returns them so tests can drive the same stack."""
     for key, value in LOCAL_ENV.items():
         os.environ.setdefault(key, value)
+    # The embedded endpoint logs every request; the sink's output is what a newcomer watches.
+    logging.getLogger("werkzeug").setLevel(logging.ERROR)
+    warnings.filterwarnings("ignore", message="No application metrics to publish")
     region = os.environ["AWS_DEFAULT_REGION"]
     moto = None
     if endpoint is None:
