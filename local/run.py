@@ -14,6 +14,8 @@ import os
 import sys
 import time
 import warnings
+from dataclasses import dataclass
+from typing import Any
 
 LOCAL_ENV = {
     "AWS_ACCESS_KEY_ID": "local",
@@ -27,10 +29,35 @@ LOCAL_ENV = {
 }
 
 
+@dataclass
+class Running:
+    endpoint: str
+    stack: Any
+    api: Any
+    sink: Any
+    pump: Any
+    moto: Any = None
+
+    @property
+    def api_url(self) -> str:
+        return f"http://127.0.0.1:{self.api.server_address[1]}"
+
+    def stop(self) -> None:
+        self.pump.stop.set()
+        self.api.shutdown()
+        if self.sink is not None:
+            self.sink.shutdown()
+        if self.moto is not None:
+            self.moto.stop()
+
+
 def start(
-    endpoint: str | None = None, api_port: int = 3000, sink_port: int = 8080, prefix: str = "secnotify"
-) -> dict[str, object]:
-    """Start every part; returns them so tests can drive the same stack."""
+    endpoint: str | None = None,
+    api_port: int = 3000,
+    sink_port: int | None = 8080,
+    prefix: str = "secnotify",
+) -> Running:
+    """Start every part; tests drive the same stack (port 0 picks a free port)."""
     for key, value in LOCAL_ENV.items():
         os.environ.setdefault(key, value)
     # The embedded endpoint logs every request; the sink's output is what a newcomer watches.
@@ -38,8 +65,7 @@ def start(
     warnings.filterwarnings("ignore", message="No application metrics to publish")
     region = os.environ["AWS_DEFAULT_REGION"]
     moto = None
-    if endpoint is None:
-        endpoint = os.environ.get("AWS_ENDPOINT_URL")
+    endpoint = endpoint or os.environ.get("AWS_ENDPOINT_URL")
     if endpoint is None:
         from moto.server import ThreadedMotoServer
 
@@ -62,23 +88,23 @@ def start(
     from local.sink import serve_sink
 
     api = serve_api(port=api_port)
-    sink = serve_sink(port=sink_port) if sink_port >= 0 else None
+    sink = serve_sink(port=sink_port) if sink_port is not None else None
     pump = Pump(endpoint, stack.inbox_queue_url, stack.retry_queue_url, region)
     pump.start()
-    return {"moto": moto, "api": api, "sink": sink, "pump": pump, "stack": stack, "endpoint": endpoint}
+    return Running(endpoint=endpoint, stack=stack, api=api, sink=sink, pump=pump, moto=moto)
 
 
 def main() -> None:
     began = time.monotonic()
-    parts = start()
-    stack = parts["stack"]
+    running = start()
+    stack = running.stack
     print(
         f"""
 secnotify is running ({time.monotonic() - began:.1f} s to start)
 
   API            http://127.0.0.1:3000        (try: curl http://127.0.0.1:3000/placeholders)
   API docs       http://127.0.0.1:3000/swagger
-  AWS endpoint   {parts["endpoint"]}        (DynamoDB, EventBridge, SQS)
+  AWS endpoint   {running.endpoint}        (DynamoDB, EventBridge, SQS)
   webhook sink   http://127.0.0.1:8080        (notifications are printed below)
   event bus      {stack.event_bus_name}, source {stack.source_name}
                  (make send EVENT=events/eventbridge/opened.json)

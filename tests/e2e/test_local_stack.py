@@ -1,0 +1,108 @@
+"""End to end through the local stack: put_events on the embedded endpoint -> the rule from
+template.yaml -> the dispatcher -> a webhook sink; and the API over real HTTP on its port."""
+
+from __future__ import annotations
+
+import json
+import os
+import time
+import uuid
+from collections.abc import Iterator
+from typing import Any
+
+import boto3
+import pytest
+import urllib3
+
+from local.send import entry
+from tests.conftest import load_event
+
+pytestmark = pytest.mark.e2e
+
+
+@pytest.fixture
+def running(moto_endpoint: str) -> Iterator[Any]:
+    from local.run import start
+    from secnotify.service import wiring
+
+    saved = dict(os.environ)
+    stack = start(endpoint=moto_endpoint, api_port=0, sink_port=0, prefix=f"e{uuid.uuid4().hex[:8]}")
+    stack.sink.quiet = True
+    yield stack
+    stack.stop()
+    os.environ.clear()
+    os.environ.update(saved)
+    wiring.reset()
+
+
+def http(method: str, url: str, body: Any = None) -> tuple[int, Any]:
+    data = json.dumps(body).encode() if body is not None else None
+    resp = urllib3.request(method, url, body=data, headers={"Content-Type": "application/json"}, timeout=10)
+    return resp.status, (resp.json() if resp.data else None)
+
+
+def wait_for(sink: Any, count: int, timeout: float = 20) -> list[dict[str, Any]]:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        with sink.lock:
+            if len(sink.received) >= count:
+                return list(sink.received)
+        time.sleep(0.05)
+    raise AssertionError(f"sink got {len(sink.received)} of {count} notifications")
+
+
+def test_put_events_reaches_the_sink_through_the_templates_rule(running: Any) -> None:
+    api = running.api_url
+    status, profile = http("POST", f"{api}/alerting-profiles", load_event("api/profile.json"))
+    assert status == 201
+    integration = load_event("api/integration-slack.json")
+    integration["alertingProfileId"] = profile["id"]
+    integration["webhook"]["url"] = f"{running.sink.url}/hooks/slack"
+    status, created = http("POST", f"{api}/integrations", integration)
+    assert status == 201, created
+
+    events = boto3.client("events", endpoint_url=running.endpoint)
+    opened = load_event("eventbridge/opened.json")
+    bus = running.stack.event_bus_name
+    # Matching, wrong detail-type and wrong source: only the first passes the rule.
+    stray_type = {**opened, "detail-type": "Security Finding Opened"}
+    stray_source = {**opened, "source": "someone-else"}
+    resp = events.put_events(Entries=[entry(e, bus) for e in (opened, stray_type, stray_source)])
+    assert resp["FailedEntryCount"] == 0
+
+    (received,) = wait_for(running.sink, 1)
+    time.sleep(1.5)  # anything the rule should have filtered would have arrived by now
+    assert len(running.sink.received) == 1
+    assert received["path"] == "/hooks/slack"
+    assert received["headers"]["webhook-id"].startswith("msg_")
+    text = json.loads(received["body"])["text"]
+    assert opened["detail"]["displayId"] in text and opened["detail"]["title"] in text
+
+    status, log = http("GET", f"{api}/integrations/{created['id']}/deliveries")
+    assert status == 200 and log["items"][0]["status"] == "SUCCEEDED"
+
+
+def test_every_sample_event_flows_and_the_hostile_one_stays_valid_json(running: Any) -> None:
+    api = running.api_url
+    _, profile = http("POST", f"{api}/alerting-profiles", load_event("api/profile.json"))
+    integration = load_event("api/integration-slack.json")
+    integration["alertingProfileId"] = profile["id"]
+    integration["webhook"]["url"] = f"{running.sink.url}/hooks/slack"
+    assert http("POST", f"{api}/integrations", integration)[0] == 201
+    names = ["opened", "reopened", "resolved", "zone-added", "derived-risk", "hostile", "muted"]
+    events = boto3.client("events", endpoint_url=running.endpoint)
+    samples = [load_event(f"eventbridge/{n}.json") for n in names]
+    events.put_events(Entries=[entry(e, running.stack.event_bus_name) for e in samples])
+    received = wait_for(running.sink, len(names) - 1)  # muted never notifies
+    time.sleep(1.0)
+    assert len(running.sink.received) == len(names) - 1
+    bodies = [json.loads(r["body"])["text"] for r in received]
+    hostile = samples[names.index("hostile")]["detail"]
+    assert any(hostile["title"] in b and hostile["description"] in b for b in bodies)
+
+
+def test_api_over_http_answers_json_errors(running: Any) -> None:
+    status, body = http("GET", f"{running.api_url}/integrations/nope")
+    assert status == 404 and "nope" in body["message"]
+    resp = urllib3.request("POST", f"{running.api_url}/alerting-profiles", body=b"{", timeout=10)
+    assert resp.status == 400 and "JSON" in resp.json()["message"]
