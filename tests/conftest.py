@@ -53,7 +53,6 @@ def moto_endpoint() -> Iterator[str]:
 def stack(moto_endpoint: str, monkeypatch: pytest.MonkeyPatch) -> Iterator[Any]:
     """A fresh table, queues and rule from template.yaml, and the env the functions would get."""
     from local.provision import provision
-
     from secnotify.service import wiring
 
     created = provision(moto_endpoint, prefix=f"t{uuid.uuid4().hex[:10]}")

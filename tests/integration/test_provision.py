@@ -13,9 +13,9 @@ from typing import Any
 
 import boto3
 import pytest
-from local.provision import LOCAL_SSRF_ALLOW_CIDRS, LocalStack, load_template, provision
 from moto.server import ThreadedMotoServer
 
+from local.provision import LOCAL_SSRF_ALLOW_CIDRS, LocalStack, load_template, provision
 from secnotify.settings import load_settings
 
 REGION = "us-east-1"

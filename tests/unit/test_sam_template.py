@@ -8,8 +8,8 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from local.provision import NO_VALUE, Resolver, load_template, resolve_parameters
 
+from local.provision import NO_VALUE, Resolver, load_template, resolve_parameters
 from secnotify import settings as settings_module
 
 ROOT = Path(__file__).resolve().parents[2]
