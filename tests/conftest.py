@@ -3,6 +3,7 @@ the config API called through its real Lambda handler."""
 
 from __future__ import annotations
 
+import ipaddress
 import json
 import logging
 import os
@@ -28,6 +29,62 @@ os.environ.update(
 )
 os.environ.pop("AWS_PROFILE", None)
 logging.getLogger("werkzeug").setLevel(logging.WARNING)
+
+
+# ---- network jail: no test may send a packet anywhere but loopback ------------------------
+
+_real_connect = socket.socket.connect
+_real_connect_ex = socket.socket.connect_ex
+_real_getaddrinfo = socket.getaddrinfo
+
+
+def _loopback(address: Any) -> bool:
+    try:
+        ip = ipaddress.ip_address(str(address).split("%")[0])
+    except ValueError:
+        return False
+    mapped = getattr(ip, "ipv4_mapped", None)
+    return bool(ip.is_loopback or (mapped is not None and mapped.is_loopback))
+
+
+def _guard(sock: socket.socket, address: Any) -> None:
+    if sock.family in (socket.AF_INET, socket.AF_INET6) and not _loopback(address[0]):
+        raise ConnectionRefusedError(f"test network jail: connect to {address[0]} refused (loopback only)")
+
+
+def _jailed_connect(self: socket.socket, address: Any) -> None:
+    _guard(self, address)
+    _real_connect(self, address)
+
+
+def _jailed_connect_ex(self: socket.socket, address: Any) -> int:
+    _guard(self, address)
+    return _real_connect_ex(self, address)
+
+
+def _jailed_getaddrinfo(host: Any, *args: Any, **kwargs: Any) -> Any:
+    name = host.decode() if isinstance(host, bytes) else host
+    if name is not None and name != "localhost":
+        try:
+            ipaddress.ip_address(str(name).strip("[]").split("%")[0])
+        except ValueError:
+            if not _numeric_ipv4(str(name)):
+                raise socket.gaierror(socket.EAI_NONAME, f"test network jail: no DNS lookup of {name}") from None
+    return _real_getaddrinfo(host, *args, **kwargs)
+
+
+def _numeric_ipv4(name: str) -> bool:
+    # inet_aton forms (2130706433, 0x7f.1, 127.1) resolve without a packet.
+    try:
+        socket.inet_aton(name)
+    except OSError:
+        return False
+    return True
+
+
+socket.socket.connect = _jailed_connect  # type: ignore[method-assign]
+socket.socket.connect_ex = _jailed_connect_ex  # type: ignore[method-assign]
+socket.getaddrinfo = _jailed_getaddrinfo
 
 
 def free_port() -> int:
