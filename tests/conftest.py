@@ -69,7 +69,9 @@ def _jailed_getaddrinfo(host: Any, *args: Any, **kwargs: Any) -> Any:
             ipaddress.ip_address(str(name).strip("[]").split("%")[0])
         except ValueError:
             if not _numeric_ipv4(str(name)):
-                raise socket.gaierror(socket.EAI_NONAME, f"test network jail: no DNS lookup of {name}") from None
+                raise socket.gaierror(
+                    socket.EAI_NONAME, f"test network jail: no DNS lookup of {name}"
+                ) from None
     return _real_getaddrinfo(host, *args, **kwargs)
 
 
