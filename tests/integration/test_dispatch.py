@@ -338,3 +338,60 @@ def test_secrets_never_reach_the_logs(
         assert SECRET not in text
     dead_and_retry = drain(stack.retry_queue_url) + drain(stack.dead_letter_queue_url)
     assert SECRET not in json.dumps(dead_and_retry)
+
+
+def _hostile_corpus() -> list[tuple[str, Any]]:
+    import copy
+    import pathlib
+
+    base = load_event("eventbridge/opened.json")
+    corpus: list[tuple[str, Any]] = []
+    for path in sorted(
+        pathlib.Path(__file__).parents[2].joinpath("events/eventbridge/malformed").glob("*.json")
+    ):
+        corpus.append((path.stem, json.loads(path.read_text())))
+    for name, detail in [("detail-string", "oops"), ("detail-number", 42), ("detail-null", None)]:
+        corpus.append((name, {**base, "id": f"bad-{name}", "detail": detail}))
+    wrong = copy.deepcopy(base)
+    wrong["id"] = "bad-wrong-nested"
+    wrong["detail"]["affectedEntities"] = "not a list"
+    wrong["detail"]["riskAssessment"]["riskScore"] = {"nested": True}
+    corpus.append(("wrong-nested-types", wrong))
+    missing = copy.deepcopy(base)
+    missing["id"] = "bad-missing-time"
+    del missing["time"]
+    corpus.append(("missing-time", missing))
+    corpus += [("a-string", "not an event"), ("a-list", [base]), ("nothing", None)]
+    return corpus
+
+
+def test_hostile_events_are_dead_lettered_and_good_ones_in_between_delivered(
+    api: ApiClient, stack: Any
+) -> None:
+    import copy
+
+    corpus = _hostile_corpus()
+    base = load_event("eventbridge/opened.json")
+    huge = copy.deepcopy(base)
+    huge["id"] = "huge-description"
+    huge["detail"]["description"] = ('"\\\n</script>{Title}{{7*7}}\u2028 ' * 8000)[:200_000]
+    with Receiver() as rx:
+        setup(api, rx.url("/"))
+        good = 0
+        for index, (_name, bad) in enumerate(corpus):
+            out = dispatch(bad)
+            assert out["counts"].get("malformed") == 1, (_name, out)
+            event = copy.deepcopy(base)
+            event["id"] = f"good-{index}"
+            assert dispatch(event)["counts"].get("delivered") == 1
+            good += 1
+        assert dispatch(huge)["counts"].get("delivered") == 1
+        received = rx.wait_for(good + 1)
+    # The 200 KB description is valid input: delivered whole, as valid JSON.
+    texts = [json.loads(r.body)["text"] for r in received]
+    assert any(huge["detail"]["description"] in t for t in texts)
+    dead = drain(stack.dead_letter_queue_url)
+    assert len(dead) == len(corpus)
+    for message in dead:
+        assert message["MessageAttributes"]["kind"]["StringValue"] == "event"
+        assert message["MessageAttributes"]["reason"]["StringValue"].strip()
