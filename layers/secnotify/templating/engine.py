@@ -190,7 +190,7 @@ class CompiledTemplate:
         self._wants_event = "event" in names
 
     def _render_jinja(self, event: SecurityEvent) -> str:
-        budget = sandbox.Budget(time.monotonic() + self._timeout_s, self._max_bytes)
+        budget = sandbox.Budget(time.thread_time() + self._timeout_s, self._max_bytes)
         token = sandbox.BUDGET.set(budget)
         try:
             context: dict[str, Any] = {
