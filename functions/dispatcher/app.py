@@ -24,6 +24,7 @@ _METRICS = {
     "failed": "NotificationsFailed",
     "malformed": "MalformedEvents",
     "matched": "NotificationsMatched",
+    "handed_off": "NotificationsHandedOff",
 }
 
 
@@ -47,7 +48,7 @@ def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, A
         return process_partial_response(
             event=event, record_handler=_retry_record, processor=processor, context=context
         )
-    result = dispatcher().handle_event(event)
+    result = dispatcher().handle_event(event, remaining_s=context.get_remaining_time_in_millis() / 1000)
     _count(result)
     if result.malformed_reason:
         logger.warning(

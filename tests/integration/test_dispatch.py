@@ -18,11 +18,12 @@ SECRET = "Bearer dispatch-secret-0123456789abcdef"
 SLACK = load_event("api/integration-slack.json")["webhook"]["payload"]
 
 
-def dispatch(event: Any) -> dict[str, Any]:
+def dispatch(event: Any, remaining_ms: float = 120_000) -> dict[str, Any]:
     from functions.dispatcher.app import lambda_handler
     from local.lambda_runtime import LocalContext
 
-    result: dict[str, Any] = lambda_handler(event, LocalContext())
+    context = LocalContext(deadline_ms=time.time() * 1000 + remaining_ms)
+    result: dict[str, Any] = lambda_handler(event, context)
     return result
 
 
@@ -395,3 +396,24 @@ def test_hostile_events_are_dead_lettered_and_good_ones_in_between_delivered(
     for message in dead:
         assert message["MessageAttributes"]["kind"]["StringValue"] == "event"
         assert message["MessageAttributes"]["reason"]["StringValue"].strip()
+
+
+def test_an_invocation_short_of_time_hands_notifications_to_the_retry_queue(
+    api: ApiClient, stack: Any
+) -> None:
+    with Receiver() as rx:
+        setup(api, rx.url("/a"))
+        setup(api, rx.url("/b"))
+        # 3 s left cannot cover a worst-case request (connect 5 s + read 10 s): start none here.
+        out = dispatch(load_event("eventbridge/opened.json"), remaining_ms=3000)
+        assert out["counts"]["handed_off"] == 2 and "delivered" not in out["counts"]
+        time.sleep(0.2)
+        assert rx.requests == []
+        messages = drain(stack.retry_queue_url)
+        assert sorted(json.loads(m["Body"])["attempt"] for m in messages) == [1, 1]
+        assert dispatch_retries(messages)["batchItemFailures"] == []
+        assert sorted(r.path for r in rx.wait_for(2)) == ["/a", "/b"]
+        # Handing off twice (a redelivered event) still sends each once.
+        dispatch_retries(messages)
+        time.sleep(0.2)
+        assert len(rx.requests) == 2

@@ -55,8 +55,14 @@ class Dispatcher:
 
     # ---- EventBridge ---------------------------------------------------------------
 
-    def handle_event(self, raw: Any) -> DispatchResult:
+    def handle_event(self, raw: Any, remaining_s: float | None = None) -> DispatchResult:
+        """Deliver one event. ``remaining_s`` is the invocation's time left: notifications that
+        could not finish before it runs out are handed to the retry queue instead of started."""
         result = DispatchResult()
+        cutoff = None
+        if remaining_s is not None:
+            worst = self.settings.connect_timeout_s + self.settings.read_timeout_s + 5
+            cutoff = time.monotonic() + remaining_s - worst
         try:
             event = parse_eventbridge(raw)
         except MalformedEvent as exc:
@@ -81,9 +87,22 @@ class Dispatcher:
             return result
         # Kept for retries and redelivery; written before any claim so a retry always finds it.
         self.store.put_event(event.event_id, event.model_dump_json(), STATE_TTL_S)
-        for status in self._pool.map(lambda t: self.deliver(event, t, 1), pending):
+        for status in self._pool.map(lambda t: self._first_attempt(event, t, cutoff), pending):
             result.counts[status] += 1
         return result
+
+    def _first_attempt(self, event: SecurityEvent, integration: Integration, cutoff: float | None) -> str:
+        if cutoff is not None and time.monotonic() > cutoff:
+            # Too late in this invocation to finish safely: the retry queue starts it at once.
+            message = {
+                "eventId": event.event_id,
+                "integrationId": integration.id,
+                "attempt": 1,
+                "notBefore": 0,
+            }
+            self.queues.schedule_retry(message, 0)
+            return "handed_off"
+        return self.deliver(event, integration, 1)
 
     # ---- the retry queue -----------------------------------------------------------
 
