@@ -25,6 +25,7 @@ _METRICS = {
     "malformed": "MalformedEvents",
     "matched": "NotificationsMatched",
     "handed_off": "NotificationsHandedOff",
+    "deferred": "NotificationsDeferred",
 }
 
 
@@ -34,8 +35,9 @@ def _count(result: DispatchResult) -> None:
             metrics.add_metric(name=name, unit=MetricUnit.Count, value=result.counts[key])
 
 
-def _retry_record(record: SQSRecord) -> None:
-    status = dispatcher().handle_retry(record.body)
+def _retry_record(record: SQSRecord, lambda_context: LambdaContext) -> None:
+    remaining_s = lambda_context.get_remaining_time_in_millis() / 1000
+    status = dispatcher().handle_retry(record.body, remaining_s)
     metrics.add_metric(name=_METRICS.get(status, "RetryMessages"), unit=MetricUnit.Count, value=1)
     logger.info("retry processed", extra={"status": status, "message_id": record.message_id})
 

@@ -138,24 +138,52 @@ def test_the_same_event_twice_is_delivered_once(api: ApiClient, stack: Any) -> N
 
 
 def test_redelivery_after_a_partial_fan_out_sends_only_the_missing(api: ApiClient, stack: Any) -> None:
+    from secnotify.models.event import SecurityEvent
     from secnotify.service.wiring import dispatcher
+    from secnotify.sources import parse_eventbridge
+    from secnotify.storage.dynamodb import Outcome
 
     event = load_event("eventbridge/opened.json")
     with Receiver() as a, Receiver() as b, Receiver() as c:
-        setup(api, a.url("/a"))
-        iid_b = setup(api, b.url("/b"))
-        iid_c = setup(api, c.url("/c"))
+        iid_a = setup(api, a.url("/a"))
+        setup(api, b.url("/b"))
+        setup(api, c.url("/c"))
         store = dispatcher().store
-        # B was claimed by a worker that crashed mid-send (its lease has run out);
-        # C's worker is still sending (lease alive). Neither ever settled.
-        assert store.claim(event["id"], iid_b, 1, lease_s=-1, ttl_s=60)
-        assert store.claim(event["id"], iid_c, 1, lease_s=300, ttl_s=60)
-        dispatch(event)
-        a.wait_for(1)
+        parsed: SecurityEvent = parse_eventbridge(event)
+        # A worker took the event, delivered to A and recorded it, then crashed: its lease on
+        # the event is still running when EventBridge hands the event over again.
+        assert store.begin_event(event["id"], parsed.model_dump_json(), lease_s=2, ttl_s=60) is None
+        store.record_outcomes(event["id"], [Outcome(iid_a, "DELIVERED", 1)], ttl_s=60)
+        out = dispatch(event)
+        assert out["counts"]["deferred"] == 2 and out["counts"]["already_handled"] == 1
+        time.sleep(0.3)
+        assert (len(a.requests), len(b.requests), len(c.requests)) == (0, 0, 0)
+        # The retry queue looks again when the lease ends, and sends only what is missing.
+        (resume,) = drain(stack.retry_queue_url, wait_s=5)
+        assert json.loads(resume["Body"])["kind"] == "resume"
+        time.sleep(max(0.0, json.loads(resume["Body"])["notBefore"] - time.time()))
+        assert dispatch_retries([resume])["batchItemFailures"] == []
         b.wait_for(1)
-        dispatch(event)  # and EventBridge hands it over once more
-        time.sleep(0.2)
-        assert (len(a.requests), len(b.requests), len(c.requests)) == (1, 1, 0)
+        c.wait_for(1)
+        dispatch(event)  # and once more, for good measure
+        dispatch_retries([resume])
+        time.sleep(0.3)
+        assert (len(a.requests), len(b.requests), len(c.requests)) == (0, 1, 1)
+
+
+def test_concurrent_duplicates_of_one_event_send_once(api: ApiClient, stack: Any) -> None:
+    from concurrent.futures import ThreadPoolExecutor
+
+    event = load_event("eventbridge/opened.json")
+    with Receiver(default=Reply(delay_s=0.3)) as rx:
+        for _ in range(3):
+            setup(api, rx.url("/"))
+        with ThreadPoolExecutor(4) as pool:
+            results = list(pool.map(lambda _: dispatch(event), range(4)))
+        time.sleep(0.5)
+        assert len(rx.requests) == 3
+        assert len({r.header("webhook-id") for r in rx.requests}) == 3
+    assert sum(r["counts"].get("delivered", 0) for r in results) == 3
 
 
 def test_non_matching_profile_gets_nothing(api: ApiClient, stack: Any) -> None:

@@ -1,11 +1,23 @@
-"""From a security event to delivered notifications: match, fan out, claim, send, settle."""
+"""From a security event to delivered notifications: match, fan out, send, record.
+
+Exactly-once, as a receiver sees it, rests on two kinds of DynamoDB items:
+
+- the stored event carries a lease: whoever holds it fans the event out, so a duplicate
+  EventBridge delivery running at the same time waits instead of sending too;
+- one state item per (event, integration) says where that notification stands: DELIVERED,
+  FAILED, RETRY_SCHEDULED for attempt n, or IN_FLIGHT (attempt n, leased) on the retry path.
+
+The event path sends only to integrations without a state item, and records outcomes in
+batches as sends complete. Retries claim their attempt with a conditional write. A crash can
+at worst resend the notifications whose outcome was not yet written, with the same webhook-id.
+"""
 
 from __future__ import annotations
 
 import json
 import time
 from collections import Counter
-from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import ThreadPoolExecutor, as_completed
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -17,11 +29,17 @@ from secnotify.service.config_cache import ConfigCache
 from secnotify.service.notify import Notifier
 from secnotify.settings import Settings
 from secnotify.sources import MalformedEvent, parse_eventbridge
-from secnotify.storage.dynamodb import DynamoStore
+from secnotify.storage.dynamodb import DynamoStore, Outcome
 from secnotify.storage.queues import MAX_SQS_DELAY_S, Queues
 
-# Claims and stored events outlive the longest retry ladder.
+# State items and stored events outlive the longest retry ladder.
 STATE_TTL_S = 3 * 86400
+# Outcomes are written when this many have completed, or this long after the last write.
+FLUSH_EVERY = 12
+FLUSH_INTERVAL_S = 0.25
+LEASE_MARGIN_S = 30.0
+
+_COUNT = {"DELIVERED": "delivered", "RETRY_SCHEDULED": "retrying", "FAILED": "failed"}
 
 
 @dataclass
@@ -31,6 +49,22 @@ class DispatchResult:
     counts: Counter[str] = field(default_factory=Counter)
     malformed_reason: str | None = None
     event_id: str | None = None
+
+
+@dataclass(frozen=True)
+class Sent:
+    """One attempt's result, before it is recorded."""
+
+    integration_id: str
+    status: str  # DELIVERED, RETRY_SCHEDULED or FAILED
+    attempt: int  # the attempt the state item names: the next one when RETRY_SCHEDULED
+    delay_s: float = 0.0
+    record: dict[str, Any] | None = None
+    handed_off: bool = False
+
+    @property
+    def count_as(self) -> str:
+        return "handed_off" if self.handed_off else _COUNT[self.status]
 
 
 class RetryNotReady(Exception):
@@ -59,10 +93,6 @@ class Dispatcher:
         """Deliver one event. ``remaining_s`` is the invocation's time left: notifications that
         could not finish before it runs out are handed to the retry queue instead of started."""
         result = DispatchResult()
-        cutoff = None
-        if remaining_s is not None:
-            worst = self.settings.connect_timeout_s + self.settings.read_timeout_s + 5
-            cutoff = time.monotonic() + remaining_s - worst
         try:
             event = parse_eventbridge(raw)
         except MalformedEvent as exc:
@@ -75,46 +105,96 @@ class Dispatcher:
         if event.muted:
             result.counts["muted"] += 1
             return result
+        self._fan_out(event, result, remaining_s)
+        return result
+
+    def _fan_out(self, event: SecurityEvent, result: DispatchResult, remaining_s: float | None) -> None:
         configuration = self.config.get()
         targets = select_targets(event, configuration.profiles, configuration.integrations)
         result.counts["matched"] += len(targets)
         if not targets:
-            return result
-        claims = self.store.get_claims(event.event_id)
-        pending = [t for t in targets if t.id not in claims or claims[t.id].status == "IN_FLIGHT"]
-        result.counts["already_handled"] += len(targets) - len(pending)
-        if not pending:
-            return result
-        # Kept for retries and redelivery; written before any claim so a retry always finds it.
-        self.store.put_event(event.event_id, event.model_dump_json(), STATE_TTL_S)
-        for status in self._pool.map(lambda t: self._first_attempt(event, t, cutoff), pending):
-            result.counts[status] += 1
-        return result
+            return
+        states = self.store.get_claims(event.event_id)
+        todo = [t for t in targets if t.id not in states]
+        result.counts["already_handled"] += len(targets) - len(todo)
+        if not todo:
+            return
+        lease_s = (remaining_s if remaining_s is not None else self.settings.claim_lease_s) + LEASE_MARGIN_S
+        held_until = self.store.begin_event(event.event_id, event.model_dump_json(), lease_s, STATE_TTL_S)
+        if held_until is not None:
+            # Another invocation is fanning this event out. Look again once its lease ends:
+            # if it finished, there is nothing left; if it crashed, we send the rest.
+            wait = max(0.0, held_until - time.time()) + 1
+            self.queues.schedule_retry(
+                {"kind": "resume", "eventId": event.event_id, "notBefore": time.time() + wait},
+                min(wait, MAX_SQS_DELAY_S),
+            )
+            result.counts["deferred"] += len(todo)
+            return
+        cutoff = None
+        if remaining_s is not None:
+            worst = self.settings.connect_timeout_s + self.settings.read_timeout_s + 5
+            cutoff = time.monotonic() + remaining_s - worst
+        futures = [self._pool.submit(self._first_attempt, event, t, cutoff) for t in todo]
+        batch: list[Sent] = []
+        flushed = time.monotonic()
+        for future in as_completed(futures):
+            sent = future.result()
+            result.counts[sent.count_as] += 1
+            batch.append(sent)
+            if len(batch) >= FLUSH_EVERY or time.monotonic() - flushed > FLUSH_INTERVAL_S:
+                self._commit(event.event_id, batch)
+                batch, flushed = [], time.monotonic()
+        if batch:
+            self._commit(event.event_id, batch)
 
-    def _first_attempt(self, event: SecurityEvent, integration: Integration, cutoff: float | None) -> str:
+    def _first_attempt(self, event: SecurityEvent, integration: Integration, cutoff: float | None) -> Sent:
         if cutoff is not None and time.monotonic() > cutoff:
             # Too late in this invocation to finish safely: the retry queue starts it at once.
-            message = {
-                "eventId": event.event_id,
-                "integrationId": integration.id,
-                "attempt": 1,
-                "notBefore": 0,
-            }
-            self.queues.schedule_retry(message, 0)
-            return "handed_off"
-        return self.deliver(event, integration, 1)
+            return Sent(integration.id, "RETRY_SCHEDULED", attempt=1, handed_off=True)
+        return self._send(event, integration, 1)
+
+    def _commit(self, event_id: str, batch: list[Sent]) -> None:
+        # Messages first, then state: a crash in between leaves a message whose attempt the
+        # state does not name, and the retry's conditional claim then ignores it.
+        retries = [
+            (
+                {
+                    "eventId": event_id,
+                    "integrationId": s.integration_id,
+                    "attempt": s.attempt,
+                    "notBefore": time.time() + s.delay_s,
+                },
+                s.delay_s,
+            )
+            for s in batch
+            if s.status == "RETRY_SCHEDULED"
+        ]
+        if retries:
+            self.queues.schedule_retries(retries)
+        for sent in batch:
+            if sent.status == "FAILED":
+                self._dead_letter(sent)
+        ttl = self.settings.delivery_record_ttl_days * 86400
+        outcomes = [Outcome(s.integration_id, s.status, s.attempt, s.record, ttl) for s in batch]
+        self.store.record_outcomes(event_id, outcomes, STATE_TTL_S)
 
     # ---- the retry queue -----------------------------------------------------------
 
-    def handle_retry(self, body: str) -> str:
+    def handle_retry(self, body: str, remaining_s: float | None = None) -> str:
         """Process one retry-queue message. Raises RetryNotReady to have SQS hand it back later."""
         try:
             message = json.loads(body)
+            kind = str(message.get("kind", "attempt"))
             event_id = str(message["eventId"])
-            integration_id = str(message["integrationId"])
-            attempt = int(message["attempt"])
+            integration_id = str(message.get("integrationId", ""))
+            attempt = int(message.get("attempt", 0))
             not_before = float(message.get("notBefore", 0))
-        except (ValueError, KeyError, TypeError):
+            if kind not in {"attempt", "resume"} or (
+                kind == "attempt" and (not integration_id or attempt < 1)
+            ):
+                raise ValueError(kind)
+        except (ValueError, KeyError, TypeError, AttributeError):
             self.queues.dead_letter("retry", "retry message is not valid", body[:200_000])
             return "malformed"
         wait = not_before - time.time()
@@ -123,68 +203,73 @@ class Dispatcher:
             self.queues.schedule_retry(message, min(wait, MAX_SQS_DELAY_S))
             return "deferred"
         raw_event = self.store.get_event(event_id)
-        integration = self.config.get().integration(integration_id)
-        if raw_event is None or integration is None:
-            self.config.invalidate()
-            integration = integration or self.config.get().integration(integration_id)
-        if raw_event is None or integration is None:
-            what = "event" if raw_event is None else "integration"
-            self.queues.dead_letter("retry", f"{what} no longer exists", body)
+        if raw_event is None:
+            self.queues.dead_letter("retry", "event no longer exists", body)
             return "dropped"
         event = SecurityEvent.model_validate_json(raw_event)
-        status = self.deliver(event, integration, attempt)
-        if status == "busy":
-            raise RetryNotReady(f"{event_id}/{integration_id} attempt {attempt} is still in flight")
-        return status
+        if kind == "resume":
+            result = DispatchResult(event_id=event_id)
+            self._fan_out(event, result, remaining_s)
+            return "resumed"
+        integration = self.config.get().integration(integration_id)
+        if integration is None:
+            self.config.invalidate()
+            integration = self.config.get().integration(integration_id)
+        if integration is None:
+            self.queues.dead_letter("retry", "integration no longer exists", body)
+            return "dropped"
+        return self._retry(event, integration, attempt)
 
-    # ---- one notification ----------------------------------------------------------
+    def _retry(self, event: SecurityEvent, integration: Integration, attempt: int) -> str:
+        lease_s = self.settings.claim_lease_s
+        if not self.store.claim(event.event_id, integration.id, attempt, lease_s, STATE_TTL_S):
+            claim = self.store.get_claims(event.event_id).get(integration.id)
+            if claim is not None and claim.status == "IN_FLIGHT":
+                raise RetryNotReady(f"{event.event_id}/{integration.id} attempt {attempt} is still in flight")
+            return "skipped"
+        sent = self._send(event, integration, attempt)
+        if sent.record is not None:
+            self.notifier.record(sent.record)
+        if sent.status == "RETRY_SCHEDULED":
+            message = {
+                "eventId": event.event_id,
+                "integrationId": integration.id,
+                "attempt": sent.attempt,
+                "notBefore": time.time() + sent.delay_s,
+            }
+            self.queues.schedule_retry(message, min(sent.delay_s, MAX_SQS_DELAY_S))
+        elif sent.status == "FAILED":
+            self._dead_letter(sent)
+        self.store.settle_claim(event.event_id, integration.id, attempt, sent.status)
+        return sent.count_as
 
-    def deliver(self, event: SecurityEvent, integration: Integration, attempt: int) -> str:
-        ttl = STATE_TTL_S
-        if not self.store.claim(event.event_id, integration.id, attempt, self.settings.claim_lease_s, ttl):
-            return "busy" if attempt > 1 and self._in_flight(event.event_id, integration.id) else "skipped"
+    # ---- one attempt ---------------------------------------------------------------
+
+    def _send(self, event: SecurityEvent, integration: Integration, attempt: int) -> Sent:
         result = self.notifier.attempt(event, integration, attempt)
         outcome, doc = result.outcome, result.record
+        if outcome.delivered:
+            return Sent(integration.id, "DELIVERED", attempt, record=doc)
         delay = None
-        if not outcome.delivered and outcome.retryable:
+        if outcome.retryable:
             delay = next_delay(
                 attempt, self.settings.retry_ladder_s, outcome.retry_after_s, self.settings.max_retry_after_s
             )
-        if outcome.delivered:
-            status = "DELIVERED"
-        elif delay is not None:
-            status = "RETRY_SCHEDULED"
-            doc["status"] = "RETRYING"
-            doc["nextAttemptAt"] = time.time() + delay
-        else:
-            status = "FAILED"
+        if delay is None:
             doc["status"] = "FAILED"
-        self.notifier.record(doc)
-        if delay is not None:
-            # Message first, then settle: a crash in between leaves a claim the retry can take over.
-            self.queues.schedule_retry(
-                {
-                    "eventId": event.event_id,
-                    "integrationId": integration.id,
-                    "attempt": attempt + 1,
-                    "notBefore": time.time() + delay,
-                },
-                min(delay, MAX_SQS_DELAY_S),
-            )
-        elif status == "FAILED":
-            self.queues.dead_letter(
-                "notification",
-                doc.get("error") or f"HTTP {doc.get('statusCode')}",
-                json.dumps(
-                    {k: doc[k] for k in ("eventId", "integrationId", "webhookId", "attempt", "deliveryId")}
-                ),
-            )
-        self.store.settle_claim(event.event_id, integration.id, attempt, status)
-        return {"DELIVERED": "delivered", "RETRY_SCHEDULED": "retrying", "FAILED": "failed"}[status]
+            return Sent(integration.id, "FAILED", attempt, record=doc)
+        doc["status"] = "RETRYING"
+        doc["nextAttemptAt"] = time.time() + delay
+        return Sent(integration.id, "RETRY_SCHEDULED", attempt + 1, delay_s=delay, record=doc)
 
-    def _in_flight(self, event_id: str, integration_id: str) -> bool:
-        claim = self.store.get_claims(event_id).get(integration_id)
-        return claim is not None and claim.status == "IN_FLIGHT"
+    def _dead_letter(self, sent: Sent) -> None:
+        doc = sent.record or {}
+        keys = ("eventId", "integrationId", "webhookId", "attempt", "deliveryId")
+        self.queues.dead_letter(
+            "notification",
+            doc.get("error") or f"HTTP {doc.get('statusCode')}",
+            json.dumps({k: doc.get(k) for k in keys}),
+        )
 
 
 def _dump_raw(raw: Any) -> str:

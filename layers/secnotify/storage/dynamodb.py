@@ -63,6 +63,17 @@ class ConfigSnapshot:
 
 
 @dataclass(frozen=True)
+class Outcome:
+    """Where one notification stands after the event path handled it."""
+
+    integration_id: str
+    status: str  # DELIVERED, FAILED, or RETRY_SCHEDULED for ``attempt``
+    attempt: int
+    record: dict[str, Any] | None = None
+    record_ttl_s: int = 30 * 86400
+
+
+@dataclass(frozen=True)
 class Claim:
     integration_id: str
     status: str
@@ -277,6 +288,76 @@ class DynamoStore:
             },
         )
 
+    def begin_event(self, event_id: str, event_json: str, lease_s: float, ttl_s: int) -> float | None:
+        """Store the event and take the right to fan it out, for ``lease_s`` seconds.
+
+        One conditional write does both. Returns None when the lease is ours, else the time
+        (epoch seconds) at which the current holder's lease ends.
+        """
+        now = time.time()
+        try:
+            self.client.put_item(
+                TableName=self.table_name,
+                Item={
+                    "pk": {"S": f"EVENT#{event_id}"},
+                    "sk": {"S": "EVENT"},
+                    "doc": {"B": zlib.compress(event_json.encode(), 6)},
+                    "leaseUntil": {"N": repr(now + lease_s)},
+                    "ttl": {"N": str(int(now) + ttl_s)},
+                },
+                ConditionExpression=(
+                    "attribute_not_exists(pk) OR attribute_not_exists(leaseUntil) OR leaseUntil < :now"
+                ),
+                ExpressionAttributeValues={":now": {"N": repr(now)}},
+            )
+        except ClientError as exc:
+            if _code(exc) != "ConditionalCheckFailedException":
+                raise
+            resp = self.client.get_item(
+                TableName=self.table_name,
+                Key={"pk": {"S": f"EVENT#{event_id}"}, "sk": {"S": "EVENT"}},
+                ConsistentRead=True,
+            )
+            return float(resp.get("Item", {}).get("leaseUntil", {}).get("N", repr(now)))
+        return None
+
+    def record_outcomes(self, event_id: str, outcomes: list[Outcome], ttl_s: int) -> None:
+        """Write the claim state and the delivery record of many notifications in batches.
+
+        Only the holder of the event's lease writes these, so they need no condition.
+        """
+        now = int(time.time())
+        requests: list[dict[str, Any]] = []
+        for outcome in outcomes:
+            claim = {
+                "pk": {"S": f"CLAIM#{event_id}"},
+                "sk": {"S": f"INT#{outcome.integration_id}"},
+                "status": {"S": outcome.status},
+                "attempt": {"N": str(outcome.attempt)},
+                "ttl": {"N": str(now + ttl_s)},
+            }
+            requests.append({"PutRequest": {"Item": claim}})
+            if outcome.record is not None:
+                record = {
+                    "pk": {"S": f"DELIVERIES#{outcome.integration_id}"},
+                    "sk": {"S": outcome.record["deliveryId"]},
+                    "doc": {"S": _dumps(outcome.record)},
+                    "ttl": {"N": str(now + outcome.record_ttl_s)},
+                }
+                requests.append({"PutRequest": {"Item": record}})
+        for start in range(0, len(requests), 25):
+            self._batch_write(requests[start : start + 25])
+
+    def _batch_write(self, requests: list[dict[str, Any]]) -> None:
+        pending: dict[str, Any] = {self.table_name: requests}
+        for attempt in range(8):
+            resp = self.client.batch_write_item(RequestItems=pending)
+            pending = resp.get("UnprocessedItems") or {}
+            if not pending:
+                return
+            time.sleep(min(1.0, 0.05 * 2**attempt))
+        raise RuntimeError(f"DynamoDB left {len(pending.get(self.table_name, []))} writes unprocessed")
+
     def get_event(self, event_id: str) -> str | None:
         resp = self.client.get_item(
             TableName=self.table_name, Key={"pk": {"S": f"EVENT#{event_id}"}, "sk": {"S": "EVENT"}}
@@ -294,21 +375,19 @@ class DynamoStore:
     def claim(self, event_id: str, integration_id: str, attempt: int, lease_s: float, ttl_s: int) -> bool:
         """Take the right to make ``attempt`` of this notification; False if someone else has it.
 
-        Attempt 1 may start when nobody claimed it yet; attempt n > 1 only when a retry was
-        scheduled for exactly n. Either may also take over an in-flight claim whose lease ran out
-        (the previous worker crashed mid-send).
+        Only a scheduled attempt can be claimed (whoever scheduled it recorded RETRY_SCHEDULED
+        before the retry queue hands it over), or an in-flight one whose lease ran out: its worker
+        crashed mid-send, possibly after queueing the next attempt.
         """
         now = time.time()
-        values: dict[str, Any] = {}
-        if attempt == 1:
-            fresh = "attribute_not_exists(pk)"
-        else:
-            # The previous attempt may have queued this retry and crashed before settling.
-            fresh = (
-                "(#s = :scheduled AND attempt = :attempt)"
-                " OR (#s = :inflight AND attempt = :prev AND leaseUntil < :now)"
-            )
-            values = {":scheduled": {"S": "RETRY_SCHEDULED"}, ":prev": {"N": str(attempt - 1)}}
+        values: dict[str, Any] = {
+            ":scheduled": {"S": "RETRY_SCHEDULED"},
+            ":prev": {"N": str(attempt - 1)},
+        }
+        fresh = (
+            "(#s = :scheduled AND attempt = :attempt)"
+            " OR (#s = :inflight AND attempt = :prev AND leaseUntil < :now)"
+        )
         condition = f"{fresh} OR (#s = :inflight AND attempt = :attempt AND leaseUntil < :now)"
         try:
             self.client.update_item(

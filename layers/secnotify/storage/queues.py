@@ -29,6 +29,29 @@ class Queues:
             DelaySeconds=max(0, min(MAX_SQS_DELAY_S, round(delay_s))),
         )
 
+    def schedule_retries(self, items: list[tuple[dict[str, Any], float]]) -> None:
+        """Many retry messages, ten to a request."""
+        if not self.retry_queue_url:
+            raise RuntimeError("RETRY_QUEUE_URL is not configured")
+        for start in range(0, len(items), 10):
+            entries = [
+                {
+                    "Id": str(index),
+                    "MessageBody": json.dumps(message, separators=(",", ":")),
+                    "DelaySeconds": max(0, min(MAX_SQS_DELAY_S, round(delay_s))),
+                }
+                for index, (message, delay_s) in enumerate(items[start : start + 10])
+            ]
+            resp = self.client.send_message_batch(QueueUrl=self.retry_queue_url, Entries=entries)
+            for failed in resp.get("Failed", []):
+                # Rare (throttling); one more try each, individually, before giving up loudly.
+                entry = entries[int(failed["Id"])]
+                self.client.send_message(
+                    QueueUrl=self.retry_queue_url,
+                    MessageBody=entry["MessageBody"],
+                    DelaySeconds=entry["DelaySeconds"],
+                )
+
     def dead_letter(self, kind: str, reason: str, body: str) -> None:
         """Park something we could not process, with why, for an operator to inspect or replay."""
         if not self.dead_letter_queue_url:
