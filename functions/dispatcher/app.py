@@ -6,8 +6,6 @@ from typing import Any
 
 from aws_lambda_powertools import Logger, Metrics, Tracer
 from aws_lambda_powertools.metrics import MetricUnit
-from aws_lambda_powertools.utilities.batch import BatchProcessor, EventType, process_partial_response
-from aws_lambda_powertools.utilities.data_classes.sqs_event import SQSRecord
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from secnotify.service.dispatch import DispatchResult
@@ -16,7 +14,6 @@ from secnotify.service.wiring import dispatcher
 logger = Logger()
 tracer = Tracer()
 metrics = Metrics()
-processor = BatchProcessor(event_type=EventType.SQS)
 
 _METRICS = {
     "delivered": "NotificationsDelivered",
@@ -35,7 +32,7 @@ def _count(result: DispatchResult) -> None:
             metrics.add_metric(name=name, unit=MetricUnit.Count, value=result.counts[key])
 
 
-def _retry_record(record: SQSRecord, lambda_context: LambdaContext) -> None:
+def _retry_record(record: Any, lambda_context: LambdaContext) -> None:
     remaining_s = lambda_context.get_remaining_time_in_millis() / 1000
     status = dispatcher().handle_retry(record.body, remaining_s)
     metrics.add_metric(name=_METRICS.get(status, "RetryMessages"), unit=MetricUnit.Count, value=1)
@@ -47,8 +44,15 @@ def _retry_record(record: SQSRecord, lambda_context: LambdaContext) -> None:
 @metrics.log_metrics
 def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
     if isinstance(event, dict) and "Records" in event:
+        # Only retry batches need the batch utility (and the asyncio it imports): keep it off
+        # the cold start of the common EventBridge path.
+        from aws_lambda_powertools.utilities.batch import BatchProcessor, EventType, process_partial_response
+
         return process_partial_response(
-            event=event, record_handler=_retry_record, processor=processor, context=context
+            event=event,
+            record_handler=_retry_record,
+            processor=BatchProcessor(event_type=EventType.SQS),
+            context=context,
         )
     result = dispatcher().handle_event(event, remaining_s=context.get_remaining_time_in_millis() / 1000)
     _count(result)

@@ -11,6 +11,7 @@ name, so ours (``secnotify/<version>``) is the default rather than forced.
 
 from __future__ import annotations
 
+import functools
 import logging
 import re
 import ssl
@@ -107,7 +108,9 @@ class _Target:
     sni: str | None  # None when the URL names an IP literal
 
 
+@functools.lru_cache(maxsize=2048)
 def _parse_url(url: str) -> _Target:
+    # Pure, and the same few URLs are sent to again and again: parse each once.
     try:
         parts = urlsplit(url)
         port = parts.port
