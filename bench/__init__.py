@@ -1,0 +1,1 @@
+"""``make bench``: performance figures as ratios measured side by side in one run."""
