@@ -10,65 +10,29 @@ Two render paths:
 Either way substitution is single pass: a value that contains ``{Title}`` or ``{{7*7}}`` is
 inserted as data, never re-read as template.
 
-Choices worth knowing:
-- Undefined variables raise (StrictUndefined); unknown top-level names are rejected at compile.
-- In a bare JSON position ``Markup`` (``|tojson``, ``|safe``) is trusted as JSON text; inside a
-  JSON string everything is escaped. A ``{{ }}`` string that is empty renders ``""``, while an
-  empty placeholder renders ``null`` (SPEC 3.2).
-- ``{Title}`` inside ``{% raw %}`` is still a placeholder; ``{{ '{Title}' }}`` prints it literally.
-- The JSON context is decided from the template text in source order, so quotes opened in one
-  ``{% if %}`` branch and closed in another can confuse it; validation on save catches that.
+The Jinja path lives in :mod:`secnotify.templating.jinja_engine`, imported on the first
+template that needs it: most payloads are plain, and importing Jinja and building the sandbox
+would otherwise cost every dispatcher cold start tens of milliseconds.
 """
 
 from __future__ import annotations
 
-import difflib
 import functools
 import json
-import time
 from collections.abc import Callable
-from types import TracebackType
-from typing import Any
-
-from jinja2 import meta, nodes, pass_context
-from jinja2.exceptions import SecurityError, TemplateSyntaxError, UndefinedError
-from jinja2.runtime import Context
-from jinja2.visitor import NodeTransformer
+from typing import TYPE_CHECKING
 
 from secnotify.models.event import SecurityEvent, sample_event
 from secnotify.settings import get_settings
-from secnotify.templating import escaping, placeholders, sandbox
+from secnotify.templating import escaping, placeholders
 from secnotify.templating.errors import TemplateError
 from secnotify.templating.escaping import Mode
-from secnotify.templating.placeholders import KNOWN_NAMES, PLACEHOLDER_RE
+from secnotify.templating.placeholders import PLACEHOLDER_RE, unknown_placeholder_error
+
+if TYPE_CHECKING:
+    from secnotify.templating.jinja_engine import JinjaTemplate
 
 _JINJA_MARKERS = ("{{", "{%", "{#")
-_TEMPLATE_FILENAME = "<payload>"
-_UNSUPPORTED: dict[type[nodes.Node], str] = {
-    nodes.Extends: "{% extends %}",
-    nodes.Include: "{% include %}",
-    nodes.Import: "{% import %}",
-    nodes.FromImport: "{% from ... import %}",
-    nodes.CallBlock: "{% call %}",
-    nodes.FilterBlock: "{% filter %}",
-}
-
-
-def _unknown_placeholder_error(unknown: list[tuple[str, int, int | None]]) -> TemplateError:
-    parts = []
-    for name, line, column in unknown:
-        where = f"line {line}" + (f", column {column}" if column is not None else "")
-        hint = difflib.get_close_matches(name, KNOWN_NAMES, n=1)
-        parts.append(f"{{{name}}} ({where}" + (f"; did you mean {{{hint[0]}}}?)" if hint else ")"))
-    known = ", ".join(f"{{{n}}}" for n in KNOWN_NAMES)
-    noun = "placeholder" if len(unknown) == 1 else "placeholders"
-    first = unknown[0]
-    return TemplateError(
-        f"unknown {noun}: {', '.join(parts)}. Known placeholders: {known}",
-        line=first[1],
-        column=first[2],
-        unknown=tuple(dict.fromkeys(n for n, _, _ in unknown)),
-    )
 
 
 def _line_col(text: str, offset: int) -> tuple[int, int]:
@@ -123,7 +87,7 @@ class CompiledTemplate:
                 state = escaping.IN_STRING
             pos = match.end()
         if unknown:
-            raise _unknown_placeholder_error(unknown)
+            raise unknown_placeholder_error(unknown)
         if pending is None:
             head = source[pos:]
         else:
@@ -144,92 +108,15 @@ class CompiledTemplate:
     # --- jinja path --------------------------------------------------------------------
 
     def _compile_jinja(self) -> None:
-        env = _ENV
-        try:
-            tree = env.parse(self.source, filename=_TEMPLATE_FILENAME)
-        except TemplateSyntaxError as exc:
-            raise TemplateError(f"template syntax error: {exc.message}", line=exc.lineno) from None
-        self._check_names(tree)
-        rewriter = _OutputRewriter(self.mode)
-        rewriter.visit(tree, captured=False)
-        if rewriter.unknown:
-            raise _unknown_placeholder_error(rewriter.unknown)
-        tree = _GuardInserter().visit(tree)
-        tree.set_environment(env)
-        try:
-            code = env.compile(tree, filename=_TEMPLATE_FILENAME)
-        except TemplateSyntaxError as exc:
-            raise TemplateError(f"template syntax error: {exc.message}", line=exc.lineno) from None
-        self._jinja = env.template_class.from_code(env, code, env.make_globals(None), None)
-        self._used = rewriter.used
-        self._getters = tuple((key, placeholders.text_getter(key)) for key in self._used)
+        from secnotify.templating import jinja_engine  # deferred: see the module docstring
 
-    def _check_names(self, tree: nodes.Template) -> None:
-        for node in tree.find_all(tuple(_UNSUPPORTED)):
-            raise TemplateError(f"{_UNSUPPORTED[type(node)]} is not supported", line=node.lineno)
-        # Jinja reports a name set inside an {% if %} as undeclared; anything the template
-        # assigns somewhere is its own (StrictUndefined still catches the unassigned branch)
-        assigned = {n.name for n in tree.find_all(nodes.Name) if n.ctx in ("store", "param")}
-        names = set(meta.find_undeclared_variables(tree)) - assigned
-        # `self` is implicit in Jinja and leads to the template's internals
-        names |= {n.name for n in tree.find_all(nodes.Name) if n.name == "self" and n.ctx == "load"}
-        unknown = sorted(names - placeholders.VARIABLE_NAMES - sandbox.GLOBAL_NAMES - {"event"})
-        if unknown:
-            line = next(
-                (n.lineno for n in tree.find_all(nodes.Name) if n.name in unknown and n.ctx == "load"),
-                None,
-            )
-            known = ", ".join(["event", *placeholders.SPECS, *sorted(sandbox.GLOBAL_NAMES)])
-            raise TemplateError(
-                f"unknown variable{'s' if len(unknown) > 1 else ''}: {', '.join(unknown)}. "
-                f"Known variables: {known}",
-                line=line,
-                unknown=tuple(unknown),
-            )
-        self._variables = tuple(sorted(names & placeholders.VARIABLE_NAMES))
-        self._wants_event = "event" in names
+        self._jinja: JinjaTemplate = jinja_engine.JinjaTemplate(
+            self.source, self.mode, self._max_bytes, self._timeout_s
+        )
+        self._used = self._jinja.used
 
     def _render_jinja(self, event: SecurityEvent) -> str:
-        budget = sandbox.Budget(time.thread_time() + self._timeout_s, self._max_bytes)
-        token = sandbox.BUDGET.set(budget)
-        try:
-            context: dict[str, Any] = {
-                name: placeholders.jinja_value(name, event) for name in self._variables
-            }
-            if self._wants_event:
-                context["event"] = event.model_dump(mode="json")
-            state = _RenderState(event, {key: getter(event) for key, getter in self._getters}, budget)
-            context["_sn_state"] = state
-            out: list[str] = []
-            size = 0
-            for chunk in self._jinja.generate(context):
-                size += len(chunk)
-                if size > self._max_bytes:
-                    raise TemplateError(f"rendered payload exceeds {self._max_bytes} bytes")
-                budget.tick()
-                out.append(chunk)
-            return "".join(out)
-        except TemplateError as exc:
-            if exc.line is None:
-                exc.line = _template_line(exc.__traceback__)
-            raise
-        except SecurityError as exc:
-            raise TemplateError(
-                f"template tried to reach something it may not: {exc}", line=_template_line(exc.__traceback__)
-            ) from None
-        except UndefinedError as exc:
-            raise TemplateError(
-                f"undefined value in template: {exc.message}", line=_template_line(exc.__traceback__)
-            ) from None
-        except RecursionError:
-            raise TemplateError("template recursion is too deep") from None
-        except Exception as exc:  # a template must never crash the dispatcher
-            raise TemplateError(
-                f"template failed to render: {type(exc).__name__}: {exc}",
-                line=_template_line(exc.__traceback__),
-            ) from None
-        finally:
-            sandbox.BUDGET.reset(token)
+        return self._jinja.render(event)
 
     # --- public ------------------------------------------------------------------------
 
@@ -239,164 +126,6 @@ class CompiledTemplate:
         if len(body) * 4 > self._max_bytes and len(body.encode("utf-8", "surrogatepass")) > self._max_bytes:
             raise TemplateError(f"rendered payload exceeds {self._max_bytes} bytes")
         return body
-
-
-def _template_line(tb: TracebackType | None) -> int | None:
-    line = None
-    while tb is not None:
-        if tb.tb_frame.f_code.co_filename == _TEMPLATE_FILENAME:
-            line = tb.tb_lineno
-        tb = tb.tb_next
-    return line
-
-
-class _RenderState:
-    """Per-render data the rewritten template reaches through its (reserved) context."""
-
-    __slots__ = ("budget", "event", "values")
-
-    def __init__(self, event: SecurityEvent, values: dict[str, str], budget: sandbox.Budget) -> None:
-        self.event = event
-        self.values = values
-        self.budget = budget
-
-
-def _state(context: Context) -> _RenderState:
-    # read from the parent scope so `{% set _sn_state = ... %}` in a template cannot swap it
-    state = context.parent.get("_sn_state")
-    if not isinstance(state, _RenderState):
-        raise TemplateError("internal render state missing")
-    return state
-
-
-def _placeholder_filter(mode: Mode, in_string: bool) -> Callable[..., str]:
-    @pass_context
-    def apply(context: Context, key: str) -> str:
-        text = _state(context).values[key]
-        return escaping.placeholder_escaper(mode, in_string, placeholders.kind_of(key))(text)
-
-    return apply
-
-
-def _output_filter(mode: Mode, in_string: bool) -> Callable[[Any], str]:
-    return escaping.expression_escaper(mode, in_string)
-
-
-@pass_context
-def _captured_filter(context: Context, value: Any) -> str:
-    text = escaping.to_text(value)
-    _state(context).budget.add(len(text))
-    return text
-
-
-@pass_context
-def _captured_placeholder(context: Context, key: str) -> str:
-    state = _state(context)
-    text = state.values[key]
-    state.budget.add(len(text))
-    return text
-
-
-def _make_env() -> sandbox.SecnotifyEnvironment:
-    env = sandbox.make_environment()
-    for mode, contexts in (("json", (True, False)), ("xml", (False,)), ("raw", (False,))):
-        for in_string in contexts:
-            suffix = f"{mode}_{'s' if in_string else 'v'}"
-            env.filters[f"_sn_ph_{suffix}"] = _placeholder_filter(mode, in_string)  # type: ignore[arg-type]
-            env.filters[f"_sn_out_{suffix}"] = _output_filter(mode, in_string)  # type: ignore[arg-type]
-    env.filters["_sn_cap"] = _captured_filter
-    env.filters["_sn_ph_cap"] = _captured_placeholder
-    return env
-
-
-_ENV = _make_env()
-
-
-def _filter(node: nodes.Expr, name: str, lineno: int) -> nodes.Filter:
-    return nodes.Filter(node, name, [], [], None, None, lineno=lineno)
-
-
-class _OutputRewriter:
-    """Walks the AST in source order, tracking the JSON string state over literal text.
-
-    Text captured by ``{% macro %}`` or ``{% set %}...{% endset %}`` is not output where it
-    stands; it is kept raw (and counted) and escaped where it is finally output.
-    """
-
-    def __init__(self, mode: Mode) -> None:
-        self.mode = mode
-        self.state = escaping.OUTSIDE
-        self.unknown: list[tuple[str, int, int | None]] = []
-        self.used: set[str] = set()
-
-    def visit(self, node: nodes.Node, captured: bool) -> None:
-        if isinstance(node, nodes.Output):
-            node.nodes = self._rewrite(node.nodes, captured)
-            return
-        if isinstance(node, nodes.Macro | nodes.AssignBlock):
-            for child in node.body:
-                self.visit(child, captured=True)
-            return
-        for child in node.iter_child_nodes():
-            self.visit(child, captured)
-
-    def _suffix(self, captured: bool) -> str:
-        if captured:
-            return "cap"
-        if self.mode == "json":
-            return "json_s" if self.state != escaping.OUTSIDE else "json_v"
-        return f"{self.mode}_v"
-
-    def _after_value(self) -> None:
-        if self.state == escaping.AFTER_BACKSLASH:
-            self.state = escaping.IN_STRING
-
-    def _literal(self, text: str, lineno: int, captured: bool) -> nodes.Expr:
-        if captured:
-            return _filter(nodes.Const(text, lineno=lineno), "_sn_cap", lineno)
-        self.state = escaping.advance(self.state, text)
-        return nodes.TemplateData(text, lineno=lineno)
-
-    def _rewrite(self, children: list[nodes.Expr], captured: bool) -> list[nodes.Expr]:
-        out: list[nodes.Expr] = []
-        for child in children:
-            if not isinstance(child, nodes.TemplateData):
-                suffix = self._suffix(captured)
-                name = "_sn_cap" if captured else f"_sn_out_{suffix}"
-                out.append(_filter(child, name, child.lineno))
-                self._after_value()
-                continue
-            text, lineno, pos = child.data, child.lineno, 0
-            for match in PLACEHOLDER_RE.finditer(text):
-                if match.start() > pos:
-                    out.append(self._literal(text[pos : match.start()], lineno, captured))
-                line = lineno + text.count("\n", 0, match.start())
-                key = placeholders.resolve(match)
-                if key is None:
-                    self.unknown.append((match.group()[1:-1], line, None))
-                else:
-                    self.used.add(key)
-                    suffix = self._suffix(captured)
-                    out.append(_filter(nodes.Const(key, lineno=line), f"_sn_ph_{suffix}", line))
-                self._after_value()
-                pos = match.end()
-            if pos < len(text):
-                out.append(self._literal(text[pos:], lineno + text.count("\n", 0, pos), captured))
-        return out
-
-
-class _GuardInserter(NodeTransformer):
-    """Loops tick the clock per iteration; ``~`` concatenations are size-checked."""
-
-    def visit_For(self, node: nodes.For) -> nodes.Node:
-        self.generic_visit(node)
-        assert isinstance(node.iter, nodes.Expr)
-        node.iter = _filter(node.iter, "_sn_iter", node.lineno)
-        return node
-
-    def visit_Concat(self, node: nodes.Concat) -> nodes.Node:
-        self.generic_visit(node)
-        return _filter(nodes.List(node.nodes, lineno=node.lineno), "_sn_concat", node.lineno)
 
 
 # --- public functions --------------------------------------------------------------------

@@ -2,13 +2,9 @@
 
 from __future__ import annotations
 
-import math
 from collections.abc import Callable
 from json.encoder import encode_basestring
 from typing import Any, Literal
-
-from jinja2.runtime import Undefined
-from markupsafe import Markup
 
 from secnotify.templating.placeholders import Kind, dumps, fix_surrogates
 
@@ -111,7 +107,7 @@ def xml_escape(text: str) -> str:
     return text.translate(_XML_TABLE)
 
 
-# --- values of Jinja expressions -----------------------------------------------------------
+# --- values of Jinja expressions (the Jinja-only ones live in jinja_engine) ----------------
 
 
 def to_text(value: Any) -> str:
@@ -125,34 +121,3 @@ def to_text(value: Any) -> str:
     if isinstance(value, list | tuple | dict):
         return dumps(value)
     return str(value)  # an Undefined raises here (StrictUndefined)
-
-
-def to_json_value(value: Any) -> str:
-    """A Jinja value as a bare JSON value; ``Markup`` (e.g. ``|tojson``) is trusted as JSON."""
-    if isinstance(value, Markup):
-        return str(value)
-    if isinstance(value, str):
-        return fix_surrogates(encode_basestring(value))
-    if value is None:
-        return "null"
-    if isinstance(value, bool):
-        return "true" if value else "false"
-    if isinstance(value, int):
-        return str(value)
-    if isinstance(value, float):
-        return repr(value) if math.isfinite(value) else "null"
-    if isinstance(value, list | tuple | dict):
-        return dumps(value)
-    if isinstance(value, Undefined):
-        return str(value)  # raises for StrictUndefined, "" otherwise
-    return fix_surrogates(encode_basestring(str(value)))
-
-
-def expression_escaper(mode: Mode, in_string: bool) -> Callable[[Any], str]:
-    if mode == "xml":
-        return lambda v: xml_escape(to_text(v))
-    if mode == "raw":
-        return to_text
-    if in_string:
-        return lambda v: json_string_content(to_text(v))
-    return to_json_value

@@ -8,6 +8,7 @@ Every placeholder has two forms:
 
 from __future__ import annotations
 
+import difflib
 import json
 import math
 import re
@@ -17,6 +18,7 @@ from datetime import UTC, datetime
 from typing import Any, Literal
 
 from secnotify.models.event import SecurityEvent, sample_event
+from secnotify.templating.errors import TemplateError
 
 Kind = Literal["string", "number", "boolean", "array"]
 
@@ -231,3 +233,21 @@ def text_getter(key: str) -> Callable[[SecurityEvent], str]:
 
 def jinja_value(name: str, event: SecurityEvent) -> Any:
     return SPECS[name].value(event)
+
+
+def unknown_placeholder_error(unknown: list[tuple[str, int, int | None]]) -> TemplateError:
+    """One error naming every unknown ``(name, line, column)``, with a close match as a hint."""
+    parts = []
+    for name, line, column in unknown:
+        where = f"line {line}" + (f", column {column}" if column is not None else "")
+        hint = difflib.get_close_matches(name, KNOWN_NAMES, n=1)
+        parts.append(f"{{{name}}} ({where}" + (f"; did you mean {{{hint[0]}}}?)" if hint else ")"))
+    known = ", ".join(f"{{{n}}}" for n in KNOWN_NAMES)
+    noun = "placeholder" if len(unknown) == 1 else "placeholders"
+    first = unknown[0]
+    return TemplateError(
+        f"unknown {noun}: {', '.join(parts)}. Known placeholders: {known}",
+        line=first[1],
+        column=first[2],
+        unknown=tuple(dict.fromkeys(n for n, _, _ in unknown)),
+    )
