@@ -14,6 +14,12 @@ from dataclasses import dataclass
 from typing import Any
 
 import pytest
+from hypothesis import settings as hypothesis_settings
+
+# Property tests assert properties, not speed: no per-example deadline (a busy CI machine
+# would otherwise fail them at random). Speed is measured by `make bench`.
+hypothesis_settings.register_profile("secnotify", deadline=None)
+hypothesis_settings.load_profile("secnotify")
 
 os.environ.update(
     {

@@ -50,7 +50,7 @@ class Settings:
     max_payload_chars: int = 5000
     max_profiles: int = 200
     max_integrations: int = 1000
-    fanout_concurrency: int = 32
+    fanout_concurrency: int = 64
     config_cache_ttl_s: float = 15.0
     delivery_record_ttl_days: int = 30
     claim_lease_s: float = 60.0
@@ -75,7 +75,7 @@ def load_settings() -> Settings:
         max_payload_chars=_int("MAX_PAYLOAD_CHARS", 5000),
         max_profiles=_int("MAX_PROFILES", 200),
         max_integrations=_int("MAX_INTEGRATIONS", 1000),
-        fanout_concurrency=max(1, _int("FANOUT_CONCURRENCY", 32)),
+        fanout_concurrency=max(1, _int("FANOUT_CONCURRENCY", 64)),
         config_cache_ttl_s=_float("CONFIG_CACHE_TTL_SECONDS", 15.0),
         delivery_record_ttl_days=_int("DELIVERY_RECORD_TTL_DAYS", 30),
         claim_lease_s=_float("CLAIM_LEASE_SECONDS", 60.0),

@@ -169,7 +169,7 @@ def test_parameters_are_documented(template: dict[str, Any]) -> None:
         "RetryLadderSeconds": "0,5,30,120,600,1800,3600,10800,21600,43200",
         "ConnectTimeoutSeconds": "5",
         "ReadTimeoutSeconds": "10",
-        "FanoutConcurrency": "32",
+        "FanoutConcurrency": "64",
         "DispatcherReservedConcurrency": "0",
         "ConfigCacheTtlSeconds": "15",
         "LogRetentionDays": "30",

@@ -8,8 +8,11 @@ Exactly-once, as a receiver sees it, rests on two kinds of DynamoDB items:
   FAILED, RETRY_SCHEDULED for attempt n, or IN_FLIGHT (attempt n, leased) on the retry path.
 
 The event path sends only to integrations without a state item, and records outcomes in
-batches as sends complete. Retries claim their attempt with a conditional write. A crash can
-at worst resend the notifications whose outcome was not yet written, with the same webhook-id.
+batches as sends complete. Retries claim their attempt with a conditional write. State is
+written before a retry message is queued; a message that finds its notification scheduled
+for a later attempt re-queues that attempt, so a crash between the two loses nothing. A
+crash can at worst resend the notifications whose outcome was not yet written, with the
+same webhook-id.
 """
 
 from __future__ import annotations
@@ -29,11 +32,9 @@ from secnotify.service.config_cache import ConfigCache
 from secnotify.service.notify import Notifier
 from secnotify.settings import Settings
 from secnotify.sources import MalformedEvent, parse_eventbridge
-from secnotify.storage.dynamodb import DynamoStore, Outcome
+from secnotify.storage.dynamodb import Claim, DynamoStore, Outcome
 from secnotify.storage.queues import MAX_SQS_DELAY_S, Queues
 
-# State items and stored events outlive the longest retry ladder.
-STATE_TTL_S = 3 * 86400
 # Outcomes are written when this many have completed, or this long after the last write.
 FLUSH_EVERY = 12
 FLUSH_INTERVAL_S = 0.25
@@ -61,6 +62,7 @@ class Sent:
     delay_s: float = 0.0
     record: dict[str, Any] | None = None
     handed_off: bool = False
+    not_before: float = 0.0
 
     @property
     def count_as(self) -> str:
@@ -86,6 +88,9 @@ class Dispatcher:
         self.config = config
         self.settings = settings
         self._pool = ThreadPoolExecutor(max_workers=settings.fanout_concurrency, thread_name_prefix="fanout")
+        # State items and stored events outlive the longest possible retry chain, with a day to spare.
+        ladder = settings.retry_ladder_s
+        self.state_ttl_s = int(sum(ladder) + len(ladder) * settings.max_retry_after_s) + 86400
 
     # ---- EventBridge ---------------------------------------------------------------
 
@@ -115,12 +120,15 @@ class Dispatcher:
         if not targets:
             return
         states = self.store.get_claims(event.event_id)
+        self._requeue_scheduled(event.event_id, [c for c in states.values() if c.status == "RETRY_SCHEDULED"])
         todo = [t for t in targets if t.id not in states]
         result.counts["already_handled"] += len(targets) - len(todo)
         if not todo:
             return
         lease_s = (remaining_s if remaining_s is not None else self.settings.claim_lease_s) + LEASE_MARGIN_S
-        held_until = self.store.begin_event(event.event_id, event.model_dump_json(), lease_s, STATE_TTL_S)
+        held_until = self.store.begin_event(
+            event.event_id, event.model_dump_json(), lease_s, self.state_ttl_s
+        )
         if held_until is not None:
             # Another invocation is fanning this event out. Look again once its lease ends:
             # if it finished, there is nothing left; if it crashed, we send the rest.
@@ -151,22 +159,19 @@ class Dispatcher:
     def _first_attempt(self, event: SecurityEvent, integration: Integration, cutoff: float | None) -> Sent:
         if cutoff is not None and time.monotonic() > cutoff:
             # Too late in this invocation to finish safely: the retry queue starts it at once.
-            return Sent(integration.id, "RETRY_SCHEDULED", attempt=1, handed_off=True)
+            return Sent(integration.id, "RETRY_SCHEDULED", attempt=1, handed_off=True, not_before=time.time())
         return self._send(event, integration, 1)
 
     def _commit(self, event_id: str, batch: list[Sent]) -> None:
-        # Messages first, then state: a crash in between leaves a message whose attempt the
-        # state does not name, and the retry's conditional claim then ignores it.
+        # State first, then messages: a message always finds its attempt scheduled. A crash in
+        # between is healed by the next look at this event (_requeue_scheduled).
+        ttl = self.settings.delivery_record_ttl_days * 86400
+        outcomes = [
+            Outcome(s.integration_id, s.status, s.attempt, s.record, ttl, s.not_before) for s in batch
+        ]
+        self.store.record_outcomes(event_id, outcomes, self.state_ttl_s)
         retries = [
-            (
-                {
-                    "eventId": event_id,
-                    "integrationId": s.integration_id,
-                    "attempt": s.attempt,
-                    "notBefore": time.time() + s.delay_s,
-                },
-                s.delay_s,
-            )
+            (self._retry_message(event_id, s.integration_id, s.attempt, s.not_before), s.delay_s)
             for s in batch
             if s.status == "RETRY_SCHEDULED"
         ]
@@ -175,9 +180,30 @@ class Dispatcher:
         for sent in batch:
             if sent.status == "FAILED":
                 self._dead_letter(sent)
-        ttl = self.settings.delivery_record_ttl_days * 86400
-        outcomes = [Outcome(s.integration_id, s.status, s.attempt, s.record, ttl) for s in batch]
-        self.store.record_outcomes(event_id, outcomes, STATE_TTL_S)
+
+    def _requeue_scheduled(self, event_id: str, scheduled: list[Claim]) -> None:
+        """Queue (again) the message of each scheduled attempt; duplicates are harmless, as only
+        one of them can claim the attempt."""
+        if scheduled:
+            now = time.time()
+            self.queues.schedule_retries(
+                [
+                    (
+                        self._retry_message(event_id, c.integration_id, c.attempt, c.not_before),
+                        min(max(0.0, c.not_before - now), MAX_SQS_DELAY_S),
+                    )
+                    for c in scheduled
+                ]
+            )
+
+    @staticmethod
+    def _retry_message(event_id: str, integration_id: str, attempt: int, not_before: float) -> dict[str, Any]:
+        return {
+            "eventId": event_id,
+            "integrationId": integration_id,
+            "attempt": attempt,
+            "notBefore": not_before,
+        }
 
     # ---- the retry queue -----------------------------------------------------------
 
@@ -202,6 +228,11 @@ class Dispatcher:
             # SQS delays stop at 15 minutes; longer rungs of the ladder hop until due.
             self.queues.schedule_retry(message, min(wait, MAX_SQS_DELAY_S))
             return "deferred"
+        worst = self.settings.connect_timeout_s + self.settings.read_timeout_s + 5
+        if kind == "attempt" and remaining_s is not None and remaining_s < worst:
+            # This invocation could time out mid-send and take the whole batch back with it.
+            self.queues.schedule_retry(message, 0)
+            return "deferred"
         raw_event = self.store.get_event(event_id)
         if raw_event is None:
             self.queues.dead_letter("retry", "event no longer exists", body)
@@ -221,27 +252,41 @@ class Dispatcher:
         return self._retry(event, integration, attempt)
 
     def _retry(self, event: SecurityEvent, integration: Integration, attempt: int) -> str:
-        lease_s = self.settings.claim_lease_s
-        if not self.store.claim(event.event_id, integration.id, attempt, lease_s, STATE_TTL_S):
-            claim = self.store.get_claims(event.event_id).get(integration.id)
-            if claim is not None and claim.status == "IN_FLIGHT":
-                raise RetryNotReady(f"{event.event_id}/{integration.id} attempt {attempt} is still in flight")
+        owner = self.store.claim(
+            event.event_id, integration.id, attempt, self.settings.claim_lease_s, self.state_ttl_s
+        )
+        if owner is None:
+            state = self.store.get_claims(event.event_id).get(integration.id)
+            if state is not None and state.status == "IN_FLIGHT" and state.attempt in (attempt - 1, attempt):
+                raise RetryNotReady(f"{event.event_id}/{integration.id} attempt {state.attempt} is in flight")
+            if state is not None and state.status == "RETRY_SCHEDULED" and state.attempt > attempt:
+                self._requeue_scheduled(event.event_id, [state])
             return "skipped"
-        sent = self._send(event, integration, attempt)
+        if not self._still_wanted(integration):
+            sent = self._cancelled(event, integration, attempt)
+        else:
+            sent = self._send(event, integration, attempt)
         if sent.record is not None:
             self.notifier.record(sent.record)
+        settled = self.store.settle_claim(
+            event.event_id, integration.id, attempt, owner, sent.status, sent.attempt, sent.not_before
+        )
+        if not settled:
+            return "superseded"  # our lease ran out and another worker owns this attempt now
         if sent.status == "RETRY_SCHEDULED":
-            message = {
-                "eventId": event.event_id,
-                "integrationId": integration.id,
-                "attempt": sent.attempt,
-                "notBefore": time.time() + sent.delay_s,
-            }
+            message = self._retry_message(event.event_id, integration.id, sent.attempt, sent.not_before)
             self.queues.schedule_retry(message, min(sent.delay_s, MAX_SQS_DELAY_S))
-        elif sent.status == "FAILED":
+        elif sent.status == "FAILED" and sent.record is not None and sent.record["status"] == "FAILED":
             self._dead_letter(sent)
-        self.store.settle_claim(event.event_id, integration.id, attempt, sent.status)
         return sent.count_as
+
+    def _still_wanted(self, integration: Integration) -> bool:
+        profile = self.config.get().profiles.get(integration.alertingProfileId)
+        return integration.enabled and profile is not None and profile.enabled
+
+    def _cancelled(self, event: SecurityEvent, integration: Integration, attempt: int) -> Sent:
+        record = self.notifier.skipped_record(event, integration, attempt, "integration or profile disabled")
+        return Sent(integration.id, "FAILED", attempt, record=record)
 
     # ---- one attempt ---------------------------------------------------------------
 
@@ -260,7 +305,14 @@ class Dispatcher:
             return Sent(integration.id, "FAILED", attempt, record=doc)
         doc["status"] = "RETRYING"
         doc["nextAttemptAt"] = time.time() + delay
-        return Sent(integration.id, "RETRY_SCHEDULED", attempt + 1, delay_s=delay, record=doc)
+        return Sent(
+            integration.id,
+            "RETRY_SCHEDULED",
+            attempt + 1,
+            delay_s=delay,
+            record=doc,
+            not_before=time.time() + delay,
+        )
 
     def _dead_letter(self, sent: Sent) -> None:
         doc = sent.record or {}
@@ -274,8 +326,9 @@ class Dispatcher:
 
 def _dump_raw(raw: Any) -> str:
     try:
-        text = json.dumps(raw, ensure_ascii=False, default=str)
-    except (TypeError, ValueError):
+        # ASCII: a lone surrogate in a hostile event must not stop it reaching the queue.
+        text = json.dumps(raw, ensure_ascii=True, default=str)
+    except (TypeError, ValueError, RecursionError):
         text = repr(raw)
     # An SQS message holds 256 KB; keep the head of anything larger so the reason survives.
     return text if len(text.encode()) <= 240_000 else text.encode()[:240_000].decode(errors="ignore")

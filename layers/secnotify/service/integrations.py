@@ -133,8 +133,9 @@ class IntegrationService:
 
     def test_send(self, integration_id: str, event: dict[str, Any] | None) -> dict[str, Any]:
         integration = self.get_stored(integration_id)
-        security_event = self._event(event)
-        # A fresh webhook-id: a test must reach receivers that dedup on it.
+        # A test never stands in for a real event: its own id, so it cannot touch that event's
+        # stored copy or lease, and a fresh webhook-id, so receivers that dedup still take it.
+        security_event = self._event(event).model_copy(update={"event_id": f"test-{uuid.uuid4()}"})
         msg_id = f"msg_test_{uuid.uuid4().hex}"
         result = self.notifier.attempt(security_event, integration, attempt=1, kind="test", msg_id=msg_id)
         self.store.put_event(security_event.event_id, security_event.model_dump_json(), self._record_ttl)

@@ -109,24 +109,47 @@ class Notifier:
                 ),
             )
             outcome = self.sender.send(request)
-        doc = {
-            "deliveryId": delivery_id(),
-            "integrationId": integration.id,
-            "eventId": event.event_id,
-            "webhookId": msg_id,
-            "kind": kind,
-            "attempt": attempt,
-            "status": "SUCCEEDED" if outcome.delivered else ("RETRYING" if outcome.retryable else "FAILED"),
-            "statusCode": outcome.status_code,
-            "latencyMs": round(outcome.latency_ms, 1),
-            "error": outcome.error,
-            "responseBody": outcome.response_body or "",
-            "createdAt": now_iso(),
-            "trigger": event.trigger.value,
-            "securityProblemId": event.display_id,
-        }
+        status = "SUCCEEDED" if outcome.delivered else ("RETRYING" if outcome.retryable else "FAILED")
+        doc = _record(event, integration, attempt, kind, msg_id, status)
+        doc.update(
+            statusCode=outcome.status_code,
+            latencyMs=round(outcome.latency_ms, 1),
+            error=outcome.error,
+            responseBody=outcome.response_body or "",
+        )
         return Attempt(outcome, doc)
+
+    def skipped_record(
+        self, event: SecurityEvent, integration: Integration, attempt: int, why: str
+    ) -> dict[str, Any]:
+        """The record of an attempt not made, e.g. because the integration was disabled meanwhile."""
+        doc = _record(
+            event, integration, attempt, "event", webhook_id(event.event_id, integration.id), "CANCELLED"
+        )
+        doc["error"] = f"not sent: {why}"
+        return doc
 
     def record(self, doc: dict[str, Any]) -> None:
         ttl_s = self.settings.delivery_record_ttl_days * 86400
         self.store.put_delivery(doc["integrationId"], doc["deliveryId"], doc, ttl_s)
+
+
+def _record(
+    event: SecurityEvent, integration: Integration, attempt: int, kind: str, msg_id: str, status: str
+) -> dict[str, Any]:
+    return {
+        "deliveryId": delivery_id(),
+        "integrationId": integration.id,
+        "eventId": event.event_id,
+        "webhookId": msg_id,
+        "kind": kind,
+        "attempt": attempt,
+        "status": status,
+        "statusCode": None,
+        "latencyMs": 0.0,
+        "error": None,
+        "responseBody": "",
+        "createdAt": now_iso(),
+        "trigger": event.trigger.value,
+        "securityProblemId": event.display_id,
+    }

@@ -16,6 +16,7 @@ import binascii
 import json
 import re
 import time
+import uuid
 import zlib
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -71,6 +72,7 @@ class Outcome:
     attempt: int
     record: dict[str, Any] | None = None
     record_ttl_s: int = 30 * 86400
+    not_before: float = 0.0
 
 
 @dataclass(frozen=True)
@@ -79,6 +81,7 @@ class Claim:
     status: str
     attempt: int
     lease_until: float
+    not_before: float = 0.0
 
 
 def _sk(kind: str, item_id: str) -> str:
@@ -334,6 +337,7 @@ class DynamoStore:
                 "sk": {"S": f"INT#{outcome.integration_id}"},
                 "status": {"S": outcome.status},
                 "attempt": {"N": str(outcome.attempt)},
+                "notBefore": {"N": repr(outcome.not_before)},
                 "ttl": {"N": str(now + ttl_s)},
             }
             requests.append({"PutRequest": {"Item": claim}})
@@ -372,37 +376,72 @@ class DynamoStore:
             claims[claim.integration_id] = claim
         return claims
 
-    def claim(self, event_id: str, integration_id: str, attempt: int, lease_s: float, ttl_s: int) -> bool:
-        """Take the right to make ``attempt`` of this notification; False if someone else has it.
+    def claim(
+        self, event_id: str, integration_id: str, attempt: int, lease_s: float, ttl_s: int
+    ) -> str | None:
+        """Take the right to make ``attempt`` of this notification: a token to settle it with,
+        or None when someone else has it.
 
         Only a scheduled attempt can be claimed (whoever scheduled it recorded RETRY_SCHEDULED
-        before the retry queue hands it over), or an in-flight one whose lease ran out: its worker
-        crashed mid-send, possibly after queueing the next attempt.
+        before queueing the message), or an in-flight one whose lease ran out: its worker
+        crashed mid-send.
         """
         now = time.time()
-        values: dict[str, Any] = {
-            ":scheduled": {"S": "RETRY_SCHEDULED"},
-            ":prev": {"N": str(attempt - 1)},
-        }
-        fresh = (
-            "(#s = :scheduled AND attempt = :attempt)"
-            " OR (#s = :inflight AND attempt = :prev AND leaseUntil < :now)"
-        )
-        condition = f"{fresh} OR (#s = :inflight AND attempt = :attempt AND leaseUntil < :now)"
+        owner = uuid.uuid4().hex
         try:
             self.client.update_item(
                 TableName=self.table_name,
                 Key={"pk": {"S": f"CLAIM#{event_id}"}, "sk": {"S": f"INT#{integration_id}"}},
-                UpdateExpression="SET #s = :inflight, attempt = :attempt, leaseUntil = :lease, #t = :ttl",
-                ConditionExpression=condition,
-                ExpressionAttributeNames={"#s": "status", "#t": "ttl"},
+                UpdateExpression=(
+                    "SET #s = :inflight, attempt = :attempt, leaseUntil = :lease, #o = :owner, #t = :ttl"
+                ),
+                ConditionExpression=(
+                    "(#s = :scheduled AND attempt = :attempt)"
+                    " OR (#s = :inflight AND attempt = :attempt AND leaseUntil < :now)"
+                ),
+                ExpressionAttributeNames={"#s": "status", "#t": "ttl", "#o": "owner"},
                 ExpressionAttributeValues={
                     ":inflight": {"S": "IN_FLIGHT"},
+                    ":scheduled": {"S": "RETRY_SCHEDULED"},
                     ":attempt": {"N": str(attempt)},
                     ":lease": {"N": repr(now + lease_s)},
                     ":now": {"N": repr(now)},
+                    ":owner": {"S": owner},
                     ":ttl": {"N": str(int(now) + ttl_s)},
-                    **values,
+                },
+            )
+        except ClientError as exc:
+            if _code(exc) == "ConditionalCheckFailedException":
+                return None
+            raise
+        return owner
+
+    def settle_claim(
+        self,
+        event_id: str,
+        integration_id: str,
+        attempt: int,
+        owner: str,
+        status: str,
+        next_attempt: int,
+        not_before: float = 0.0,
+    ) -> bool:
+        """Record where the notification stands after ``attempt``; False when our lease ran out
+        and another worker took the attempt over (its outcome wins)."""
+        try:
+            self.client.update_item(
+                TableName=self.table_name,
+                Key={"pk": {"S": f"CLAIM#{event_id}"}, "sk": {"S": f"INT#{integration_id}"}},
+                UpdateExpression="SET #s = :status, attempt = :next, notBefore = :nb REMOVE leaseUntil, #o",
+                ConditionExpression="#s = :inflight AND attempt = :attempt AND #o = :owner",
+                ExpressionAttributeNames={"#s": "status", "#o": "owner"},
+                ExpressionAttributeValues={
+                    ":status": {"S": status},
+                    ":next": {"N": str(next_attempt)},
+                    ":nb": {"N": repr(not_before)},
+                    ":inflight": {"S": "IN_FLIGHT"},
+                    ":attempt": {"N": str(attempt)},
+                    ":owner": {"S": owner},
                 },
             )
         except ClientError as exc:
@@ -410,37 +449,6 @@ class DynamoStore:
                 return False
             raise
         return True
-
-    def settle_claim(self, event_id: str, integration_id: str, attempt: int, status: str) -> bool:
-        """Record the outcome of ``attempt``: DELIVERED, FAILED, or RETRY_SCHEDULED for attempt + 1.
-
-        False when another worker took the claim over meanwhile (our lease ran out).
-        """
-        next_attempt = attempt + 1 if status == "RETRY_SCHEDULED" else attempt
-        try:
-            self._settle(event_id, integration_id, attempt, status, next_attempt)
-        except ClientError as exc:
-            if _code(exc) == "ConditionalCheckFailedException":
-                return False
-            raise
-        return True
-
-    def _settle(
-        self, event_id: str, integration_id: str, attempt: int, status: str, next_attempt: int
-    ) -> None:
-        self.client.update_item(
-            TableName=self.table_name,
-            Key={"pk": {"S": f"CLAIM#{event_id}"}, "sk": {"S": f"INT#{integration_id}"}},
-            UpdateExpression="SET #s = :status, attempt = :next REMOVE leaseUntil",
-            ConditionExpression="#s = :inflight AND attempt = :attempt",
-            ExpressionAttributeNames={"#s": "status"},
-            ExpressionAttributeValues={
-                ":status": {"S": status},
-                ":next": {"N": str(next_attempt)},
-                ":inflight": {"S": "IN_FLIGHT"},
-                ":attempt": {"N": str(attempt)},
-            },
-        )
 
     def put_delivery(self, integration_id: str, delivery_id: str, record: dict[str, Any], ttl_s: int) -> None:
         self.client.put_item(
@@ -583,4 +591,5 @@ def _claim(item: dict[str, Any]) -> Claim:
         status=item.get("status", {}).get("S", ""),
         attempt=int(item.get("attempt", {}).get("N", "1")),
         lease_until=float(item.get("leaseUntil", {}).get("N", "0")),
+        not_before=float(item.get("notBefore", {}).get("N", "0")),
     )
