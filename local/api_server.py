@@ -10,6 +10,8 @@ from typing import Any
 from local.lambda_runtime import LocalContext, apigw_event
 
 MAX_BODY = 10 * 1024 * 1024  # API Gateway's own limit
+# A Lambda instance serves one request at a time, and the resolver relies on that.
+_ONE_AT_A_TIME = threading.Lock()
 
 
 class _Handler(BaseHTTPRequestHandler):
@@ -25,7 +27,8 @@ class _Handler(BaseHTTPRequestHandler):
             return
         body = self.rfile.read(length) if length else b""
         event = apigw_event(self.command, self.path, {k: v for k, v in self.headers.items()}, body)
-        result: dict[str, Any] = lambda_handler(event, LocalContext())
+        with _ONE_AT_A_TIME:
+            result: dict[str, Any] = lambda_handler(event, LocalContext())
         payload = result.get("body") or ""
         data = base64.b64decode(payload) if result.get("isBase64Encoded") else payload.encode()
         headers = dict(result.get("headers") or {})

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import base64
+import binascii
+import json
 from typing import Annotated, Any
 
 from aws_lambda_powertools import Logger, Metrics, Tracer
@@ -30,7 +33,7 @@ from secnotify.service.common import etag
 from secnotify.service.errors import ApiError
 from secnotify.service.wiring import api_services
 from secnotify.settings import get_settings
-from secnotify.storage.errors import InvalidToken
+from secnotify.storage.errors import InvalidToken, VersionConflict
 from secnotify.templating import PLACEHOLDERS
 
 logger = Logger()
@@ -81,19 +84,24 @@ def _json(model: Any, status: int = 200, version: int | None = None) -> Response
 # ---- errors: always JSON with a message, never a stack trace -------------------------
 
 
+def _field(loc: Any) -> str:
+    parts = [p for p in loc if p not in ("body", "query", "path", "header")] if loc else []
+    text = ""
+    for part in parts:
+        text += f"[{part}]" if isinstance(part, int) else (f".{part}" if text else str(part))
+    return text or ("body" if loc and loc[0] == "body" else "")
+
+
 @app.exception_handler(RequestValidationError)
 def _invalid(exc: RequestValidationError) -> Response:
-    first = exc.errors()[0] if exc.errors() else {}
-    loc = [str(p) for p in first.get("loc", ()) if p not in ("body", "query", "path", "header")]
-    field = ".".join(loc).replace(".[", "[")
-    text = str(first.get("msg", "invalid request"))
+    errors = list(exc.errors())
+    first = errors[0] if errors else {}
     if first.get("type") == "json_invalid":
         return _error(400, "body: not valid JSON", field="body")
+    field = _field(first.get("loc", ()))
+    text = str(first.get("msg", "invalid request"))
     message = f"{field}: {text}" if field else text
-    details = [
-        {"field": ".".join(str(p) for p in e.get("loc", ()) if p != "body"), "message": str(e.get("msg"))}
-        for e in exc.errors()[:20]
-    ]
+    details = [{"field": _field(e.get("loc", ())), "message": str(e.get("msg"))} for e in errors[:20]]
     return _error(400, message, field=field or None, errors=details)
 
 
@@ -104,14 +112,14 @@ def _api_error(exc: ApiError) -> Response:
     )
 
 
+@app.exception_handler(VersionConflict)
+def _conflict(exc: VersionConflict) -> Response:
+    return _error(409, str(exc))
+
+
 @app.exception_handler(InvalidToken)
 def _bad_token(exc: InvalidToken) -> Response:
     return _error(400, f"nextToken: {exc}", field="nextToken")
-
-
-@app.exception_handler(UnicodeDecodeError)
-def _not_text(exc: UnicodeDecodeError) -> Response:
-    return _error(400, "body: not UTF-8 text", field="body")
 
 
 @app.not_found
@@ -127,18 +135,34 @@ def _unexpected(exc: Exception) -> Response:
     )
 
 
+def _early_error(status: int, message: str) -> dict[str, Any]:
+    body = ErrorBody(message=message, field="body")
+    return {
+        "statusCode": status,
+        "headers": {"Content-Type": content_types.APPLICATION_JSON},
+        "body": body.model_dump_json(exclude_none=True),
+        "isBase64Encoded": False,
+    }
+
+
 @lambda_handler_decorator
-def _limit_body(handler: Any, event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
-    # Before routing: request validation would otherwise parse an oversized body first.
+def _screen_body(handler: Any, event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
+    # Before routing, which would parse the body first: refuse what is too big, not text, or
+    # JSON that breaks the parser itself (nesting past the recursion limit, 5000-digit numbers).
+    raw = event.get("body") if isinstance(event, dict) else None
     limit = get_settings().max_request_body_bytes
-    if isinstance(event, dict) and len(event.get("body") or "") > limit:
-        body = ErrorBody(message=f"body: larger than {limit} bytes", field="body")
-        return {
-            "statusCode": 413,
-            "headers": {"Content-Type": content_types.APPLICATION_JSON},
-            "body": body.model_dump_json(exclude_none=True),
-            "isBase64Encoded": False,
-        }
+    if raw:
+        if len(raw) > limit:
+            return _early_error(413, f"body: larger than {limit} bytes")
+        try:
+            text = base64.b64decode(raw).decode("utf-8") if event.get("isBase64Encoded") else raw
+            json.loads(text)
+        except (UnicodeDecodeError, binascii.Error):
+            return _early_error(400, "body: not UTF-8 text")
+        except RecursionError:
+            return _early_error(400, "body: JSON nested too deeply")
+        except ValueError as exc:
+            return _early_error(400, f"body: not valid JSON ({str(exc)[:120]})")
     result: dict[str, Any] = handler(event, context)
     return result
 
@@ -272,8 +296,9 @@ def openapi() -> Response[str]:
 
 
 @logger.inject_lambda_context(correlation_id_path=correlation_paths.API_GATEWAY_REST, log_event=False)
-@tracer.capture_lambda_handler
+# capture_response=False: a create or rotate response carries the signing secret.
+@tracer.capture_lambda_handler(capture_response=False)
 @metrics.log_metrics
-@_limit_body
+@_screen_body
 def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
     return app.resolve(event, context)

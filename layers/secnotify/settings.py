@@ -80,6 +80,8 @@ def load_settings() -> Settings:
         delivery_record_ttl_days=_int("DELIVERY_RECORD_TTL_DAYS", 30),
         claim_lease_s=_float("CLAIM_LEASE_SECONDS", 60.0),
         max_request_body_bytes=_int("MAX_REQUEST_BODY_BYTES", 262144),
+        render_max_output_bytes=_int("RENDER_MAX_OUTPUT_BYTES", 1_048_576),
+        render_timeout_s=_float("RENDER_TIMEOUT_SECONDS", 1.0),
     )
 
 

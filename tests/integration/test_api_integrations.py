@@ -354,3 +354,49 @@ def test_huge_body_is_413(api: ApiClient) -> None:
     resp = api.request("POST", "/alerting-profiles", raw=b'{"name": "' + b"x" * 600_000 + b'"}')
     assert resp.status == 413
     assert "body" in resp.json()["message"]
+
+
+def test_content_type_cannot_be_secret(api: ApiClient) -> None:
+    pid = make_profile(api)
+    draft = body(pid, headers=[{"name": "Content-Type", "value": "application/json", "secret": True}])
+    resp = api.post("/integrations", draft)
+    assert resp.status == 400 and "Content-Type" in resp.json()["message"]
+
+
+def test_preview_of_a_draft_enforces_the_payload_limit(api: ApiClient) -> None:
+    draft = body("any", headers=[{"name": "Content-Type", "value": "text/plain"}], payload="x" * 5001)
+    resp = api.post("/integrations/preview", {"integration": draft})
+    assert resp.status == 400 and "at most 5000" in resp.json()["message"]
+
+
+def test_concurrent_creates_and_deletes_end_in_api_answers(api: ApiClient) -> None:
+    # Lambda runs one request per instance, so concurrency meets in DynamoDB: drive the use
+    # cases from many threads, as many instances would.
+    from concurrent.futures import ThreadPoolExecutor
+
+    from secnotify.models.profile import AlertingProfileInput
+    from secnotify.service.errors import ApiError
+    from secnotify.service.wiring import api_services
+
+    profiles = api_services().profiles
+
+    def create(i: int) -> str:
+        try:
+            return profiles.create(AlertingProfileInput(name=f"c{i}")).id
+        except ApiError as exc:
+            return f"{exc.status}"
+
+    with ThreadPoolExecutor(8) as pool:
+        results = list(pool.map(create, range(24)))
+        created = [r for r in results if len(r) > 3]
+        assert created and all(r in ("409",) for r in results if len(r) <= 3), results
+
+        def delete(pid: str) -> str:
+            try:
+                profiles.delete(pid)
+            except ApiError as exc:
+                return f"{exc.status}"
+            return "204"
+
+        deleted = list(pool.map(delete, created))
+    assert all(d in ("204", "409") for d in deleted), deleted

@@ -153,3 +153,37 @@ def test_default_profile_limit_is_200(api: ApiClient) -> None:
     from secnotify.settings import get_settings
 
     assert get_settings().max_profiles == 200
+
+
+def test_a_well_formed_token_we_did_not_sign_is_refused(api: ApiClient) -> None:
+    import base64
+
+    for i in range(3):
+        create(api, name=f"p{i}")
+    token = api.get("/alerting-profiles?limit=1").json()["nextToken"]
+    assert api.get(f"/alerting-profiles?limit=1&nextToken={token}").status == 200
+    blob = base64.urlsafe_b64decode(token + "=" * (-len(token) % 4))
+    forged_raw = blob[16:].replace(b"PROFILE#", b"PROFILE#zz")
+    forged = base64.urlsafe_b64encode(blob[:16] + forged_raw).decode().rstrip("=")
+    resp = api.get(f"/alerting-profiles?limit=1&nextToken={forged}")
+    assert resp.status == 400 and "nextToken" in resp.json()["message"]
+
+
+def test_weak_if_match_never_matches(api: ApiClient) -> None:
+    created = create(api)
+    resp = api.put(f"/alerting-profiles/{created['id']}", {"name": "x"}, headers={"If-Match": 'W/"1"'})
+    assert resp.status == 412
+
+
+@pytest.mark.parametrize(
+    ("raw", "fragment"),
+    [
+        (b"[" * 100_000, "nested too deeply"),
+        (b'{"name": ' + b"9" * 5000 + b"}", "not valid JSON"),
+        (b"", "body"),
+    ],
+)
+def test_bodies_that_break_parsers_are_400(api: ApiClient, raw: bytes, fragment: str) -> None:
+    resp = api.request("POST", "/alerting-profiles", raw=raw)
+    assert resp.status == 400, resp.text
+    assert fragment in resp.json()["message"]

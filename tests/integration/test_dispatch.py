@@ -7,6 +7,7 @@ import json
 import logging
 import time
 from typing import Any
+from urllib.parse import quote
 
 import boto3
 import pytest
@@ -445,3 +446,34 @@ def test_an_invocation_short_of_time_hands_notifications_to_the_retry_queue(
         dispatch_retries(messages)
         time.sleep(0.2)
         assert len(rx.requests) == 2
+
+
+def test_secrets_echoed_json_escaped_or_url_encoded_are_masked(api: ApiClient, stack: Any) -> None:
+    secret = 'key "with" quotes\\and/slashes+plus=='
+    echo = json.dumps({"seen": secret}) + " " + quote(secret, safe="")
+    with Receiver(default=Reply(status=500, body=echo.encode())) as rx:
+        pid = api.post("/alerting-profiles", {"name": "p"}).json()["id"]
+        created = api.post(
+            "/integrations",
+            {
+                "displayName": "echo",
+                "alertingProfileId": pid,
+                "webhook": {
+                    "url": rx.url("/"),
+                    "headers": [
+                        {"name": "Content-Type", "value": "text/plain"},
+                        {"name": "X-Api-Key", "value": secret, "secret": True},
+                    ],
+                    "payload": "{Title}",
+                },
+            },
+        ).json()
+        out = api.post(f"/integrations/{created['id']}/test").json()
+    assert out["delivered"] is False
+    for fragment in (
+        secret,
+        json.dumps(secret)[1:-1],
+        __import__("urllib.parse").parse.quote(secret, safe=""),
+    ):
+        assert fragment not in out["responseBody"]
+    assert out["responseBody"].count("***") == 2

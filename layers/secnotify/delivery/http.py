@@ -12,6 +12,7 @@ name, so ours (``secnotify/<version>``) is the default rather than forced.
 from __future__ import annotations
 
 import functools
+import json
 import logging
 import re
 import ssl
@@ -184,6 +185,8 @@ def _secret_values(req: WebhookRequest) -> list[str]:
             values.extend(part for part in value.split() if len(part) >= 8)
     if req.signing_secret:
         values.append(req.signing_secret)
+    # Echoes come back encoded too: as JSON string content, or percent-encoded.
+    values += [json.dumps(v)[1:-1] for v in values] + [quote(v, safe="") for v in values]
     # Longest first, so a value is masked whole before any part of it is.
     return sorted({v for v in values if len(v) >= 4}, key=len, reverse=True)
 

@@ -51,6 +51,12 @@ class WebhookHeader(BaseModel):
             raise ValueError(f"header {value} is set by secnotify and cannot be overridden")
         return value
 
+    @model_validator(mode="after")
+    def _content_type_is_public(self) -> WebhookHeader:
+        if self.secret and self.name.lower() == "content-type":
+            raise ValueError("the Content-Type header cannot be secret")
+        return self
+
     @field_validator("value")
     @classmethod
     def _valid_value(cls, value: str | None) -> str | None:

@@ -23,5 +23,7 @@ def if_match_version(header: str | None) -> int | None:
     if header is None or header.strip() in {"", "*"}:
         return None
     value = header.split(",")[0].strip()
-    value = value.removeprefix("W/").strip('"')
+    if value.startswith("W/"):
+        return -1  # If-Match compares strongly (RFC 9110): a weak tag never matches
+    value = value.strip('"')
     return int(value) if value.isdigit() and len(value) < 12 else -1

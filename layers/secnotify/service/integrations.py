@@ -59,7 +59,7 @@ class IntegrationService:
         doc = self._doc(data, webhook, secret, now, now)
         try:
             stored = self.store.create_integration(item_id, doc, self.settings.max_integrations)
-        except LimitExceeded as exc:
+        except (LimitExceeded, VersionConflict) as exc:
             raise Conflict(str(exc)) from None
         except ProfileMissing as exc:
             raise BadRequest(str(exc), field="alertingProfileId") from None
@@ -110,6 +110,8 @@ class IntegrationService:
             self.store.delete_integration(integration_id)
         except NotFound as exc:
             raise NotFoundError(str(exc)) from None
+        except VersionConflict as exc:
+            raise Conflict(str(exc)) from None
 
     # ---- preview and test-send ----------------------------------------------------
 
@@ -118,6 +120,7 @@ class IntegrationService:
     ) -> dict[str, Any]:
         if draft is not None:
             payload, content_type = draft.webhook.payload, draft.webhook.content_type()
+            self._check_payload_length(payload)
         elif integration_id is not None:
             stored = self.get_stored(integration_id)
             payload, content_type = stored.webhook.payload, stored.webhook.content_type()
@@ -201,9 +204,7 @@ class IntegrationService:
             raise BadRequest(f"event: {exc.reason}", field="event") from None
 
     def _webhook(self, data: WebhookInput, previous: StoredWebhook | None) -> StoredWebhook:
-        limit = self.settings.max_payload_chars
-        if len(data.payload) > limit:
-            raise BadRequest(f"webhook.payload: must be at most {limit} characters", field="webhook.payload")
+        self._check_payload_length(data.payload)
         kept = {h.name.lower(): h for h in (previous.headers if previous else []) if h.secret}
         headers: list[StoredHeader] = []
         for index, header in enumerate(data.headers):
@@ -237,6 +238,11 @@ class IntegrationService:
             headers=headers,
             payload=data.payload,
         )
+
+    def _check_payload_length(self, payload: str) -> None:
+        limit = self.settings.max_payload_chars
+        if len(payload) > limit:
+            raise BadRequest(f"webhook.payload: must be at most {limit} characters", field="webhook.payload")
 
     @staticmethod
     def _doc(

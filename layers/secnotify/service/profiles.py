@@ -25,7 +25,7 @@ class ProfileService:
         doc = {**data.model_dump(mode="json"), "createdAt": now, "updatedAt": now}
         try:
             stored = self.store.create_profile(item_id, doc, self.settings.max_profiles)
-        except LimitExceeded as exc:
+        except (LimitExceeded, VersionConflict) as exc:
             raise Conflict(str(exc)) from None
         return _profile(stored)
 
@@ -60,3 +60,5 @@ class ProfileService:
             raise NotFoundError(str(exc)) from None
         except ProfileInUse as exc:
             raise Conflict(str(exc), integrations=exc.integration_ids) from None
+        except VersionConflict as exc:
+            raise Conflict(str(exc)) from None

@@ -13,8 +13,11 @@ from __future__ import annotations
 
 import base64
 import binascii
+import hashlib
+import hmac
 import json
 import re
+import secrets
 import time
 import uuid
 import zlib
@@ -88,18 +91,25 @@ def _sk(kind: str, item_id: str) -> str:
     return f"{kind}#{item_id}"
 
 
-def encode_token(key: dict[str, Any]) -> str:
-    raw = json.dumps({"pk": key["pk"]["S"], "sk": key["sk"]["S"]}, separators=(",", ":"))
-    return base64.urlsafe_b64encode(raw.encode()).decode().rstrip("=")
+_NOT_OURS = "nextToken is not a token this API issued"
 
 
-def decode_token(token: str, pk: str, sk_prefix: str) -> dict[str, Any]:
+def encode_token(key: dict[str, Any], secret: bytes) -> str:
+    raw = json.dumps({"pk": key["pk"]["S"], "sk": key["sk"]["S"]}, separators=(",", ":")).encode()
+    mac = hmac.new(secret, raw, hashlib.sha256).digest()[:16]
+    return base64.urlsafe_b64encode(mac + raw).decode().rstrip("=")
+
+
+def decode_token(token: str, pk: str, sk_prefix: str, secret: bytes) -> dict[str, Any]:
     """Turn an opaque nextToken back into a start key, refusing anything we did not issue."""
     try:
-        padded = token + "=" * (-len(token) % 4)
-        data = json.loads(base64.urlsafe_b64decode(padded.encode("ascii")))
+        blob = base64.urlsafe_b64decode((token + "=" * (-len(token) % 4)).encode("ascii"))
+        mac, raw = blob[:16], blob[16:]
+        if not hmac.compare_digest(mac, hmac.new(secret, raw, hashlib.sha256).digest()[:16]):
+            raise InvalidToken(_NOT_OURS)
+        data = json.loads(raw)
     except (ValueError, UnicodeError, binascii.Error):
-        raise InvalidToken("nextToken is not a token this API issued") from None
+        raise InvalidToken(_NOT_OURS) from None
     if (
         not isinstance(data, dict)
         or set(data) != {"pk", "sk"}
@@ -108,7 +118,7 @@ def decode_token(token: str, pk: str, sk_prefix: str) -> dict[str, Any]:
         or not data["sk"].startswith(sk_prefix)
         or not _TOKEN_SK.match(data["sk"])
     ):
-        raise InvalidToken("nextToken is not a token this API issued")
+        raise InvalidToken(_NOT_OURS)
     return {"pk": {"S": pk}, "sk": {"S": data["sk"]}}
 
 
@@ -130,6 +140,24 @@ class DynamoStore:
             "dynamodb",
             config=Config(retries={"max_attempts": 5, "mode": "standard"}, max_pool_connections=64),
         )
+        self._secret: bytes | None = None
+
+    def _token_secret(self) -> bytes:
+        """The key that signs page tokens: made once per table, kept in it, cached here."""
+        if self._secret is None:
+            key = {"pk": {"S": CONFIG_PK}, "sk": {"S": "KEY#page-token"}}
+            try:
+                self.client.put_item(
+                    TableName=self.table_name,
+                    Item={**key, "secret": {"B": secrets.token_bytes(32)}},
+                    ConditionExpression="attribute_not_exists(pk)",
+                )
+            except ClientError as exc:
+                if _code(exc) != "ConditionalCheckFailedException":
+                    raise
+            item = self.client.get_item(TableName=self.table_name, Key=key, ConsistentRead=True)["Item"]
+            self._secret = bytes(item["secret"]["B"])
+        return self._secret
 
     # ---- configuration -------------------------------------------------------------
 
@@ -152,10 +180,13 @@ class DynamoStore:
             "Limit": limit,
         }
         if token:
-            kwargs["ExclusiveStartKey"] = decode_token(token, CONFIG_PK, f"{kind}#")
+            kwargs["ExclusiveStartKey"] = decode_token(token, CONFIG_PK, f"{kind}#", self._token_secret())
         resp = self.client.query(**kwargs)
         last = resp.get("LastEvaluatedKey")
-        return Page([_stored(i) for i in resp.get("Items", [])], encode_token(last) if last else None)
+        return Page(
+            [_stored(i) for i in resp.get("Items", [])],
+            encode_token(last, self._token_secret()) if last else None,
+        )
 
     def load_config(self) -> ConfigSnapshot:
         """The whole configuration in one query (more pages only past 1 MB)."""
@@ -484,11 +515,11 @@ class DynamoStore:
             "Limit": limit,
         }
         if token:
-            kwargs["ExclusiveStartKey"] = decode_token(token, pk, "")
+            kwargs["ExclusiveStartKey"] = decode_token(token, pk, "", self._token_secret())
         resp = self.client.query(**kwargs)
         last = resp.get("LastEvaluatedKey")
         records = [json.loads(i["doc"]["S"]) for i in resp.get("Items", [])]
-        return records, encode_token(last) if last else None
+        return records, encode_token(last, self._token_secret()) if last else None
 
     # ---- helpers ---------------------------------------------------------------------
 
