@@ -113,6 +113,7 @@ def _build_dispatcher(concurrency: int) -> Any:
     from secnotify.settings import get_settings
     from secnotify.storage.dynamodb import DynamoStore
     from secnotify.storage.queues import Queues
+    from secnotify.storage.secrets import SecretBox
 
     settings = dataclasses.replace(get_settings(), fanout_concurrency=concurrency)
     pool = urllib3.PoolManager(num_pools=max(64, concurrency * 2), maxsize=max(10, concurrency), block=False)
@@ -121,7 +122,11 @@ def _build_dispatcher(concurrency: int) -> Any:
         store=store,
         queues=Queues(settings.retry_queue_url, settings.dead_letter_queue_url),
         notifier=Notifier(store, settings, sender=WebhookSender(settings, pool=pool)),
-        config=ConfigCache(store, settings.config_cache_ttl_s),
+        config=ConfigCache(
+            store,
+            SecretBox(settings.table_name, settings.kms_key_id, dynamodb=store.client),
+            settings.config_cache_ttl_s,
+        ),
         settings=settings,
     )
 

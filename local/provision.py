@@ -357,6 +357,18 @@ def _cfn_attribute(value: Any) -> str:
     return str(value)
 
 
+def _ensure_kms_key(kms: Any, alias: str) -> tuple[str, str]:
+    """The stack's customer-managed key, found again by its alias on later runs."""
+    try:
+        meta = kms.describe_key(KeyId=alias)["KeyMetadata"]
+    except ClientError as exc:
+        if exc.response.get("Error", {}).get("Code") != "NotFoundException":
+            raise
+        meta = kms.create_key(Description=f"secnotify local {alias}")["KeyMetadata"]
+        kms.create_alias(AliasName=alias, TargetKeyId=meta["KeyId"])
+    return str(meta["KeyId"]), str(meta["Arn"])
+
+
 def _ensure_queue(sqs: Any, name: str, attributes: Mapping[str, str]) -> tuple[str, str]:
     try:
         url = str(sqs.get_queue_url(QueueName=name)["QueueUrl"])
@@ -438,12 +450,13 @@ def provision(
     template = load_template(template_path)
     values = resolve_parameters(template, {**LOCAL_PARAMETER_DEFAULTS, **(parameters or {})})
     resolver = Resolver(template=template, parameters=values, region=region, stack_name=prefix)
-    # Resources that only exist in AWS resolve to "" so the environment still names them.
+    session = _session(region)
+    kms = session.client("kms", endpoint_url=endpoint_url)
     for logical_id, resource in template["Resources"].items():
         if resource["Type"] == "AWS::KMS::Key":
-            resolver.resources[logical_id] = {"Ref": "", "Arn": "", "KeyId": ""}
+            key_id, arn = _ensure_kms_key(kms, f"alias/{prefix}-{_kebab(logical_id)}")
+            resolver.resources[logical_id] = {"Ref": key_id, "Arn": arn, "KeyId": key_id}
 
-    session = _session(region)
     dynamodb = session.client("dynamodb", endpoint_url=endpoint_url)
     sqs = session.client("sqs", endpoint_url=endpoint_url)
     events = session.client("events", endpoint_url=endpoint_url)

@@ -400,3 +400,32 @@ def test_concurrent_creates_and_deletes_end_in_api_answers(api: ApiClient) -> No
 
         deleted = list(pool.map(delete, created))
     assert all(d in ("204", "409") for d in deleted), deleted
+
+
+def test_secret_values_are_sealed_at_rest_with_the_stacks_key(api: ApiClient, stack: Any) -> None:
+    import boto3
+
+    from secnotify.service.wiring import api_services
+
+    pid = make_profile(api)
+    draft = body(pid)
+    draft["generateSigningSecret"] = True
+    created = api.post("/integrations", draft).json()
+    item = boto3.client("dynamodb").get_item(
+        TableName=stack.table_name, Key={"pk": {"S": "CONFIG"}, "sk": {"S": f"INTEGRATION#{created['id']}"}}
+    )["Item"]
+    raw = json.dumps(item)
+    assert SECRET not in raw and "s3cr3t" not in raw
+    assert created["signingSecret"] not in raw
+    doc = json.loads(item["doc"]["S"])
+    sealed = next(h["value"] for h in doc["webhook"]["headers"] if h["secret"])
+    assert sealed.startswith("sn1:") and doc["signingSecret"].startswith("sn1:")
+    # Opened again for use, and bound to this integration: it cannot be replayed on another.
+    stored = api_services().integrations.get_stored(created["id"])
+    assert [h.value for h in stored.webhook.headers if h.secret] == [SECRET]
+    box = api_services().integrations.secrets
+    assert box.open(sealed, created["id"]) == SECRET
+    from cryptography.exceptions import InvalidTag
+
+    with pytest.raises(InvalidTag):
+        box.open(sealed, "another-integration")

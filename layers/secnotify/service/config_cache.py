@@ -9,7 +9,9 @@ from dataclasses import dataclass
 
 from secnotify.models.integration import Integration
 from secnotify.models.profile import AlertingProfile
+from secnotify.service.secret_fields import open_integration
 from secnotify.storage.dynamodb import DynamoStore
+from secnotify.storage.secrets import SecretBox
 
 
 @dataclass(frozen=True)
@@ -24,14 +26,17 @@ class Configuration:
         return None
 
 
-def load_configuration(store: DynamoStore) -> Configuration:
+def load_configuration(store: DynamoStore, secrets: SecretBox) -> Configuration:
     snapshot = store.load_config()
     profiles = {
         p.id: AlertingProfile.model_validate({**p.doc, "id": p.id, "version": p.version})
         for p in snapshot.profiles
     }
     integrations = [
-        Integration.model_validate({**i.doc, "id": i.id, "version": i.version}) for i in snapshot.integrations
+        Integration.model_validate(
+            {**open_integration(i.doc, i.id, secrets), "id": i.id, "version": i.version}
+        )
+        for i in snapshot.integrations
     ]
     return Configuration(profiles, integrations)
 
@@ -39,8 +44,15 @@ def load_configuration(store: DynamoStore) -> Configuration:
 class ConfigCache:
     """One query per TTL, whatever the event rate; concurrent callers share one reload."""
 
-    def __init__(self, store: DynamoStore, ttl_s: float, clock: Callable[[], float] = time.monotonic) -> None:
+    def __init__(
+        self,
+        store: DynamoStore,
+        secrets: SecretBox,
+        ttl_s: float,
+        clock: Callable[[], float] = time.monotonic,
+    ) -> None:
         self.store = store
+        self.secrets = secrets
         self.ttl_s = ttl_s
         self.clock = clock
         self._lock = threading.Lock()
@@ -50,7 +62,7 @@ class ConfigCache:
     def get(self) -> Configuration:
         with self._lock:
             if self._value is None or self.clock() - self._loaded_at >= self.ttl_s:
-                self._value = load_configuration(self.store)
+                self._value = load_configuration(self.store, self.secrets)
                 self._loaded_at = self.clock()
             return self._value
 

@@ -19,15 +19,13 @@ from secnotify.models.integration import (
 from secnotify.service.common import if_match_version, new_id, now_iso
 from secnotify.service.errors import BadRequest, Conflict, NotFoundError, PreconditionFailed
 from secnotify.service.notify import Notifier
+from secnotify.service.secret_fields import open_integration, seal_integration
 from secnotify.settings import Settings
 from secnotify.sources import MalformedEvent, parse_eventbridge
 from secnotify.storage.dynamodb import INTEGRATION, DynamoStore, StoredItem
 from secnotify.storage.errors import LimitExceeded, NotFound, ProfileMissing, VersionConflict
+from secnotify.storage.secrets import SecretBox
 from secnotify.templating import render_preview, validate_template
-
-
-def _integration(item: StoredItem) -> Integration:
-    return Integration.model_validate({**item.doc, "id": item.id, "version": item.version})
 
 
 @dataclass(frozen=True)
@@ -37,9 +35,12 @@ class Saved:
 
 
 class IntegrationService:
-    def __init__(self, store: DynamoStore, settings: Settings, notifier: Notifier | None = None) -> None:
+    def __init__(
+        self, store: DynamoStore, settings: Settings, secrets: SecretBox, notifier: Notifier | None = None
+    ) -> None:
         self.store = store
         self.settings = settings
+        self.secrets = secrets
         self._notifier = notifier
 
     @property
@@ -58,16 +59,18 @@ class IntegrationService:
         item_id = new_id()
         doc = self._doc(data, webhook, secret, now, now)
         try:
-            stored = self.store.create_integration(item_id, doc, self.settings.max_integrations)
+            stored = self.store.create_integration(
+                item_id, seal_integration(doc, item_id, self.secrets), self.settings.max_integrations
+            )
         except (LimitExceeded, VersionConflict) as exc:
             raise Conflict(str(exc)) from None
         except ProfileMissing as exc:
             raise BadRequest(str(exc), field="alertingProfileId") from None
-        return IntegrationView.of(_integration(stored), reveal_signing_secret=secret is not None)
+        return IntegrationView.of(self._integration(stored), reveal_signing_secret=secret is not None)
 
     def get_stored(self, integration_id: str) -> Integration:
         try:
-            return _integration(self.store.get_config_item(INTEGRATION, integration_id))
+            return self._integration(self.store.get_config_item(INTEGRATION, integration_id))
         except NotFound as exc:
             raise NotFoundError(str(exc)) from None
 
@@ -76,7 +79,7 @@ class IntegrationService:
 
     def page(self, limit: int, token: str | None) -> tuple[list[IntegrationView], str | None]:
         page = self.store.list_config_items(INTEGRATION, limit, token)
-        return [IntegrationView.of(_integration(i)) for i in page.items], page.next_token
+        return [IntegrationView.of(self._integration(i)) for i in page.items], page.next_token
 
     def replace(self, integration_id: str, data: IntegrationInput, if_match: str | None) -> IntegrationView:
         current = self.get_stored(integration_id)
@@ -97,13 +100,16 @@ class IntegrationService:
         doc = self._doc(data, webhook, secret, current.createdAt, now_iso())
         try:
             stored = self.store.replace_integration(
-                integration_id, doc, current.version, current.alertingProfileId
+                integration_id,
+                seal_integration(doc, integration_id, self.secrets),
+                current.version,
+                current.alertingProfileId,
             )
         except VersionConflict as exc:
             raise PreconditionFailed(str(exc)) from None
         except ProfileMissing as exc:
             raise BadRequest(str(exc), field="alertingProfileId") from None
-        return IntegrationView.of(_integration(stored), reveal_signing_secret=reveal)
+        return IntegrationView.of(self._integration(stored), reveal_signing_secret=reveal)
 
     def delete(self, integration_id: str) -> None:
         try:
@@ -178,6 +184,10 @@ class IntegrationService:
         }
 
     # ---- helpers ------------------------------------------------------------------
+
+    def _integration(self, item: StoredItem) -> Integration:
+        doc = open_integration(item.doc, item.id, self.secrets)
+        return Integration.model_validate({**doc, "id": item.id, "version": item.version})
 
     @property
     def _record_ttl(self) -> int:

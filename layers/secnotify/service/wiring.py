@@ -13,6 +13,7 @@ from secnotify.service.profiles import ProfileService
 from secnotify.settings import get_settings
 from secnotify.storage.dynamodb import DynamoStore
 from secnotify.storage.queues import Queues
+from secnotify.storage.secrets import SecretBox
 
 
 @dataclass(frozen=True)
@@ -25,7 +26,8 @@ class ApiServices:
 def api_services() -> ApiServices:
     settings = get_settings()
     store = DynamoStore(settings.table_name)
-    return ApiServices(ProfileService(store, settings), IntegrationService(store, settings))
+    secrets = SecretBox(settings.table_name, settings.kms_key_id, dynamodb=store.client)
+    return ApiServices(ProfileService(store, settings), IntegrationService(store, settings, secrets))
 
 
 @lru_cache(maxsize=1)
@@ -36,7 +38,11 @@ def dispatcher() -> Dispatcher:
         store=store,
         queues=Queues(settings.retry_queue_url, settings.dead_letter_queue_url),
         notifier=Notifier(store, settings),
-        config=ConfigCache(store, settings.config_cache_ttl_s),
+        config=ConfigCache(
+            store,
+            SecretBox(settings.table_name, settings.kms_key_id, dynamodb=store.client),
+            settings.config_cache_ttl_s,
+        ),
         settings=settings,
     )
 

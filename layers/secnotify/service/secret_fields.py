@@ -1,0 +1,27 @@
+"""Which fields of a stored integration are secret, sealed on the way in and opened on the way out."""
+
+from __future__ import annotations
+
+import copy
+from collections.abc import Callable
+from typing import Any
+
+from secnotify.storage.secrets import SecretBox
+
+
+def _map_secrets(doc: dict[str, Any], change: Callable[[str], str]) -> dict[str, Any]:
+    out = copy.deepcopy(doc)
+    for header in out.get("webhook", {}).get("headers", []):
+        if header.get("secret") and header.get("value") is not None:
+            header["value"] = change(header["value"])
+    if out.get("signingSecret"):
+        out["signingSecret"] = change(out["signingSecret"])
+    return out
+
+
+def seal_integration(doc: dict[str, Any], integration_id: str, box: SecretBox) -> dict[str, Any]:
+    return _map_secrets(doc, lambda value: box.seal(value, integration_id))
+
+
+def open_integration(doc: dict[str, Any], integration_id: str, box: SecretBox) -> dict[str, Any]:
+    return _map_secrets(doc, lambda value: box.open(value, integration_id))

@@ -1,0 +1,82 @@
+"""Secret values at rest: header secrets and signing secrets are sealed with AES-256-GCM under a
+data key that the stack's KMS key wraps (envelope encryption).
+
+The wrapped data key is kept in the table; each process unwraps it once through KMS. A sealed
+value is bound to its integration (associated data), so it cannot be moved to another one. On
+top of this, the table itself is encrypted with the same customer-managed key.
+"""
+
+from __future__ import annotations
+
+import base64
+import os
+import threading
+from typing import Any
+
+import boto3
+from botocore.exceptions import ClientError
+
+PREFIX = "sn1:"
+_KEY_ITEM = {"pk": {"S": "CONFIG"}, "sk": {"S": "KEY#secrets"}}
+
+
+class SecretBox:
+    """Seals and opens secret strings. Without a KMS key (a bare local endpoint) it stores them
+    as they are and relies on the table's encryption alone."""
+
+    def __init__(self, table_name: str, kms_key_id: str, dynamodb: Any = None, kms: Any = None) -> None:
+        self.table_name = table_name
+        self.kms_key_id = kms_key_id
+        self._dynamodb = dynamodb
+        self._kms = kms
+        self._key: bytes | None = None
+        self._lock = threading.Lock()
+
+    @property
+    def enabled(self) -> bool:
+        return bool(self.kms_key_id)
+
+    def seal(self, plaintext: str, context: str) -> str:
+        if not self.enabled:
+            return plaintext
+        from cryptography.hazmat.primitives.ciphers.aead import AESGCM
+
+        nonce = os.urandom(12)
+        sealed = AESGCM(self._data_key()).encrypt(nonce, plaintext.encode(), context.encode())
+        return PREFIX + base64.b64encode(nonce + sealed).decode()
+
+    def open(self, value: str, context: str) -> str:
+        if not value.startswith(PREFIX):
+            return value  # stored before a key was configured
+        from cryptography.hazmat.primitives.ciphers.aead import AESGCM
+
+        blob = base64.b64decode(value[len(PREFIX) :])
+        return AESGCM(self._data_key()).decrypt(blob[:12], blob[12:], context.encode()).decode()
+
+    def _data_key(self) -> bytes:
+        with self._lock:
+            if self._key is None:
+                self._key = self._load_or_create_key()
+            return self._key
+
+    def _load_or_create_key(self) -> bytes:
+        dynamodb = self._dynamodb or boto3.client("dynamodb")
+        kms = self._kms or boto3.client("kms")
+        context = {"table": self.table_name, "purpose": "secnotify-secrets"}
+        item = dynamodb.get_item(TableName=self.table_name, Key=_KEY_ITEM, ConsistentRead=True).get("Item")
+        if item is None:
+            fresh = kms.generate_data_key(KeyId=self.kms_key_id, KeySpec="AES_256", EncryptionContext=context)
+            try:
+                dynamodb.put_item(
+                    TableName=self.table_name,
+                    Item={**_KEY_ITEM, "wrapped": {"B": fresh["CiphertextBlob"]}},
+                    ConditionExpression="attribute_not_exists(pk)",
+                )
+            except ClientError as exc:
+                if exc.response.get("Error", {}).get("Code") != "ConditionalCheckFailedException":
+                    raise
+            item = dynamodb.get_item(TableName=self.table_name, Key=_KEY_ITEM, ConsistentRead=True)["Item"]
+        plain = kms.decrypt(CiphertextBlob=bytes(item["wrapped"]["B"]), EncryptionContext=context)[
+            "Plaintext"
+        ]
+        return bytes(plain)
