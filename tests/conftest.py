@@ -183,3 +183,12 @@ def load_event(name: str) -> dict[str, Any]:
     with open(os.path.join(root, name), encoding="utf-8") as handle:
         data: dict[str, Any] = json.load(handle)
     return data
+
+
+def pytest_terminal_summary(terminalreporter: Any) -> None:
+    """Show the figures the long suites measure (fault injection, fuzzing) in every run."""
+    reports = terminalreporter.stats.get("passed", []) + terminalreporter.stats.get("failed", [])
+    for report in reports:
+        for name, value in getattr(report, "user_properties", []):
+            if name in ("fault_injection", "openapi_fuzz"):
+                terminalreporter.write_line(f"{name}: {json.dumps(value)}")

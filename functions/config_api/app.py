@@ -199,7 +199,7 @@ def replace_profile(
 
 @app.delete(
     "/alerting-profiles/<profile_id>",
-    responses={204: {"description": "Deleted"}, **_ERRORS},
+    responses={204: {"description": "Deleted", "content": {}}, **_ERRORS},
     tags=["Alerting profiles"],
 )
 def delete_profile(profile_id: Id) -> Response[None]:
@@ -245,7 +245,7 @@ def replace_integration(
 
 @app.delete(
     "/integrations/<integration_id>",
-    responses={204: {"description": "Deleted"}, **_ERRORS},
+    responses={204: {"description": "Deleted", "content": {}}, **_ERRORS},
     tags=["Integrations"],
 )
 def delete_integration(integration_id: Id) -> Response[None]:
