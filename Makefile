@@ -50,7 +50,7 @@ build: $(SAM_VENV)/.installed  ## sam build for python3.13 on arm64
 
 .PHONY: pytest
 pytest: venv
-	$(BIN)/pytest -q -n 2 $(PYTEST_ARGS)
+	$(BIN)/pytest -q -n 2 --dist worksteal $(PYTEST_ARGS)
 
 .PHONY: test
 test: lint validate pytest  ## every check: ruff, mypy, sam validate --lint, pytest
