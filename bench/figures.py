@@ -20,6 +20,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from bench.infra import ROOT, Receiver, child_env, median, ms, timed, us
+from secnotify.settings import Settings
 
 SLACK_TEMPLATE: str = json.loads((ROOT / "events/api/integration-slack.json").read_text())["webhook"][
     "payload"
@@ -160,7 +161,7 @@ def fanout(
     waves = -(-n // concurrency)
     fig.lines += [
         f"path: functions.dispatcher.app.lambda_handler (Lambda handler, real wiring), "
-        f"FANOUT_CONCURRENCY={concurrency} (settings default 32)",
+        f"FANOUT_CONCURRENCY={concurrency} (settings default {Settings.fanout_concurrency})",
         f"cold first invocation (fresh graph, empty pool, config load): {ms(cold)}",
         f"steady state, median of {reps} (fresh event id each): {ms(wall)}  "
         f"[min {ms(min(walls))}, max {ms(max(walls))}]",

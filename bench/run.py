@@ -25,6 +25,7 @@ from types import FrameType
 from typing import Any
 
 from bench.infra import BASE_ENV, ROOT, Children
+from secnotify.settings import Settings
 
 # make sets PYTHONPATH=layers:.; this lets ``python -m bench.run`` work without it too.
 for _path in (str(ROOT), str(ROOT / "layers")):
@@ -116,7 +117,12 @@ def _fresh_api_stack(children: Children) -> str:
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description="secnotify performance figures")
-    parser.add_argument("--concurrency", type=int, default=32, help="FANOUT_CONCURRENCY for figure 1")
+    parser.add_argument(
+        "--concurrency",
+        type=int,
+        default=Settings().fanout_concurrency,
+        help="FANOUT_CONCURRENCY for figure 1 (default: the deployed default)",
+    )
     parser.add_argument("--integrations", type=int, default=200)
     parser.add_argument("--profile", action="store_true", help="cProfile figures 1 and 2 instead")
     args = parser.parse_args(argv)
