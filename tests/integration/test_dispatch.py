@@ -477,3 +477,27 @@ def test_secrets_echoed_json_escaped_or_url_encoded_are_masked(api: ApiClient, s
     ):
         assert fragment not in out["responseBody"]
     assert out["responseBody"].count("***") == 2
+
+
+def test_an_exhausted_ladder_ends_failed_in_the_dead_letter_queue(
+    api: ApiClient, stack: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from secnotify.service import wiring
+
+    monkeypatch.setenv("RETRY_LADDER_SECONDS", "0,0,0")  # three attempts in all
+    wiring.reset()
+    with Receiver(default=Reply(status=503)) as rx:
+        iid = setup(api, rx.url("/"))
+        assert dispatch(load_event("eventbridge/opened.json"))["counts"]["retrying"] == 1
+        for _attempt in (2, 3):
+            messages = drain(stack.retry_queue_url, wait_s=3)
+            assert len(messages) == 1
+            assert dispatch_retries(messages)["batchItemFailures"] == []
+        assert drain(stack.retry_queue_url) == []
+        assert len(rx.wait_for(3)) == 3
+    records = api.get(f"/integrations/{iid}/deliveries").json()["items"]
+    assert [(r["attempt"], r["status"]) for r in records] == [(3, "FAILED"), (2, "RETRYING"), (1, "RETRYING")]
+    dead = drain(stack.dead_letter_queue_url)
+    assert len(dead) == 1
+    assert json.loads(dead[0]["Body"])["attempt"] == 3
+    assert "503" in dead[0]["MessageAttributes"]["reason"]["StringValue"]
