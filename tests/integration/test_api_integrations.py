@@ -424,8 +424,9 @@ def test_secret_values_are_sealed_at_rest_with_the_stacks_key(api: ApiClient, st
     stored = api_services().integrations.get_stored(created["id"])
     assert [h.value for h in stored.webhook.headers if h.secret] == [SECRET]
     box = api_services().integrations.secrets
-    assert box.open(sealed, created["id"]) == SECRET
+    assert box.open(sealed, f"{created['id']}|header:authorization") == SECRET
     from cryptography.exceptions import InvalidTag
 
-    with pytest.raises(InvalidTag):
-        box.open(sealed, "another-integration")
+    for elsewhere in ("another-integration|header:authorization", f"{created['id']}|signingSecret"):
+        with pytest.raises(InvalidTag):
+            box.open(sealed, elsewhere)

@@ -501,3 +501,19 @@ def test_an_exhausted_ladder_ends_failed_in_the_dead_letter_queue(
     assert len(dead) == 1
     assert json.loads(dead[0]["Body"])["attempt"] == 3
     assert "503" in dead[0]["MessageAttributes"]["reason"]["StringValue"]
+
+
+def test_a_lone_surrogate_is_one_malformed_event_and_a_400_on_test_send(api: ApiClient, stack: Any) -> None:
+    import copy
+
+    with Receiver() as rx:
+        iid = setup(api, rx.url("/"))
+        event = copy.deepcopy(load_event("eventbridge/opened.json"))
+        event["detail"]["title"] = "broken \ud800 text"
+        assert dispatch(event)["counts"]["malformed"] == 1
+        resp = api.post(f"/integrations/{iid}/test", {"event": {"title": "t\ud800"}})
+        assert resp.status == 400 and "Unicode" in resp.json()["message"]
+        time.sleep(0.2)
+        assert rx.requests == []
+    (dead,) = drain(stack.dead_letter_queue_url)
+    assert "surrogate" in dead["MessageAttributes"]["reason"]["StringValue"]

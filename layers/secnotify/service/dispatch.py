@@ -139,6 +139,9 @@ class Dispatcher:
             )
             result.counts["deferred"] += len(todo)
             return
+        # What we read before the lease may be stale: a previous holder may have finished since.
+        states = self.store.get_claims(event.event_id)
+        todo = [t for t in todo if t.id not in states]
         cutoff = None
         if remaining_s is not None:
             worst = self.settings.connect_timeout_s + self.settings.read_timeout_s + 5
@@ -163,7 +166,12 @@ class Dispatcher:
         return self._send(event, integration, 1)
 
     def _commit(self, event_id: str, batch: list[Sent]) -> None:
-        # State first, then messages: a message always finds its attempt scheduled. A crash in
+        # Dead letters first: a crash after them repeats the attempt (and perhaps the dead
+        # letter), rather than leaving a FAILED record that no alarm ever saw.
+        for sent in batch:
+            if sent.status == "FAILED":
+                self._dead_letter(sent)
+        # State before retry messages: a message always finds its attempt scheduled. A crash in
         # between is healed by the next look at this event (_requeue_scheduled).
         ttl = self.settings.delivery_record_ttl_days * 86400
         outcomes = [
@@ -177,9 +185,6 @@ class Dispatcher:
         ]
         if retries:
             self.queues.schedule_retries(retries)
-        for sent in batch:
-            if sent.status == "FAILED":
-                self._dead_letter(sent)
 
     def _requeue_scheduled(self, event_id: str, scheduled: list[Claim]) -> None:
         """Queue (again) the message of each scheduled attempt; duplicates are harmless, as only
@@ -268,6 +273,8 @@ class Dispatcher:
             sent = self._send(event, integration, attempt)
         if sent.record is not None:
             self.notifier.record(sent.record)
+        if sent.status == "FAILED" and sent.record is not None and sent.record["status"] == "FAILED":
+            self._dead_letter(sent)
         settled = self.store.settle_claim(
             event.event_id, integration.id, attempt, owner, sent.status, sent.attempt, sent.not_before
         )
@@ -276,8 +283,6 @@ class Dispatcher:
         if sent.status == "RETRY_SCHEDULED":
             message = self._retry_message(event.event_id, integration.id, sent.attempt, sent.not_before)
             self.queues.schedule_retry(message, min(sent.delay_s, MAX_SQS_DELAY_S))
-        elif sent.status == "FAILED" and sent.record is not None and sent.record["status"] == "FAILED":
-            self._dead_letter(sent)
         return sent.count_as
 
     def _still_wanted(self, integration: Integration) -> bool:

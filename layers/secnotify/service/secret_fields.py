@@ -9,19 +9,21 @@ from typing import Any
 from secnotify.storage.secrets import SecretBox
 
 
-def _map_secrets(doc: dict[str, Any], change: Callable[[str], str]) -> dict[str, Any]:
+def _map_secrets(doc: dict[str, Any], change: Callable[[str, str], str]) -> dict[str, Any]:
+    """Apply ``change(value, field)`` to every secret; ``field`` names where the value belongs."""
     out = copy.deepcopy(doc)
     for header in out.get("webhook", {}).get("headers", []):
         if header.get("secret") and header.get("value") is not None:
-            header["value"] = change(header["value"])
+            header["value"] = change(header["value"], f"header:{header['name'].lower()}")
     if out.get("signingSecret"):
-        out["signingSecret"] = change(out["signingSecret"])
+        out["signingSecret"] = change(out["signingSecret"], "signingSecret")
     return out
 
 
 def seal_integration(doc: dict[str, Any], integration_id: str, box: SecretBox) -> dict[str, Any]:
-    return _map_secrets(doc, lambda value: box.seal(value, integration_id))
+    # Bound to the integration and the field: a sealed value cannot be moved to another.
+    return _map_secrets(doc, lambda value, field: box.seal(value, f"{integration_id}|{field}"))
 
 
 def open_integration(doc: dict[str, Any], integration_id: str, box: SecretBox) -> dict[str, Any]:
-    return _map_secrets(doc, lambda value: box.open(value, integration_id))
+    return _map_secrets(doc, lambda value, field: box.open(value, f"{integration_id}|{field}"))

@@ -24,6 +24,7 @@ from typing import Annotated, Literal
 from aws_lambda_powertools.utilities.parser import parse
 from aws_lambda_powertools.utilities.parser.models import EventBridgeModel
 from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, ValidationError
+from pydantic_core import PydanticSerializationError
 
 from secnotify.models.common import EventRiskLevel, TriggerEvent
 from secnotify.models.event import AffectedEntity, ManagementZone, SecurityEvent, Tag
@@ -219,7 +220,13 @@ def parse_eventbridge(raw: object) -> SecurityEvent:
     event_id = raw_id if isinstance(raw_id, str) else None
     try:
         model = parse(event=raw, model=SecurityProblemEventBridgeModel)
-        return _to_event(model)
+        event = _to_event(model)
+        # A lone surrogate ("\ud800") survives JSON parsing but is not Unicode: it could be
+        # neither stored nor sent, so it is refused here, as one bad event.
+        event.model_dump_json()
+        return event
+    except PydanticSerializationError:
+        raise MalformedEvent("event text is not valid Unicode (a lone surrogate)", event_id) from None
     except ValidationError as exc:
         raise MalformedEvent(_reason(exc), event_id) from None
     except (ValueError, TypeError, OverflowError, RecursionError) as exc:

@@ -46,8 +46,8 @@ class SecretBox:
         return PREFIX + base64.b64encode(nonce + sealed).decode()
 
     def open(self, value: str, context: str) -> str:
-        if not value.startswith(PREFIX):
-            return value  # stored before a key was configured
+        if not (self.enabled and value.startswith(PREFIX)):
+            return value  # stored without a key: kept as it was written
         from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 
         blob = base64.b64decode(value[len(PREFIX) :])
