@@ -380,3 +380,40 @@ def test_concurrent_fan_out_over_one_sender(rx: Receiver) -> None:
     ids = [r.header("webhook-id") or "" for r in got]
     assert sorted(ids) == sorted(f"evt:{i}" for i in range(60))
     assert all(r.path == f"/n/{i.split(':')[1]}" for r, i in zip(got, ids, strict=True))
+
+
+def test_a_receiver_that_drips_its_answer_is_cut_off_at_the_request_deadline() -> None:
+    """Each byte arrives within the read timeout, but the whole answer never does."""
+    import socket as socket_module
+    import threading
+
+    from secnotify.delivery.http import make_pool
+
+    server = socket_module.socket()
+    server.bind(("127.0.0.1", 0))
+    server.listen(4)
+    stop = threading.Event()
+
+    def drip() -> None:
+        conn, _ = server.accept()
+        with conn:
+            conn.recv(65536)
+            conn.sendall(b"HTTP/1.1 200 OK\r\n")
+            while not stop.is_set():
+                try:
+                    conn.sendall(b"X")
+                except OSError:
+                    return
+                stop.wait(0.1)
+
+    threading.Thread(target=drip, daemon=True).start()
+    cfg = settings(connect_timeout_s=0.5, read_timeout_s=0.5)
+    guard = SsrfGuard(cfg.ssrf_guard_enabled, cfg.ssrf_allow_cidrs, resolver=to_loopback)
+    out = WebhookSender(cfg, pool=make_pool(cfg), guard=guard).send(
+        request(f"http://127.0.0.1:{server.getsockname()[1]}/")
+    )
+    stop.set()
+    server.close()
+    assert not out.delivered and out.retryable
+    assert out.error == "no complete response within 1 s"
+    assert out.latency_ms < 3000

@@ -34,6 +34,7 @@ from urllib3.exceptions import (
 )
 from urllib3.util.ssl_match_hostname import CertificateError as HostnameMismatch
 
+from secnotify.delivery import deadline
 from secnotify.delivery.outcome import (
     ERROR_BLOCKED,
     ERROR_CONNECTION,
@@ -73,14 +74,20 @@ def shared_pool(settings: Settings | None = None) -> urllib3.PoolManager:
     global _shared_pool
     with _pool_lock:
         if _shared_pool is None:
-            cfg = settings or get_settings()
-            # block=False: a burst beyond maxsize opens extra connections instead of waiting.
-            _shared_pool = urllib3.PoolManager(
-                num_pools=max(64, cfg.fanout_concurrency * 2),
-                maxsize=max(10, cfg.fanout_concurrency),
-                block=False,
-            )
+            _shared_pool = make_pool(settings or get_settings())
         return _shared_pool
+
+
+def make_pool(settings: Settings) -> urllib3.PoolManager:
+    # block=False: a burst beyond maxsize opens extra connections instead of waiting.
+    pool = urllib3.PoolManager(
+        num_pools=max(64, settings.fanout_concurrency * 2),
+        maxsize=max(10, settings.fanout_concurrency),
+        block=False,
+    )
+    # Connections that report to the watchdog, which bounds each request as a whole.
+    pool.pool_classes_by_scheme = deadline.POOL_CLASSES
+    return pool
 
 
 @dataclass(frozen=True)
@@ -309,6 +316,8 @@ class WebhookSender:
         kind: str | None = None
         body = ""
         retry_after: float | None = None
+        budget = self.settings.connect_timeout_s + self.settings.read_timeout_s
+        token = deadline.begin(time.monotonic() + budget)
         try:
             status, error, body, retry_after = self._attempt(req)
         except _Refused as exc:
@@ -322,6 +331,10 @@ class WebhookSender:
         except Exception as exc:  # any other failure is reported, never raised into a fan-out
             kind, error = _describe(exc, self.settings)
             logger.warning("webhook send failed unexpectedly: %s", type(exc).__name__)
+        if deadline.end(token):
+            # The socket was shut mid-response; whatever was parsed from it is not an answer.
+            status, body, retry_after = None, "", None
+            kind, error = ERROR_TIMEOUT, f"no complete response within {budget:g} s"
         delivered, retryable = classify(status, kind)
         outcome = DeliveryOutcome(
             delivered=delivered,
