@@ -35,26 +35,30 @@ class Watchdog:
         with self._cond:
             token = next(self._ids)
             self._armed[token] = None
+            # Wake the thread only for a deadline earlier than all others: with one budget for
+            # every request that is only the first, so a send costs no context switch.
+            earliest = not self._heap or deadline < self._heap[0][0]
             heapq.heappush(self._heap, (deadline, token))
             if self._thread is None:
                 self._thread = threading.Thread(target=self._run, name="webhook-deadline", daemon=True)
                 self._thread.start()
-            self._cond.notify()
+            if earliest:
+                self._cond.notify()
             return token
 
     def attach(self, token: int, conn: Any) -> None:
-        with self._cond:
-            if token in self._armed:
-                self._armed[token] = conn
+        # No lock: a dict store is atomic, and losing a race with disarm only skips a finished one.
+        if token in self._armed:
+            self._armed[token] = conn
 
     def disarm(self, token: int) -> bool:
-        """Forget the request; True when its deadline had fired."""
-        with self._cond:
-            self._armed.pop(token, None)
-            if token in self._fired:
+        """Forget the request; True when its deadline had fired. Its heap entry goes lazily."""
+        self._armed.pop(token, None)
+        if self._fired and token in self._fired:
+            with self._cond:
                 self._fired.discard(token)
-                return True
-            return False
+            return True
+        return False
 
     def _run(self) -> None:
         with self._cond:
