@@ -153,7 +153,7 @@ def test_redelivery_after_a_partial_fan_out_sends_only_the_missing(api: ApiClien
         parsed: SecurityEvent = parse_eventbridge(event)
         # A worker took the event, delivered to A and recorded it, then crashed: its lease on
         # the event is still running when EventBridge hands the event over again.
-        assert store.begin_event(event["id"], parsed.model_dump_json(), lease_s=2, ttl_s=60) is None
+        assert store.begin_event(event["id"], parsed.model_dump_json(), lease_s=2, ttl_s=60).acquired
         store.record_outcomes(event["id"], [Outcome(iid_a, "DELIVERED", 1)], ttl_s=60)
         out = dispatch(event)
         assert out["counts"]["deferred"] == 2 and out["counts"]["already_handled"] == 1

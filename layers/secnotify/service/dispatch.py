@@ -126,22 +126,21 @@ class Dispatcher:
         if not todo:
             return
         lease_s = (remaining_s if remaining_s is not None else self.settings.claim_lease_s) + LEASE_MARGIN_S
-        held_until = self.store.begin_event(
-            event.event_id, event.model_dump_json(), lease_s, self.state_ttl_s
-        )
-        if held_until is not None:
+        lease = self.store.begin_event(event.event_id, event.model_dump_json(), lease_s, self.state_ttl_s)
+        if not lease.acquired:
             # Another invocation is fanning this event out. Look again once its lease ends:
             # if it finished, there is nothing left; if it crashed, we send the rest.
-            wait = max(0.0, held_until - time.time()) + 1
+            wait = max(0.0, lease.held_until - time.time()) + 1
             self.queues.schedule_retry(
                 {"kind": "resume", "eventId": event.event_id, "notBefore": time.time() + wait},
                 min(wait, MAX_SQS_DELAY_S),
             )
             result.counts["deferred"] += len(todo)
             return
-        # What we read before the lease may be stale: a previous holder may have finished since.
-        states = self.store.get_claims(event.event_id)
-        todo = [t for t in todo if t.id not in states]
+        if lease.took_over:
+            # What we read before the lease may be stale: the previous holder may have got on.
+            states = self.store.get_claims(event.event_id)
+            todo = [t for t in todo if t.id not in states]
         cutoff = None
         if remaining_s is not None:
             worst = self.settings.connect_timeout_s + self.settings.read_timeout_s + 5

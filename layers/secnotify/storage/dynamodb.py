@@ -67,6 +67,15 @@ class ConfigSnapshot:
 
 
 @dataclass(frozen=True)
+class Lease:
+    """The answer to ``begin_event``."""
+
+    acquired: bool
+    took_over: bool = False  # an earlier holder's lease ran out: what it did must be re-read
+    held_until: float = 0.0
+
+
+@dataclass(frozen=True)
 class Outcome:
     """Where one notification stands after the event path handled it."""
 
@@ -322,15 +331,14 @@ class DynamoStore:
             },
         )
 
-    def begin_event(self, event_id: str, event_json: str, lease_s: float, ttl_s: int) -> float | None:
+    def begin_event(self, event_id: str, event_json: str, lease_s: float, ttl_s: int) -> Lease:
         """Store the event and take the right to fan it out, for ``lease_s`` seconds.
 
-        One conditional write does both. Returns None when the lease is ours, else the time
-        (epoch seconds) at which the current holder's lease ends.
+        One conditional write does both. When another invocation holds the lease, says until when.
         """
         now = time.time()
         try:
-            self.client.put_item(
+            resp = self.client.put_item(
                 TableName=self.table_name,
                 Item={
                     "pk": {"S": f"EVENT#{event_id}"},
@@ -343,17 +351,18 @@ class DynamoStore:
                     "attribute_not_exists(pk) OR attribute_not_exists(leaseUntil) OR leaseUntil < :now"
                 ),
                 ExpressionAttributeValues={":now": {"N": repr(now)}},
+                ReturnValues="ALL_OLD",
             )
         except ClientError as exc:
             if _code(exc) != "ConditionalCheckFailedException":
                 raise
-            resp = self.client.get_item(
+            item = self.client.get_item(
                 TableName=self.table_name,
                 Key={"pk": {"S": f"EVENT#{event_id}"}, "sk": {"S": "EVENT"}},
                 ConsistentRead=True,
-            )
-            return float(resp.get("Item", {}).get("leaseUntil", {}).get("N", repr(now)))
-        return None
+            ).get("Item", {})
+            return Lease(acquired=False, held_until=float(item.get("leaseUntil", {}).get("N", repr(now))))
+        return Lease(acquired=True, took_over="leaseUntil" in resp.get("Attributes", {}))
 
     def record_outcomes(self, event_id: str, outcomes: list[Outcome], ttl_s: int) -> None:
         """Write the claim state and the delivery record of many notifications in batches.
