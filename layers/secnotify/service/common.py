@@ -5,6 +5,8 @@ from __future__ import annotations
 import uuid
 from datetime import UTC, datetime
 
+from secnotify.service.errors import PreconditionFailed
+
 
 def new_id() -> str:
     return str(uuid.uuid4())
@@ -27,3 +29,10 @@ def if_match_version(header: str | None) -> int | None:
         return -1  # If-Match compares strongly (RFC 9110): a weak tag never matches
     value = value.strip('"')
     return int(value) if value.isdigit() and len(value) < 12 else -1
+
+
+def check_if_match(header: str | None, version: int, what: str) -> None:
+    """412 unless If-Match is absent, ``*``, or names the current version."""
+    wanted = if_match_version(header)
+    if wanted is not None and wanted != version:
+        raise PreconditionFailed(f"If-Match: {what} is at version {version}, not {header}")

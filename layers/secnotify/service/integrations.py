@@ -16,7 +16,7 @@ from secnotify.models.integration import (
     StoredWebhook,
     WebhookInput,
 )
-from secnotify.service.common import if_match_version, new_id, now_iso
+from secnotify.service.common import check_if_match, new_id, now_iso
 from secnotify.service.errors import BadRequest, Conflict, NotFoundError, PreconditionFailed
 from secnotify.service.notify import Notifier
 from secnotify.service.secret_fields import open_integration, seal_integration
@@ -83,11 +83,7 @@ class IntegrationService:
 
     def replace(self, integration_id: str, data: IntegrationInput, if_match: str | None) -> IntegrationView:
         current = self.get_stored(integration_id)
-        wanted = if_match_version(if_match)
-        if wanted is not None and wanted != current.version:
-            raise PreconditionFailed(
-                f"If-Match: integration {integration_id} is at version {current.version}, not {if_match}"
-            )
+        check_if_match(if_match, current.version, f"integration {integration_id}")
         webhook = self._webhook(data.webhook, previous=current.webhook)
         reveal = False
         secret = current.signingSecret

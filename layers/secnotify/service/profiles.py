@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from secnotify.models.profile import AlertingProfile, AlertingProfileInput
-from secnotify.service.common import if_match_version, new_id, now_iso
+from secnotify.service.common import check_if_match, new_id, now_iso
 from secnotify.service.errors import Conflict, NotFoundError, PreconditionFailed
 from secnotify.settings import Settings
 from secnotify.storage.dynamodb import PROFILE, DynamoStore, StoredItem
@@ -41,11 +41,7 @@ class ProfileService:
 
     def replace(self, profile_id: str, data: AlertingProfileInput, if_match: str | None) -> AlertingProfile:
         current = self.get(profile_id)
-        wanted = if_match_version(if_match)
-        if wanted is not None and wanted != current.version:
-            raise PreconditionFailed(
-                f"If-Match: alerting profile {profile_id} is at version {current.version}, not {if_match}"
-            )
+        check_if_match(if_match, current.version, f"alerting profile {profile_id}")
         doc = {**data.model_dump(mode="json"), "createdAt": current.createdAt, "updatedAt": now_iso()}
         try:
             stored = self.store.replace_profile(profile_id, doc, current.version)
