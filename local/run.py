@@ -67,11 +67,10 @@ def start(
     moto = None
     endpoint = endpoint or os.environ.get("AWS_ENDPOINT_URL")
     if endpoint is None:
-        from moto.server import ThreadedMotoServer
+        from local.endpoint import EmbeddedAws
 
-        moto = ThreadedMotoServer(ip_address="127.0.0.1", port=4566, verbose=False)
-        moto.start()
-        endpoint = "http://127.0.0.1:4566"
+        moto = EmbeddedAws(port=4566).start()
+        endpoint = moto.url
     os.environ["AWS_ENDPOINT_URL"] = endpoint
 
     from local.provision import provision

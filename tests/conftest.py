@@ -103,14 +103,11 @@ def free_port() -> int:
 
 @pytest.fixture(scope="session")
 def moto_endpoint() -> Iterator[str]:
-    from moto.server import ThreadedMotoServer
+    from local.endpoint import EmbeddedAws
 
-    port = free_port()
-    server = ThreadedMotoServer(ip_address="127.0.0.1", port=port, verbose=False)
-    server.start()
-    endpoint = f"http://127.0.0.1:{port}"
-    os.environ["AWS_ENDPOINT_URL"] = endpoint
-    yield endpoint
+    server = EmbeddedAws(port=0).start()
+    os.environ["AWS_ENDPOINT_URL"] = server.url
+    yield server.url
     server.stop()
 
 

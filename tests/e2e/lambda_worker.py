@@ -31,6 +31,7 @@ def main() -> int:
     args = parser.parse_args()
 
     import boto3
+    from aws_lambda_powertools.utilities.batch.exceptions import BatchProcessingError
 
     from functions.dispatcher.app import lambda_handler
     from local.lambda_runtime import LocalContext
@@ -81,6 +82,11 @@ def main() -> int:
                 failed = {f["itemIdentifier"] for f in (result or {}).get("batchItemFailures", [])}
                 stats["batch_item_failures"] += len(failed)
                 done = [m for m in messages if m["MessageId"] not in failed]
+        except BatchProcessingError:
+            # Powertools' contract: when every record of a batch failed, the invocation fails,
+            # and Lambda hands the whole batch back. Not an error of ours.
+            stats["batch_item_failures"] += len(messages)
+            continue
         except Exception:
             stats["handler_errors"] += 1
             stats["errors"].append(traceback.format_exc()[-2000:])
