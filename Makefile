@@ -52,8 +52,13 @@ build: $(SAM_VENV)/.installed  ## sam build for python3.13 on arm64
 pytest: venv
 	$(BIN)/pytest -q -n 2 --dist worksteal $(PYTEST_ARGS)
 
+.PHONY: tools
+tools:  # both virtualenvs, side by side: on a fresh clone most of their time is downloads
+	$(MAKE) -j2 $(BIN)/.installed $(SAM_VENV)/.installed
+
 .PHONY: test
-test: lint validate pytest  ## every check: ruff, mypy, sam validate --lint, pytest
+test: tools  ## every check: ruff, mypy, sam validate --lint, pytest
+	$(MAKE) lint validate pytest
 
 .PHONY: run
 run: venv  ## the whole stack locally: AWS endpoint :4566, API :3000, dispatcher, sink :8080
