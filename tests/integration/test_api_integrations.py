@@ -285,35 +285,16 @@ def test_signing_secret_is_shown_only_when_created_or_rotated(api: ApiClient) ->
 
 
 def test_placeholders_catalogue(api: ApiClient) -> None:
+    from tests.unit.test_templating_placeholders import SPEC_NAMES
+
     resp = api.get("/placeholders")
     assert resp.status == 200
     items = {p["name"]: p for p in resp.json()["items"]}
-    for name in [
-        "SecurityProblemId",
-        "Title",
-        "Description",
-        "CvssScore",
-        "DavisSecurityScore",
-        "Severity",
-        "SecurityProblemUrl",
-        "AffectedEntities",
-        "ManagementZones",
-        "Tags",
-        "Exposed",
-        "DataAssetsReachable",
-        "SensitiveDataReachable",
-        "ExploitAvailable",
-        "Status",
-        "TriggerEvent",
-        "RiskLevel",
-        "CveIds",
-        "Technology",
-        "EventId",
-        "EventTime",
-    ]:
-        assert name in items, name
-        assert items[name]["description"] and "example" in items[name]
-    assert any(name.startswith("Tags[") for name in items)
+    # Every placeholder of SPEC 3.1, each with a description and an example value.
+    assert set(SPEC_NAMES) <= set(items)
+    for name in SPEC_NAMES:
+        assert items[name]["description"] and "example" in items[name], name
+    assert items["Tags[key]"]["example"]
 
 
 def test_openapi_and_swagger_are_served(api: ApiClient) -> None:
