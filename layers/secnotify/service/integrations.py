@@ -66,7 +66,7 @@ class IntegrationService:
             raise Conflict(str(exc)) from None
         except ProfileMissing as exc:
             raise BadRequest(str(exc), field="alertingProfileId") from None
-        return IntegrationView.of(self._integration(stored), reveal_signing_secret=secret is not None)
+        return _view(stored, reveal=secret)
 
     def get_stored(self, integration_id: str) -> Integration:
         try:
@@ -75,11 +75,14 @@ class IntegrationService:
             raise NotFoundError(str(exc)) from None
 
     def get(self, integration_id: str) -> IntegrationView:
-        return IntegrationView.of(self.get_stored(integration_id))
+        try:
+            return _view(self.store.get_config_item(INTEGRATION, integration_id))
+        except NotFound as exc:
+            raise NotFoundError(str(exc)) from None
 
     def page(self, limit: int, token: str | None) -> tuple[list[IntegrationView], str | None]:
         page = self.store.list_config_items(INTEGRATION, limit, token)
-        return [IntegrationView.of(self._integration(i)) for i in page.items], page.next_token
+        return [_view(i) for i in page.items], page.next_token
 
     def replace(self, integration_id: str, data: IntegrationInput, if_match: str | None) -> IntegrationView:
         current = self.get_stored(integration_id)
@@ -105,7 +108,7 @@ class IntegrationService:
             raise PreconditionFailed(str(exc)) from None
         except ProfileMissing as exc:
             raise BadRequest(str(exc), field="alertingProfileId") from None
-        return IntegrationView.of(self._integration(stored), reveal_signing_secret=reveal)
+        return _view(stored, reveal=secret if reveal else None)
 
     def delete(self, integration_id: str) -> None:
         try:
@@ -264,6 +267,15 @@ class IntegrationService:
             "createdAt": created,
             "updatedAt": updated,
         }
+
+
+def _view(item: StoredItem, reveal: str | None = None) -> IntegrationView:
+    """The API's view, built without opening the sealed secrets it never shows; ``reveal`` is a
+    signing secret just created or rotated, shown this once."""
+    integration = Integration.model_validate({**item.doc, "id": item.id, "version": item.version})
+    if reveal is not None:
+        integration = integration.model_copy(update={"signingSecret": reveal})
+    return IntegrationView.of(integration, reveal_signing_secret=reveal is not None)
 
 
 def _error_view(error: Any) -> dict[str, Any]:
