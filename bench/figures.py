@@ -19,8 +19,25 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
-from bench.infra import ROOT, Receiver, child_env, median, ms, timed, us
+from bench.infra import ROOT, Receiver, alternate, child_env, median, ms, timed, us
 from secnotify.settings import Settings
+
+
+def bench_request(url: str, body: bytes, secret: str, index: int) -> Any:
+    """The request figure 2 sends: the seed payload, a secret header, signed."""
+    from secnotify.delivery import WebhookRequest
+
+    return WebhookRequest(
+        url=url,
+        headers=(("Content-Type", "application/json"), ("Authorization", AUTH)),
+        body=body,
+        accept_any_certificate=False,
+        webhook_id=f"msg_{index:032d}",
+        timestamp=int(time.time()),
+        signing_secret=secret,
+        secret_header_names=frozenset({"authorization"}),
+    )
+
 
 SLACK_TEMPLATE: str = json.loads((ROOT / "events/api/integration-slack.json").read_text())["webhook"][
     "payload"
@@ -214,7 +231,7 @@ def fanout(
 def delivery_overhead(receiver: Receiver, total: int, chunk: int) -> Figure:
     import urllib3
 
-    from secnotify.delivery import WebhookRequest, WebhookSender, generate_secret, sign
+    from secnotify.delivery import WebhookSender, generate_secret, sign
     from secnotify.delivery.signing import USER_AGENT
     from secnotify.models.event import sample_event
     from secnotify.settings import get_settings
@@ -242,18 +259,7 @@ def delivery_overhead(receiver: Receiver, total: int, chunk: int) -> Figure:
 
     def ours(count: int) -> None:
         for i in range(count):
-            outcome = sender.send(
-                WebhookRequest(
-                    url=ours_url,
-                    headers=(("Content-Type", "application/json"), ("Authorization", AUTH)),
-                    body=body,
-                    accept_any_certificate=False,
-                    webhook_id=f"msg_{i:032d}",
-                    timestamp=int(time.time()),
-                    signing_secret=secret,
-                    secret_header_names=frozenset({"authorization"}),
-                )
-            )
+            outcome = sender.send(bench_request(ours_url, body, secret, i))
             if not outcome.delivered:
                 raise RuntimeError(f"delivery failed: {outcome.error}")
 
@@ -273,16 +279,7 @@ def delivery_overhead(receiver: Receiver, total: int, chunk: int) -> Figure:
 
     ours(50)
     bare(50)
-    t_ours: list[float] = []
-    t_bare: list[float] = []
-    for i in range(total // chunk):
-        # ABBA order, so neither side always runs right after the other's warm caches.
-        if i % 2 == 0:
-            t_ours.append(timed(lambda: ours(chunk)))
-            t_bare.append(timed(lambda: bare(chunk)))
-        else:
-            t_bare.append(timed(lambda: bare(chunk)))
-            t_ours.append(timed(lambda: ours(chunk)))
+    t_ours, t_bare = alternate(ours, bare, chunk, total // chunk)
     stats = receiver.stats()["headerNames"]
     per_ours = median(t_ours) / chunk
     per_bare = median(t_bare) / chunk
@@ -368,15 +365,7 @@ def rendering(total: int, chunk: int) -> Figure:
 
     ours(200)
     hand(200)
-    t_ours: list[float] = []
-    t_hand: list[float] = []
-    for i in range(total // chunk):
-        if i % 2 == 0:
-            t_ours.append(timed(lambda: ours(chunk)))
-            t_hand.append(timed(lambda: hand(chunk)))
-        else:
-            t_hand.append(timed(lambda: hand(chunk)))
-            t_ours.append(timed(lambda: ours(chunk)))
+    t_ours, t_hand = alternate(ours, hand, chunk, total // chunk)
     per_ours = median(t_ours) / chunk
     per_hand = median(t_hand) / chunk
     ratio = per_ours / per_hand

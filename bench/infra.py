@@ -156,6 +156,23 @@ def median(values: list[float]) -> float:
     return statistics.median(values)
 
 
+def alternate(
+    a: Callable[[int], Any], b: Callable[[int], Any], chunk: int, rounds: int
+) -> tuple[list[float], list[float]]:
+    """Time ``a(chunk)`` and ``b(chunk)`` side by side, ABBA order, so neither side always runs
+    right after the other's warm caches."""
+    t_a: list[float] = []
+    t_b: list[float] = []
+    for i in range(rounds):
+        if i % 2 == 0:
+            t_a.append(timed(lambda: a(chunk)))
+            t_b.append(timed(lambda: b(chunk)))
+        else:
+            t_b.append(timed(lambda: b(chunk)))
+            t_a.append(timed(lambda: a(chunk)))
+    return t_a, t_b
+
+
 def timed(fn: Callable[[], Any]) -> float:
     started = time.perf_counter()
     fn()

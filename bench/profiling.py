@@ -22,6 +22,10 @@ TOP = 25
 
 def _print_stats(title: str, profiles: list[cProfile.Profile], wall_s: float, cpu_s: float, per: int) -> None:
     stream = io.StringIO()
+    # A worker thread that never ran a task leaves an empty profile, which pstats refuses.
+    for profile in profiles:
+        profile.create_stats()
+    profiles = [p for p in profiles if getattr(p, "stats", None)]
     stats = pstats.Stats(profiles[0], stream=stream)
     for extra in profiles[1:]:
         stats.add(extra)
@@ -78,8 +82,8 @@ def profile_fanout(receiver: Receiver, n: int, events: int) -> None:
 
 
 def profile_delivery(receiver: Receiver, count: int) -> None:
-    from bench.figures import AUTH, SLACK_TEMPLATE
-    from secnotify.delivery import WebhookRequest, WebhookSender, generate_secret
+    from bench.figures import SLACK_TEMPLATE, bench_request
+    from secnotify.delivery import WebhookSender, generate_secret
     from secnotify.models.event import sample_event
     from secnotify.settings import get_settings
     from secnotify.templating import compile_template
@@ -91,18 +95,7 @@ def profile_delivery(receiver: Receiver, count: int) -> None:
 
     def send_all(k: int) -> None:
         for i in range(k):
-            sender.send(
-                WebhookRequest(
-                    url=url,
-                    headers=(("Content-Type", "application/json"), ("Authorization", AUTH)),
-                    body=body,
-                    accept_any_certificate=False,
-                    webhook_id=f"msg_{i:032d}",
-                    timestamp=int(time.time()),
-                    signing_secret=secret,
-                    secret_header_names=frozenset({"authorization"}),
-                )
-            )
+            sender.send(bench_request(url, body, secret, i))
 
     send_all(50)
     profiler = cProfile.Profile(time.thread_time)
