@@ -16,20 +16,12 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import IO, Any
 
+from local.lambda_runtime import LOCAL_ENV
+
 ROOT = Path(__file__).resolve().parent.parent
 LOOPBACK = "127.0.0.1"
 
-# What a Lambda would have, plus placeholders moto accepts; tracing and metrics off (no X-Ray here).
-BASE_ENV = {
-    "AWS_ACCESS_KEY_ID": "testing",
-    "AWS_SECRET_ACCESS_KEY": "testing",
-    "AWS_DEFAULT_REGION": "us-east-1",
-    "POWERTOOLS_TRACE_DISABLED": "true",
-    "POWERTOOLS_METRICS_DISABLED": "true",
-    "POWERTOOLS_SERVICE_NAME": "secnotify",
-    "POWERTOOLS_METRICS_NAMESPACE": "secnotify",
-    "POWERTOOLS_LOG_LEVEL": "INFO",
-}
+BASE_ENV = LOCAL_ENV
 
 
 def child_env(extra: dict[str, str] | None = None) -> dict[str, str]:

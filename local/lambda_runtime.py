@@ -10,6 +10,19 @@ from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
+# What a function has locally besides the template's variables: credentials the embedded
+# endpoint accepts, and Powertools with tracing and metrics off (no X-Ray, no CloudWatch here).
+LOCAL_ENV = {
+    "AWS_ACCESS_KEY_ID": "local",
+    "AWS_SECRET_ACCESS_KEY": "local",
+    "AWS_DEFAULT_REGION": "us-east-1",
+    "POWERTOOLS_SERVICE_NAME": "secnotify",
+    "POWERTOOLS_METRICS_NAMESPACE": "secnotify",
+    "POWERTOOLS_TRACE_DISABLED": "true",
+    "POWERTOOLS_METRICS_DISABLED": "true",
+    "POWERTOOLS_LOG_LEVEL": "INFO",
+}
+
 
 @dataclass
 class LocalContext:

@@ -17,16 +17,7 @@ import warnings
 from dataclasses import dataclass
 from typing import Any
 
-LOCAL_ENV = {
-    "AWS_ACCESS_KEY_ID": "local",
-    "AWS_SECRET_ACCESS_KEY": "local",
-    "AWS_DEFAULT_REGION": "us-east-1",
-    "POWERTOOLS_SERVICE_NAME": "secnotify",
-    "POWERTOOLS_METRICS_NAMESPACE": "secnotify",
-    "POWERTOOLS_TRACE_DISABLED": "true",
-    "POWERTOOLS_LOG_LEVEL": "WARNING",
-    "POWERTOOLS_METRICS_DISABLED": "true",
-}
+from local.lambda_runtime import LOCAL_ENV
 
 
 @dataclass

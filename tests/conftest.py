@@ -16,23 +16,14 @@ from typing import Any
 import pytest
 from hypothesis import settings as hypothesis_settings
 
+from local.lambda_runtime import LOCAL_ENV
+
 # Property tests assert properties, not speed: no per-example deadline (a busy CI machine
 # would otherwise fail them at random). Speed is measured by `make bench`.
 hypothesis_settings.register_profile("secnotify", deadline=None)
 hypothesis_settings.load_profile("secnotify")
 
-os.environ.update(
-    {
-        "AWS_ACCESS_KEY_ID": "testing",
-        "AWS_SECRET_ACCESS_KEY": "testing",
-        "AWS_DEFAULT_REGION": "us-east-1",
-        "POWERTOOLS_TRACE_DISABLED": "true",
-        "POWERTOOLS_METRICS_DISABLED": "true",
-        "POWERTOOLS_SERVICE_NAME": "secnotify",
-        "POWERTOOLS_METRICS_NAMESPACE": "secnotify",
-        "POWERTOOLS_LOG_LEVEL": "INFO",
-    }
-)
+os.environ.update(LOCAL_ENV)
 os.environ.pop("AWS_PROFILE", None)
 logging.getLogger("werkzeug").setLevel(logging.WARNING)
 
