@@ -2,7 +2,14 @@
 SHELL := /bin/bash
 .DEFAULT_GOAL := help
 
-PYTHON ?= $(shell command -v python3.11 || command -v python3)
+# python3.13 is the Lambda runtime; pyenv keeps it out of PATH unless selected, so look there too.
+PY313_BIN := $(shell if python3.13 -V >/dev/null 2>&1; then dirname "$$(python3.13 -c 'import sys; print(sys.executable)')"; \
+	elif command -v pyenv >/dev/null 2>&1; then v=$$(pyenv versions --bare | grep '^3\.13' | tail -n 1); \
+	[ -n "$$v" ] && echo "$$(pyenv prefix $$v)/bin"; fi)
+# The virtualenvs (and so the tests and `make run`) use the Lambda runtime's Python when there is
+# one; Python 3.11 (or any python3 >= 3.11) only where 3.13 is absent.
+PYTHON ?= $(if $(PY313_BIN),$(PY313_BIN)/python3.13,$(shell command -v python3.11 || command -v python3))
+PY_VERSION := $(shell $(PYTHON) -c 'import sys; print("%d.%d" % sys.version_info[:2])' 2>/dev/null)
 VENV := .venv
 SAM_VENV := .venv-sam
 BIN := $(VENV)/bin
@@ -11,16 +18,15 @@ export AWS_DEFAULT_REGION ?= us-east-1
 export SAM_CLI_TELEMETRY := 0
 export PYTHONPATH := layers:.
 
-# sam build for python3.13 needs a python3.13 on PATH; pyenv keeps it out of PATH unless selected.
-PY313_BIN := $(shell if python3.13 -V >/dev/null 2>&1; then dirname "$$(python3.13 -c 'import sys; print(sys.executable)')"; \
-	elif command -v pyenv >/dev/null 2>&1; then v=$$(pyenv versions --bare | grep '^3\.13' | tail -n 1); \
-	[ -n "$$v" ] && echo "$$(pyenv prefix $$v)/bin"; fi)
+# Names the interpreter a virtualenv runs on.
+VENV_PYTHON = $(shell $(1)/bin/python -c 'import sys; print("%d.%d" % sys.version_info[:2])' 2>/dev/null)
 
 .PHONY: help
 help:  ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-10s %s\n", $$1, $$2}'
 
 $(BIN)/.installed: requirements/dev.txt
+	@echo "creating $(VENV) with $(PYTHON) (Python $(PY_VERSION))"
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/pip install -q --disable-pip-version-check -r requirements/dev.txt
 	touch $@
@@ -32,6 +38,12 @@ $(SAM_VENV)/.installed: requirements/sam.txt
 
 .PHONY: venv
 venv: $(BIN)/.installed  ## create .venv from the pinned requirements
+	@built="$(call VENV_PYTHON,$(VENV))"; \
+	if [ -n "$$built" ] && [ "$$built" != "$(PY_VERSION)" ] && [ ! -L $(VENV) ]; then \
+		echo "$(VENV) runs Python $$built, not $(PY_VERSION): rebuilding it with $(PYTHON)"; \
+		rm -rf $(VENV) && $(PYTHON) -m venv $(VENV) && \
+		$(BIN)/pip install -q --disable-pip-version-check -r requirements/dev.txt && touch $(BIN)/.installed; \
+	fi
 
 .PHONY: lint
 lint: venv  ## ruff and mypy
@@ -50,6 +62,7 @@ build: $(SAM_VENV)/.installed  ## sam build for python3.13 on arm64
 
 .PHONY: pytest
 pytest: venv
+	@echo "pytest on $$($(BIN)/python -c 'import platform, sys; print(sys.executable, "(Python " + platform.python_version() + ")")')"
 	$(BIN)/pytest -q -n 2 --dist worksteal $(PYTEST_ARGS)
 
 .PHONY: tools
@@ -57,7 +70,7 @@ tools:  # both virtualenvs, side by side: on a fresh clone most of their time is
 	$(MAKE) -j2 $(BIN)/.installed $(SAM_VENV)/.installed
 
 .PHONY: test
-test: tools  ## every check: ruff, mypy, sam validate --lint, pytest
+test: tools  ## every check on python3.13 if present (else 3.11): ruff, mypy, sam validate --lint, pytest
 	$(MAKE) lint validate pytest
 
 .PHONY: run

@@ -16,6 +16,7 @@ import time
 import warnings
 from dataclasses import dataclass
 from typing import Any
+from urllib.parse import urlsplit
 
 from local.lambda_runtime import LOCAL_ENV
 
@@ -30,6 +31,11 @@ class Running:
     moto: Any = None
 
     @property
+    def own_ports(self) -> tuple[int, ...]:
+        """Ports of the stack's own services, which no webhook may reach (the sink is a receiver)."""
+        return own_ports(self.endpoint, int(self.api.server_address[1]))
+
+    @property
     def api_url(self) -> str:
         return f"http://127.0.0.1:{self.api.server_address[1]}"
 
@@ -40,6 +46,17 @@ class Running:
             self.sink.shutdown()
         if self.moto is not None:
             self.moto.stop()
+
+
+def own_ports(endpoint: str, api_port: int) -> tuple[int, ...]:
+    parts = urlsplit(endpoint)
+    endpoint_port = parts.port or (443 if parts.scheme == "https" else 80)
+    return tuple(sorted({endpoint_port, api_port} - {0}))
+
+
+def _deny_own_ports(ports: tuple[int, ...]) -> None:
+    # Loopback is allowed so local receivers work; the endpoint and the API stay out of reach.
+    os.environ["SSRF_DENY_PORTS"] = ",".join(str(port) for port in ports)
 
 
 def start(
@@ -68,6 +85,7 @@ def start(
 
     stack = provision(endpoint, region=region, prefix=prefix)
     os.environ.update(stack.environment())
+    _deny_own_ports(own_ports(endpoint, api_port))
 
     from secnotify.service import wiring
 
@@ -78,6 +96,10 @@ def start(
     from local.sink import serve_sink
 
     api = serve_api(port=api_port)
+    if api_port == 0:
+        # The port is known only now; nobody can have called the API before it was.
+        _deny_own_ports(own_ports(endpoint, int(api.server_address[1])))
+        wiring.reset()
     sink = serve_sink(port=sink_port) if sink_port is not None else None
     pump = Pump(endpoint, stack.inbox_queue_url, stack.retry_queue_url, region)
     pump.start()
@@ -88,6 +110,7 @@ def main() -> None:
     began = time.monotonic()
     running = start()
     stack = running.stack
+    own = ", ".join(map(str, running.own_ports))
     print(
         f"""
 secnotify is running ({time.monotonic() - began:.1f} s to start)
@@ -96,6 +119,7 @@ secnotify is running ({time.monotonic() - began:.1f} s to start)
   API docs       http://127.0.0.1:3000/swagger
   AWS endpoint   {running.endpoint}        (DynamoDB, EventBridge, SQS)
   webhook sink   http://127.0.0.1:8080        (notifications are printed below)
+                 (webhooks may reach any loopback port but the stack's own: {own})
   event bus      {stack.event_bus_name}, source {stack.source_name}
                  (make send EVENT=events/eventbridge/opened.json)
 

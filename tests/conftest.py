@@ -25,6 +25,9 @@ hypothesis_settings.load_profile("secnotify")
 
 os.environ.update(LOCAL_ENV)
 os.environ.pop("AWS_PROFILE", None)
+# Settings refuse to load without a KMS key. Tests that never reach KMS (rendering, say) get a
+# name that no endpoint knows; the `stack` fixture replaces it with the local stack's real key.
+os.environ["KMS_KEY_ID"] = "alias/no-kms-outside-a-stack"
 logging.getLogger("werkzeug").setLevel(logging.WARNING)
 
 

@@ -6,6 +6,7 @@ tests configure the code the same way: through environment variables.
 
 from __future__ import annotations
 
+import ipaddress
 import os
 from dataclasses import dataclass
 from functools import lru_cache
@@ -13,26 +14,57 @@ from functools import lru_cache
 DEFAULT_RETRY_LADDER = (0, 5, 30, 120, 600, 1800, 3600, 10800, 21600, 43200)
 
 
+class ConfigurationError(ValueError):
+    """An environment variable holds a value the code cannot run with; the message names both."""
+
+
 def _int(name: str, default: int) -> int:
     raw = os.environ.get(name, "").strip()
-    return int(raw) if raw else default
+    try:
+        return int(raw) if raw else default
+    except ValueError:
+        raise ConfigurationError(f"{name}={raw!r} is not a whole number") from None
 
 
 def _float(name: str, default: float) -> float:
     raw = os.environ.get(name, "").strip()
-    return float(raw) if raw else default
-
-
-def _bool(name: str, default: bool) -> bool:
-    raw = os.environ.get(name, "").strip().lower()
-    if not raw:
-        return default
-    return raw in {"1", "true", "yes", "on"}
+    try:
+        return float(raw) if raw else default
+    except ValueError:
+        raise ConfigurationError(f"{name}={raw!r} is not a number") from None
 
 
 def _list(name: str) -> tuple[str, ...]:
     raw = os.environ.get(name, "")
     return tuple(part.strip() for part in raw.split(",") if part.strip())
+
+
+def _cidrs(name: str) -> tuple[str, ...]:
+    cidrs = _list(name)
+    for cidr in cidrs:
+        try:
+            ipaddress.ip_network(cidr, strict=False)
+        except ValueError:
+            raise ConfigurationError(
+                f"{name}: {cidr!r} is not an IPv4 or IPv6 CIDR (expected e.g. 10.1.0.0/16 or fd00::/8)"
+            ) from None
+    return cidrs
+
+
+def _ports(name: str) -> tuple[int, ...]:
+    ports: list[int] = []
+    for part in _list(name):
+        if not (part.isascii() and part.isdigit() and 1 <= int(part) <= 65535):
+            raise ConfigurationError(f"{name}: {part!r} is not a TCP port (1-65535)")
+        ports.append(int(part))
+    return tuple(ports)
+
+
+def _required(name: str, why: str) -> str:
+    value = os.environ.get(name, "").strip()
+    if not value:
+        raise ConfigurationError(f"{name} is empty: {why}")
+    return value
 
 
 @dataclass(frozen=True)
@@ -45,8 +77,10 @@ class Settings:
     read_timeout_s: float = 10.0
     retry_ladder_s: tuple[float, ...] = DEFAULT_RETRY_LADDER
     max_retry_after_s: float = 43200.0
-    ssrf_guard_enabled: bool = True
     ssrf_allow_cidrs: tuple[str, ...] = ()
+    # Ports of this machine's own services (the local stack's endpoint and API) that no webhook
+    # may reach even where loopback is allowed; empty in AWS.
+    ssrf_deny_ports: tuple[int, ...] = ()
     max_payload_chars: int = 5000
     max_profiles: int = 200
     max_integrations: int = 1000
@@ -60,18 +94,28 @@ class Settings:
 
 
 def load_settings() -> Settings:
+    """Settings from the environment; raises ``ConfigurationError`` naming any unusable value, so
+    a misconfigured function fails at its first wiring with that message."""
     ladder = _list("RETRY_LADDER_SECONDS")
+    try:
+        retry_ladder = tuple(float(x) for x in ladder) if ladder else DEFAULT_RETRY_LADDER
+    except ValueError:
+        raise ConfigurationError(
+            f"RETRY_LADDER_SECONDS={','.join(ladder)!r} is not a list of numbers"
+        ) from None
     return Settings(
         table_name=os.environ.get("TABLE_NAME", "secnotify"),
         retry_queue_url=os.environ.get("RETRY_QUEUE_URL", ""),
         dead_letter_queue_url=os.environ.get("DEAD_LETTER_QUEUE_URL", ""),
-        kms_key_id=os.environ.get("KMS_KEY_ID", ""),
+        kms_key_id=_required(
+            "KMS_KEY_ID", "secret header values and signing secrets are sealed with this KMS key"
+        ),
         connect_timeout_s=_float("CONNECT_TIMEOUT_SECONDS", 5.0),
         read_timeout_s=_float("READ_TIMEOUT_SECONDS", 10.0),
-        retry_ladder_s=tuple(float(x) for x in ladder) if ladder else DEFAULT_RETRY_LADDER,
+        retry_ladder_s=retry_ladder,
         max_retry_after_s=_float("MAX_RETRY_AFTER_SECONDS", 43200.0),
-        ssrf_guard_enabled=_bool("SSRF_GUARD_ENABLED", True),
-        ssrf_allow_cidrs=_list("SSRF_ALLOW_CIDRS"),
+        ssrf_allow_cidrs=_cidrs("SSRF_ALLOW_CIDRS"),
+        ssrf_deny_ports=_ports("SSRF_DENY_PORTS"),
         max_payload_chars=_int("MAX_PAYLOAD_CHARS", 5000),
         max_profiles=_int("MAX_PROFILES", 200),
         max_integrations=_int("MAX_INTEGRATIONS", 1000),

@@ -39,7 +39,7 @@ def to_loopback(host: str, port: int) -> list[str]:
 
 def sender(pool: urllib3.PoolManager | None = None, **changes: object) -> WebhookSender:
     cfg = settings(**changes)
-    guard = SsrfGuard(cfg.ssrf_guard_enabled, cfg.ssrf_allow_cidrs, resolver=to_loopback)
+    guard = SsrfGuard.from_settings(cfg, resolver=to_loopback)
     return WebhookSender(cfg, pool=pool or urllib3.PoolManager(), guard=guard)
 
 
@@ -289,7 +289,7 @@ def test_dns_failure_is_retryable() -> None:
         raise socket.gaierror(socket.EAI_NONAME, "Name or service not known")
 
     cfg = settings()
-    s = WebhookSender(cfg, pool=urllib3.PoolManager(), guard=SsrfGuard(True, [], resolver=no_such_host))
+    s = WebhookSender(cfg, pool=urllib3.PoolManager(), guard=SsrfGuard([], resolver=no_such_host))
     outcome = s.send(request("https://nowhere.test/hook"))
     assert (outcome.delivered, outcome.retryable) == (False, True)
     assert outcome.error == "DNS lookup failed for nowhere.test: name or service not known"
@@ -408,7 +408,7 @@ def test_a_receiver_that_drips_its_answer_is_cut_off_at_the_request_deadline() -
 
     threading.Thread(target=drip, daemon=True).start()
     cfg = settings(connect_timeout_s=0.5, read_timeout_s=0.5)
-    guard = SsrfGuard(cfg.ssrf_guard_enabled, cfg.ssrf_allow_cidrs, resolver=to_loopback)
+    guard = SsrfGuard.from_settings(cfg, resolver=to_loopback)
     out = WebhookSender(cfg, pool=make_pool(cfg), guard=guard).send(
         request(f"http://127.0.0.1:{server.getsockname()[1]}/")
     )

@@ -4,6 +4,9 @@ from __future__ import annotations
 
 import ast
 import json
+import re
+import tomllib
+from importlib import metadata
 from pathlib import Path
 from typing import Any
 
@@ -60,7 +63,9 @@ FROM_PARAMETERS = {
 CLOUDWATCH_RETENTION_DAYS = {
     1, 3, 5, 7, 14, 30, 60, 90, 120, 150, 180, 365, 400, 545, 731, 1096, 1827, 2192, 2557, 2922, 3288, 3653
 }  # fmt: skip
-POWERTOOLS_LAYER = "{{resolve:ssm:/aws/service/powertools/python/arm64/python3.13/latest}}"
+POWERTOOLS_SSM = re.compile(
+    r"^\{\{resolve:ssm:/aws/service/powertools/python/arm64/python3\.13/([0-9][^}]*)\}\}$"
+)
 
 
 @pytest.fixture(scope="module")
@@ -82,7 +87,7 @@ def function_env(template: dict[str, Any], function: str) -> dict[str, Any]:
 def settings_env_names() -> set[str]:
     """Every variable name settings.py reads: first string argument of os.environ.get and helpers."""
     tree = ast.parse(SETTINGS_PY.read_text(encoding="utf-8"))
-    readers = {"_int", "_float", "_bool", "_list", "get"}
+    readers = {"_int", "_float", "_list", "_cidrs", "_ports", "_required", "get"}
     names: set[str] = set()
     for node in ast.walk(tree):
         if not isinstance(node, ast.Call) or not node.args:
@@ -102,7 +107,13 @@ def settings_env_names() -> set[str]:
 def test_settings_reader_finds_names() -> None:
     # Guards the AST walk itself: if it found nothing, the subset checks below would be vacuous.
     names = settings_env_names()
-    assert {"TABLE_NAME", "RETRY_LADDER_SECONDS", "SSRF_GUARD_ENABLED", "FANOUT_CONCURRENCY"} <= names
+    assert {
+        "TABLE_NAME",
+        "RETRY_LADDER_SECONDS",
+        "SSRF_ALLOW_CIDRS",
+        "KMS_KEY_ID",
+        "FANOUT_CONCURRENCY",
+    } <= names
 
 
 @pytest.mark.parametrize("function", ["ConfigApiFunction", "DispatcherFunction"])
@@ -175,6 +186,9 @@ def test_parameters_are_documented(template: dict[str, Any]) -> None:
         "LogRetentionDays": "30",
         "AlarmEmail": "",
         "MaxPayloadChars": "5000",
+        "ConfigureApiGatewayLogging": "true",
+        "PowertoolsLayerArn": "",
+        "RetryMaximumConcurrency": "10",
     }
     params = template["Parameters"]
     for name, default in expected.items():
@@ -191,7 +205,7 @@ def test_globals_runtime_layers_and_tracing(template: dict[str, Any]) -> None:
     assert glob["Runtime"] == "python3.13"
     assert glob["Architectures"] == ["arm64"]
     assert glob["Tracing"] == "Active"
-    assert glob["Layers"] == [POWERTOOLS_LAYER, {"Ref": "SecnotifyLayer"}]
+    assert len(glob["Layers"]) == 2 and glob["Layers"][1] == {"Ref": "SecnotifyLayer"}
     layer = template["Resources"]["SecnotifyLayer"]
     assert layer["Type"] == "AWS::Serverless::LayerVersion"
     assert layer["Metadata"] == {"BuildMethod": "python3.13", "BuildArchitecture": "arm64"}
@@ -231,7 +245,7 @@ def test_api_access_log_format_is_json(template: dict[str, Any]) -> None:
 def test_table_is_durable_encrypted_and_expires(template: dict[str, Any]) -> None:
     table = template["Resources"]["Table"]
     assert table["Type"] == "AWS::DynamoDB::Table"
-    assert table["DeletionPolicy"] == "Retain"
+    assert table["DeletionPolicy"] == "RetainExceptOnCreate"
     assert table["UpdateReplacePolicy"] == "Retain"
     props = table["Properties"]
     assert props["BillingMode"] == "PAY_PER_REQUEST"
@@ -253,7 +267,7 @@ def test_table_is_durable_encrypted_and_expires(template: dict[str, Any]) -> Non
     assert key["Type"] == "AWS::KMS::Key"
     assert key["Properties"]["EnableKeyRotation"] is True
     # A retained table needs a retained key, or its data can no longer be read.
-    assert key["DeletionPolicy"] == "Retain"
+    assert key["DeletionPolicy"] == table["DeletionPolicy"]
 
 
 def test_dispatcher_rule_pattern(template: dict[str, Any]) -> None:
@@ -403,3 +417,270 @@ def test_parameter_overrides_are_validated(template: dict[str, Any]) -> None:
         resolve_parameters(template, {"LogRetentionDays": "2"})
     with pytest.raises(ValueError, match="AlarmEmail"):
         resolve_parameters(template, {"AlarmEmail": "not-an-address"})
+
+
+# ---- issue 8, section 1: a first deploy into a fresh account -------------------------------
+
+
+def test_api_gateway_logging_role_is_created_by_default(template: dict[str, Any]) -> None:
+    params = template["Parameters"]["ConfigureApiGatewayLogging"]
+    assert params["Default"] == "true"
+    assert "region" in params["Description"] and "false" in params["Description"]
+    resolver = Resolver(template=template, parameters=resolve_parameters(template))
+    role = template["Resources"]["ApiGatewayCloudWatchRole"]
+    account = template["Resources"]["ApiGatewayAccount"]
+    assert role["Condition"] == account["Condition"] == "ConfiguresApiGatewayLogging"
+    assert resolver.condition("ConfiguresApiGatewayLogging") is True
+    assert account["Type"] == "AWS::ApiGateway::Account"
+    assert account["Properties"]["CloudWatchRoleArn"] == {"Fn::GetAtt": ["ApiGatewayCloudWatchRole", "Arn"]}
+    assert role["Properties"]["ManagedPolicyArns"] == [
+        {"Fn::Sub": "arn:${AWS::Partition}:iam::aws:policy/service-role/AmazonAPIGatewayPushToCloudWatchLogs"}
+    ]
+    off = Resolver(
+        template=template,
+        parameters=resolve_parameters(template, {"ConfigureApiGatewayLogging": "false"}),
+    )
+    assert off.condition("ConfiguresApiGatewayLogging") is False
+
+
+def test_api_gateway_role_outlives_the_stack(template: dict[str, Any]) -> None:
+    # The region's account setting keeps naming the role after the stack is deleted.
+    role = template["Resources"]["ApiGatewayCloudWatchRole"]
+    assert role["DeletionPolicy"] == "Retain"
+    assert role["UpdateReplacePolicy"] == "Retain"
+
+
+@pytest.mark.parametrize(("configure", "waits_for_account"), [("true", True), ("false", False)])
+def test_api_stage_waits_for_the_account_setting_only_when_the_stack_makes_it(
+    template: dict[str, Any], configure: str, waits_for_account: bool
+) -> None:
+    resources = template["Resources"]
+    api = resources["Api"]
+    # SAM puts the DependsOn on the RestApi; the stage (AccessLogSetting) and the deployment
+    # both reference the RestApi, so they come after the handle, which comes after the account.
+    depends = api["DependsOn"] if isinstance(api["DependsOn"], list) else [api["DependsOn"]]
+    handles = [d for d in depends if resources[d]["Type"] == "AWS::CloudFormation::WaitConditionHandle"]
+    assert len(handles) == 1
+    handle = resources[handles[0]]
+    assert "Condition" not in handle
+    params = resolve_parameters(template, {"ConfigureApiGatewayLogging": configure})
+    resolver = Resolver(
+        template=template, parameters=params, resources={"ApiGatewayAccount": {"Ref": "acct"}}
+    )
+    metadata_value = resolver.value(handle["Metadata"])
+    assert ("acct" in json.dumps(metadata_value)) is waits_for_account
+    # Access logs stay on either way.
+    assert "Condition" not in api
+    assert "DestinationArn" in api["Properties"]["AccessLogSetting"]
+
+
+def test_table_and_key_are_deleted_by_a_failed_first_create_and_kept_after(template: dict[str, Any]) -> None:
+    for logical_id in ("Table", "EncryptionKey"):
+        resource = template["Resources"][logical_id]
+        assert resource["DeletionPolicy"] == "RetainExceptOnCreate", logical_id
+        assert resource["UpdateReplacePolicy"] == "Retain", logical_id
+
+
+def pinned_powertools_versions() -> dict[str, str]:
+    """Every pin of aws_lambda_powertools in the project's requirements files."""
+    files = [*sorted((ROOT / "requirements").glob("*.txt")), ROOT / "layers" / "requirements.txt"]
+    files += sorted((ROOT / "functions").glob("*/requirements.txt"))
+    pins: dict[str, str] = {}
+    for path in files:
+        for line in path.read_text(encoding="utf-8").splitlines():
+            match = re.match(r"^aws[-_]lambda[-_]powertools(?:\[[^]]*\])?==([^\s;#]+)", line.strip(), re.I)
+            if match:
+                pins[str(path.relative_to(ROOT))] = match.group(1)
+    return pins
+
+
+def test_powertools_layer_is_the_pinned_package_version(template: dict[str, Any]) -> None:
+    pins = pinned_powertools_versions()
+    assert pins, "aws_lambda_powertools is pinned nowhere"
+    assert len(set(pins.values())) == 1, f"requirements disagree: {pins}"
+    (pinned,) = set(pins.values())
+    layer = template["Globals"]["Function"]["Layers"][0]
+    condition, override, published = layer["Fn::If"]
+    assert condition == "HasPowertoolsLayerArn"
+    assert override == {"Ref": "PowertoolsLayerArn"}
+    match = POWERTOOLS_SSM.match(published)
+    assert match, f"not the versioned public parameter: {published}"
+    assert match.group(1) == pinned
+    # What the tests run is what the layer carries.
+    assert metadata.version("aws_lambda_powertools") == pinned
+
+
+@pytest.mark.parametrize(
+    ("override", "chosen"),
+    [
+        ("", "ssm"),
+        ("arn:aws:lambda:eu-west-1:017000801446:layer:AWSLambdaPowertoolsPythonV3-python313-arm64:27", "arn"),
+    ],
+)
+def test_powertools_layer_arn_parameter_overrides_the_ssm_parameter(
+    template: dict[str, Any], override: str, chosen: str
+) -> None:
+    params = resolve_parameters(template, {"PowertoolsLayerArn": override})
+    resolver = Resolver(template=template, parameters=params)
+    value = resolver.value(template["Globals"]["Function"]["Layers"][0])
+    if chosen == "arn":
+        assert value == override
+    else:
+        assert POWERTOOLS_SSM.match(value)
+
+
+def test_powertools_layer_arn_must_be_a_layer_arn(template: dict[str, Any]) -> None:
+    with pytest.raises(ValueError, match="PowertoolsLayerArn='latest' does not match"):
+        resolve_parameters(template, {"PowertoolsLayerArn": "latest"})
+
+
+GOOD_CIDRS = [
+    "",
+    "10.1.0.0/16",
+    "10.1.2.3/32,192.168.0.0/24",
+    "0.0.0.0/0",
+    "fd00::/8",
+    "::1/128",
+    "2001:db8:0:1::/64,10.0.0.0/8",
+    "fe80:0:0:0:0:0:0:1/128",
+]
+BAD_CIDRS = [
+    "10.0.0.0/33",
+    "10.0.0.0",
+    "256.0.0.0/8",
+    "10.0.0/8",
+    "10.0.0.0/8, 192.168.0.0/16",
+    "10.0.0.0/8,",
+    ",10.0.0.0/8",
+    "::1/129",
+    "fd00::/8/8",
+    "everything",
+    "10.0.0.0/8;rm",
+]
+
+
+@pytest.mark.parametrize("value", GOOD_CIDRS)
+def test_ssrf_allow_cidrs_pattern_accepts_cidr_lists_the_settings_accept(
+    template: dict[str, Any], value: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    assert resolve_parameters(template, {"SsrfAllowCidrs": value})["SsrfAllowCidrs"] == value
+    monkeypatch.setenv("SSRF_ALLOW_CIDRS", value)
+    assert ",".join(settings_module.load_settings().ssrf_allow_cidrs) == value
+
+
+@pytest.mark.parametrize("value", BAD_CIDRS)
+def test_ssrf_allow_cidrs_pattern_refuses_anything_else(template: dict[str, Any], value: str) -> None:
+    assert "AllowedPattern" in template["Parameters"]["SsrfAllowCidrs"]
+    with pytest.raises(ValueError, match=r"SsrfAllowCidrs=.* does not match"):
+        resolve_parameters(template, {"SsrfAllowCidrs": value})
+
+
+# ---- issue 8, section 6: retry concurrency, alarms, one FanoutConcurrency --------------------
+
+
+def samconfig_overrides() -> dict[str, str]:
+    config = tomllib.loads((ROOT / "samconfig.toml").read_text(encoding="utf-8"))
+    items = config["default"]["deploy"]["parameters"].get("parameter_overrides", [])
+    items = items.split() if isinstance(items, str) else items
+    return dict(item.split("=", 1) for item in items)
+
+
+def retry_concurrency_problem(params: dict[str, str]) -> str | None:
+    """The rule CloudFormation cannot express (its rules cannot compare numbers)."""
+    reserved = int(params["DispatcherReservedConcurrency"])
+    maximum = int(params["RetryMaximumConcurrency"])
+    if reserved and maximum > reserved:
+        return f"RetryMaximumConcurrency {maximum} > DispatcherReservedConcurrency {reserved}"
+    return None
+
+
+def test_retry_queue_event_source_has_a_maximum_concurrency(template: dict[str, Any]) -> None:
+    event = template["Resources"]["DispatcherFunction"]["Properties"]["Events"]["RetryQueueEvent"]
+    assert event["Properties"]["ScalingConfig"] == {"MaximumConcurrency": {"Ref": "RetryMaximumConcurrency"}}
+    spec = template["Parameters"]["RetryMaximumConcurrency"]
+    assert (spec["Type"], spec["Default"], spec["MinValue"], spec["MaxValue"]) == ("Number", 10, 2, 1000)
+    assert "DispatcherReservedConcurrency" in spec["Description"]
+
+
+@pytest.mark.parametrize(
+    ("overrides", "problem"),
+    [
+        ({}, None),
+        ({"DispatcherReservedConcurrency": "25"}, None),
+        ({"DispatcherReservedConcurrency": "10"}, None),
+        (
+            {"DispatcherReservedConcurrency": "5"},
+            "RetryMaximumConcurrency 10 > DispatcherReservedConcurrency 5",
+        ),
+        ({"DispatcherReservedConcurrency": "5", "RetryMaximumConcurrency": "5"}, None),
+        ({"RetryMaximumConcurrency": "1000"}, None),
+    ],
+)
+def test_retry_concurrency_rule(
+    template: dict[str, Any], overrides: dict[str, str], problem: str | None
+) -> None:
+    assert retry_concurrency_problem(resolve_parameters(template, overrides)) == problem
+
+
+def test_shipped_configuration_keeps_the_retry_concurrency_rule(template: dict[str, Any]) -> None:
+    assert retry_concurrency_problem(resolve_parameters(template)) is None
+    assert retry_concurrency_problem(resolve_parameters(template, samconfig_overrides())) is None
+    spec = template["Parameters"]["RetryMaximumConcurrency"]
+    # Lambda's own range for MaximumConcurrency; CloudFormation refuses values outside it.
+    assert (spec["MinValue"], spec["MaxValue"]) == (2, 1000)
+
+
+EXPECTED_ALARMS = {
+    ("AWS/Lambda", "Errors", "FunctionName", json.dumps({"Ref": "ConfigApiFunction"})),
+    ("AWS/Lambda", "Errors", "FunctionName", json.dumps({"Ref": "DispatcherFunction"})),
+    ("AWS/Lambda", "Throttles", "FunctionName", json.dumps({"Ref": "ConfigApiFunction"})),
+    ("AWS/Lambda", "Throttles", "FunctionName", json.dumps({"Ref": "DispatcherFunction"})),
+    ("AWS/ApiGateway", "5XXError", "ApiName", json.dumps({"Fn::Sub": "${AWS::StackName}-secnotify"})),
+    (
+        "AWS/SQS",
+        "ApproximateAgeOfOldestMessage",
+        "QueueName",
+        json.dumps({"Fn::GetAtt": ["RetryQueue", "QueueName"]}),
+    ),
+}
+
+
+def test_alarms_on_errors_throttles_api_5xx_and_retry_age(template: dict[str, Any]) -> None:
+    alarms = resources_of(template, "AWS::CloudWatch::Alarm")
+    found: dict[tuple[str, str, str, str], dict[str, Any]] = {}
+    for alarm in alarms.values():
+        props = alarm["Properties"]
+        first = props["Dimensions"][0]
+        found[(props["Namespace"], props["MetricName"], first["Name"], json.dumps(first["Value"]))] = props
+    assert set(found) >= EXPECTED_ALARMS
+    api_name = template["Resources"]["Api"]["Properties"]["Name"]
+    for key in EXPECTED_ALARMS:
+        props = found[key]
+        assert {"Ref": "AlarmTopic"} in props["AlarmActions"], key
+        assert props["ComparisonOperator"] == "GreaterThanThreshold"
+        assert props["TreatMissingData"] == "notBreaching"
+        if key[1] == "ApproximateAgeOfOldestMessage":
+            assert (props["Statistic"], props["Threshold"]) == ("Maximum", 1800)
+        else:
+            assert (props["Statistic"], props["Threshold"]) == ("Sum", 0)
+        if key[0] == "AWS/ApiGateway":
+            assert props["Dimensions"][0]["Value"] == api_name
+            stage = template["Resources"]["Api"]["Properties"]["StageName"]
+            assert props["Dimensions"][1] == {"Name": "Stage", "Value": stage}
+
+
+def test_readme_lists_every_alarm(template: dict[str, Any]) -> None:
+    readme = (ROOT / "README.md").read_text(encoding="utf-8")
+    operations = readme.split("## Operations", 1)[1].split("\n## ", 1)[0]
+    for logical_id in resources_of(template, "AWS::CloudWatch::Alarm"):
+        assert f"`{logical_id}`" in operations, f"README Operations does not list {logical_id}"
+
+
+def test_fanout_concurrency_has_one_value(template: dict[str, Any]) -> None:
+    default = str(template["Parameters"]["FanoutConcurrency"]["Default"])
+    assert default == str(settings_module.Settings().fanout_concurrency)
+    assert samconfig_overrides().get("FanoutConcurrency", default) == default
+    readme = (ROOT / "README.md").read_text(encoding="utf-8")
+    rows = re.findall(r"^\| `FanoutConcurrency` \| ([^|]+) \|", readme, re.M)
+    assert rows == [default]
+    assert f"`FanoutConcurrency` ({default})" in readme

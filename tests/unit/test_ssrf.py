@@ -110,7 +110,7 @@ def test_tables_are_big_enough() -> None:
 
 @pytest.mark.parametrize(("host", "reason"), BLOCKED_LITERALS)
 def test_blocked_literal_hosts(host: str, reason: str) -> None:
-    guard = SsrfGuard(enabled=True, allow_cidrs=[], resolver=never)
+    guard = SsrfGuard(allow_cidrs=[], resolver=never)
     with pytest.raises(BlockedTarget) as info:
         guard.vet(host, 443)
     assert info.value.message.startswith("blocked: ")
@@ -122,7 +122,7 @@ def test_blocked_addresses_from_the_resolver(host: str, reason: str) -> None:
     # The same addresses as DNS answers for an innocent-looking name.
     addr = parse_numeric_host(host)
     assert addr is not None
-    guard = SsrfGuard(enabled=True, allow_cidrs=[], resolver=fixed(str(addr)))
+    guard = SsrfGuard(allow_cidrs=[], resolver=fixed(str(addr)))
     with pytest.raises(BlockedTarget) as info:
         guard.vet("hooks.example.com", 443)
     assert reason in info.value.message
@@ -130,12 +130,12 @@ def test_blocked_addresses_from_the_resolver(host: str, reason: str) -> None:
 
 @pytest.mark.parametrize(("host", "vetted"), ALLOWED_LITERALS)
 def test_public_literals_pass(host: str, vetted: str) -> None:
-    guard = SsrfGuard(enabled=True, allow_cidrs=[], resolver=never)
+    guard = SsrfGuard(allow_cidrs=[], resolver=never)
     assert guard.vet(host, 443) == vetted
 
 
 def test_message_names_address_and_reason() -> None:
-    guard = SsrfGuard(enabled=True, allow_cidrs=[], resolver=fixed("169.254.169.254"))
+    guard = SsrfGuard(allow_cidrs=[], resolver=fixed("169.254.169.254"))
     with pytest.raises(BlockedTarget, match=r"^blocked: 169\.254\.169\.254 is link-local$"):
         guard.vet("metadata.example.com", 80)
 
@@ -164,53 +164,106 @@ def test_non_numeric_hosts_are_left_to_the_resolver(host: str) -> None:
 
 def test_any_blocked_address_refuses_the_whole_host() -> None:
     resolve = fixed("93.184.215.14", "10.0.0.7", "2606:4700:4700::1111")
-    guard = SsrfGuard(enabled=True, allow_cidrs=[], resolver=resolve)
+    guard = SsrfGuard(allow_cidrs=[], resolver=resolve)
     with pytest.raises(BlockedTarget, match=r"10\.0\.0\.7 is private"):
         guard.vet("rebind.example.com", 443)
 
 
 def test_resolves_once_and_returns_the_vetted_address() -> None:
     resolve = fixed("93.184.215.14", "1.1.1.1")
-    guard = SsrfGuard(enabled=True, allow_cidrs=[], resolver=resolve)
+    guard = SsrfGuard(allow_cidrs=[], resolver=resolve)
     assert guard.vet("hooks.example.com", 8443) == "93.184.215.14"
     assert resolve.calls == [("hooks.example.com", 8443)]
 
 
 def test_resolver_scope_ids_do_not_hide_link_local() -> None:
-    guard = SsrfGuard(enabled=True, allow_cidrs=[], resolver=fixed("fe80::1%2"))
+    guard = SsrfGuard(allow_cidrs=[], resolver=fixed("fe80::1%2"))
     with pytest.raises(BlockedTarget, match="link-local"):
         guard.vet("hooks.example.com", 443)
 
 
 def test_allowlist_overrides_block_list() -> None:
-    guard = SsrfGuard(enabled=True, allow_cidrs=["10.1.0.0/16", "::1/128"], resolver=fixed("10.1.2.3"))
+    guard = SsrfGuard(allow_cidrs=["10.1.0.0/16", "::1/128"], resolver=fixed("10.1.2.3"))
     assert guard.vet("internal.example.com", 443) == "10.1.2.3"
     assert guard.vet("::1", 443) == "::1"
     with pytest.raises(BlockedTarget, match=r"10\.2\.0\.1 is private"):
-        SsrfGuard(enabled=True, allow_cidrs=["10.1.0.0/16"], resolver=fixed("10.2.0.1")).vet("x.test", 1)
+        SsrfGuard(allow_cidrs=["10.1.0.0/16"], resolver=fixed("10.2.0.1")).vet("x.test", 1)
 
 
 def test_allowlist_covers_ipv4_mapped_form() -> None:
-    guard = SsrfGuard(enabled=True, allow_cidrs=["127.0.0.0/8"], resolver=never)
+    guard = SsrfGuard(allow_cidrs=["127.0.0.0/8"], resolver=never)
     assert guard.vet("::ffff:127.0.0.1", 80) == "127.0.0.1"
 
 
-def test_disabled_guard_still_resolves_once() -> None:
-    resolve = fixed("10.0.0.1")
-    guard = SsrfGuard(enabled=False, allow_cidrs=[], resolver=resolve)
-    assert guard.vet("internal.example.com", 80) == "10.0.0.1"
-    assert resolve.calls == [("internal.example.com", 80)]
+def test_guard_has_no_off_switch(monkeypatch: pytest.MonkeyPatch) -> None:
+    import inspect
+
+    from secnotify.settings import load_settings
+
+    assert "enabled" not in inspect.signature(SsrfGuard).parameters
+    assert not any("guard_enabled" in f.name for f in dataclasses.fields(Settings))
+    # A stray variable from an old deployment changes nothing.
+    monkeypatch.setenv("SSRF_GUARD_ENABLED", "false")
+    guard = SsrfGuard.from_settings(load_settings(), resolver=fixed("10.0.0.1"))
+    with pytest.raises(BlockedTarget, match="private"):
+        guard.vet("internal.example.com", 80)
+
+
+LOCAL_ALLOW = ["127.0.0.0/8", "::1/128"]
+
+
+@pytest.mark.parametrize(
+    ("host", "shown"),
+    [
+        ("127.0.0.1", "127.0.0.1:4566"),
+        ("127.0.0.2", "127.0.0.2:4566"),
+        ("2130706433", "127.0.0.1:4566"),
+        ("::1", "[::1]:4566"),
+        ("::ffff:127.0.0.1", "[::ffff:127.0.0.1]:4566"),
+        ("0.0.0.0", "0.0.0.0:4566"),
+        ("::", "[::]:4566"),
+    ],
+)
+def test_denied_ports_refused_on_this_machine_even_where_loopback_is_allowed(host: str, shown: str) -> None:
+    guard = SsrfGuard(
+        allow_cidrs=[*LOCAL_ALLOW, "0.0.0.0/8", "::/128"], resolver=never, deny_ports=[4566, 3000]
+    )
+    with pytest.raises(BlockedTarget) as refused:
+        guard.vet(host, 4566)
+    assert refused.value.message == f"blocked: {shown} is the local stack's own endpoint"
+
+
+def test_denied_ports_refused_when_a_name_resolves_to_loopback() -> None:
+    guard = SsrfGuard(allow_cidrs=LOCAL_ALLOW, resolver=fixed("127.0.0.1"), deny_ports=[3000])
+    with pytest.raises(BlockedTarget, match=r"127\.0\.0\.1:3000 is the local stack's own endpoint"):
+        guard.vet("localhost", 3000)
+
+
+def test_other_loopback_ports_and_remote_hosts_on_denied_ports_stay_allowed() -> None:
+    guard = SsrfGuard(allow_cidrs=LOCAL_ALLOW, resolver=fixed("93.184.216.34"), deny_ports=[4566, 3000])
+    assert guard.vet("127.0.0.1", 8080) == "127.0.0.1"
+    assert guard.vet("::1", 45123) == "::1"
+    # The deny list is about this machine; a public receiver on the same port is unaffected.
+    assert guard.vet("hooks.example.com", 3000) == "93.184.216.34"
+
+
+def test_guard_from_settings_carries_the_deny_ports() -> None:
+    settings = dataclasses.replace(Settings(), ssrf_allow_cidrs=tuple(LOCAL_ALLOW), ssrf_deny_ports=(4566,))
+    guard = SsrfGuard.from_settings(settings, resolver=never)
+    assert guard.vet("127.0.0.1", 8080) == "127.0.0.1"
+    with pytest.raises(BlockedTarget, match="own endpoint"):
+        guard.vet("127.0.0.1", 4566)
 
 
 def test_empty_answer_is_a_resolution_error() -> None:
-    guard = SsrfGuard(enabled=True, allow_cidrs=[], resolver=fixed())
+    guard = SsrfGuard(allow_cidrs=[], resolver=fixed())
     with pytest.raises(OSError):
         guard.vet("nothing.example.com", 80)
 
 
 def test_invalid_allowlist_entry_is_rejected() -> None:
     with pytest.raises(ValueError):
-        SsrfGuard(enabled=True, allow_cidrs=["not-a-cidr"])
+        SsrfGuard(allow_cidrs=["not-a-cidr"])
 
 
 def _request(url: str) -> WebhookRequest:
@@ -239,8 +292,8 @@ def _request(url: str) -> WebhookRequest:
 )
 def test_sender_refuses_before_connecting(url: str, answer: str | None, message: str) -> None:
     pool = urllib3.PoolManager()
-    settings = dataclasses.replace(Settings(), ssrf_guard_enabled=True, ssrf_allow_cidrs=())
-    guard = SsrfGuard(True, [], resolver=fixed(answer) if answer else never)
+    settings = dataclasses.replace(Settings(), ssrf_allow_cidrs=())
+    guard = SsrfGuard([], resolver=fixed(answer) if answer else never)
     outcome = WebhookSender(settings, pool=pool, guard=guard).send(_request(url))
     assert outcome.delivered is False
     assert outcome.retryable is False
@@ -253,7 +306,7 @@ def test_sender_refuses_before_connecting(url: str, answer: str | None, message:
 
 def test_sender_builds_its_guard_from_settings() -> None:
     pool = urllib3.PoolManager()
-    settings = dataclasses.replace(Settings(), ssrf_guard_enabled=True, ssrf_allow_cidrs=("10.0.0.0/8",))
+    settings = dataclasses.replace(Settings(), ssrf_allow_cidrs=("10.0.0.0/8",))
     sender = WebhookSender(settings, pool=pool)
     with pytest.raises(BlockedTarget):
         sender.guard.vet("127.0.0.1", 80)

@@ -303,7 +303,7 @@ class WebhookSender:
     ) -> None:
         self.settings = settings or get_settings()
         self.pool = pool or shared_pool(self.settings)
-        self.guard = guard or SsrfGuard(self.settings.ssrf_guard_enabled, self.settings.ssrf_allow_cidrs)
+        self.guard = guard or SsrfGuard.from_settings(self.settings)
         self.timeout = urllib3.Timeout(
             connect=self.settings.connect_timeout_s, read=self.settings.read_timeout_s
         )

@@ -9,7 +9,11 @@ from __future__ import annotations
 import ipaddress
 import re
 import socket
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterable, Sequence
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from secnotify.settings import Settings
 
 IPAddress = ipaddress.IPv4Address | ipaddress.IPv6Address
 IPNetwork = ipaddress.IPv4Network | ipaddress.IPv6Network
@@ -63,6 +67,7 @@ _V6_BLOCKED: tuple[tuple[tuple[IPNetwork, ...], str], ...] = (
 
 _NAT64 = ipaddress.IPv6Network("64:ff9b::/96")
 _V4_COMPATIBLE = ipaddress.IPv6Network("::/96")
+_THIS_NETWORK = ipaddress.IPv4Network("0.0.0.0/8")
 _IPV4_PART = re.compile(r"^(0x[0-9a-f]*|0[0-7]*|[1-9][0-9]*)$")
 
 
@@ -146,31 +151,57 @@ def _show(addr: IPAddress) -> str:
     return str(addr)
 
 
+def _this_machine(addr: IPAddress) -> bool:
+    """Whether a connection to ``addr`` lands on this machine: loopback, or the unspecified
+    address (which Linux connects to locally), in any IPv6 form that carries them."""
+    if isinstance(addr, ipaddress.IPv6Address):
+        embedded = _embedded_v4(addr)
+        if embedded is not None:
+            addr = embedded[0]
+        elif addr in _V4_COMPATIBLE:
+            addr = ipaddress.IPv4Address(int(addr))
+    if isinstance(addr, ipaddress.IPv4Address):
+        return addr in _THIS_NETWORK or addr.is_loopback
+    return addr.is_loopback or addr.is_unspecified
+
+
+def _show_port(addr: IPAddress, port: int) -> str:
+    shown = _show(addr)
+    return f"[{shown}]:{port}" if ":" in shown else f"{shown}:{port}"
+
+
 def _default_resolver(host: str, port: int) -> list[str]:
     infos = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM)
     return [str(info[4][0]) for info in infos]
 
 
 class SsrfGuard:
-    """Decides which address a webhook may be sent to.
+    """Decides which address a webhook may be sent to. There is no off switch.
 
     ``vet`` resolves exactly once, checks every address the name resolves to, and refuses the
     whole target if any of them is blocked (picking a "good" one would still let an attacker who
-    controls the DNS answer win a race). CIDRs in ``allow_cidrs`` override the block list.
+    controls the DNS answer win a race). CIDRs in ``allow_cidrs`` override the block list; ports
+    in ``deny_ports`` stay refused on this machine's own addresses (loopback, unspecified) even
+    when an allowed CIDR covers them, so a local stack that allows loopback for its receivers
+    still keeps webhooks off its own endpoint and API.
     Resolution failures propagate as ``OSError`` (``socket.gaierror``): they are transient.
     """
 
     def __init__(
         self,
-        enabled: bool,
-        allow_cidrs: Sequence[str],
+        allow_cidrs: Sequence[str] = (),
         resolver: Resolver | None = None,
+        deny_ports: Iterable[int] = (),
     ) -> None:
-        self.enabled = enabled
         self.allowed: tuple[IPNetwork, ...] = tuple(
             ipaddress.ip_network(c.strip(), strict=False) for c in allow_cidrs if c.strip()
         )
+        self.deny_ports = frozenset(deny_ports)
         self._resolve = resolver or _default_resolver
+
+    @classmethod
+    def from_settings(cls, settings: Settings, resolver: Resolver | None = None) -> SsrfGuard:
+        return cls(settings.ssrf_allow_cidrs, resolver=resolver, deny_ports=settings.ssrf_deny_ports)
 
     def _allowed(self, addr: IPAddress) -> bool:
         candidates: list[IPAddress] = [addr]
@@ -196,13 +227,14 @@ class SsrfGuard:
     def vet(self, host: str, port: int) -> str:
         """The address to connect to for ``host``; raises ``BlockedTarget`` when it is refused."""
         found = self.addresses(host, port)
-        if self.enabled:
-            for addr in found:
-                if self._allowed(addr):
-                    continue
-                reason = block_reason(addr)
-                if reason is not None:
-                    raise BlockedTarget(f"blocked: {_show(addr)} is {reason}")
+        for addr in found:
+            if port in self.deny_ports and _this_machine(addr):
+                raise BlockedTarget(f"blocked: {_show_port(addr, port)} is the local stack's own endpoint")
+            if self._allowed(addr):
+                continue
+            reason = block_reason(addr)
+            if reason is not None:
+                raise BlockedTarget(f"blocked: {_show(addr)} is {reason}")
         chosen = found[0]
         # Talk IPv4 to an IPv4-mapped address: the socket layer would do so anyway.
         if isinstance(chosen, ipaddress.IPv6Address) and chosen.ipv4_mapped is not None:

@@ -20,11 +20,18 @@ PREFIX = "sn1:"
 _KEY_ITEM = {"pk": {"S": "CONFIG"}, "sk": {"S": "KEY#secrets"}}
 
 
+class UnsealedSecret(ValueError):
+    """A stored secret that was not sealed by ``SecretBox``: refused, like a tampered one."""
+
+
 class SecretBox:
-    """Seals and opens secret strings. Without a KMS key (a bare local endpoint) it stores them
-    as they are and relies on the table's encryption alone."""
+    """Seals and opens secret strings. There is no plaintext mode: a KMS key is required."""
 
     def __init__(self, table_name: str, kms_key_id: str, dynamodb: Any = None, kms: Any = None) -> None:
+        if not kms_key_id.strip():
+            raise ValueError(
+                "SecretBox needs a KMS key id (KMS_KEY_ID); secrets are never stored in plaintext"
+            )
         self.table_name = table_name
         self.kms_key_id = kms_key_id
         self._dynamodb = dynamodb
@@ -32,13 +39,7 @@ class SecretBox:
         self._key: bytes | None = None
         self._lock = threading.Lock()
 
-    @property
-    def enabled(self) -> bool:
-        return bool(self.kms_key_id)
-
     def seal(self, plaintext: str, context: str) -> str:
-        if not self.enabled:
-            return plaintext
         from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 
         nonce = os.urandom(12)
@@ -46,8 +47,8 @@ class SecretBox:
         return PREFIX + base64.b64encode(nonce + sealed).decode()
 
     def open(self, value: str, context: str) -> str:
-        if not (self.enabled and value.startswith(PREFIX)):
-            return value  # stored without a key: kept as it was written
+        if not value.startswith(PREFIX):
+            raise UnsealedSecret(f"a stored secret ({context.rpartition('|')[2]}) is not sealed")
         from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 
         blob = base64.b64decode(value[len(PREFIX) :])
