@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Annotated, Any
 
-from aws_lambda_powertools import Logger, Metrics, Tracer
+from aws_lambda_powertools import Logger, Tracer
 from aws_lambda_powertools.event_handler import APIGatewayRestResolver, Response, content_types
 from aws_lambda_powertools.event_handler.openapi.params import Body, Path, Query
 from aws_lambda_powertools.logging import correlation_paths
@@ -29,7 +29,7 @@ from secnotify.templating import PLACEHOLDERS
 
 logger = Logger()
 tracer = Tracer()
-metrics = Metrics()
+# No Metrics here: the API publishes none, and log_metrics on an empty set warns on every call.
 app = APIGatewayRestResolver(enable_validation=True)
 app.enable_swagger(path="/swagger", title="secnotify", version=__version__)
 
@@ -172,7 +172,6 @@ def openapi() -> Response[str]:
 @logger.inject_lambda_context(correlation_id_path=correlation_paths.API_GATEWAY_REST, log_event=False)
 # capture_response=False: a create or rotate response carries the signing secret.
 @tracer.capture_lambda_handler(capture_response=False)
-@metrics.log_metrics
 @screen_body
 def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
     return app.resolve(event, context)
