@@ -64,7 +64,10 @@ class TestSendResult(BaseModel):
     latencyMs: float | None = None
     error: str | None = None
     responseBody: str = ""
-    deliveryId: str | None = None
+    deliveryId: str = Field(description="The delivery record this send wrote.")
+    integrationEnabled: bool = Field(
+        description="Whether the integration is enabled: a disabled one can be tried out but gets no events."
+    )
 
 
 class DeliveryRecord(BaseModel):

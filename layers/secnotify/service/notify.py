@@ -80,8 +80,13 @@ class Notifier:
         attempt: int,
         kind: str = "event",
         msg_id: str | None = None,
+        test_marker: str | None = None,
     ) -> Attempt:
-        """Send once; the caller decides the final status, then calls ``record``."""
+        """Send once; the caller decides the final status, then calls ``record``.
+
+        ``test_marker`` is the ``webhook-test`` header of a test send (``true``, or
+        ``custom-event`` when the caller supplied the event); real notifications carry none.
+        """
         msg_id = msg_id or webhook_id(event.event_id, integration.id)
         try:
             body = self.templates.get(integration).render(event).encode("utf-8")
@@ -107,10 +112,15 @@ class Notifier:
                 secret_header_names=frozenset(
                     h.name.lower() for h in integration.webhook.headers if h.secret
                 ),
+                test_marker=test_marker,
             )
             outcome = self.sender.send(request)
-        status = "SUCCEEDED" if outcome.delivered else ("RETRYING" if outcome.retryable else "FAILED")
+        # Only the dispatcher retries; a test or a redelivery that failed has failed.
+        retrying = outcome.retryable and kind == "event"
+        status = "SUCCEEDED" if outcome.delivered else ("RETRYING" if retrying else "FAILED")
         doc = _record(event, integration, attempt, kind, msg_id, status)
+        if test_marker is not None:
+            doc["testMarker"] = test_marker
         doc.update(
             statusCode=outcome.status_code,
             latencyMs=round(outcome.latency_ms, 1),
