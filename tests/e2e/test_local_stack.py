@@ -106,3 +106,72 @@ def test_api_over_http_answers_json_errors(running: Any) -> None:
     assert status == 404 and "nope" in body["message"]
     resp = urllib3.request("POST", f"{running.api_url}/alerting-profiles", body=b"{", timeout=10)
     assert resp.status == 400 and "JSON" in resp.json()["message"]
+
+
+def _queue_depth(sqs: Any, url: str) -> int:
+    attrs = sqs.get_queue_attributes(
+        QueueUrl=url, AttributeNames=["ApproximateNumberOfMessages", "ApproximateNumberOfMessagesNotVisible"]
+    )["Attributes"]
+    return int(attrs["ApproximateNumberOfMessages"]) + int(attrs["ApproximateNumberOfMessagesNotVisible"])
+
+
+def _bad_message(i: int) -> str:
+    """Four kinds of message the pump cannot hand over as an event, each carrying its marker."""
+    marker = f"bad-{i:03d}"
+    kind = i % 4
+    if kind == 0:  # decoding it raises RecursionError
+        return "[" * 3000 + json.dumps(marker) + "]" * 3000
+    if kind == 1:  # not JSON at all
+        return f"not json at all: {marker}"
+    if kind == 2:  # what invalid UTF-8 becomes when decoded leniently: lone surrogates
+        return json.dumps(
+            {"id": marker, "detail-type": "Security Problem Opened", "detail": {"title": "\udcff\udcfe"}}
+        )
+    return json.dumps({"Records": marker})  # makes the handler itself raise
+
+
+def test_a_flood_with_undecodable_messages_delivers_every_good_event(running: Any) -> None:
+    api = running.api_url
+    _, profile = http("POST", f"{api}/alerting-profiles", load_event("api/profile.json"))
+    integration = load_event("api/integration-slack.json")
+    integration["alertingProfileId"] = profile["id"]
+    integration["webhook"]["url"] = f"{running.sink.url}/hooks/flood"
+    assert http("POST", f"{api}/integrations", integration)[0] == 201
+
+    events = boto3.client("events", endpoint_url=running.endpoint)
+    sqs = boto3.client("sqs", endpoint_url=running.endpoint)
+    opened = load_event("eventbridge/opened.json")
+    good: list[str] = []
+    bad: list[str] = []
+    for round_ in range(30):  # 30 rounds of 9 good events and 1 bad message: 300 in all
+        entries = []
+        for j in range(9):
+            display = f"S-{round_:02d}{j}"
+            good.append(display)
+            entries.append(entry({**opened, "detail": {**opened["detail"], "displayId": display}}, "default"))
+        assert events.put_events(Entries=entries)["FailedEntryCount"] == 0
+        marker = f"bad-{round_:03d}"
+        bad.append(marker)
+        sqs.send_message(QueueUrl=running.stack.inbox_queue_url, MessageBody=_bad_message(round_))
+
+    received = wait_for(running.sink, len(good), timeout=120)
+    texts = [json.loads(r["body"])["text"] for r in received]
+    assert sorted(d for d in good if any(f"*{d}*" in t for t in texts)) == sorted(good)
+
+    dead: list[str] = []
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline and (
+        len(dead) < len(bad) or _queue_depth(sqs, running.stack.inbox_queue_url)
+    ):
+        resp = sqs.receive_message(
+            QueueUrl=running.stack.dead_letter_queue_url, MaxNumberOfMessages=10, WaitTimeSeconds=1
+        )
+        for m in resp.get("Messages", []):
+            dead.append(m["Body"])
+            sqs.delete_message(QueueUrl=running.stack.dead_letter_queue_url, ReceiptHandle=m["ReceiptHandle"])
+    # Every bad message in the dead-letter queue, once each, and nothing good there.
+    assert sorted(marker for marker in bad if sum(marker in body for body in dead) == 1) == sorted(bad)
+    assert len(dead) == len(bad)
+    assert _queue_depth(sqs, running.stack.inbox_queue_url) == 0
+    time.sleep(0.5)
+    assert len(running.sink.received) == len(good)
