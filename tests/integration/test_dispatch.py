@@ -569,7 +569,7 @@ def test_a_pending_retry_whose_integration_went_away_is_cancelled_not_failed(
     from secnotify.service.wiring import dispatcher
 
     monkeypatch.setenv("RETRY_LADDER_SECONDS", "0,0,60")
-    monkeypatch.setenv("CONFIG_CACHE_TTL_SECONDS", "0")  # the retry comes after the cache moved on
+    monkeypatch.setenv("CONFIG_CACHE_TTL_SECONDS", "3600")  # the retry comes while the cache is warm
     monkeypatch.delenv("POWERTOOLS_METRICS_DISABLED", raising=False)  # metrics as in AWS
     wiring.reset()
     event = load_event("eventbridge/opened.json")

@@ -33,7 +33,8 @@ from secnotify.service.config_cache import ConfigCache
 from secnotify.service.notify import Notifier
 from secnotify.settings import Settings
 from secnotify.sources import MalformedEvent, parse_eventbridge
-from secnotify.storage.dynamodb import Claim, DynamoStore, Outcome
+from secnotify.storage.dynamodb import INTEGRATION, Claim, DynamoStore, Outcome
+from secnotify.storage.errors import NotFound
 from secnotify.storage.queues import MAX_SQS_DELAY_S, Queues
 
 # Outcomes are written when this many have completed, or this long after the last write.
@@ -252,13 +253,20 @@ class Dispatcher:
             result = DispatchResult(event_id=event_id)
             self._fan_out(event, result, remaining_s)
             return "resumed"
+        return self._retry(event, integration_id, self._current(integration_id), attempt)
+
+    def _current(self, integration_id: str) -> Integration | None:
+        """The integration as stored now, or None once deleted: a retry can come within the
+        cache's lifetime of an edit or a delete, and must not go to what is no longer there."""
+        try:
+            stored = self.store.get_config_item(INTEGRATION, integration_id)
+        except NotFound:
+            return None
         integration = self.config.get().integration(integration_id)
-        if integration is None:
+        if integration is None or integration.version != stored.version:
             self.config.invalidate()
             integration = self.config.get().integration(integration_id)
-        # A deleted integration's pending retry is cancelled, like a disabled one's: nobody
-        # wants it any more, so it is neither a failure nor a dead letter.
-        return self._retry(event, integration_id, integration, attempt)
+        return integration
 
     def _retry(
         self, event: SecurityEvent, integration_id: str, integration: Integration | None, attempt: int
@@ -273,6 +281,7 @@ class Dispatcher:
             if state is not None and state.status == "RETRY_SCHEDULED" and state.attempt > attempt:
                 self._requeue_scheduled(event.event_id, [state])
             return "skipped"
+        # A retry nobody wants any more is cancelled: neither a failure nor a dead letter.
         if integration is None:
             sent = self._cancelled(event, integration_id, attempt, "integration deleted")
         elif not self._still_wanted(integration):
@@ -281,7 +290,7 @@ class Dispatcher:
             sent = self._send(event, integration, attempt)
         if sent.record is not None:
             self.notifier.record(sent.record)
-        if sent.status == "FAILED" and sent.record is not None and sent.record["status"] == "FAILED":
+        if sent.status == "FAILED":
             self._dead_letter(sent)
         settled = self.store.settle_claim(
             event.event_id, integration_id, attempt, owner, sent.status, sent.attempt, sent.not_before
