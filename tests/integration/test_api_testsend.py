@@ -94,3 +94,15 @@ def test_test_send_says_whether_the_integration_is_enabled(api: ApiClient, stack
     assert req.header("webhook-test") == "true"
     (record,) = api.get(f"/integrations/{iid}/deliveries").json()["items"]
     assert record["deliveryId"] == out["deliveryId"] and record["status"] == "SUCCEEDED"
+
+
+def test_a_test_sent_again_is_still_a_test(api: ApiClient, stack: Any) -> None:
+    with Receiver() as rx:
+        iid = setup(api, rx.url("/"))
+        detail = load_event("eventbridge/hostile.json")["detail"]
+        first = api.post(f"/integrations/{iid}/test", {"event": detail}).json()
+        again = api.post(f"/integrations/{iid}/deliveries/{first['deliveryId']}/redeliver").json()
+        original, repeated = rx.wait_for(2)
+    assert again["delivered"] is True and again["deliveryId"] != first["deliveryId"]
+    assert repeated.header("webhook-test") == original.header("webhook-test") == "custom-event"
+    assert repeated.header("webhook-id") == original.header("webhook-id")
