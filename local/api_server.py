@@ -27,6 +27,8 @@ class _Handler(BaseHTTPRequestHandler):
             return
         body = self.rfile.read(length) if length else b""
         event = apigw_event(self.command, self.path, {k: v for k, v in self.headers.items()}, body)
+        # Served at the root, as a custom domain mapped without a base path: no stage in the path.
+        event["requestContext"]["path"] = event["path"]
         with _ONE_AT_A_TIME:
             result: dict[str, Any] = lambda_handler(event, LocalContext())
         payload = result.get("body") or ""

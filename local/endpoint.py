@@ -1,14 +1,21 @@
-"""The embedded AWS endpoint: a moto server on loopback, with DynamoDB's atomicity restored.
+"""The embedded AWS endpoint: a moto server on loopback, with DynamoDB's atomicity restored
+and EventBridge's PutEvents answering a bad ``Detail`` as EventBridge does.
 
 moto serves requests on many threads and its DynamoDB model takes no lock, so two conditional
 writes racing on one item can both pass their condition, and a query racing a write can fail
 with "dictionary changed size during iteration". DynamoDB applies each request atomically;
 serving DynamoDB requests one at a time gives the local stack and the tests the same guarantee
 (other services keep their threads: an SQS long poll must not hold up the table).
+
+moto fails a whole PutEvents request with a 500 when an entry's ``Detail`` is JSON but not an
+object (or nested past the recursion limit); EventBridge fails just that entry, with
+``MalformedDetail``, and takes the others.
 """
 
 from __future__ import annotations
 
+import io
+import json
 import threading
 from collections.abc import Callable, Iterable
 from typing import Any
@@ -35,11 +42,83 @@ class _OneAtATime:
                     close()
 
 
+_MALFORMED_DETAIL = {"ErrorCode": "MalformedDetail", "ErrorMessage": "Detail is malformed."}
+
+
+def _detail_is_malformed(entry: Any) -> bool:
+    detail = entry.get("Detail") if isinstance(entry, dict) else None
+    if not isinstance(detail, str) or not detail:
+        return False  # missing: moto answers InvalidArgument, as EventBridge does
+    try:
+        return not isinstance(json.loads(detail), dict)
+    except (ValueError, RecursionError):
+        return True
+
+
+class _PutEventsLikeAws:
+    """Entries with a malformed ``Detail`` get a per-entry error; the rest go on to moto."""
+
+    def __init__(self, app: Callable[..., Iterable[bytes]]) -> None:
+        self.app = app
+
+    def __call__(self, environ: dict[str, Any], start_response: Callable[..., Any]) -> Iterable[bytes]:
+        if environ.get("HTTP_X_AMZ_TARGET") != "AWSEvents.PutEvents":
+            return self.app(environ, start_response)
+        raw = environ["wsgi.input"].read(int(environ.get("CONTENT_LENGTH") or 0))
+        try:
+            request = json.loads(raw)
+            entries = request["Entries"]
+            bad = [_detail_is_malformed(e) for e in entries]
+        except (ValueError, RecursionError, KeyError, TypeError, AttributeError):
+            request, bad = None, []
+        if request is None or not any(bad):
+            return self._forward(environ, start_response, raw)
+        kept = [e for e, is_bad in zip(entries, bad, strict=True) if not is_bad]
+        results: list[Any] = []
+        failed = 0
+        if kept:
+            status, headers, body = self._call(environ, json.dumps({**request, "Entries": kept}).encode())
+            if not status.startswith("200"):
+                start_response(status, headers)
+                return [body]
+            answer = json.loads(body)
+            results, failed = list(answer.get("Entries", [])), int(answer.get("FailedEntryCount", 0))
+        merged = [dict(_MALFORMED_DETAIL) if is_bad else results.pop(0) for is_bad in bad]
+        data = json.dumps({"FailedEntryCount": failed + sum(bad), "Entries": merged}).encode()
+        start_response(
+            "200 OK", [("Content-Type", "application/x-amz-json-1.1"), ("Content-Length", str(len(data)))]
+        )
+        return [data]
+
+    def _forward(
+        self, environ: dict[str, Any], start_response: Callable[..., Any], raw: bytes
+    ) -> Iterable[bytes]:
+        environ["wsgi.input"] = io.BytesIO(raw)
+        return self.app(environ, start_response)
+
+    def _call(self, environ: dict[str, Any], data: bytes) -> tuple[str, list[tuple[str, str]], bytes]:
+        sub = {**environ, "wsgi.input": io.BytesIO(data), "CONTENT_LENGTH": str(len(data))}
+        captured: list[Any] = []
+
+        def capture(status: str, headers: list[tuple[str, str]], exc_info: Any = None) -> Any:
+            captured[:] = [status, headers]
+            return lambda _data: None
+
+        result = self.app(sub, capture)
+        try:
+            body = b"".join(result)
+        finally:
+            close = getattr(result, "close", None)
+            if close is not None:
+                close()
+        return captured[0], captured[1], body
+
+
 class EmbeddedAws:
     """DynamoDB, EventBridge, SQS and KMS on ``http://host:port`` (port 0 picks a free one)."""
 
     def __init__(self, host: str = "127.0.0.1", port: int = 4566) -> None:
-        app = _OneAtATime(DomainDispatcherApplication(create_backend_app))
+        app = _PutEventsLikeAws(_OneAtATime(DomainDispatcherApplication(create_backend_app)))
         self._server: BaseWSGIServer = make_server(host, port, app, True, request_handler=MotoRequestHandler)
         self._thread = threading.Thread(target=self._server.serve_forever, name="aws-endpoint", daemon=True)
 

@@ -407,6 +407,27 @@ def _provision_queues(sqs: Any, resolver: Resolver, prefix: str) -> None:
             )
 
 
+def _provision_inbox(sqs: Any, resolver: Resolver, prefix: str) -> tuple[str, str]:
+    """The queue the dispatcher's rules target locally, standing in for Lambda's async event queue.
+
+    Its redrive policy does what the function's EventInvokeConfig does in AWS: after the first
+    attempt and MaximumRetryAttempts retries, the event goes to the dead-letter queue.
+    """
+    properties = resolver.template["Resources"][DISPATCHER]["Properties"]
+    invoke = resolver.value(properties.get("EventInvokeConfig", {}))
+    timeout = resolver.value(properties.get("Timeout", 30))
+    redrive = {
+        "deadLetterTargetArn": resolver.get_att("DeadLetterQueue", "Arn"),
+        "maxReceiveCount": int(invoke.get("MaximumRetryAttempts", 2)) + 1,
+    }
+    attributes = {
+        # An invocation runs at most the function's timeout before its message may come back.
+        "VisibilityTimeout": _cfn_attribute(timeout),
+        "RedrivePolicy": json.dumps(redrive),
+    }
+    return _ensure_queue(sqs, f"{prefix}-dispatcher-inbox", attributes)
+
+
 def _allow_rule_to_send(sqs: Any, queue_url: str, queue_arn: str, rule_arns: list[str]) -> None:
     # Not enforced by moto, but needed when AWS_ENDPOINT_URL points at a real endpoint.
     policy = {
@@ -466,7 +487,7 @@ def provision(
         _provision_table(dynamodb, resolver, logical_id, f"{prefix}-{_kebab(logical_id)}")
     _provision_queues(sqs, resolver, prefix)
 
-    inbox_url, inbox_arn = _ensure_queue(sqs, f"{prefix}-dispatcher-inbox", {})
+    inbox_url, inbox_arn = _provision_inbox(sqs, resolver, prefix)
     rule_events = [
         (event_id, event["Properties"])
         for event_id, event in template["Resources"][DISPATCHER]["Properties"].get("Events", {}).items()

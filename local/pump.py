@@ -3,6 +3,11 @@
 The EventBridge rule from template.yaml targets an inbox queue on the local endpoint, so
 the template's pattern decides what reaches the dispatcher. The retry queue is drained the
 same way, as SQS batches with partial failures.
+
+Each inbox message is one invocation, as each event is in AWS: one that cannot be decoded goes
+to the handler as the text it is (which dead-letters it as malformed), and one whose invocation
+fails is left on the queue to come back shortly; the inbox's redrive policy moves it to the
+dead-letter queue after as many attempts as Lambda makes. No message ever holds up another.
 """
 
 from __future__ import annotations
@@ -17,6 +22,20 @@ import boto3
 from local.lambda_runtime import LocalContext
 
 LOCAL_ACCOUNT = "123456789012"
+RETRY_AFTER_S = 1
+
+
+def _decode(body: str) -> Any:
+    """The event an inbox message carries, or its text when it is not JSON (too deeply nested
+    to decode, or not JSON at all): the dispatcher refuses that as malformed, with the reason."""
+    try:
+        event = json.loads(body)
+    except (ValueError, RecursionError):
+        return body
+    if isinstance(event, dict) and "detail-type" in event:
+        # moto's EventBridge leaves out `account`, which AWS always sets.
+        event.setdefault("account", LOCAL_ACCOUNT)
+    return event
 
 
 class Pump:
@@ -49,15 +68,22 @@ class Pump:
 
         for message in messages:
             try:
-                event = json.loads(message["Body"])
-            except ValueError:
-                event = message["Body"]
-            if isinstance(event, dict) and "detail-type" in event:
-                # moto's EventBridge leaves out `account`, which AWS always sets.
-                event.setdefault("account", LOCAL_ACCOUNT)
-            lambda_handler(event, LocalContext(function_name="secnotify-dispatcher"))
+                lambda_handler(_decode(message["Body"]), LocalContext(function_name="secnotify-dispatcher"))
+            except Exception:
+                traceback.print_exc()
+                self._again_soon(queue_url, message)
+                continue
             self.sqs.delete_message(QueueUrl=queue_url, ReceiptHandle=message["ReceiptHandle"])
             self.handled += 1
+
+    def _again_soon(self, queue_url: str, message: dict[str, Any]) -> None:
+        # Lambda retries a failed asynchronous invocation within minutes; a second will do here.
+        try:
+            self.sqs.change_message_visibility(
+                QueueUrl=queue_url, ReceiptHandle=message["ReceiptHandle"], VisibilityTimeout=RETRY_AFTER_S
+            )
+        except Exception:
+            traceback.print_exc()  # it still comes back, when its visibility timeout ends
 
     def _batch(self, queue_url: str, messages: list[dict[str, Any]]) -> None:
         from functions.dispatcher.app import lambda_handler

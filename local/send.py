@@ -10,13 +10,17 @@ import boto3
 
 
 def entry(event: dict, bus: str) -> dict:
-    return {
+    """The PutEvents entry of a sample event. EventBridge sets ``id``, ``time``, ``account`` and
+    ``region`` itself; a sample without ``detail`` sends no ``Detail``, as the CLI would."""
+    out = {
         "Source": event.get("source", "secnotify"),
         "DetailType": event.get("detail-type", "Security Problem Opened"),
-        "Detail": json.dumps(event.get("detail", {})),
         "Resources": event.get("resources", []),
         "EventBusName": bus,
     }
+    if "detail" in event:
+        out["Detail"] = json.dumps(event["detail"])
+    return out
 
 
 def main(argv: list[str]) -> int:

@@ -4,14 +4,15 @@ from __future__ import annotations
 
 from typing import Annotated, Any
 
-from aws_lambda_powertools import Logger, Metrics, Tracer
-from aws_lambda_powertools.event_handler import APIGatewayRestResolver, Response, content_types
+from aws_lambda_powertools import Logger, Tracer
+from aws_lambda_powertools.event_handler import APIGatewayRestResolver, Response
+from aws_lambda_powertools.event_handler.openapi.models import Example
 from aws_lambda_powertools.event_handler.openapi.params import Body, Path, Query
 from aws_lambda_powertools.logging import correlation_paths
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from secnotify import __version__
-from secnotify.http_api import DELETED, json_response, ok, register_error_handlers, screen_body
+from secnotify.http_api import DELETED, json_response, ok, register_docs, register_error_handlers, screen_body
 from secnotify.models.api import (
     DeliveryList,
     IntegrationList,
@@ -29,13 +30,72 @@ from secnotify.templating import PLACEHOLDERS
 
 logger = Logger()
 tracer = Tracer()
-metrics = Metrics()
+# No Metrics here: the API publishes none, and log_metrics on an empty set warns on every call.
 app = APIGatewayRestResolver(enable_validation=True)
-app.enable_swagger(path="/swagger", title="secnotify", version=__version__)
+register_docs(
+    app,
+    title="secnotify",
+    version=__version__,
+    description=(
+        "Configuration API of secnotify: alerting profiles say which security problems to hear "
+        "about, integrations say where and how (a webhook URL, headers, a payload template). "
+        "Every route needs IAM auth (SigV4) in AWS. Errors are JSON with a `message` naming the "
+        "field or the reason; no request gets a 5xx."
+    ),
+)
 
-Id = Annotated[str, Path(min_length=1, max_length=64)]
+ProfileId = Annotated[str, Path(min_length=1, max_length=64, description="The alerting profile's id.")]
+IntegrationId = Annotated[str, Path(min_length=1, max_length=64, description="The integration's id.")]
+DeliveryId = Annotated[str, Path(min_length=1, max_length=64, description="A delivery record's id.")]
 Limit = Annotated[int, Query(ge=1, le=100, description="Page size, 1-100.")]
 Token = Annotated[str | None, Query(max_length=2048, description="Opaque token from the previous page.")]
+
+_PROFILE = {
+    "name": "Critical and high in production",
+    "enabled": True,
+    "enabledRiskLevels": ["CRITICAL", "HIGH"],
+    "enabledTriggerEvents": ["SECURITY_PROBLEM_OPENED", "SECURITY_PROBLEM_RESOLVED"],
+    "managementZone": "production",
+}
+_INTEGRATION = {
+    "displayName": "Slack #security",
+    "enabled": True,
+    "type": "WEBHOOK",
+    "alertingProfileId": "3f0c9a52-8d1e-4d5b-9a4f-2b7e1c6d8a90",
+    "webhook": {
+        "url": "https://hooks.example.com/services/T000/B000",
+        "acceptAnyCertificate": False,
+        "headers": [
+            {"name": "Content-Type", "value": "application/json"},
+            {"name": "Authorization", "value": "Bearer 0123456789abcdef", "secret": True},
+        ],
+        "payload": '{"text": "{Severity} {SecurityProblemId}: {Title} ({SecurityProblemUrl})"}',
+    },
+    "generateSigningSecret": True,
+}
+_KEEP_SECRET = {
+    **_INTEGRATION,
+    "generateSigningSecret": False,
+    "webhook": {
+        "url": "https://hooks.example.com/services/T000/B000",
+        "headers": [
+            {"name": "Content-Type", "value": "application/json"},
+            {"name": "Authorization", "secret": True},
+        ],
+        "payload": '{"text": "{Severity} {SecurityProblemId}: {Title}"}',
+    },
+}
+_DETAIL = {
+    "securityProblemId": "11497873967941161718",
+    "displayId": "S-1234",
+    "title": "Remote Code Execution in log4j-core",
+    "riskAssessment": {"riskLevel": "CRITICAL", "riskScore": 10.0},
+    "managementZones": [{"id": "123", "name": "production"}],
+}
+
+
+def _examples(**values: tuple[str, Any]) -> dict[str, Example]:
+    return {name: Example(summary=summary, value=value) for name, (summary, value) in values.items()}
 
 
 register_error_handlers(app, logger)
@@ -44,27 +104,63 @@ register_error_handlers(app, logger)
 # ---- alerting profiles -----------------------------------------------------------------
 
 
-@app.get("/alerting-profiles", responses=ok(ProfileList), tags=["Alerting profiles"])
+@app.get(
+    "/alerting-profiles",
+    summary="List alerting profiles",
+    description="Alerting profiles, a page of `limit` at a time. Pass the `nextToken` of one page to get "
+    "the next; a token the API did not issue is a 400.",
+    responses=ok(ProfileList),
+    tags=["Alerting profiles"],
+)
 def list_profiles(limit: Limit = 50, nextToken: Token = None) -> Response[ProfileList]:
     items, token = api_services().profiles.page(limit, nextToken)
     return json_response(ProfileList(items=items, nextToken=token))
 
 
-@app.post("/alerting-profiles", responses=ok(AlertingProfile, "Created", 201), tags=["Alerting profiles"])
-def create_profile(body: Annotated[AlertingProfileInput, Body()]) -> Response[AlertingProfile]:
+@app.post(
+    "/alerting-profiles",
+    summary="Create an alerting profile",
+    description="Which security problems to hear about: risk levels, trigger events and an optional "
+    "management zone (id or exact name). At most 200 profiles. The answer's `ETag` is its version.",
+    responses=ok(AlertingProfile, "Created", 201),
+    tags=["Alerting profiles"],
+)
+def create_profile(
+    body: Annotated[
+        AlertingProfileInput,
+        Body(openapi_examples=_examples(production=("Critical and high problems in one zone", _PROFILE))),
+    ],
+) -> Response[AlertingProfile]:
     profile = api_services().profiles.create(body)
     return json_response(profile, 201, profile.version)
 
 
-@app.get("/alerting-profiles/<profile_id>", responses=ok(AlertingProfile), tags=["Alerting profiles"])
-def get_profile(profile_id: Id) -> Response[AlertingProfile]:
+@app.get(
+    "/alerting-profiles/<profile_id>",
+    summary="Get an alerting profile",
+    description="The profile; the `ETag` header is its version, for `If-Match` on a later `PUT`.",
+    responses=ok(AlertingProfile),
+    tags=["Alerting profiles"],
+)
+def get_profile(profile_id: ProfileId) -> Response[AlertingProfile]:
     profile = api_services().profiles.get(profile_id)
     return json_response(profile, version=profile.version)
 
 
-@app.put("/alerting-profiles/<profile_id>", responses=ok(AlertingProfile), tags=["Alerting profiles"])
+@app.put(
+    "/alerting-profiles/<profile_id>",
+    summary="Replace an alerting profile",
+    description="Replaces the whole profile. Send `If-Match` with the `ETag` you read, and a change made "
+    "meanwhile is refused with 412 instead of lost.",
+    responses=ok(AlertingProfile),
+    tags=["Alerting profiles"],
+)
 def replace_profile(
-    profile_id: Id, body: Annotated[AlertingProfileInput, Body()]
+    profile_id: ProfileId,
+    body: Annotated[
+        AlertingProfileInput,
+        Body(openapi_examples=_examples(production=("Critical and high problems in one zone", _PROFILE))),
+    ],
 ) -> Response[AlertingProfile]:
     if_match = app.current_event.headers.get("If-Match")
     profile = api_services().profiles.replace(profile_id, body, if_match)
@@ -73,10 +169,12 @@ def replace_profile(
 
 @app.delete(
     "/alerting-profiles/<profile_id>",
+    summary="Delete an alerting profile",
+    description="Deletes the profile. Refused with 409, naming them, while integrations use it.",
     responses=DELETED,
     tags=["Alerting profiles"],
 )
-def delete_profile(profile_id: Id) -> Response[None]:
+def delete_profile(profile_id: ProfileId) -> Response[None]:
     api_services().profiles.delete(profile_id)
     return Response(status_code=204)
 
@@ -84,33 +182,95 @@ def delete_profile(profile_id: Id) -> Response[None]:
 # ---- integrations ----------------------------------------------------------------------
 
 
-@app.get("/integrations", responses=ok(IntegrationList), tags=["Integrations"])
+@app.get(
+    "/integrations",
+    summary="List integrations",
+    description="Integrations, a page of `limit` at a time. Secret header values are never shown "
+    "(`value: null`), nor is the signing secret (`hasSigningSecret` says whether there is one).",
+    responses=ok(IntegrationList),
+    tags=["Integrations"],
+)
 def list_integrations(limit: Limit = 50, nextToken: Token = None) -> Response[IntegrationList]:
     items, token = api_services().integrations.page(limit, nextToken)
     return json_response(IntegrationList(items=items, nextToken=token))
 
 
-@app.post("/integrations", responses=ok(IntegrationView, "Created", 201), tags=["Integrations"])
-def create_integration(body: Annotated[IntegrationInput, Body()]) -> Response[IntegrationView]:
+@app.post(
+    "/integrations",
+    summary="Create an integration",
+    description="A webhook bound to an alerting profile: URL, headers (secret ones are write-only), a "
+    "payload template (checked on save: unknown placeholders and JSON that cannot render are refused "
+    "with line and column), and a signing secret (`signingSecret`, or `generateSigningSecret: true`), "
+    "which this answer shows once. At most 1000 integrations.",
+    responses=ok(IntegrationView, "Created", 201),
+    tags=["Integrations"],
+)
+def create_integration(
+    body: Annotated[
+        IntegrationInput,
+        Body(openapi_examples=_examples(slack=("A Slack-style webhook with a secret header", _INTEGRATION))),
+    ],
+) -> Response[IntegrationView]:
     view = api_services().integrations.create(body)
     return json_response(view, 201, view.version)
 
 
-@app.post("/integrations/preview", responses=ok(PreviewResult), tags=["Integrations"])
-def preview(body: Annotated[PreviewRequest, Body()]) -> Response[PreviewResult]:
+@app.post(
+    "/integrations/preview",
+    summary="Render a payload without sending it",
+    description="Renders the template of a saved integration (`integrationId`) or of a draft "
+    "(`integration`), for the sample event or the `event` given (a whole EventBridge event or just its "
+    "detail), with the checks a save makes. `valid` and `errors` say what a save would say. "
+    "Nothing is sent.",
+    responses=ok(PreviewResult),
+    tags=["Integrations"],
+)
+def preview(
+    body: Annotated[
+        PreviewRequest,
+        Body(
+            openapi_examples=_examples(
+                draft=("A draft, for the sample event", {"integration": _INTEGRATION}),
+                saved=(
+                    "A saved integration, for a given event detail",
+                    {"integrationId": "5c2e7f10-4b8a-4e3d-8f6a-1d9b0c7e2a31", "event": _DETAIL},
+                ),
+            )
+        ),
+    ],
+) -> Response[PreviewResult]:
     result = api_services().integrations.preview(body.integrationId, body.integration, body.event)
     return json_response(PreviewResult.model_validate(result))
 
 
-@app.get("/integrations/<integration_id>", responses=ok(IntegrationView), tags=["Integrations"])
-def get_integration(integration_id: Id) -> Response[IntegrationView]:
+@app.get(
+    "/integrations/<integration_id>",
+    summary="Get an integration",
+    description="The integration, secret values hidden; the `ETag` header is its version.",
+    responses=ok(IntegrationView),
+    tags=["Integrations"],
+)
+def get_integration(integration_id: IntegrationId) -> Response[IntegrationView]:
     view = api_services().integrations.get(integration_id)
     return json_response(view, version=view.version)
 
 
-@app.put("/integrations/<integration_id>", responses=ok(IntegrationView), tags=["Integrations"])
+@app.put(
+    "/integrations/<integration_id>",
+    summary="Replace an integration",
+    description="Replaces the whole integration. A secret header listed without a value keeps the stored "
+    "value; `generateSigningSecret: true` rotates the signing secret (shown in this answer once) and "
+    "`signingSecret: null` removes it. `If-Match` with the `ETag` you read refuses a concurrent change "
+    "(412).",
+    responses=ok(IntegrationView),
+    tags=["Integrations"],
+)
 def replace_integration(
-    integration_id: Id, body: Annotated[IntegrationInput, Body()]
+    integration_id: IntegrationId,
+    body: Annotated[
+        IntegrationInput,
+        Body(openapi_examples=_examples(keep=("Keep the stored secret header value", _KEEP_SECRET))),
+    ],
 ) -> Response[IntegrationView]:
     if_match = app.current_event.headers.get("If-Match")
     view = api_services().integrations.replace(integration_id, body, if_match)
@@ -119,34 +279,69 @@ def replace_integration(
 
 @app.delete(
     "/integrations/<integration_id>",
+    summary="Delete an integration",
+    description="Deletes the integration. Retries still pending for it are cancelled, not sent.",
     responses=DELETED,
     tags=["Integrations"],
 )
-def delete_integration(integration_id: Id) -> Response[None]:
+def delete_integration(integration_id: IntegrationId) -> Response[None]:
     api_services().integrations.delete(integration_id)
     return Response(status_code=204)
 
 
-@app.post("/integrations/<integration_id>/test", responses=ok(TestSendResult), tags=["Integrations"])
+@app.post(
+    "/integrations/<integration_id>/test",
+    summary="Send a test notification",
+    description="Sends one notification now, for the sample event or the `event` given, through the "
+    "real delivery path (SSRF guard, signing, timeouts), with the header `webhook-test: true` "
+    "(`webhook-test: custom-event` when the event was given) and a fresh `webhook-id`. A test is "
+    "never retried: a failure is logged `FAILED`. The answer names the delivery record and says "
+    "whether the integration is enabled (a disabled one can be tried out but gets no events).",
+    responses=ok(TestSendResult),
+    tags=["Integrations"],
+)
 def test_send(
-    integration_id: Id, body: Annotated[TestSendRequest | None, Body()] = None
+    integration_id: IntegrationId,
+    body: Annotated[
+        TestSendRequest | None,
+        Body(
+            openapi_examples=_examples(
+                sample=("The sample event", {}),
+                custom=("An event detail of your own", {"event": _DETAIL}),
+            )
+        ),
+    ] = None,
 ) -> Response[TestSendResult]:
     result = api_services().integrations.test_send(integration_id, body.event if body else None)
     return json_response(TestSendResult.model_validate(result))
 
 
-@app.get("/integrations/<integration_id>/deliveries", responses=ok(DeliveryList), tags=["Delivery log"])
-def list_deliveries(integration_id: Id, limit: Limit = 50, nextToken: Token = None) -> Response[DeliveryList]:
+@app.get(
+    "/integrations/<integration_id>/deliveries",
+    summary="List an integration's deliveries",
+    description="The delivery log, newest first: every attempt, test and redelivery, with its status "
+    "(`SUCCEEDED`, `RETRYING`, `FAILED`, `CANCELLED`), HTTP status, latency and the start of the "
+    "receiver's answer (secrets masked). Records are kept 30 days.",
+    responses=ok(DeliveryList),
+    tags=["Delivery log"],
+)
+def list_deliveries(
+    integration_id: IntegrationId, limit: Limit = 50, nextToken: Token = None
+) -> Response[DeliveryList]:
     items, token = api_services().integrations.deliveries(integration_id, limit, nextToken)
     return json_response(DeliveryList.model_validate({"items": items, "nextToken": token}))
 
 
 @app.post(
     "/integrations/<integration_id>/deliveries/<delivery_id>/redeliver",
+    summary="Redeliver a notification",
+    description="Sends the notification of that delivery record again, once, to the integration as it is "
+    "now: a real notification with the same `webhook-id` (receivers that deduplicate see it once) and "
+    "no `webhook-test` header. 409 when its event is no longer kept.",
     responses=ok(TestSendResult),
     tags=["Delivery log"],
 )
-def redeliver(integration_id: Id, delivery_id: Id) -> Response[TestSendResult]:
+def redeliver(integration_id: IntegrationId, delivery_id: DeliveryId) -> Response[TestSendResult]:
     result = api_services().integrations.redeliver(integration_id, delivery_id)
     return json_response(TestSendResult.model_validate(result))
 
@@ -154,25 +349,22 @@ def redeliver(integration_id: Id, delivery_id: Id) -> Response[TestSendResult]:
 # ---- reference -------------------------------------------------------------------------
 
 
-@app.get("/placeholders", responses=ok(PlaceholderList), tags=["Reference"])
+@app.get(
+    "/placeholders",
+    summary="List the payload placeholders",
+    description="Every placeholder a payload template may use (`{Title}`, `{Tags[key]}`...), with what "
+    "it stands for and an example value. Jinja templates see the same names as variables.",
+    responses=ok(PlaceholderList),
+    tags=["Reference"],
+)
 def placeholders() -> Response[PlaceholderList]:
     items = [{"name": p.name, "description": p.description, "example": p.example} for p in PLACEHOLDERS]
     return json_response(PlaceholderList.model_validate({"items": items}))
 
 
-@app.get("/openapi.json", include_in_schema=False)
-def openapi() -> Response[str]:
-    return Response(
-        status_code=200,
-        content_type=content_types.APPLICATION_JSON,
-        body=app.get_openapi_json_schema(title="secnotify", version=__version__),
-    )
-
-
 @logger.inject_lambda_context(correlation_id_path=correlation_paths.API_GATEWAY_REST, log_event=False)
 # capture_response=False: a create or rotate response carries the signing secret.
 @tracer.capture_lambda_handler(capture_response=False)
-@metrics.log_metrics
 @screen_body
 def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
     return app.resolve(event, context)

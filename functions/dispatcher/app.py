@@ -19,6 +19,7 @@ _METRICS = {
     "delivered": "NotificationsDelivered",
     "retrying": "NotificationsRetrying",
     "failed": "NotificationsFailed",
+    "cancelled": "NotificationsCancelled",
     "malformed": "MalformedEvents",
     "matched": "NotificationsMatched",
     "handed_off": "NotificationsHandedOff",

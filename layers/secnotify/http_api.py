@@ -1,17 +1,22 @@
-"""The config API's HTTP plumbing: JSON errors that name the field, OpenAPI response docs,
-and a screen that refuses bodies the request parser itself would choke on."""
+"""The config API's HTTP plumbing: JSON errors that name the field, the OpenAPI document and
+Swagger UI as served from where the request came in, and a screen that refuses bodies the
+request parser itself would choke on."""
 
 from __future__ import annotations
 
 import base64
 import binascii
 import json
+from pathlib import Path
 from typing import Any
 
 from aws_lambda_powertools import Logger
 from aws_lambda_powertools.event_handler import APIGatewayRestResolver, Response, content_types
+from aws_lambda_powertools.event_handler.openapi import swagger_ui
 from aws_lambda_powertools.event_handler.openapi.exceptions import RequestValidationError
+from aws_lambda_powertools.event_handler.openapi.swagger_ui.html import generate_swagger_html
 from aws_lambda_powertools.middleware_factory import lambda_handler_decorator
+from aws_lambda_powertools.utilities.data_classes import APIGatewayProxyEvent
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from secnotify.models.api import ErrorBody
@@ -29,11 +34,12 @@ def error(status: int, message: str, **details: Any) -> Response:
 ERRORS: dict[int | str, dict[str, Any]] = {
     code: {"description": text, "content": {"application/json": {"model": ErrorBody}}}
     for code, text in {
-        400: "Invalid request",
-        404: "Not found",
-        409: "Conflict",
-        412: "Stale If-Match",
-        413: "Body too large",
+        400: "Invalid request: `message` names the field and the reason, `field` is that field, and "
+        "`errors` lists every problem found (validation errors, or template errors with line and column).",
+        404: "No such item, or no such route.",
+        409: "Conflict: the profile is in use (`integrations` names the users), or a limit is reached.",
+        412: "`If-Match` names a version that is no longer current.",
+        413: "The request body is larger than 256 KB.",
     }.items()
 }
 DELETED: dict[int | str, dict[str, Any]] = {204: {"description": "Deleted", "content": {}}, **ERRORS}
@@ -132,3 +138,73 @@ def screen_body(handler: Any, event: dict[str, Any], context: LambdaContext) -> 
             return _early_error(400, f"body: not valid JSON ({str(exc)[:120]})")
     result: dict[str, Any] = handler(event, context)
     return result
+
+
+# ---- the API's own description ------------------------------------------------------------
+
+# API Gateway's IAM auth, as its OpenAPI import and export spell it: a SigV4-signed Authorization header.
+SECURITY_SCHEMES: dict[str, Any] = {
+    "sigv4": {
+        "type": "apiKey",
+        "name": "Authorization",
+        "in": "header",
+        "x-amazon-apigateway-authtype": "awsSigv4",
+        "description": "AWS Signature Version 4 (service `execute-api`), e.g. with awscurl or any AWS SDK. "
+        "The local stack (`make run`) needs no signature.",
+    }
+}
+# Powertools documents its own 422 for validation errors; this API answers them with a 400.
+_UNUSED_SCHEMAS = ("HTTPValidationError", "ValidationError", "ResponseValidationError")
+_documents: dict[tuple[str, str], dict[str, Any]] = {}
+_SWAGGER_DIR = Path(swagger_ui.__file__).parent
+
+
+def served_base(event: APIGatewayProxyEvent) -> str:
+    """The path prefix the API is reached under, from the request itself: the stage on the
+    execute-api endpoint (requestContext.path ``/v1/swagger`` for path ``/swagger``), a custom
+    domain's base path mapping, or nothing where the API is served at the root."""
+    full = str(event.request_context.path or "")
+    path = str(event.path or "")
+    if not path or not full.endswith(path):
+        return ""
+    return full[: len(full) - len(path)].rstrip("/")
+
+
+def openapi_document(app: APIGatewayRestResolver, base: str, **info: Any) -> dict[str, Any]:
+    """The OpenAPI document with ``servers`` for ``base``, the IAM scheme, and no phantom 422."""
+    key = (str(info.get("title")), str(info.get("version")))
+    cached = _documents.get(key)
+    if cached is None:
+        raw = app.get_openapi_json_schema(**info)
+        cached = json.loads(raw)
+        for item in cached.get("paths", {}).values():
+            for operation in item.values():
+                operation.get("responses", {}).pop("422", None)
+        schemas = cached.setdefault("components", {}).setdefault("schemas", {})
+        for name in _UNUSED_SCHEMAS:
+            schemas.pop(name, None)
+        cached["components"]["securitySchemes"] = SECURITY_SCHEMES
+        cached["security"] = [{name: []} for name in SECURITY_SCHEMES]
+        _documents[key] = cached
+    return {**cached, "servers": [{"url": base or "/"}]}
+
+
+def register_docs(app: APIGatewayRestResolver, **info: Any) -> None:
+    """``GET /openapi.json`` and ``GET /swagger`` (``?format=json`` for the document alone)."""
+
+    def document() -> dict[str, Any]:
+        return openapi_document(app, served_base(app.current_event), **info)
+
+    @app.get("/openapi.json", include_in_schema=False)
+    def _openapi() -> Response[str]:
+        return Response(200, content_types.APPLICATION_JSON, json.dumps(document()))
+
+    @app.get("/swagger", include_in_schema=False)
+    def _swagger() -> Response[str]:
+        # "</" escaped: the document is embedded in a <script> element.
+        spec = json.dumps(document()).replace("</", "<\\/")
+        if (app.current_event.query_string_parameters or {}).get("format") == "json":
+            return Response(200, content_types.APPLICATION_JSON, spec)
+        js = (_SWAGGER_DIR / "swagger-ui-bundle.min.js").read_text(encoding="utf-8")
+        css = (_SWAGGER_DIR / "swagger-ui.min.css").read_text(encoding="utf-8")
+        return Response(200, "text/html", generate_swagger_html(spec, js, css, "", None))

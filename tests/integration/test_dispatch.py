@@ -539,3 +539,66 @@ def test_slow_receivers_do_not_hold_up_the_others(api: ApiClient, stack: Any) ->
     finally:
         for receiver in slow + fast:
             receiver.stop()
+
+
+def _emitted_metrics(text: str) -> dict[str, float]:
+    """The metric values in the embedded-metric-format lines a handler printed."""
+    out: dict[str, float] = {}
+    for line in text.splitlines():
+        if '"_aws"' not in line:
+            continue
+        doc = json.loads(line)
+        for directive in doc["_aws"]["CloudWatchMetrics"]:
+            for metric in directive["Metrics"]:
+                value = doc[metric["Name"]]
+                out[metric["Name"]] = out.get(metric["Name"], 0) + (
+                    sum(value) if isinstance(value, list) else value
+                )
+    return out
+
+
+@pytest.mark.parametrize("how", ["deleted", "disabled"])
+def test_a_pending_retry_whose_integration_went_away_is_cancelled_not_failed(
+    api: ApiClient,
+    stack: Any,
+    monkeypatch: pytest.MonkeyPatch,
+    capfd: pytest.CaptureFixture[str],
+    how: str,
+) -> None:
+    from secnotify.service import wiring
+    from secnotify.service.wiring import dispatcher
+
+    monkeypatch.setenv("RETRY_LADDER_SECONDS", "0,0,60")
+    monkeypatch.setenv("CONFIG_CACHE_TTL_SECONDS", "3600")  # the retry comes while the cache is warm
+    monkeypatch.delenv("POWERTOOLS_METRICS_DISABLED", raising=False)  # metrics as in AWS
+    wiring.reset()
+    event = load_event("eventbridge/opened.json")
+    with Receiver(default=Reply(status=503)) as rx:
+        iid = setup(api, rx.url("/"))
+        assert dispatch(event)["counts"]["retrying"] == 1
+        if how == "deleted":
+            assert api.delete(f"/integrations/{iid}").status == 204
+        else:
+            current = api.get(f"/integrations/{iid}").json()
+            update = {k: current[k] for k in ("displayName", "alertingProfileId", "type")}
+            update["enabled"] = False
+            update["webhook"] = {**current["webhook"], "headers": current["webhook"]["headers"]}
+            assert api.put(f"/integrations/{iid}", update).status == 200
+        messages = drain(stack.retry_queue_url, wait_s=3)
+        assert len(messages) == 1
+        capfd.readouterr()
+        assert dispatch_retries(messages)["batchItemFailures"] == []
+        printed = capfd.readouterr().out
+        time.sleep(0.2)
+        assert len(rx.requests) == 1  # the first attempt only
+    # No dead letter (so no DeadLetterAlarm), no further retry, nothing counted as failed.
+    assert drain(stack.dead_letter_queue_url) == []
+    assert drain(stack.retry_queue_url) == []
+    emitted = _emitted_metrics(printed)
+    assert emitted.get("NotificationsCancelled") == 1, printed
+    assert "NotificationsFailed" not in emitted, printed
+    state = dispatcher().store.get_claims(event["id"])[iid]
+    assert state.status == "CANCELLED" and state.attempt == 2
+    records, _ = dispatcher().store.list_deliveries(iid, 10, None)
+    assert [(r["attempt"], r["status"]) for r in records] == [(2, "CANCELLED"), (1, "RETRYING")]
+    assert records[0]["webhookId"] == records[1]["webhookId"] and records[0]["error"].startswith("not sent")

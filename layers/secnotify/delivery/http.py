@@ -100,6 +100,7 @@ class WebhookRequest:
     timestamp: int
     signing_secret: str | None = None
     secret_header_names: frozenset[str] = field(default_factory=frozenset)
+    test_marker: str | None = None  # the webhook-test header of a test send
 
 
 class _Refused(Exception):
@@ -175,6 +176,8 @@ def _build_headers(req: WebhookRequest, target: _Target) -> urllib3.HTTPHeaderDi
     headers["Host"] = target.host_header
     headers["webhook-id"] = _wire_value(req.webhook_id)
     headers["webhook-timestamp"] = str(int(req.timestamp))
+    if req.test_marker is not None:
+        headers["webhook-test"] = req.test_marker
     if req.signing_secret:
         try:
             headers["webhook-signature"] = sign(req.signing_secret, req.webhook_id, req.timestamp, req.body)

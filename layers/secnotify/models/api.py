@@ -10,11 +10,41 @@ from secnotify.models.integration import IntegrationInput, IntegrationView
 from secnotify.models.profile import AlertingProfile
 
 
+class ErrorDetail(BaseModel):
+    """One problem of a 400: a field that failed validation, or a template error."""
+
+    message: str
+    field: str | None = Field(
+        default=None, description="Where, as a client writes it: webhook.headers[1].name."
+    )
+    line: int | None = Field(default=None, description="Template errors: line in the payload, from 1.")
+    column: int | None = Field(default=None, description="Template errors: column in that line, from 1.")
+    unknownPlaceholders: list[str] | None = None
+
+
+_HOST = "Value error, header Host is set by secnotify and cannot be overridden"
+
+
 class ErrorBody(BaseModel):
+    """Every error answer of the API; a 400 names the field and lists each problem."""
+
+    model_config = ConfigDict(
+        json_schema_extra={
+            "examples": [
+                {
+                    "message": f"webhook.headers[1].name: {_HOST}",
+                    "field": "webhook.headers[1].name",
+                    "errors": [{"message": _HOST, "field": "webhook.headers[1].name"}],
+                },
+                {"message": "no integration with id 42"},
+            ]
+        }
+    )
+
     message: str = Field(description="What went wrong, naming the field or the reason.")
-    field: str | None = None
-    errors: list[dict[str, Any]] | None = None
-    integrations: list[str] | None = None
+    field: str | None = Field(default=None, description="The field at fault, when there is one.")
+    errors: list[ErrorDetail] | None = Field(default=None, description="Every problem found (400 only).")
+    integrations: list[str] | None = Field(default=None, description="409: the integrations using a profile.")
     requestId: str | None = None
 
 
@@ -64,7 +94,10 @@ class TestSendResult(BaseModel):
     latencyMs: float | None = None
     error: str | None = None
     responseBody: str = ""
-    deliveryId: str | None = None
+    deliveryId: str = Field(description="The delivery record this send wrote.")
+    integrationEnabled: bool = Field(
+        description="Whether the integration is enabled: a disabled one can be tried out but gets no events."
+    )
 
 
 class DeliveryRecord(BaseModel):

@@ -28,6 +28,7 @@ RESERVED_HEADERS = frozenset(
         "webhook-id",
         "webhook-timestamp",
         "webhook-signature",
+        "webhook-test",
     }
 )
 

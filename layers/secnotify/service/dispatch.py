@@ -5,7 +5,8 @@ Exactly-once, as a receiver sees it, rests on two kinds of DynamoDB items:
 - the stored event carries a lease: whoever holds it fans the event out, so a duplicate
   EventBridge delivery running at the same time waits instead of sending too;
 - one state item per (event, integration) says where that notification stands: DELIVERED,
-  FAILED, RETRY_SCHEDULED for attempt n, or IN_FLIGHT (attempt n, leased) on the retry path.
+  FAILED, RETRY_SCHEDULED for attempt n, IN_FLIGHT (attempt n, leased) on the retry path, or
+  CANCELLED (a retry whose integration was disabled or deleted meanwhile).
 
 The event path sends only to integrations without a state item, and records outcomes in
 batches as sends complete. Retries claim their attempt with a conditional write. State is
@@ -32,7 +33,8 @@ from secnotify.service.config_cache import ConfigCache
 from secnotify.service.notify import Notifier
 from secnotify.settings import Settings
 from secnotify.sources import MalformedEvent, parse_eventbridge
-from secnotify.storage.dynamodb import Claim, DynamoStore, Outcome
+from secnotify.storage.dynamodb import INTEGRATION, Claim, DynamoStore, Outcome
+from secnotify.storage.errors import NotFound
 from secnotify.storage.queues import MAX_SQS_DELAY_S, Queues
 
 # Outcomes are written when this many have completed, or this long after the last write.
@@ -40,7 +42,12 @@ FLUSH_EVERY = 12
 FLUSH_INTERVAL_S = 0.25
 LEASE_MARGIN_S = 30.0
 
-_COUNT = {"DELIVERED": "delivered", "RETRY_SCHEDULED": "retrying", "FAILED": "failed"}
+_COUNT = {
+    "DELIVERED": "delivered",
+    "RETRY_SCHEDULED": "retrying",
+    "FAILED": "failed",
+    "CANCELLED": "cancelled",
+}
 
 
 @dataclass
@@ -57,7 +64,7 @@ class Sent:
     """One attempt's result, before it is recorded."""
 
     integration_id: str
-    status: str  # DELIVERED, RETRY_SCHEDULED or FAILED
+    status: str  # DELIVERED, RETRY_SCHEDULED, FAILED, or CANCELLED (a retry no longer wanted)
     attempt: int  # the attempt the state item names: the next one when RETRY_SCHEDULED
     delay_s: float = 0.0
     record: dict[str, Any] | None = None
@@ -246,41 +253,52 @@ class Dispatcher:
             result = DispatchResult(event_id=event_id)
             self._fan_out(event, result, remaining_s)
             return "resumed"
+        return self._retry(event, integration_id, self._current(integration_id), attempt)
+
+    def _current(self, integration_id: str) -> Integration | None:
+        """The integration as stored now, or None once deleted: a retry can come within the
+        cache's lifetime of an edit or a delete, and must not go to what is no longer there."""
+        try:
+            stored = self.store.get_config_item(INTEGRATION, integration_id)
+        except NotFound:
+            return None
         integration = self.config.get().integration(integration_id)
-        if integration is None:
+        if integration is None or integration.version != stored.version:
             self.config.invalidate()
             integration = self.config.get().integration(integration_id)
-        if integration is None:
-            self.queues.dead_letter("retry", "integration no longer exists", body)
-            return "dropped"
-        return self._retry(event, integration, attempt)
+        return integration
 
-    def _retry(self, event: SecurityEvent, integration: Integration, attempt: int) -> str:
+    def _retry(
+        self, event: SecurityEvent, integration_id: str, integration: Integration | None, attempt: int
+    ) -> str:
         owner = self.store.claim(
-            event.event_id, integration.id, attempt, self.settings.claim_lease_s, self.state_ttl_s
+            event.event_id, integration_id, attempt, self.settings.claim_lease_s, self.state_ttl_s
         )
         if owner is None:
-            state = self.store.get_claims(event.event_id).get(integration.id)
+            state = self.store.get_claims(event.event_id).get(integration_id)
             if state is not None and state.status == "IN_FLIGHT" and state.attempt in (attempt - 1, attempt):
-                raise RetryNotReady(f"{event.event_id}/{integration.id} attempt {state.attempt} is in flight")
+                raise RetryNotReady(f"{event.event_id}/{integration_id} attempt {state.attempt} is in flight")
             if state is not None and state.status == "RETRY_SCHEDULED" and state.attempt > attempt:
                 self._requeue_scheduled(event.event_id, [state])
             return "skipped"
-        if not self._still_wanted(integration):
-            sent = self._cancelled(event, integration, attempt)
+        # A retry nobody wants any more is cancelled: neither a failure nor a dead letter.
+        if integration is None:
+            sent = self._cancelled(event, integration_id, attempt, "integration deleted")
+        elif not self._still_wanted(integration):
+            sent = self._cancelled(event, integration_id, attempt, "integration or profile disabled")
         else:
             sent = self._send(event, integration, attempt)
         if sent.record is not None:
             self.notifier.record(sent.record)
-        if sent.status == "FAILED" and sent.record is not None and sent.record["status"] == "FAILED":
+        if sent.status == "FAILED":
             self._dead_letter(sent)
         settled = self.store.settle_claim(
-            event.event_id, integration.id, attempt, owner, sent.status, sent.attempt, sent.not_before
+            event.event_id, integration_id, attempt, owner, sent.status, sent.attempt, sent.not_before
         )
         if not settled:
             return "superseded"  # our lease ran out and another worker owns this attempt now
         if sent.status == "RETRY_SCHEDULED":
-            message = self._retry_message(event.event_id, integration.id, sent.attempt, sent.not_before)
+            message = self._retry_message(event.event_id, integration_id, sent.attempt, sent.not_before)
             self.queues.schedule_retry(message, min(sent.delay_s, MAX_SQS_DELAY_S))
         return sent.count_as
 
@@ -288,9 +306,9 @@ class Dispatcher:
         profile = self.config.get().profiles.get(integration.alertingProfileId)
         return integration.enabled and profile is not None and profile.enabled
 
-    def _cancelled(self, event: SecurityEvent, integration: Integration, attempt: int) -> Sent:
-        record = self.notifier.skipped_record(event, integration, attempt, "integration or profile disabled")
-        return Sent(integration.id, "FAILED", attempt, record=record)
+    def _cancelled(self, event: SecurityEvent, integration_id: str, attempt: int, why: str) -> Sent:
+        record = self.notifier.skipped_record(event, integration_id, attempt, why)
+        return Sent(integration_id, "CANCELLED", attempt, record=record)
 
     # ---- one attempt ---------------------------------------------------------------
 

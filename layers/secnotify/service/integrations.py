@@ -145,10 +145,13 @@ class IntegrationService:
         # stored copy or lease, and a fresh webhook-id, so receivers that dedup still take it.
         security_event = self._event(event).model_copy(update={"event_id": f"test-{uuid.uuid4()}"})
         msg_id = f"msg_test_{uuid.uuid4().hex}"
-        result = self.notifier.attempt(security_event, integration, attempt=1, kind="test", msg_id=msg_id)
+        marker = "true" if event is None else "custom-event"
+        result = self.notifier.attempt(
+            security_event, integration, attempt=1, kind="test", msg_id=msg_id, test_marker=marker
+        )
         self.store.put_event(security_event.event_id, security_event.model_dump_json(), self._record_ttl)
         self.notifier.record(result.record)
-        return _outcome_view(result.record, result.outcome.delivered)
+        return _outcome_view(result.record, result.outcome.delivered, integration)
 
     # ---- delivery log -------------------------------------------------------------
 
@@ -174,13 +177,12 @@ class IntegrationService:
             attempt=int(original.get("attempt", 1)),
             kind="redelivery",
             msg_id=original.get("webhookId"),
+            # A real notification again carries no marker; a test sent again is still a test.
+            test_marker=original.get("testMarker"),
         )
         result.record["redeliveryOf"] = delivery_id
         self.notifier.record(result.record)
-        return {
-            **_outcome_view(result.record, result.outcome.delivered),
-            "deliveryId": result.record["deliveryId"],
-        }
+        return _outcome_view(result.record, result.outcome.delivered, integration)
 
     # ---- helpers ------------------------------------------------------------------
 
@@ -289,11 +291,13 @@ def _error_view(error: Any) -> dict[str, Any]:
     return view
 
 
-def _outcome_view(record: dict[str, Any], delivered: bool) -> dict[str, Any]:
+def _outcome_view(record: dict[str, Any], delivered: bool, integration: Integration) -> dict[str, Any]:
     return {
         "delivered": delivered,
         "statusCode": record.get("statusCode"),
         "latencyMs": record.get("latencyMs"),
         "error": record.get("error"),
         "responseBody": record.get("responseBody") or "",
+        "deliveryId": record["deliveryId"],
+        "integrationEnabled": integration.enabled,
     }

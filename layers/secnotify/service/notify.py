@@ -80,8 +80,13 @@ class Notifier:
         attempt: int,
         kind: str = "event",
         msg_id: str | None = None,
+        test_marker: str | None = None,
     ) -> Attempt:
-        """Send once; the caller decides the final status, then calls ``record``."""
+        """Send once; the caller decides the final status, then calls ``record``.
+
+        ``test_marker`` is the ``webhook-test`` header of a test send (``true``, or
+        ``custom-event`` when the caller supplied the event); real notifications carry none.
+        """
         msg_id = msg_id or webhook_id(event.event_id, integration.id)
         try:
             body = self.templates.get(integration).render(event).encode("utf-8")
@@ -107,10 +112,15 @@ class Notifier:
                 secret_header_names=frozenset(
                     h.name.lower() for h in integration.webhook.headers if h.secret
                 ),
+                test_marker=test_marker,
             )
             outcome = self.sender.send(request)
-        status = "SUCCEEDED" if outcome.delivered else ("RETRYING" if outcome.retryable else "FAILED")
-        doc = _record(event, integration, attempt, kind, msg_id, status)
+        # Only the dispatcher retries; a test or a redelivery that failed has failed.
+        retrying = outcome.retryable and kind == "event"
+        status = "SUCCEEDED" if outcome.delivered else ("RETRYING" if retrying else "FAILED")
+        doc = _record(event, integration.id, attempt, kind, msg_id, status)
+        if test_marker is not None:
+            doc["testMarker"] = test_marker
         doc.update(
             statusCode=outcome.status_code,
             latencyMs=round(outcome.latency_ms, 1),
@@ -120,11 +130,11 @@ class Notifier:
         return Attempt(outcome, doc)
 
     def skipped_record(
-        self, event: SecurityEvent, integration: Integration, attempt: int, why: str
+        self, event: SecurityEvent, integration_id: str, attempt: int, why: str
     ) -> dict[str, Any]:
-        """The record of an attempt not made, e.g. because the integration was disabled meanwhile."""
+        """The record of an attempt not made, because the integration was disabled or deleted meanwhile."""
         doc = _record(
-            event, integration, attempt, "event", webhook_id(event.event_id, integration.id), "CANCELLED"
+            event, integration_id, attempt, "event", webhook_id(event.event_id, integration_id), "CANCELLED"
         )
         doc["error"] = f"not sent: {why}"
         return doc
@@ -135,11 +145,11 @@ class Notifier:
 
 
 def _record(
-    event: SecurityEvent, integration: Integration, attempt: int, kind: str, msg_id: str, status: str
+    event: SecurityEvent, integration_id: str, attempt: int, kind: str, msg_id: str, status: str
 ) -> dict[str, Any]:
     return {
         "deliveryId": delivery_id(),
-        "integrationId": integration.id,
+        "integrationId": integration_id,
         "eventId": event.event_id,
         "webhookId": msg_id,
         "kind": kind,
