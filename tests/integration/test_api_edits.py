@@ -368,3 +368,43 @@ def test_preview_accepts_what_a_save_accepts(api: ApiClient) -> None:
     draft = body(pid)
     assert _preview(api, draft) == {**_preview(api, draft), "valid": True, "errors": []}
     assert api.post("/integrations", draft).status == 201
+
+
+# ---- §5: echoed secrets are masked in every form, at any length ----------------------------
+
+
+def test_echoed_secrets_are_masked_in_test_send_and_the_delivery_log(api: ApiClient) -> None:
+    import base64
+
+    from tests.integration.servers import Reply
+
+    token = "s3cr3t-tök€n-0123456789"
+    short = "q7z"
+    raw = token.encode()
+    forms = [
+        token.upper(),
+        raw.decode("latin-1"),
+        base64.b64encode(raw).decode(),
+        base64.urlsafe_b64encode(raw).decode().rstrip("="),
+        raw.hex(),
+        raw.hex().upper(),
+        base64.b64encode(b"Authorization: Bearer " + raw).decode(),
+    ]
+    echo = " | ".join([*forms, f"key={short};", short.upper()])
+    with Receiver(default=Reply(status=401, body=echo.encode())) as rx:
+        pid = make_profile(api)
+        headers = [
+            {"name": "Content-Type", "value": "application/json"},
+            {"name": "Authorization", "value": f"Bearer {token}", "secret": True},
+            {"name": "X-Short", "value": short, "secret": True},
+        ]
+        created = api.post("/integrations", body(pid, url=rx.url("/"), headers=headers)).json()
+        result = api.post(f"/integrations/{created['id']}/test")
+        assert result.status == 200 and result.json()["delivered"] is False
+        log = api.get(f"/integrations/{created['id']}/deliveries").text
+    shown = result.json()["responseBody"]
+    assert shown.count("***") == len(forms) + 2, shown
+    for text in (shown, log, result.text):
+        for form in [*forms, token]:
+            assert form not in text and form.lower() not in text.lower()
+        assert short not in text.lower()
