@@ -6,8 +6,10 @@ import json
 from xml.etree import ElementTree
 
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
-from secnotify.models.event import SecurityEvent, sample_event
+from secnotify.models.event import SecurityEvent, Tag, sample_event
 from secnotify.templating import (
     TemplateError,
     compile_template,
@@ -33,6 +35,12 @@ def _event(**update: object) -> SecurityEvent:
         (" application/json ;charset=UTF-8", True),
         ("application/vnd.api+json", True),
         ("application/cloudevents+json; charset=utf-8", True),
+        ("text/json", True),
+        ("Text/JSON; charset=utf-8", True),
+        ("application/x-json", True),
+        ("text/x-json", True),
+        ("application/jsonp", False),
+        ("x-json", False),
         ("text/plain", False),
         ("application/jsonx", False),
         ("application/xml", False),
@@ -175,3 +183,85 @@ def test_oversized_plain_output_is_refused() -> None:
         compiled.render(_event(description="x" * 1_048_577))
     with pytest.raises(TemplateError, match="exceeds"):
         compiled.render(_event(description="\U0001f600" * 300_000))  # 1.2 MB in UTF-8
+
+
+JSON_ALIASES = ("text/json", "application/x-json", "text/x-json", "application/json", "application/ld+json")
+INJECTION_TEMPLATES = (
+    '{"title": "{Title}", "bare": {Title}, "owner": "{Tags[owner]}", "tail": "x{Description}y"}',
+    '{"title": "{{ Title }}", "bare": {{ Title }}, "owner": "{{ Tags.owner }}", "tail": "x{Description}y"}',
+)
+
+
+# Surrogates aside (JSON carries lone ones as escapes, covered elsewhere): any text at all.
+_TEXT = st.text(st.characters(exclude_categories=("Cs",)))
+
+
+@given(
+    content_type=st.sampled_from(JSON_ALIASES),
+    template=st.sampled_from(INJECTION_TEMPLATES),
+    title=_TEXT,
+    description=_TEXT,
+    owner=_TEXT,
+)
+def test_event_data_cannot_inject_keys_under_any_json_content_type(
+    content_type: str, template: str, title: str, description: str, owner: str
+) -> None:
+    event = _event(title=title, description=description, tags=(Tag(key="owner", value=owner),))
+    parsed = json.loads(compile_template(template, content_type).render(event))
+    # an empty placeholder is null, an empty {{ }} string "" (SPEC 3.2)
+    bare = title if title or "{{" in template else None
+    assert parsed == {"title": title, "bare": bare, "owner": owner, "tail": f"x{description}y"}
+
+
+def test_text_json_payload_is_validated_as_json_on_save() -> None:
+    for content_type in ("text/json", "application/x-json"):
+        errors = validate_template('{"a": {Title} "b"}', content_type)
+        assert errors and "valid JSON" in errors[0].message
+
+
+@pytest.mark.parametrize(
+    ("template", "line", "column"),
+    [
+        ('{"owner": "\\{Tags[owner]}"}', 1, 13),
+        ('{"a": 1,\n  "b": "\\\\\\{Title}"}', 2, 12),
+        ('{"owner": "\\{{ Tags.owner }}"}', 1, 13),
+        ('{"a": 1,\n  "b": "{{ 1 }}\\{Title}"}', 2, 17),
+        ('{"a": [\n "\\{% if true %}{Title}{% endif %}"]}', 2, 4),
+    ],
+)
+def test_odd_backslashes_before_a_placeholder_in_a_json_string_are_refused(
+    template: str, line: int, column: int
+) -> None:
+    errors = validate_template(template, "application/json")
+    assert errors, template
+    assert "odd number of backslashes" in errors[0].message
+    assert (errors[0].line, errors[0].column) == (line, column)
+    assert f"line {line}, column {column}" in errors[0].message
+
+
+def test_the_refused_backslash_template_really_breaks_json() -> None:
+    # Why it is refused: the sample value happens to make a valid escape (\t), a quote does not.
+    compiled = compile_template('{"owner": "\\{Tags[owner]}"}', "application/json")
+    assert json.loads(compiled.render(sample_event())) == {"owner": "\team-a"}
+    with pytest.raises(json.JSONDecodeError):
+        json.loads(compiled.render(_event(tags=(Tag(key="owner", value='"'),))))
+
+
+@pytest.mark.parametrize(
+    "template",
+    [
+        '{"owner": "\\\\{Tags[owner]}"}',
+        '{"owner": "\\\\{{ Tags.owner }}"}',
+        '{"path": "C:\\\\{Title}\\\\x"}',
+        '{"a": "\\"", "b": {Title}}',
+    ],
+)
+def test_an_escaped_backslash_before_a_placeholder_stays_valid(template: str) -> None:
+    assert validate_template(template, "application/json") == []
+    event = _event(title='"}', tags=(Tag(key="owner", value='"}'),))
+    json.loads(compile_template(template, "application/json").render(event))
+
+
+def test_backslashes_outside_json_are_left_alone() -> None:
+    for content_type in ("text/plain", "application/xml"):
+        assert validate_template('<a>"\\{Title}"</a>', content_type) == []

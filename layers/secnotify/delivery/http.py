@@ -12,7 +12,6 @@ name, so ours (``secnotify/<version>``) is the default rather than forced.
 from __future__ import annotations
 
 import functools
-import json
 import logging
 import re
 import ssl
@@ -47,6 +46,7 @@ from secnotify.delivery.outcome import (
     classify,
     parse_retry_after,
 )
+from secnotify.delivery.redact import Masker, masker_for
 from secnotify.delivery.signing import USER_AGENT, sign
 from secnotify.delivery.ssrf import BlockedTarget, SsrfGuard, parse_numeric_host
 from secnotify.models.integration import RESERVED_HEADERS
@@ -186,25 +186,9 @@ def _build_headers(req: WebhookRequest, target: _Target) -> urllib3.HTTPHeaderDi
     return headers
 
 
-def _secret_values(req: WebhookRequest) -> list[str]:
-    values: list[str] = []
-    for name, value in req.headers:
-        if name.lower() in req.secret_header_names:
-            values.append(value)
-            # A receiver may echo just the token of "Bearer <token>".
-            values.extend(part for part in value.split() if len(part) >= 8)
-    if req.signing_secret:
-        values.append(req.signing_secret)
-    # Echoes come back encoded too: as JSON string content, or percent-encoded.
-    values += [json.dumps(v)[1:-1] for v in values] + [quote(v, safe="") for v in values]
-    # Longest first, so a value is masked whole before any part of it is.
-    return sorted({v for v in values if len(v) >= 4}, key=len, reverse=True)
-
-
-def _scrub(text: str, secrets: list[str]) -> str:
-    for secret in secrets:
-        text = text.replace(secret, "***")
-    return text
+def _masker(req: WebhookRequest) -> Masker:
+    values = (value for name, value in req.headers if name.lower() in req.secret_header_names)
+    return masker_for(values, req.signing_secret)
 
 
 def _chain(exc: BaseException) -> Iterator[BaseException]:
@@ -313,7 +297,7 @@ class WebhookSender:
 
     def send(self, req: WebhookRequest) -> DeliveryOutcome:
         started = time.perf_counter()
-        secrets = _secret_values(req)
+        masker = _masker(req)
         status: int | None = None
         error: str | None = None
         kind: str | None = None
@@ -344,8 +328,11 @@ class WebhookSender:
             retryable=retryable,
             status_code=status,
             latency_ms=(time.perf_counter() - started) * 1000.0,
-            error=_scrub(error, secrets) if error is not None else None,
-            response_body=_head(_scrub(body, secrets), RESPONSE_BODY_LIMIT),
+            error=masker.mask(error) if error is not None else None,
+            # What is kept, plus room for a secret that starts inside it: masked whole.
+            response_body=_head(
+                masker.mask(body[: RESPONSE_BODY_LIMIT + masker.longest]), RESPONSE_BODY_LIMIT
+            ),
             retry_after_s=retry_after,
         )
         logger.debug(

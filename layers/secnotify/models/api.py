@@ -61,7 +61,9 @@ class IntegrationList(BaseModel):
 class PreviewRequest(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
-    integrationId: Annotated[str, Field(min_length=1, max_length=64)] | None = None
+    integrationId: Annotated[str, Field(min_length=1, max_length=64)] | None = Field(
+        default=None, description="A saved integration; with `integration`, the draft is checked as its edit."
+    )
     integration: IntegrationInput | None = None
     event: dict[str, Any] | None = Field(
         default=None, description="An EventBridge event, or just its detail; the sample event when absent."
@@ -69,7 +71,10 @@ class PreviewRequest(BaseModel):
 
 
 class TemplateIssue(BaseModel):
+    """A problem that would make a save refuse the draft: the template's, or any other save check's."""
+
     message: str
+    field: str | None = Field(default=None, description="The draft's field at fault, when not the template.")
     line: int | None = None
     column: int | None = None
     unknownPlaceholders: list[str] | None = None

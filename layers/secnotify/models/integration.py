@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import re
 from typing import Annotated, Literal
 from urllib.parse import urlsplit
@@ -33,6 +34,36 @@ RESERVED_HEADERS = frozenset(
 )
 
 SIGNING_SECRET_PATTERN = r"^whsec_[A-Za-z0-9+/]{32,}={0,2}$"  # noqa: S105 - a pattern, not a secret
+
+# All header names and values together, in UTF-8: keeps the sealed item far below DynamoDB's
+# 400 KB, and the configuration the dispatcher loads small.
+MAX_HEADER_BYTES = 16_384
+_DEFAULT_PORTS = {"http": 80, "https": 443}
+
+
+def url_origin(url: str) -> tuple[str, str, int]:
+    """``(scheme, host, port)`` of a webhook URL: the host IDNA-encoded and lower-cased, the port
+    explicit. Two URLs with the same origin reach the same server, whatever their paths."""
+    parts = urlsplit(url)
+    scheme = parts.scheme.lower()
+    host = parts.hostname or ""
+    # Not a valid name: compared as written, so it never equals a valid one.
+    with contextlib.suppress(UnicodeError):
+        host = host.encode("idna").decode("ascii")
+    try:
+        port = parts.port
+    except ValueError:
+        port = None
+    return scheme, host.lower(), port if port is not None else _DEFAULT_PORTS.get(scheme, 0)
+
+
+def show_origin(origin: tuple[str, str, int]) -> str:
+    scheme, host, port = origin
+    return f"{scheme}://{f'[{host}]' if ':' in host else host}:{port}"
+
+
+def header_bytes(headers: list[StoredHeader]) -> int:
+    return sum(len(h.name.encode("utf-8")) + len(h.value.encode("utf-8", "surrogatepass")) for h in headers)
 
 
 class WebhookHeader(BaseModel):

@@ -2,10 +2,15 @@
 
 from __future__ import annotations
 
+import re
 import uuid
 from datetime import UTC, datetime
 
 from secnotify.service.errors import PreconditionFailed
+
+# ASCII digits only: str.isdigit() also takes "²" (int() then raises) and Arabic-Indic digits
+# (which int() reads as numbers).
+_VERSION_TAG = re.compile(r'"?([0-9]{1,11})"?')
 
 
 def new_id() -> str:
@@ -27,8 +32,8 @@ def if_match_version(header: str | None) -> int | None:
     value = header.split(",")[0].strip()
     if value.startswith("W/"):
         return -1  # If-Match compares strongly (RFC 9110): a weak tag never matches
-    value = value.strip('"')
-    return int(value) if value.isdigit() and len(value) < 12 else -1
+    match = _VERSION_TAG.fullmatch(value)
+    return int(match.group(1)) if match else -1
 
 
 def check_if_match(header: str | None, version: int, what: str) -> None:

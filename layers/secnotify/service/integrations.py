@@ -9,12 +9,15 @@ from typing import Any
 from secnotify.delivery import generate_secret
 from secnotify.models.event import SecurityEvent, sample_event
 from secnotify.models.integration import (
+    MAX_HEADER_BYTES,
     Integration,
     IntegrationInput,
     IntegrationView,
     StoredHeader,
     StoredWebhook,
-    WebhookInput,
+    header_bytes,
+    show_origin,
+    url_origin,
 )
 from secnotify.service.common import check_if_match, new_id, now_iso
 from secnotify.service.errors import BadRequest, Conflict, NotFoundError, PreconditionFailed
@@ -23,7 +26,7 @@ from secnotify.service.secret_fields import open_integration, seal_integration
 from secnotify.settings import Settings
 from secnotify.sources import MalformedEvent, parse_eventbridge
 from secnotify.storage.dynamodb import INTEGRATION, DynamoStore, StoredItem
-from secnotify.storage.errors import LimitExceeded, NotFound, ProfileMissing, VersionConflict
+from secnotify.storage.errors import ItemTooLarge, LimitExceeded, NotFound, ProfileMissing, VersionConflict
 from secnotify.storage.secrets import SecretBox
 from secnotify.templating import render_preview, validate_template
 
@@ -32,6 +35,15 @@ from secnotify.templating import render_preview, validate_template
 class Saved:
     view: IntegrationView
     version: int
+
+
+@dataclass(frozen=True)
+class _Edit:
+    """What an input makes of an integration's secret-bearing parts, checks passed."""
+
+    webhook: StoredWebhook
+    signing_secret: str | None
+    reveal: str | None  # a signing secret just created or rotated, shown this once
 
 
 class IntegrationService:
@@ -53,11 +65,10 @@ class IntegrationService:
     # ---- CRUD -----------------------------------------------------------------------
 
     def create(self, data: IntegrationInput) -> IntegrationView:
-        webhook = self._webhook(data.webhook, previous=None)
-        secret = data.signingSecret or (generate_secret() if data.generateSigningSecret else None)
+        edit = self._apply(data, current=None)
         now = now_iso()
         item_id = new_id()
-        doc = self._doc(data, webhook, secret, now, now)
+        doc = self._doc(data, edit, now, now)
         try:
             stored = self.store.create_integration(
                 item_id, seal_integration(doc, item_id, self.secrets), self.settings.max_integrations
@@ -66,7 +77,9 @@ class IntegrationService:
             raise Conflict(str(exc)) from None
         except ProfileMissing as exc:
             raise BadRequest(str(exc), field="alertingProfileId") from None
-        return _view(stored, reveal=secret)
+        except ItemTooLarge as exc:
+            raise _too_large(exc) from None
+        return _view(stored, reveal=edit.reveal)
 
     def get_stored(self, integration_id: str) -> Integration:
         try:
@@ -87,20 +100,18 @@ class IntegrationService:
     def replace(self, integration_id: str, data: IntegrationInput, if_match: str | None) -> IntegrationView:
         current = self.get_stored(integration_id)
         check_if_match(if_match, current.version, f"integration {integration_id}")
-        webhook = self._webhook(data.webhook, previous=current.webhook)
-        reveal = False
-        secret = current.signingSecret
-        if data.signingSecret is not None:
-            secret, reveal = data.signingSecret, True
-        elif data.generateSigningSecret:
-            secret, reveal = generate_secret(), True
-        elif "signingSecret" in data.model_fields_set:
-            secret = None  # an explicit null removes signing
-        doc = self._doc(data, webhook, secret, current.createdAt, now_iso())
+        return self._save_edit(current, data)
+
+    def _save_edit(self, current: Integration, data: IntegrationInput) -> IntegrationView:
+        """Store ``data`` as the next version of ``current``. Every way of editing an integration
+        (a PUT today, a PATCH merged into a full input tomorrow) ends here, so the checks of
+        ``_apply`` (kept secrets stay at their origin, header and template rules) always hold."""
+        edit = self._apply(data, current)
+        doc = self._doc(data, edit, current.createdAt, now_iso())
         try:
             stored = self.store.replace_integration(
-                integration_id,
-                seal_integration(doc, integration_id, self.secrets),
+                current.id,
+                seal_integration(doc, current.id, self.secrets),
                 current.version,
                 current.alertingProfileId,
             )
@@ -108,7 +119,9 @@ class IntegrationService:
             raise PreconditionFailed(str(exc)) from None
         except ProfileMissing as exc:
             raise BadRequest(str(exc), field="alertingProfileId") from None
-        return _view(stored, reveal=secret if reveal else None)
+        except ItemTooLarge as exc:
+            raise _too_large(exc) from None
+        return _view(stored, reveal=edit.reveal)
 
     def delete(self, integration_id: str) -> None:
         try:
@@ -123,21 +136,28 @@ class IntegrationService:
     def preview(
         self, integration_id: str | None, draft: IntegrationInput | None, event: dict[str, Any] | None
     ) -> dict[str, Any]:
+        """Render without sending. A draft gets every check a save would make (as an edit of
+        ``integration_id`` when both are given), reported in ``errors`` rather than refused."""
+        errors: list[dict[str, Any]] = []
         if draft is not None:
+            # Refused outright, as on save: it bounds the work a preview does.
+            self._check_payload_length(draft.webhook.payload)
+            current = self.get_stored(integration_id) if integration_id is not None else None
+            try:
+                self._apply(draft, current)
+            except BadRequest as exc:
+                errors = list(exc.details.get("errors") or [_bad_request_view(exc)])
             payload, content_type = draft.webhook.payload, draft.webhook.content_type()
-            self._check_payload_length(payload)
         elif integration_id is not None:
             stored = self.get_stored(integration_id)
             payload, content_type = stored.webhook.payload, stored.webhook.content_type()
         else:
             raise BadRequest("give either integrationId or integration", field="integrationId")
-        body, errors = render_preview(payload, content_type, self._event(event))
-        return {
-            "contentType": content_type,
-            "body": body,
-            "valid": not errors,
-            "errors": [_error_view(e) for e in errors],
-        }
+        body, render_errors = render_preview(payload, content_type, self._event(event))
+        for error in map(_error_view, render_errors):
+            if error not in errors:
+                errors.append(error)
+        return {"contentType": content_type, "body": body, "valid": not errors, "errors": errors}
 
     def test_send(self, integration_id: str, event: dict[str, Any] | None) -> dict[str, Any]:
         integration = self.get_stored(integration_id)
@@ -214,14 +234,20 @@ class IntegrationService:
         except MalformedEvent as exc:
             raise BadRequest(f"event: {exc.reason}", field="event") from None
 
-    def _webhook(self, data: WebhookInput, previous: StoredWebhook | None) -> StoredWebhook:
-        self._check_payload_length(data.payload)
-        kept = {h.name.lower(): h for h in (previous.headers if previous else []) if h.secret}
+    def _apply(self, data: IntegrationInput, current: Integration | None) -> _Edit:
+        """The one place an input becomes what is stored: on create (``current`` None) and on
+        every edit. A secret left out is kept from ``current``, but only at the same origin:
+        a kept value must never follow the URL to another server, and neither may a kept
+        signing secret (it would sign forgeries for the real receiver)."""
+        self._check_payload_length(data.webhook.payload)
+        previous = current.webhook if current is not None else None
+        kept_values = {h.name.lower(): h for h in (previous.headers if previous else []) if h.secret}
         headers: list[StoredHeader] = []
-        for index, header in enumerate(data.headers):
+        kept: list[tuple[str, str]] = []  # (what, field) of every secret carried over
+        for index, header in enumerate(data.webhook.headers):
             value = header.value
             if value is None:
-                old = kept.get(header.name.lower())
+                old = kept_values.get(header.name.lower())
                 if not header.secret or old is None:
                     raise BadRequest(
                         f"webhook.headers[{index}].value: required for header {header.name}"
@@ -229,13 +255,47 @@ class IntegrationService:
                         field=f"webhook.headers[{index}].value",
                     )
                 value = old.value
+                kept.append((f"header {header.name}", f"webhook.headers[{index}].value"))
             headers.append(StoredHeader(name=header.name, value=value, secret=header.secret))
+
+        secret, reveal = None, None
+        if data.signingSecret is not None:
+            secret = reveal = data.signingSecret
+        elif data.generateSigningSecret:
+            secret = reveal = generate_secret()
+        elif current is not None and "signingSecret" not in data.model_fields_set:
+            secret = current.signingSecret  # an explicit null removes signing
+            if secret is not None:
+                kept.append(("signingSecret", "signingSecret"))
+
+        if current is not None and kept:
+            before, after = url_origin(current.webhook.url), url_origin(data.webhook.url)
+            if before != after:
+                names = ", ".join(what for what, _ in kept)
+                hint = "supply each again (signingSecret: a new value, generateSigningSecret, or null)"
+                raise BadRequest(
+                    f"webhook.url: the origin changes from {show_origin(before)} to "
+                    f"{show_origin(after)}, so kept secrets cannot follow; {hint}: {names}",
+                    field="webhook.url",
+                    errors=[
+                        {"field": field, "message": f"{what}: must be supplied again for a new origin"}
+                        for what, field in kept
+                    ],
+                )
+
+        size = header_bytes(headers)
+        if size > MAX_HEADER_BYTES:
+            raise BadRequest(
+                f"webhook.headers: the header names and values take {size:,} bytes in UTF-8; "
+                f"the cap is {MAX_HEADER_BYTES:,} bytes",
+                field="webhook.headers",
+            )
         content_type = next((h.value for h in headers if h.name.lower() == "content-type"), "")
         if not content_type.strip():
             raise BadRequest(
                 "webhook.headers: the Content-Type header needs a value", field="webhook.headers"
             )
-        errors = validate_template(data.payload, content_type)
+        errors = validate_template(data.webhook.payload, content_type)
         if errors:
             first = errors[0]
             raise BadRequest(
@@ -243,12 +303,13 @@ class IntegrationService:
                 field="webhook.payload",
                 errors=[_error_view(e) for e in errors],
             )
-        return StoredWebhook(
-            url=data.url,
-            acceptAnyCertificate=data.acceptAnyCertificate,
+        webhook = StoredWebhook(
+            url=data.webhook.url,
+            acceptAnyCertificate=data.webhook.acceptAnyCertificate,
             headers=headers,
-            payload=data.payload,
+            payload=data.webhook.payload,
         )
+        return _Edit(webhook, secret, reveal)
 
     def _check_payload_length(self, payload: str) -> None:
         limit = self.settings.max_payload_chars
@@ -256,16 +317,14 @@ class IntegrationService:
             raise BadRequest(f"webhook.payload: must be at most {limit} characters", field="webhook.payload")
 
     @staticmethod
-    def _doc(
-        data: IntegrationInput, webhook: StoredWebhook, secret: str | None, created: str, updated: str
-    ) -> dict[str, Any]:
+    def _doc(data: IntegrationInput, edit: _Edit, created: str, updated: str) -> dict[str, Any]:
         return {
             "displayName": data.displayName,
             "enabled": data.enabled,
             "type": data.type,
             "alertingProfileId": data.alertingProfileId,
-            "webhook": webhook.model_dump(mode="json"),
-            "signingSecret": secret,
+            "webhook": edit.webhook.model_dump(mode="json"),
+            "signingSecret": edit.signing_secret,
             "createdAt": created,
             "updatedAt": updated,
         }
@@ -278,6 +337,17 @@ def _view(item: StoredItem, reveal: str | None = None) -> IntegrationView:
     if reveal is not None:
         integration = integration.model_copy(update={"signingSecret": reveal})
     return IntegrationView.of(integration, reveal_signing_secret=reveal is not None)
+
+
+def _too_large(exc: ItemTooLarge) -> BadRequest:
+    return BadRequest(f"integration: {exc}", field="webhook")
+
+
+def _bad_request_view(exc: BadRequest) -> dict[str, Any]:
+    view: dict[str, Any] = {"message": exc.message}
+    if exc.details.get("field"):
+        view["field"] = exc.details["field"]
+    return view
 
 
 def _error_view(error: Any) -> dict[str, Any]:

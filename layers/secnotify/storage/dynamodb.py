@@ -31,6 +31,7 @@ from botocore.exceptions import ClientError
 
 from secnotify.storage.errors import (
     InvalidToken,
+    ItemTooLarge,
     LimitExceeded,
     NotFound,
     ProfileInUse,
@@ -43,6 +44,10 @@ PROFILE = "PROFILE"
 INTEGRATION = "INTEGRATION"
 
 _TOKEN_SK = re.compile(r"^[A-Za-z0-9#:_\-.]{1,200}$")
+
+# Below DynamoDB's 400 KB item limit with room to spare; items written before the cap existed
+# may be larger: they still load, and are refused only when written again.
+MAX_CONFIG_ITEM_BYTES = 350 * 1024
 
 
 @dataclass(frozen=True)
@@ -558,6 +563,9 @@ class DynamoStore:
             "doc": {"S": _dumps(doc)},
             **(extra or {}),
         }
+        size = item_size(item)
+        if size > MAX_CONFIG_ITEM_BYTES:
+            raise ItemTooLarge(size, MAX_CONFIG_ITEM_BYTES)
         return {"TableName": self.table_name, "Item": item}
 
     def _counter_update(self, kind: str, delta: int, max_count: int | None) -> dict[str, Any]:
@@ -615,6 +623,21 @@ def _in_use(profile_id: str, users: list[StoredItem]) -> ProfileInUse:
 
 def _code(exc: ClientError) -> str:
     return str(exc.response.get("Error", {}).get("Code", ""))
+
+
+def item_size(item: dict[str, Any]) -> int:
+    """An item's size as DynamoDB counts it: attribute names plus values (strings in UTF-8,
+    numbers at most 21 bytes, binary as is). Only the types our items use."""
+    size = 0
+    for name, value in item.items():
+        size += len(name.encode("utf-8"))
+        if "S" in value:
+            size += len(value["S"].encode("utf-8", "surrogatepass"))
+        elif "N" in value:
+            size += min(21, len(value["N"]))
+        elif "B" in value:
+            size += len(value["B"])
+    return size
 
 
 def _dumps(doc: dict[str, Any]) -> str:

@@ -25,6 +25,13 @@ class ProfileInUse(StorageError):
         self.integration_ids = integration_ids
 
 
+class ItemTooLarge(StorageError):
+    def __init__(self, size: int, cap: int) -> None:
+        super().__init__(f"the stored item would take {size:,} bytes; the cap is {cap:,} bytes")
+        self.size = size
+        self.cap = cap
+
+
 class ProfileMissing(StorageError):
     pass
 

@@ -48,6 +48,8 @@ class CompiledTemplate:
         self.content_type = content_type
         self.mode = mode
         self.uses_jinja = any(marker in source for marker in _JINJA_MARKERS)
+        # Refused on save, yet rendered as before: a stored template keeps delivering.
+        self.problems: tuple[TemplateError, ...] = ()
         self._max_bytes = get_settings().render_max_output_bytes
         self._timeout_s = get_settings().render_timeout_s
         if self.uses_jinja:
@@ -65,6 +67,7 @@ class CompiledTemplate:
     def _compile_plain(self) -> None:
         source = self.source
         unknown: list[tuple[str, int, int | None]] = []
+        problems: list[TemplateError] = []
         state = escaping.OUTSIDE
         pos = 0
         head = ""
@@ -77,6 +80,9 @@ class CompiledTemplate:
             else:
                 ops.append((*pending, literal))
             state = escaping.advance(state, literal)
+            problem = escaping.escaped_value_error(self.mode, state, *_line_col(source, match.start()))
+            if problem is not None:
+                problems.append(problem)
             key = placeholders.resolve(match)
             if key is None:
                 unknown.append((match.group()[1:-1], *_line_col(source, match.start())))
@@ -92,6 +98,7 @@ class CompiledTemplate:
             head = source[pos:]
         else:
             ops.append((*pending, source[pos:]))
+        self.problems = tuple(problems)
         self._head = head
         self._ops = tuple(ops)
         self._used = {key for key, _, _ in ops}
@@ -114,6 +121,7 @@ class CompiledTemplate:
             self.source, self.mode, self._max_bytes, self._timeout_s
         )
         self._used = self._jinja.used
+        self.problems = self._jinja.problems
 
     def _render_jinja(self, event: SecurityEvent) -> str:
         return self._jinja.render(event)
@@ -163,11 +171,12 @@ def render_preview(
         body = compiled.render(event if event is not None else sample_event())
     except TemplateError as exc:
         return "", [exc]
+    problems = list(compiled.problems)
     if compiled.mode == "json":
         error = _check_json(body)
         if error is not None:
-            return body, [error]
-    return body, []
+            problems.append(error)
+    return body, problems
 
 
 def validate_template(

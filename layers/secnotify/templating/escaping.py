@@ -6,6 +6,7 @@ from collections.abc import Callable
 from json.encoder import encode_basestring
 from typing import Any, Literal
 
+from secnotify.templating.errors import TemplateError
 from secnotify.templating.placeholders import Kind, dumps, fix_surrogates
 
 Mode = Literal["json", "xml", "raw"]
@@ -16,8 +17,12 @@ def _media_type(content_type: str) -> str:
 
 
 def is_json_content_type(content_type: str) -> bool:
+    # text/json and */x-json are older names receivers still parse as JSON: escaping must follow.
     media = _media_type(content_type)
-    return media == "application/json" or media.endswith("+json")
+    if media.endswith("+json"):
+        return True
+    _, slash, subtype = media.partition("/")
+    return bool(slash) and (media in ("application/json", "text/json") or subtype == "x-json")
 
 
 def is_xml_content_type(content_type: str) -> bool:
@@ -52,6 +57,35 @@ def advance(state: int, text: str) -> int:
         else:
             state = IN_STRING
     return state
+
+
+def escaped_value_error(mode: Mode, state: int, line: int, column: int | None) -> TemplateError | None:
+    """A value placed right after an odd run of backslashes inside a JSON string: the run's last
+    backslash would escape the value's first character (``"\\{Title}"`` with a title of ``"``
+    closes the string), so such a template is refused on save."""
+    if mode != "json" or state != AFTER_BACKSLASH:
+        return None
+    where = f"line {line}" + (f", column {column}" if column is not None else "")
+    return TemplateError(
+        f"{where}: a placeholder right after an odd number of backslashes inside a JSON string; "
+        "the last backslash would escape the value's first character (write \\\\ for a "
+        "literal backslash)",
+        line=line,
+        column=column,
+    )
+
+
+def value_column(source: str, line: int, tail: str) -> int | None:
+    """The 1-based column where a value starts on ``line``, found after the literal ``tail`` that
+    precedes it there (Jinja's nodes know their line, not their column)."""
+    rows = source.split("\n")
+    if not tail or not 0 < line <= len(rows):
+        return None
+    row = rows[line - 1]
+    at = row.find(tail + "{")
+    if at < 0:
+        at = row.find(tail)
+    return at + len(tail) + 1 if at >= 0 else None
 
 
 def json_string_content(text: str) -> str:

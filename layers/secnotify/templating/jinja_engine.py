@@ -58,10 +58,11 @@ class JinjaTemplate:
         except TemplateSyntaxError as exc:
             raise TemplateError(f"template syntax error: {exc.message}", line=exc.lineno) from None
         self._check_names(tree)
-        rewriter = _OutputRewriter(mode)
+        rewriter = _OutputRewriter(mode, source)
         rewriter.visit(tree, captured=False)
         if rewriter.unknown:
             raise unknown_placeholder_error(rewriter.unknown)
+        self.problems = tuple(rewriter.problems)
         tree = _GuardInserter().visit(tree)
         tree.set_environment(env)
         try:
@@ -255,8 +256,11 @@ class _OutputRewriter:
     stands; it is kept raw (and counted) and escaped where it is finally output.
     """
 
-    def __init__(self, mode: Mode) -> None:
+    def __init__(self, mode: Mode, source: str = "") -> None:
         self.mode = mode
+        self.source = source
+        self.problems: list[TemplateError] = []
+        self._tail = ""  # literal text before the next value, on its line
         self.state = escaping.OUTSIDE
         self.unknown: list[tuple[str, int, int | None]] = []
         self.used: set[str] = set()
@@ -279,7 +283,16 @@ class _OutputRewriter:
             return "json_s" if self.state != escaping.OUTSIDE else "json_v"
         return f"{self.mode}_v"
 
+    def _check_value(self, line: int, captured: bool) -> None:
+        if captured:
+            return
+        column = escaping.value_column(self.source, line, self._tail)
+        problem = escaping.escaped_value_error(self.mode, self.state, line, column)
+        if problem is not None:
+            self.problems.append(problem)
+
     def _after_value(self) -> None:
+        self._tail = ""
         if self.state == escaping.AFTER_BACKSLASH:
             self.state = escaping.IN_STRING
 
@@ -287,12 +300,14 @@ class _OutputRewriter:
         if captured:
             return _filter(nodes.Const(text, lineno=lineno), "_sn_cap", lineno)
         self.state = escaping.advance(self.state, text)
+        self._tail = (self._tail + text).rsplit("\n", 1)[-1]
         return nodes.TemplateData(text, lineno=lineno)
 
     def _rewrite(self, children: list[nodes.Expr], captured: bool) -> list[nodes.Expr]:
         out: list[nodes.Expr] = []
         for child in children:
             if not isinstance(child, nodes.TemplateData):
+                self._check_value(child.lineno, captured)
                 suffix = self._suffix(captured)
                 name = "_sn_cap" if captured else f"_sn_out_{suffix}"
                 out.append(_filter(child, name, child.lineno))
@@ -307,6 +322,7 @@ class _OutputRewriter:
                 if key is None:
                     self.unknown.append((match.group()[1:-1], line, None))
                 else:
+                    self._check_value(line, captured)
                     self.used.add(key)
                     suffix = self._suffix(captured)
                     out.append(_filter(nodes.Const(key, lineno=line), f"_sn_ph_{suffix}", line))
