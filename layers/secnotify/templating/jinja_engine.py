@@ -24,6 +24,7 @@ from types import TracebackType
 from typing import Any
 
 from jinja2 import meta, nodes, pass_context
+from jinja2.compiler import CodeGenerator
 from jinja2.exceptions import SecurityError, TemplateSyntaxError, UndefinedError
 from jinja2.runtime import Context, Undefined
 from jinja2.visitor import NodeTransformer
@@ -90,7 +91,7 @@ class JinjaTemplate:
         # Jinja reports a name set inside an {% if %} as undeclared; anything the template
         # assigns somewhere is its own (StrictUndefined still catches the unassigned branch)
         assigned = {n.name for n in tree.find_all(nodes.Name) if n.ctx in ("store", "param")}
-        names = set(meta.find_undeclared_variables(tree)) - assigned
+        names = _undeclared_variables(tree) - assigned
         # `self` is implicit in Jinja and leads to the template's internals
         names |= {n.name for n in tree.find_all(nodes.Name) if n.name == "self" and n.ctx == "load"}
         unknown = sorted(names - placeholders.VARIABLE_NAMES - sandbox.GLOBAL_NAMES - {"event"})
@@ -152,6 +153,20 @@ class JinjaTemplate:
             ) from None
         finally:
             sandbox.BUDGET.reset(token)
+
+
+class _Tracking(meta.TrackingCodeGenerator):
+    """``meta.find_undeclared_variables`` without its optimizer, which would fold constants."""
+
+    def __init__(self, environment: Any) -> None:
+        CodeGenerator.__init__(self, environment, "<introspection>", "<introspection>", optimized=False)
+        self.undeclared_identifiers: set[str] = set()
+
+
+def _undeclared_variables(tree: nodes.Template) -> set[str]:
+    codegen = _Tracking(_ENV)
+    codegen.visit(tree)
+    return codegen.undeclared_identifiers
 
 
 def _check_nesting(env: sandbox.SecnotifyEnvironment, source: str) -> None:

@@ -263,7 +263,9 @@ class RenderPool:
         elapsed = time.monotonic() - started
         if reply is None:
             self.last_stopped = Stopped(pid, peak, elapsed, killed=True)
-            raise RenderBudgetExceeded(f"template rendering was stopped after {elapsed:.1f} s")
+            raise RenderBudgetExceeded(
+                f"template rendering took too long and was stopped after {elapsed:.1f} s"
+            )
         _kind, message, line, _column, _breached, worker_peak = reply
         self.last_stopped = Stopped(pid, worker_peak or peak, elapsed, killed=False)
         raise RenderBudgetExceeded(message.removeprefix("render budget exceeded: "), line=line)
