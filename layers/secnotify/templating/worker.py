@@ -42,7 +42,7 @@ from secnotify.templating.jinja_engine import JinjaTemplate
 
 WORKERS = 2  # a bomb holds one worker for at most the wall limit; the other keeps rendering
 MEMORY_HEADROOM = 160 * 1024 * 1024  # address space a render may add to the idle worker's
-WALL_GRACE_S = 0.45  # beyond the render timeout: pipe round trip and a busy machine
+WALL_GRACE_S = 0.3  # beyond the render timeout: pipe round trip; killing takes the rest of 0.5 s
 _START_TIMEOUT_S = 60.0
 _PAGE = 1024
 
