@@ -470,7 +470,8 @@ def jinja_rendering(total: int, chunk: int) -> tuple[Figure, Figure]:
     per_local = median(t_local) / chunk
     ratio = per_ours / per_local
     cost.lines += [
-        f"through the render worker (pipe round trip, event pickled): {us(per_ours)} per render",
+        f"through the render worker (pipe round trip; the event goes to a worker once, as in a "
+        f"fan-out): {us(per_ours)} per render",
         f"the same Jinja render in this process, no limits: {us(per_local)} per render",
         "plain placeholder templates (figure 3) never use the worker",
     ]

@@ -45,6 +45,21 @@ def test_a_worker_lives_on_after_an_ordinary_error_and_is_replaced_after_a_breac
     assert good.render(sample_event()) == "REMOTE CODE EXECUTION IN LOG4J-CORE"
 
 
+def test_each_render_sees_its_own_event_though_a_worker_keeps_the_last_one() -> None:
+    compiled = compile_template("{{ Title }}/{{ EventId }}", "text/plain")
+    first = sample_event()
+    second = first.model_copy(update={"title": "Other", "event_id": "e2"})
+    outputs = [compiled.render(e) for e in (first, first, second, first, second, second)]
+    assert outputs == [
+        f"{first.title}/{first.event_id}",
+        f"{first.title}/{first.event_id}",
+        "Other/e2",
+        f"{first.title}/{first.event_id}",
+        "Other/e2",
+        "Other/e2",
+    ]
+
+
 def test_the_bomb_is_harmless_for_the_sample_event_so_it_saves() -> None:
     template = (
         '{% if EventId != "' + sample_event().event_id + '" %}{{ [[1]*100000]*3000 }}{% else %}{}{% endif %}'

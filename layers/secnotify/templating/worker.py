@@ -94,11 +94,15 @@ def serve(conn: Connection) -> None:
     """The worker's loop: one request, one reply, until the pipe closes or a limit is hit."""
     _limit_self()
     conn.send(("ready",))
+    last_event: SecurityEvent | None = None
     while True:
         try:
             source, mode, event, max_bytes, timeout_s = conn.recv()
         except (EOFError, OSError):
             return
+        if event is None:  # the same event as the last request (a fan-out)
+            event = last_event
+        last_event = event
         _cpu_limit(timeout_s)
         breached = False
         reply: tuple[Any, ...]
@@ -151,6 +155,7 @@ class _Worker:
         finally:
             child.close()
         self.conn = Connection(parent.detach())
+        self.last_event: SecurityEvent | None = None  # held, so its id cannot be reused
         if not self.conn.poll(_START_TIMEOUT_S) or self.conn.recv() != ("ready",):
             self.stop()
             raise TemplateError("the template render process did not start")
@@ -229,11 +234,13 @@ class RenderPool:
         threading.Thread(target=start, name="render-worker-start", daemon=True).start()
 
     def render(self, source: str, mode: Mode, event: SecurityEvent, max_bytes: int, timeout_s: float) -> str:
-        request = (source, mode, event, max_bytes, timeout_s)
         for _attempt in range(2):
             worker = self._take()
+            # a fan-out renders one event for many integrations: send it to a worker only once
+            same = worker.last_event is event
             try:
-                worker.conn.send(request)
+                worker.conn.send((source, mode, None if same else event, max_bytes, timeout_s))
+                worker.last_event = event
             except OSError:  # the idle worker died meanwhile: the template is not to blame
                 worker.stop()
                 self._give_back(None)
