@@ -43,8 +43,8 @@ from secnotify.templating.jinja_engine import JinjaTemplate
 WORKERS = 2  # a bomb holds one worker for at most the wall limit; the other keeps rendering
 MEMORY_HEADROOM = 160 * 1024 * 1024  # address space a render may add to the idle worker's
 WALL_GRACE_S = 0.3  # beyond the render timeout: pipe round trip; killing takes the rest of 0.5 s
-_START_TIMEOUT_S = 60.0
-_PAGE = 1024
+_START_TIMEOUT_S = 20.0
+_KIB = 1024
 
 
 # --- the child -----------------------------------------------------------------------------
@@ -76,7 +76,7 @@ def _limit_self() -> None:
     resource.setrlimit(resource.RLIMIT_CORE, (0, 0))
     size_kib = _status_kib("self", "VmSize")
     if size_kib is not None:
-        limit = size_kib * _PAGE + MEMORY_HEADROOM
+        limit = size_kib * _KIB + MEMORY_HEADROOM
         resource.setrlimit(resource.RLIMIT_AS, (limit, limit))
 
 
