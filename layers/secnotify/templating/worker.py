@@ -164,14 +164,15 @@ class _Worker:
         return _status_kib(self.process.pid, "VmHWM")
 
     def stop(self) -> int | None:
-        """Kill and reap it; its peak RSS in KiB as the kernel accounted it."""
-        peak = None
+        """Kill and reap it; its peak RSS in KiB (VmHWM, or the kernel's rusage if already gone)."""
+        # rusage's maxrss of a spawned child also counts the parent's RSS at the fork: VmHWM first
+        peak = _status_kib(self.process.pid, "VmHWM")
         with contextlib.suppress(OSError):
             self.process.kill()
         with contextlib.suppress(ChildProcessError, OSError):
             _pid, status, usage = os.wait4(self.process.pid, 0)
             self.process.returncode = status
-            peak = int(usage.ru_maxrss)
+            peak = peak or int(usage.ru_maxrss)
         with contextlib.suppress(OSError):
             self.conn.close()
         return peak
