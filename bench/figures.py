@@ -8,10 +8,12 @@ measured alternately in the same run.
 from __future__ import annotations
 
 import dataclasses
+import functools
 import json
 import re
 import subprocess
 import sys
+import threading
 import time
 import uuid
 from collections import Counter
@@ -382,6 +384,129 @@ def rendering(total: int, chunk: int) -> Figure:
     fig.judge(ratio <= 3)
     fig.summary = f"{us(per_ours)} vs {us(per_hand)}"
     return fig
+
+
+# ---- 3b. Jinja rendering in the render worker ----------------------------------------------
+
+# The seed template with a Jinja comment in front: same output, but it takes the Jinja path.
+JINJA_SLACK_TEMPLATE = "{# jinja #}" + SLACK_TEMPLATE
+
+# The outside review's templates that froze the dispatcher (issue 8); each must be cut.
+RENDER_BOMBS = {
+    "{% if EventId != ... %}{{ [[1]*100000]*3000 }}": (
+        '{% if EventId != "x" %}{{ [[1]*100000]*3000 }}{% else %}{}{% endif %}'
+    ),
+    "{{ [[1]*100000]*1000 }}": "{{ [[1]*100000]*1000 }}",
+    "([('\U0001f600'*1000000)]*100000)|string|length": (
+        "{{ ([('\U0001f600'*1000000)]*100000)|string|length }}"
+    ),
+    "('{0}'*250).format('x'*1000000)": "{{ ('{0}'*250).format('x'*1000000) }}",
+    "([[1]*1000]*900)|sum(start=[])": "{{ ([[1]*1000]*900)|sum(start=[]) }}",
+}
+
+
+def _time_bomb(render: Callable[[], Any], error: type[Exception]) -> tuple[float, str, float]:
+    """Wall time of ``render`` to its error, the error, and the longest gap a 1 ms ticker
+    thread saw meanwhile (a render holding the GIL would show here)."""
+    stalls: list[float] = []
+    stop = threading.Event()
+
+    def ticker() -> None:
+        last = time.perf_counter()
+        while not stop.wait(0.001):
+            now = time.perf_counter()
+            stalls.append(now - last)
+            last = now
+
+    thread = threading.Thread(target=ticker)
+    thread.start()
+    started = time.perf_counter()
+    try:
+        render()
+        message = "rendered!"
+    except error as exc:
+        message = str(exc)
+    wall = time.perf_counter() - started
+    stop.set()
+    thread.join()
+    return wall, message, max(stalls, default=0.0)
+
+
+def jinja_rendering(total: int, chunk: int) -> tuple[Figure, Figure]:
+    from secnotify.models.event import sample_event
+    from secnotify.settings import get_settings
+    from secnotify.templating import TemplateError, compile_template, worker
+
+    settings = get_settings()
+    max_bytes = settings.render_max_output_bytes
+    cost = Figure(3, f"Jinja rendering: seed template in Jinja x {total}, render worker vs in-process")
+    event = sample_event()
+    compiled = compile_template(JINJA_SLACK_TEMPLATE, "application/json")
+    via_worker = compiled.render(event)  # starts the pool
+    here = worker.render_here(
+        JINJA_SLACK_TEMPLATE, "json", event, settings.render_max_output_bytes, settings.render_timeout_s
+    )
+    if (
+        not compiled.uses_jinja
+        or via_worker != here
+        or here != compile_template(SLACK_TEMPLATE, "application/json").render(event)
+    ):
+        cost.verdict = "ERROR"
+        cost.lines.append("the Jinja seed template does not render like the plain one")
+        return cost, Figure(3, "render budget")
+
+    def ours(count: int) -> None:
+        for _ in range(count):
+            compile_template(JINJA_SLACK_TEMPLATE, "application/json").render(event)
+
+    def local(count: int) -> None:
+        for _ in range(count):
+            worker.render_here(JINJA_SLACK_TEMPLATE, "json", event, max_bytes, settings.render_timeout_s)
+
+    ours(100)
+    local(100)
+    t_ours, t_local = alternate(ours, local, chunk, total // chunk)
+    per_ours = median(t_ours) / chunk
+    per_local = median(t_local) / chunk
+    ratio = per_ours / per_local
+    cost.lines += [
+        f"through the render worker (pipe round trip; the event goes to a worker once, as in a "
+        f"fan-out): {us(per_ours)} per render",
+        f"the same Jinja render in this process, no limits: {us(per_local)} per render",
+        "plain placeholder templates (figure 3) never use the worker",
+    ]
+    cost.ratio = ratio
+    cost.ratio_label = f"{ratio:.1f}"
+    cost.target = "(the price of a hard limit)"
+    cost.summary = f"{us(per_ours)} vs {us(per_local)}"
+
+    limits = Figure(3, "Render budget: each bomb cut in the worker; wall, worker peak RSS, neighbour stall")
+    wall_limit = settings.render_timeout_s + 0.5
+    worst_wall = worst_rss = worst_stall = 0.0
+    ok = True
+    for label, template in RENDER_BOMBS.items():
+        bomb = compile_template(template, "text/plain")
+        compiled.render(event)  # a ready worker, as in steady state
+        wall, message, stall = _time_bomb(functools.partial(bomb.render, event), TemplateError)
+        stopped = worker.POOL.last_stopped
+        rss_mb = (stopped.peak_rss_kib or 0) / 1024 if stopped is not None else 0.0
+        cut = message.startswith("render budget exceeded")
+        ok = ok and cut and wall <= wall_limit and 0 < rss_mb <= 256
+        worst_wall, worst_rss = max(worst_wall, wall), max(worst_rss, rss_mb)
+        worst_stall = max(worst_stall, stall)
+        limits.lines.append(
+            f"{label}: {wall:.2f} s, peak RSS {rss_mb:.0f} MB, neighbour thread's longest stall "
+            f"{stall * 1000:.0f} ms; {message[:70]}"
+        )
+    limits.ratio = worst_wall
+    limits.ratio_label = f"{worst_wall:.2f} s, {worst_rss:.0f} MB"
+    limits.target = f"<= {wall_limit:.1f} s, <= 256 MB"
+    limits.judge(ok)
+    limits.summary = (
+        f"worst {worst_wall:.2f} s wall, {worst_rss:.0f} MB peak RSS; "
+        f"neighbour stall <= {worst_stall * 1000:.0f} ms"
+    )
+    return cost, limits
 
 
 # ---- 4. DynamoDB requests per event -------------------------------------------------------

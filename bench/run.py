@@ -159,6 +159,7 @@ def main(argv: list[str] | None = None) -> int:
             lambda: [figures.fanout(slow, args.integrations, 0.05, args.concurrency, 5, children.moto_cpu_s)],
             lambda: [figures.delivery_overhead(fast, total=2000, chunk=100)],
             lambda: [figures.rendering(total=10_000, chunk=1000)],
+            lambda: list(figures.jinja_rendering(total=4000, chunk=200)),
             lambda: list(figures.dynamodb_per_event(1000, args.integrations)),
         ]
         for step in steps:

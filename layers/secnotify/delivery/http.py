@@ -258,8 +258,11 @@ def _describe(exc: BaseException, settings: Settings) -> tuple[str, str]:
     return ERROR_PROTOCOL, f"unexpected error: {type(exc).__name__}"
 
 
-def _read_body(resp: urllib3.BaseHTTPResponse) -> bytes:
-    """Up to ``MAX_RESPONSE_READ`` bytes; the connection goes back to the pool only if fully read."""
+def _read_body(resp: urllib3.BaseHTTPResponse) -> tuple[bytes, bool]:
+    """Up to ``MAX_RESPONSE_READ`` bytes, and whether the response was read to its framed end
+    (Content-Length or chunked; a body ended by closing the connection cannot tell a complete
+    answer from one our own deadline cut). The connection goes back to the pool only if fully read.
+    """
     complete = False
     data = b""
     try:
@@ -267,11 +270,17 @@ def _read_body(resp: urllib3.BaseHTTPResponse) -> bytes:
         complete = len(data) <= MAX_RESPONSE_READ
     except (HTTPError, OSError):
         pass  # the status already decided the outcome; a broken body only shortens the log
+    framed = (
+        "content-length" in resp.headers
+        or bool(getattr(resp, "chunked", False))
+        or resp.status in (204, 304)
+        or 100 <= resp.status < 200
+    )
     if not complete:
         # Unread bytes would poison the next request on this keep-alive connection.
         resp.close()
     resp.release_conn()
-    return data[:MAX_RESPONSE_READ]
+    return data[:MAX_RESPONSE_READ], complete and framed
 
 
 def _head(text: str, limit: int) -> str:
@@ -304,9 +313,10 @@ class WebhookSender:
         body = ""
         retry_after: float | None = None
         budget = self.settings.connect_timeout_s + self.settings.read_timeout_s
-        token = deadline.begin(time.monotonic() + budget)
+        token = deadline.begin(budget)
+        answered = False
         try:
-            status, error, body, retry_after = self._attempt(req)
+            status, error, body, retry_after, answered = self._attempt(req)
         except _Refused as exc:
             kind, error = ERROR_INVALID, str(exc)
         except BlockedTarget as exc:
@@ -318,8 +328,10 @@ class WebhookSender:
         except Exception as exc:  # any other failure is reported, never raised into a fan-out
             kind, error = _describe(exc, self.settings)
             logger.warning("webhook send failed unexpectedly: %s", type(exc).__name__)
-        if deadline.end(token):
+        if deadline.end(token) and not answered:
             # The socket was shut mid-response; whatever was parsed from it is not an answer.
+            # A response read to its end is one, though: the watchdog may have fired only
+            # because this process was too busy to read it in time.
             status, body, retry_after = None, "", None
             kind, error = ERROR_TIMEOUT, f"no complete response within {budget:g} s"
         delivered, retryable = classify(status, kind)
@@ -344,7 +356,7 @@ class WebhookSender:
         )
         return outcome
 
-    def _attempt(self, req: WebhookRequest) -> tuple[int, str | None, str, float | None]:
+    def _attempt(self, req: WebhookRequest) -> tuple[int, str | None, str, float | None, bool]:
         target = _parse_url(req.url)
         headers = _build_headers(req, target)
         try:
@@ -366,7 +378,7 @@ class WebhookSender:
             release_conn=False,
             assert_same_host=False,
         )
-        raw = _read_body(resp)
+        raw, complete = _read_body(resp)
         status = resp.status
         text = raw.decode("utf-8", "replace")
         retry_after = parse_retry_after(resp.headers.get("Retry-After"), time.time())
@@ -376,7 +388,7 @@ class WebhookSender:
             error = f"redirect to {location[:500]} not followed" if location else "redirect not followed"
         elif not 200 <= status < 300:
             error = f"HTTP {status} {resp.reason or ''}".rstrip()
-        return status, error, text, retry_after
+        return status, error, text, retry_after, complete
 
     def _tls_kwargs(self, req: WebhookRequest, target: _Target) -> dict[str, object] | None:
         if target.scheme != "https":

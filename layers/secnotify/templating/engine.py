@@ -25,7 +25,7 @@ from typing import TYPE_CHECKING
 from secnotify.models.event import SecurityEvent, sample_event
 from secnotify.settings import get_settings
 from secnotify.templating import escaping, placeholders
-from secnotify.templating.errors import TemplateError
+from secnotify.templating.errors import RenderBudgetExceeded, TemplateError
 from secnotify.templating.escaping import Mode
 from secnotify.templating.placeholders import PLACEHOLDER_RE, unknown_placeholder_error
 
@@ -124,7 +124,10 @@ class CompiledTemplate:
         self.problems = self._jinja.problems
 
     def _render_jinja(self, event: SecurityEvent) -> str:
-        return self._jinja.render(event)
+        # in a worker process with hard limits: see secnotify.templating.worker
+        from secnotify.templating import worker
+
+        return worker.render(self.source, self.mode, event, self._max_bytes, self._timeout_s)
 
     # --- public ------------------------------------------------------------------------
 
@@ -132,7 +135,7 @@ class CompiledTemplate:
         """The payload for ``event``; raises TemplateError on sandbox violations or limits."""
         body = self._render_jinja(event) if self.uses_jinja else self._render_plain(event)
         if len(body) * 4 > self._max_bytes and len(body.encode("utf-8", "surrogatepass")) > self._max_bytes:
-            raise TemplateError(f"rendered payload exceeds {self._max_bytes} bytes")
+            raise RenderBudgetExceeded(f"rendered payload exceeds {self._max_bytes} bytes")
         return body
 
 

@@ -37,3 +37,14 @@ class TemplateError(ValueError):
         if self.unknown:
             out["unknown"] = list(self.unknown)
         return out
+
+
+BUDGET_EXCEEDED = "render budget exceeded"
+
+
+class RenderBudgetExceeded(TemplateError):
+    """A render stopped for using too much time, memory or output; its message starts with
+    ``render budget exceeded`` so a delivery record names the reason."""
+
+    def __init__(self, detail: str, line: int | None = None) -> None:
+        super().__init__(f"{BUDGET_EXCEEDED}: {detail}", line=line)

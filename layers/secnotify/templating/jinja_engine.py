@@ -24,6 +24,7 @@ from types import TracebackType
 from typing import Any
 
 from jinja2 import meta, nodes, pass_context
+from jinja2.compiler import CodeGenerator
 from jinja2.exceptions import SecurityError, TemplateSyntaxError, UndefinedError
 from jinja2.runtime import Context, Undefined
 from jinja2.visitor import NodeTransformer
@@ -31,7 +32,7 @@ from markupsafe import Markup
 
 from secnotify.models.event import SecurityEvent
 from secnotify.templating import escaping, placeholders, sandbox
-from secnotify.templating.errors import TemplateError
+from secnotify.templating.errors import RenderBudgetExceeded, TemplateError
 from secnotify.templating.escaping import Mode
 from secnotify.templating.placeholders import PLACEHOLDER_RE, dumps, fix_surrogates, unknown_placeholder_error
 
@@ -44,6 +45,12 @@ _UNSUPPORTED: dict[type[nodes.Node], str] = {
     nodes.CallBlock: "{% call %}",
     nodes.FilterBlock: "{% filter %}",
 }
+# Nesting caps, checked on the tokens before parsing: deeper templates make Jinja's parser or
+# Python's compiler fail (20 nested loops, 100 indentation levels, recursion in the parser).
+MAX_BLOCK_DEPTH = 12
+MAX_BRACKET_DEPTH = 32
+_BLOCK_TAGS = frozenset({"for", "if", "macro", "call", "filter", "with", "autoescape", "block", "set"})
+_OPENERS = {"lparen": "rparen", "lbracket": "rbracket", "lbrace": "rbrace"}
 
 
 class JinjaTemplate:
@@ -54,9 +61,12 @@ class JinjaTemplate:
         self._timeout_s = timeout_s
         env = _ENV
         try:
+            _check_nesting(env, source)
             tree = env.parse(source, filename=_TEMPLATE_FILENAME)
         except TemplateSyntaxError as exc:
             raise TemplateError(f"template syntax error: {exc.message}", line=exc.lineno) from None
+        except RecursionError:
+            raise TemplateError("template is nested too deeply") from None
         self._check_names(tree)
         rewriter = _OutputRewriter(mode, source)
         rewriter.visit(tree, captured=False)
@@ -69,6 +79,9 @@ class JinjaTemplate:
             code = env.compile(tree, filename=_TEMPLATE_FILENAME)
         except TemplateSyntaxError as exc:
             raise TemplateError(f"template syntax error: {exc.message}", line=exc.lineno) from None
+        except (SyntaxError, RecursionError, MemoryError) as exc:
+            # the nesting caps should make this unreachable; a template error, never a crash
+            raise TemplateError(f"template is too complex to compile: {type(exc).__name__}") from None
         self._jinja = env.template_class.from_code(env, code, env.make_globals(None), None)
         self.used: set[str] = rewriter.used
         self._getters = tuple((key, placeholders.text_getter(key)) for key in self.used)
@@ -79,7 +92,7 @@ class JinjaTemplate:
         # Jinja reports a name set inside an {% if %} as undeclared; anything the template
         # assigns somewhere is its own (StrictUndefined still catches the unassigned branch)
         assigned = {n.name for n in tree.find_all(nodes.Name) if n.ctx in ("store", "param")}
-        names = set(meta.find_undeclared_variables(tree)) - assigned
+        names = _undeclared_variables(tree) - assigned
         # `self` is implicit in Jinja and leads to the template's internals
         names |= {n.name for n in tree.find_all(nodes.Name) if n.name == "self" and n.ctx == "load"}
         unknown = sorted(names - placeholders.VARIABLE_NAMES - sandbox.GLOBAL_NAMES - {"event"})
@@ -114,7 +127,7 @@ class JinjaTemplate:
             for chunk in self._jinja.generate(context):
                 size += len(chunk)
                 if size > self._max_bytes:
-                    raise TemplateError(f"rendered payload exceeds {self._max_bytes} bytes")
+                    raise RenderBudgetExceeded(f"rendered payload exceeds {self._max_bytes} bytes")
                 budget.tick()
                 out.append(chunk)
             return "".join(out)
@@ -132,6 +145,8 @@ class JinjaTemplate:
             ) from None
         except RecursionError:
             raise TemplateError("template recursion is too deep") from None
+        except MemoryError:
+            raise RenderBudgetExceeded("template used too much memory") from None
         except Exception as exc:  # a template must never crash the dispatcher
             raise TemplateError(
                 f"template failed to render: {type(exc).__name__}: {exc}",
@@ -139,6 +154,53 @@ class JinjaTemplate:
             ) from None
         finally:
             sandbox.BUDGET.reset(token)
+
+
+class _Tracking(meta.TrackingCodeGenerator):
+    """``meta.find_undeclared_variables`` without its optimizer, which would fold constants."""
+
+    def __init__(self, environment: Any) -> None:
+        CodeGenerator.__init__(self, environment, "<introspection>", "<introspection>", optimized=False)
+        self.undeclared_identifiers: set[str] = set()
+
+
+def _undeclared_variables(tree: nodes.Template) -> set[str]:
+    codegen = _Tracking(_ENV)
+    codegen.visit(tree)
+    return codegen.undeclared_identifiers
+
+
+def _check_nesting(env: sandbox.SecnotifyEnvironment, source: str) -> None:
+    """Refuse blocks nested deeper than MAX_BLOCK_DEPTH and brackets deeper than MAX_BRACKET_DEPTH."""
+    blocks = brackets = 0
+    after_begin = False
+    in_set = False
+    for token in env.lexer.tokenize(source, filename=_TEMPLATE_FILENAME):
+        kind, value = token.type, token.value
+        if kind == "block_begin":
+            after_begin = True
+            continue
+        if after_begin and kind == "name":
+            if value in _BLOCK_TAGS:
+                # `{% set x = 1 %}` has no end tag; only the `{% set x %}...{% endset %}` form nests
+                in_set = value == "set"
+                blocks += 0 if in_set else 1
+            elif value.startswith("end"):
+                blocks -= 1
+        after_begin = False
+        if in_set and kind == "block_end":
+            blocks += 1
+            in_set = False
+        elif in_set and kind == "assign":
+            in_set = False
+        if kind in _OPENERS:
+            brackets += 1
+        elif kind in _OPENERS.values():
+            brackets -= 1
+        if blocks > MAX_BLOCK_DEPTH:
+            raise TemplateError(f"blocks are nested more than {MAX_BLOCK_DEPTH} deep", line=token.lineno)
+        if brackets > MAX_BRACKET_DEPTH:
+            raise TemplateError(f"brackets are nested more than {MAX_BRACKET_DEPTH} deep", line=token.lineno)
 
 
 def _template_line(tb: TracebackType | None) -> int | None:
@@ -175,13 +237,23 @@ def to_json_value(value: Any) -> str:
 
 
 def expression_escaper(mode: Mode, in_string: bool) -> Callable[[Any], str]:
+    convert: Callable[[Any], str]
     if mode == "xml":
-        return lambda v: escaping.xml_escape(escaping.to_text(v))
-    if mode == "raw":
-        return escaping.to_text
-    if in_string:
-        return lambda v: escaping.json_string_content(escaping.to_text(v))
-    return to_json_value
+        convert = lambda v: escaping.xml_escape(escaping.to_text(v))  # noqa: E731
+    elif mode == "raw":
+        convert = escaping.to_text
+    elif in_string:
+        convert = lambda v: escaping.json_string_content(escaping.to_text(v))  # noqa: E731
+    else:
+        convert = to_json_value
+
+    def escape(value: Any) -> str:
+        if sandbox.BUDGET.get() is None:
+            raise nodes.Impossible()  # never folded at compile time, see sandbox.make_environment
+        sandbox.check_plain(value)
+        return convert(value)
+
+    return escape
 
 
 # --- the environment and the filters the rewritten AST calls ------------------------------
@@ -217,6 +289,7 @@ def _placeholder_filter(mode: Mode, in_string: bool) -> Callable[..., str]:
 
 @pass_context
 def _captured_filter(context: Context, value: Any) -> str:
+    sandbox.check_plain(value)
     text = escaping.to_text(value)
     _state(context).budget.add(len(text))
     return text

@@ -17,11 +17,11 @@ from contextvars import ContextVar
 from dataclasses import dataclass
 from typing import Any
 
-from jinja2 import StrictUndefined, pass_context
-from jinja2.runtime import Context
+from jinja2 import StrictUndefined, nodes, pass_context
+from jinja2.runtime import Context, Undefined
 from jinja2.sandbox import ImmutableSandboxedEnvironment, safe_range
 
-from secnotify.templating.errors import TemplateError
+from secnotify.templating.errors import RenderBudgetExceeded, TemplateError
 
 MAX_INT_ARG = 10_000  # widths/counts passed to padding-style functions
 MAX_INT_BITS = 100_000
@@ -38,13 +38,13 @@ class Budget:
 
     def tick(self) -> None:
         if time.thread_time() > self.deadline:
-            raise TemplateError("template rendering took too long and was stopped")
+            raise RenderBudgetExceeded("template rendering took too long and was stopped")
 
     def add(self, chars: int) -> None:
         self.produced += chars
         # captured text (macros, set blocks) is output again later, hence the factor two
         if self.produced > 2 * self.max_chars:
-            raise TemplateError(f"rendered payload exceeds {self.max_chars} bytes")
+            raise RenderBudgetExceeded(f"rendered payload exceeds {self.max_chars} bytes")
 
 
 BUDGET: ContextVar[Budget | None] = ContextVar("secnotify_render_budget", default=None)
@@ -62,7 +62,36 @@ def _max_chars() -> int:
 
 
 def _too_big(what: str) -> TemplateError:
-    return TemplateError(f"{what} would exceed the {_max_chars()} byte output limit")
+    return RenderBudgetExceeded(f"{what} would exceed the {_max_chars()} byte output limit")
+
+
+_PLAIN_SCALARS = (str, int, float, type(None))
+
+
+def check_plain(value: Any) -> None:
+    """Refuse anything but strings, numbers, booleans, None and lists/mappings of them.
+
+    ``str()`` of a function, method, range, generator or loop object is its repr, often with a
+    memory address: such a value must never reach the payload, whatever turned it into text.
+    """
+    if isinstance(value, (*_PLAIN_SCALARS, Undefined)):
+        return  # StrictUndefined raises where it is used
+    seen: set[int] = set()  # `[x] * 3000` holds one object 3000 times: look at it once
+    todo = [value]
+    while todo:
+        item = todo.pop()
+        if isinstance(item, (*_PLAIN_SCALARS, Undefined)):
+            continue
+        if type(item) in (list, tuple, dict):
+            if id(item) in seen:
+                continue
+            seen.add(id(item))
+            todo.extend(item.items() if isinstance(item, dict) else item)
+            continue
+        raise TemplateError(
+            f"a {type(item).__name__} value cannot be output or turned into text; "
+            "templates output strings, numbers, booleans, lists and mappings (e.g. add |list)"
+        )
 
 
 def _check_int(value: Any) -> None:
@@ -114,7 +143,7 @@ def _check_binop(operator: str, left: Any, right: Any) -> None:
         elif _sized(right) and isinstance(left, int):
             _check_sequence_product(right, left)
         elif isinstance(left, int) and isinstance(right, int) and _bits(left) + _bits(right) > MAX_INT_BITS:
-            raise TemplateError("number too large")
+            raise RenderBudgetExceeded("number too large")
     elif operator == "**":
         if (
             isinstance(left, int)
@@ -122,12 +151,13 @@ def _check_binop(operator: str, left: Any, right: Any) -> None:
             and right > 0
             and _bits(left) * right > MAX_INT_BITS
         ):
-            raise TemplateError("number too large")
+            raise RenderBudgetExceeded("number too large")
     elif operator == "+":
         if _sized(left) and _sized(right) and type(left) is type(right):
             _check_length(len(left) + len(right), isinstance(left, str | bytes), "concatenation")
     elif operator == "%" and isinstance(left, str):
         check_format_string(left)
+        check_plain(right)
 
 
 def _check_sequence_product(seq: Any, times: int) -> None:
@@ -140,7 +170,8 @@ def _str_len_items(values: Iterable[Any]) -> tuple[list[str], int]:
     total = 0
     for i, value in enumerate(values):
         if i >= MAX_ITEMS:
-            raise TemplateError("too many items")
+            raise RenderBudgetExceeded("too many items")
+        check_plain(value)
         text = str(value)
         items.append(text)
         total += len(text)
@@ -167,6 +198,8 @@ def _check_str_method(name: str, text: str, args: tuple[Any, ...], kwargs: dict[
         _check_int(value)
     if name in ("format", "format_map"):
         check_format_string(text)
+        check_plain(list(args))
+        check_plain(kwargs)
     elif name == "replace" and len(args) >= 2 and isinstance(args[0], str) and isinstance(args[1], str):
         _check_replace(text, *args[:3])
     elif name == "join" and args:
@@ -208,6 +241,8 @@ def _guard_replace(args: list[Any], kwargs: dict[str, Any]) -> None:
 
 def _guard_format(args: list[Any], kwargs: dict[str, Any]) -> None:
     check_format_string(str(args[0]))
+    check_plain(args[1:])
+    check_plain(kwargs)
 
 
 def _guard_wordwrap(args: list[Any], kwargs: dict[str, Any]) -> None:
@@ -225,16 +260,31 @@ _FILTER_GUARDS: dict[str, Callable[[list[Any], dict[str, Any]], None]] = {
     "wordwrap": _guard_wordwrap,
 }
 _INT_CAPPED_FILTERS = frozenset({"center", "indent", "wordwrap", "batch", "slice", "truncate"})
+# Filters that turn their input into text (a repr, for an object)
+_TEXT_FILTERS = frozenset(
+    {
+        "string", "pprint", "e", "escape", "forceescape", "safe", "upper", "lower", "title",
+        "capitalize", "trim", "center", "truncate", "wordwrap", "replace", "indent", "striptags",
+        "urlize", "urlencode", "wordcount", "format", "xmlattr",
+    }
+)  # fmt: skip
 
 
 def _guard_filter(name: str, func: Callable[..., Any]) -> Callable[..., Any]:
     skip = 1 if getattr(func, "jinja_pass_arg", None) is not None else 0
     guard = _FILTER_GUARDS.get(name)
     capped = name in _INT_CAPPED_FILTERS
+    text = name in _TEXT_FILTERS
 
     @functools.wraps(func)  # keeps jinja_pass_arg, so Jinja passes context/env as before
     def wrapper(*args: Any, **kwargs: Any) -> Any:
+        if BUDGET.get() is None:
+            # Jinja folds filters on constants while compiling (Filter.as_const): a template
+            # must only ever run inside a render, under its budget, never at compile time.
+            raise nodes.Impossible()
         _tick()
+        if text and len(args) > skip:
+            check_plain(args[skip])
         if capped:
             for value in (*args[skip + 1 :], *kwargs.values()):
                 _check_int(value)
@@ -258,6 +308,13 @@ def _guarded_iter(value: Any) -> Iterator[Any]:
 @pass_context
 def _iter_filter(_context: Context, value: Any) -> Iterator[Any]:
     return _guarded_iter(value)
+
+
+@pass_context
+def _finalize(_context: Context, value: Any) -> Any:
+    # Needing the context, it stops the code generator from evaluating constant output at
+    # compile time (visit_Output folds children only when finalize works without context).
+    return value
 
 
 @pass_context
@@ -285,6 +342,8 @@ class SecnotifyEnvironment(ImmutableSandboxedEnvironment):
         def checked(*args: Any, **kwargs: Any) -> str:
             _tick()
             check_format_string(fmt)
+            check_plain(list(args))
+            check_plain(kwargs)
             return wrapped(*args, **kwargs)
 
         return checked
@@ -307,6 +366,10 @@ def make_environment() -> SecnotifyEnvironment:
         undefined=StrictUndefined,
         keep_trailing_newline=True,
         auto_reload=False,
+        # No constant folding: the optimizer would run template code at compile time, outside
+        # the render budget (and on save, in the API process).
+        optimized=False,
+        finalize=_finalize,
     )
     # lipsum(n) builds its whole text before anything is counted; nobody needs it in a payload
     env.globals.pop("lipsum", None)
