@@ -9,8 +9,6 @@ import re
 import subprocess
 import sys
 import time
-import uuid
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -20,29 +18,9 @@ import urllib3
 
 from local.send import entry
 from tests.conftest import load_event
+from tests.e2e.conftest import http
 
 pytestmark = pytest.mark.e2e
-
-
-@pytest.fixture
-def running(moto_endpoint: str) -> Iterator[Any]:
-    from local.run import start
-    from secnotify.service import wiring
-
-    saved = dict(os.environ)
-    stack = start(endpoint=moto_endpoint, api_port=0, sink_port=0, prefix=f"e{uuid.uuid4().hex[:8]}")
-    stack.sink.quiet = True
-    yield stack
-    stack.stop()
-    os.environ.clear()
-    os.environ.update(saved)
-    wiring.reset()
-
-
-def http(method: str, url: str, body: Any = None) -> tuple[int, Any]:
-    data = json.dumps(body).encode() if body is not None else None
-    resp = urllib3.request(method, url, body=data, headers={"Content-Type": "application/json"}, timeout=10)
-    return resp.status, (resp.json() if resp.data else None)
 
 
 def wait_for(sink: Any, count: int, timeout: float = 20) -> list[dict[str, Any]]:
