@@ -358,7 +358,18 @@ def _integration(profile_id: str, url: str, name: str, signing: bool) -> dict[st
 
 
 def _scenarios(cap: Capture, rx: dict[str, Any]) -> None:
-    # Configuration: two profiles (events of one trigger each), an integration per behaviour.
+    ids = _configure(rx)
+    e_opened = f"wire-opened-{uuid.uuid4()}"
+    flaky_message, others = _event_path(cap, ids, e_opened)
+    _retry_path(cap, ids, e_opened, [flaky_message, *others])
+    _lease_and_hand_off(cap, rx, ids)
+    _test_send_and_redelivery(cap, ids, e_opened)
+    _dead_letters(cap, ids, e_opened)
+    _keys_and_configuration(cap)
+
+
+def _configure(rx: dict[str, Any]) -> dict[str, str]:
+    """Two profiles (events of one trigger each), an integration per behaviour."""
     status, opened = api(
         "POST", "/alerting-profiles", {"name": "opened", "enabledTriggerEvents": ["SECURITY_PROBLEM_OPENED"]}
     )
@@ -377,9 +388,14 @@ def _scenarios(cap: Capture, rx: dict[str, Any]) -> None:
         )
         assert status == 201, created
         ids[name] = created["id"]
+    return ids
 
-    # The event path: delivered, failed, and four scheduled for attempt 2.
-    e_opened = f"wire-opened-{uuid.uuid4()}"
+
+def _event_path(
+    cap: Capture, ids: dict[str, str], e_opened: str
+) -> tuple[dict[str, Any], list[dict[str, Any]]]:
+    """Delivered, failed, and four scheduled for attempt 2; then the same event again. Returns
+    the retry message of the integration whose attempt 2 is slow, and the others."""
     out = dispatch(load_event("opened.json", e_opened))
     assert _nonzero(out) == {"matched": 6, "delivered": 1, "failed": 1, "retrying": 4}, out
     claim = f"CLAIM#{e_opened}"
@@ -408,7 +424,12 @@ def _scenarios(cap: Capture, rx: dict[str, Any]) -> None:
     assert again["counts"].get("already_handled") == 6, again
     requeued = cap.drain_retries()
     assert len(requeued) == 4, requeued
+    return flaky_message, [m for m in first_retries + requeued if m is not flaky_message]
 
+
+def _retry_path(cap: Capture, ids: dict[str, str], e_opened: str, messages: list[dict[str, Any]]) -> None:
+    """Attempt 2 of each (one caught in flight, two cancelled), then attempt 3, the last."""
+    claim = f"CLAIM#{e_opened}"
     # Meanwhile one integration is deleted and one disabled: their retries are cancelled.
     assert api("DELETE", f"/integrations/{ids['gone']}")[0] == 204
     status, current = api("GET", f"/integrations/{ids['off']}")
@@ -416,22 +437,25 @@ def _scenarios(cap: Capture, rx: dict[str, Any]) -> None:
     status, _ = api("PUT", f"/integrations/{ids['off']}", {**edit, "enabled": False})
     assert status == 200
 
-    # The retry path: attempt 2 of each, one of them caught in flight.
     in_flight: dict[str, Item] = {}
+    done = threading.Event()
 
     def watch() -> None:
-        deadline = time.monotonic() + 10
-        while time.monotonic() < deadline and not in_flight:
+        while not done.is_set() and not in_flight:
             item = scan(cap.table).get((claim, f"INT#{ids['flaky']}"))
             if item is not None and item["status"]["S"] == "IN_FLIGHT":
                 in_flight["item"] = item
-            time.sleep(0.02)
+            done.wait(0.02)
 
     watcher = threading.Thread(target=watch)
     watcher.start()
-    batch = [flaky_message] + [m for m in first_retries + requeued if m is not flaky_message]
-    assert dispatch_retries([m["body"] for m in batch])["batchItemFailures"] == []
-    watcher.join()
+    # The batch runs in order: the first message's slow send is the one caught in flight.
+    try:
+        assert dispatch_retries([m["body"] for m in messages])["batchItemFailures"] == []
+    finally:
+        done.set()
+        watcher.join()
+    assert in_flight, "the attempt was never seen in flight"
     cap.keep_items(
         "state-in-flight", "IN_FLIGHT: attempt 2 claimed by the retry path, mid-send", [in_flight["item"]]
     )
@@ -466,7 +490,10 @@ def _scenarios(cap: Capture, rx: dict[str, Any]) -> None:
         *cap.record_of(ids["exhaust"], attempt=3),
     )
 
-    # A duplicate arrives while the first copy holds the event's lease: a resume message.
+
+def _lease_and_hand_off(cap: Capture, rx: dict[str, Any], ids: dict[str, str]) -> None:
+    """A duplicate arriving while the first copy holds the event's lease leaves a resume message;
+    an invocation short of time hands its notifications to the retry queue."""
     e_resolved = f"wire-resolved-{uuid.uuid4()}"
     # With 21 s left (just over a worst-case send) the lease is as short as the code makes it.
     first = threading.Thread(target=dispatch, args=(load_event("resolved.json", e_resolved), 21_000))
@@ -481,7 +508,6 @@ def _scenarios(cap: Capture, rx: dict[str, Any]) -> None:
     cap.seen_messages.append(resume)
     cap.keep_message("retry-resume", "resume message: look at the event again when its lease ends", resume)
 
-    # An invocation short of time hands its notifications to the retry queue.
     e_handoff = f"wire-handoff-{uuid.uuid4()}"
     handed = dispatch(load_event("resolved.json", e_handoff), remaining_ms=3000)
     assert handed["counts"].get("handed_off") == 1, handed
@@ -500,7 +526,8 @@ def _scenarios(cap: Capture, rx: dict[str, Any]) -> None:
     (handoff,) = cap.drain_retries()
     cap.keep_message("retry-attempt-handed-off", "retry message for a handed-off attempt 1", handoff)
 
-    # Test send and redelivery, through the API.
+
+def _test_send_and_redelivery(cap: Capture, ids: dict[str, str], e_opened: str) -> None:
     status, sent = api("POST", f"/integrations/{ids['ok']}/test")
     assert status == 200 and sent["delivered"], sent
     test_pk, test_sk = cap.record_of(ids["ok"], kind="test")
@@ -515,7 +542,10 @@ def _scenarios(cap: Capture, rx: dict[str, Any]) -> None:
     )
     cap.keep_item("event-opened", "stored event of the run's main event", f"EVENT#{e_opened}", "EVENT")
 
-    # Dead letters: a malformed event, a malformed retry message, a retry for an event gone.
+
+def _dead_letters(cap: Capture, ids: dict[str, str], e_opened: str) -> None:
+    """A malformed event, a malformed retry message, a retry whose event is gone; and the
+    notifications given up earlier in the run."""
     bad = load_event("malformed/wrong-types.json", f"wire-malformed-{uuid.uuid4()}")
     assert dispatch(bad)["counts"].get("malformed") == 1
     malformed_retry = json.dumps({"kind": "attempt", "eventId": e_opened})
@@ -546,6 +576,8 @@ def _scenarios(cap: Capture, rx: dict[str, Any]) -> None:
         dead_letter("retry", "no longer"),
     )
 
+
+def _keys_and_configuration(cap: Capture) -> None:
     # Page tokens: the key that signs them, and a token a client could hold across the upgrade.
     status, page = api("GET", "/integrations?limit=2")
     assert status == 200 and page["nextToken"], page
