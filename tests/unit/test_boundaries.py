@@ -1,0 +1,112 @@
+"""The layer's boundaries, checked on the source: boto3 and botocore only in the storage
+package, the process environment only in the settings module, and no import cycles."""
+
+from __future__ import annotations
+
+import ast
+from collections.abc import Iterator
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[2]
+LAYER = ROOT / "layers" / "secnotify"
+SOURCES = sorted([*LAYER.rglob("*.py"), *(ROOT / "functions").rglob("*.py")])
+
+
+def _imports(tree: ast.AST) -> Iterator[tuple[str, int]]:
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Import):
+            yield from ((alias.name, node.lineno) for alias in node.names)
+        elif isinstance(node, ast.ImportFrom) and node.module and node.level == 0:
+            yield node.module, node.lineno
+
+
+def _environment_reads(tree: ast.AST) -> Iterator[int]:
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Attribute) and node.attr in {"environ", "getenv", "environb", "putenv"}:
+            if isinstance(node.value, ast.Name) and node.value.id == "os":
+                yield node.lineno
+        elif (
+            isinstance(node, ast.ImportFrom)
+            and node.module == "os"
+            and any(alias.name in {"environ", "getenv", "environb"} for alias in node.names)
+        ):
+            yield node.lineno
+
+
+def _module(path: Path) -> str:
+    relative = path.relative_to(ROOT / "layers") if path.is_relative_to(LAYER) else path.relative_to(ROOT)
+    parts = list(relative.with_suffix("").parts)
+    return ".".join(parts[:-1] if parts[-1] == "__init__" else parts)
+
+
+def test_sources_are_found() -> None:
+    names = {_module(p) for p in SOURCES}
+    assert {"secnotify.settings", "secnotify.storage.dynamodb", "functions.dispatcher.app"} <= names
+
+
+def test_boto3_only_in_storage() -> None:
+    storage = LAYER / "storage"
+    offenders = [
+        f"{path.relative_to(ROOT)}:{line} imports {name}"
+        for path in SOURCES
+        if not path.is_relative_to(storage)
+        for name, line in _imports(ast.parse(path.read_text()))
+        if name.split(".")[0] in {"boto3", "botocore"}
+    ]
+    assert offenders == []
+
+
+def test_environment_only_in_settings() -> None:
+    settings = LAYER / "settings.py"
+    offenders = [
+        f"{path.relative_to(ROOT)}:{line}"
+        for path in SOURCES
+        if path != settings
+        for line in _environment_reads(ast.parse(path.read_text()))
+    ]
+    assert offenders == []
+
+
+def test_no_import_cycles_in_the_layer() -> None:
+    # Module-level imports only: an import inside a function is a deliberate lazy edge.
+    graph: dict[str, set[str]] = {}
+    for path in LAYER.rglob("*.py"):
+        tree = ast.parse(path.read_text())
+        here = _module(path)
+        edges: set[str] = set()
+        for node in tree.body:
+            if isinstance(node, ast.If) and "TYPE_CHECKING" in ast.unparse(node.test):
+                continue
+            for name, _line in _imports(ast.Module(body=[node], type_ignores=[])):
+                if name.startswith("secnotify"):
+                    edges.add(name)
+            if isinstance(node, ast.ImportFrom) and node.module and node.module.startswith("secnotify"):
+                edges |= {f"{node.module}.{alias.name}" for alias in node.names}
+        graph[here] = edges
+    modules = set(graph)
+
+    def resolve(name: str) -> str | None:
+        while name and name not in modules:
+            name = name.rpartition(".")[0]
+        return name or None
+
+    deps = {m: {r for e in edges if (r := resolve(e)) and r != m} for m, edges in graph.items()}
+    # a package importing its own submodules (its __init__ re-exporting) is not a cycle back
+    cycles: list[list[str]] = []
+    state: dict[str, int] = {}
+
+    def visit(node: str, stack: list[str]) -> None:
+        state[node] = 1
+        for nxt in sorted(deps[node]):
+            if nxt.startswith(node + "."):
+                continue
+            if state.get(nxt) == 1:
+                cycles.append([*stack[stack.index(nxt) :], nxt])
+            elif nxt not in state:
+                visit(nxt, [*stack, nxt])
+        state[node] = 2
+
+    for module in sorted(deps):
+        if module not in state:
+            visit(module, [module])
+    assert cycles == []
