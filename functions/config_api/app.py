@@ -1,4 +1,4 @@
-"""Config API Lambda: REST routes for alerting profiles and integrations (SPEC 5)."""
+"""Config API Lambda: REST routes for alerting profiles and integrations (README "The REST API")."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""Which integrations an event reaches (SPEC 2.4). Pure: no I/O, runs once per event.
+"""Which integrations an event reaches (README "Events"). Pure: no I/O, runs once per event.
 
 Zone filter: a profile's ``managementZone`` matches an affected zone whose id or whose name equals
 it exactly (case and whitespace included), because ids and names are the platform's own strings.

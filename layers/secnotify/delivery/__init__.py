@@ -1,4 +1,5 @@
-"""Webhook delivery: SSRF guard, Standard Webhooks signing, the urllib3 sender, retry rules (SPEC 4)."""
+"""Webhook delivery: SSRF guard, Standard Webhooks signing, the urllib3 sender, retry rules
+(README "Delivery")."""
 
 from secnotify.delivery.http import WebhookRequest, WebhookSender, shared_pool
 from secnotify.delivery.outcome import DeliveryOutcome, classify, next_delay, parse_retry_after

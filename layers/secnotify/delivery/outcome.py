@@ -1,4 +1,4 @@
-"""What a delivery attempt's result means, and when to try again (SPEC 4)."""
+"""What a delivery attempt's result means, and when to try again (README "Delivery")."""
 
 from __future__ import annotations
 

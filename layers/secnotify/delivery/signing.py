@@ -1,4 +1,4 @@
-"""Standard Webhooks v1 signatures (https://www.standardwebhooks.com/, SPEC 2.2 and 4)."""
+"""Standard Webhooks v1 signatures (https://www.standardwebhooks.com/, README "Delivery")."""
 
 from __future__ import annotations
 

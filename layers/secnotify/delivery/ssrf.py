@@ -1,4 +1,4 @@
-"""SSRF guard: resolve a webhook host once and refuse internal, special-purpose addresses (SPEC 4).
+"""SSRF guard: resolve a webhook host once and refuse internal, special-purpose addresses (README "Delivery").
 
 The caller connects to the address ``vet`` returns, never to the host name again, so a DNS answer
 that changes between the check and the connect (DNS rebinding) cannot steer the request.

@@ -1,4 +1,4 @@
-"""The normalised security event every source is turned into (SPEC 2.3)."""
+"""The normalised security event every source is turned into (README "Events")."""
 
 from __future__ import annotations
 

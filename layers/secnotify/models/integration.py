@@ -1,4 +1,4 @@
-"""Integrations: a webhook bound to an alerting profile (SPEC 2.2)."""
+"""Integrations: a webhook bound to an alerting profile (README "The REST API")."""
 
 from __future__ import annotations
 

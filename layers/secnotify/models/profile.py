@@ -1,4 +1,4 @@
-"""Alerting profiles (SPEC 2.1)."""
+"""Alerting profiles (README "The REST API")."""
 
 from __future__ import annotations
 

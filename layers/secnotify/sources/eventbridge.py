@@ -1,13 +1,13 @@
-"""Canonical EventBridge security-problem events (SPEC 2.3) into ``SecurityEvent``.
+"""Canonical EventBridge security-problem events (README "Events") into ``SecurityEvent``.
 
-Decisions where the SPEC is silent:
+Decisions where the platform's documentation is silent:
 - The envelope must be a JSON object as EventBridge delivers it (a ``dict``); JSON text is refused.
 - Numbers, booleans and timestamps are strict: ``"7.5"`` or ``"false"`` as strings are malformed,
   so a template never shows a value the platform did not mean.
 - Ids (problem, zone, entity) may be strings or integers; integers are kept as their decimal text.
 - An unknown ``riskLevel`` string is malformed (the reason names the field); it is not re-derived.
 - ``riskScore`` and ``baseRiskScore`` must lie in 0-10. The derived level uses half-open ranges, so
-  a score between the SPEC's one-decimal steps (3.95) takes the lower level; any score above 0 is
+  a score between the documented one-decimal steps (3.95) takes the lower level; any score above 0 is
   at least LOW.
 - ``status`` absent means RESOLVED for the Resolved detail-type and OPEN otherwise; a present status
   is kept as sent even if it disagrees with the detail-type (the trigger comes from the detail-type).
@@ -135,7 +135,7 @@ class SecurityProblemEventBridgeModel(EventBridgeModel):
 
 
 def derive_risk_level(score: float | None) -> EventRiskLevel:
-    """The level a score implies when the event carries none (SPEC 2.3)."""
+    """The level a score implies when the event carries none (README "Events")."""
     if score is None or score <= 0:
         return EventRiskLevel.NONE
     if score < 4.0:

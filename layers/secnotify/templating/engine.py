@@ -1,4 +1,4 @@
-"""Compile a payload template once, render it for many events (SPEC 3.1-3.3).
+"""Compile a payload template once, render it for many events (README "Payload templates").
 
 Two render paths:
 - *plain*: no ``{{``/``{%``/``{#`` in the template. Placeholders are found once at compile time

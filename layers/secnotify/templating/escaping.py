@@ -1,4 +1,4 @@
-"""Content-type aware escaping (SPEC 3.2) and the JSON string-context scanner."""
+"""Content-type aware escaping (README "Payload templates") and the JSON string-context scanner."""
 
 from __future__ import annotations
 

@@ -8,7 +8,7 @@ Choices worth knowing:
 - Undefined variables raise (StrictUndefined); unknown top-level names are rejected at compile.
 - In a bare JSON position ``Markup`` (``|tojson``, ``|safe``) is trusted as JSON text; inside a
   JSON string everything is escaped. A ``{{ }}`` string that is empty renders ``""``, while an
-  empty placeholder renders ``null`` (SPEC 3.2).
+  empty placeholder renders ``null`` (README "Payload templates").
 - ``{Title}`` inside ``{% raw %}`` is still a placeholder; ``{{ '{Title}' }}`` prints it literally.
 - The JSON context is decided from the template text in source order, so quotes opened in one
   ``{% if %}`` branch and closed in another can confuse it; validation on save catches that.

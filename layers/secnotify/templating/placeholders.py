@@ -1,4 +1,4 @@
-"""The placeholder catalogue (SPEC 3.1) and how each value is taken from a SecurityEvent.
+"""The placeholder catalogue (README "Payload templates") and how each value is taken from a SecurityEvent.
 
 Every placeholder has two forms:
 - its *text* (what ``{Name}`` inserts) plus a static JSON kind, used by the escaping rules;

@@ -1,4 +1,4 @@
-"""The hardened Jinja2 environment: immutable sandbox plus time and size budgets (SPEC 3.3).
+"""The hardened Jinja2 environment: immutable sandbox plus time and size budgets (README "Payload templates").
 
 The sandbox already blocks ``__dunder__`` access and mutation of lists/dicts. What it does not
 bound is work: ``'a' * 10**9``, ``'x'.center(10**9)``, nested loops with no output, macros
