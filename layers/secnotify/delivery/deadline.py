@@ -84,24 +84,21 @@ class Watchdog:
             return token
 
     def attach(self, token: int, conn: Any) -> None:
-        """The request starts going out on ``conn``: sending it gets one budget."""
-        self._restart(token, conn)
-
-    def sent(self, token: int) -> None:
-        """The request is out: the receiver gets the whole budget to answer, counted from now."""
-        self._restart(token, None)
-
-    def _restart(self, token: int, conn: Any) -> None:
+        """The request starts going out on ``conn``: from now, one budget for the whole exchange
+        (plus grace only while this process is the slow one), so the README's bound holds."""
         with self._cond:
             entry = self._armed.get(token)
             if entry is None:
                 return
-            if conn is not None:
-                entry.conn = conn
-            else:
-                entry.sent = True
+            entry.conn = conn
             entry.deadline = time.monotonic() + entry.budget
             self._push(entry.deadline, token)
+
+    def sent(self, token: int) -> None:
+        """The request is out: from now on a late deadline looks for an unread answer."""
+        entry = self._armed.get(token)
+        if entry is not None:
+            entry.sent = True
 
     def disarm(self, token: int) -> bool:
         """Forget the request; True when its deadline had fired. Its heap entries go lazily."""
