@@ -87,6 +87,38 @@ def test_too_deeply_nested_templates_are_400_on_save_and_an_error_in_preview(
     assert "nested more than" in preview.json()["errors"][0]["message"]
 
 
+@pytest.mark.parametrize(
+    "payload",
+    [
+        "{{ Title" + "|e" * 2000 + " }}",
+        "{{ 1" + "+1" * 2400 + " }}",
+        "{{ event" + ".a" * 2400 + " }}",
+        "{{ event" + "[0]" * 1600 + " }}",
+        "{{ 1" + " and 1" * 800 + " }}",
+        "{{ 1" + " if 1 else 1" * 400 + " }}",
+    ],
+    ids=["filter chain", "sum chain", "attribute chain", "subscript chain", "and chain", "if chain"],
+)
+def test_long_expression_chains_are_400_on_save_and_an_error_in_preview(
+    api: ApiClient, stack: Any, payload: str
+) -> None:
+    # A flat chain opens no block or bracket, so only the tree's depth gives it away.
+    pid = api.post("/alerting-profiles", {"name": "p"}).json()["id"]
+    hook = {
+        "url": "https://hooks.example.com/x",
+        "headers": [{"name": "Content-Type", "value": "text/plain"}],
+        "payload": payload,
+    }
+    draft = {"displayName": "chain", "alertingProfileId": pid, "webhook": hook}
+    saved = api.post("/integrations", draft)
+    assert saved.status == 400, saved.text
+    assert "nested too deeply" in saved.json()["message"]
+    preview = api.post("/integrations/preview", {"integration": draft})
+    assert preview.status == 200, preview.text
+    assert preview.json()["valid"] is False
+    assert "nested too deeply" in preview.json()["errors"][0]["message"]
+
+
 def test_a_template_that_outputs_an_object_is_refused_on_save(api: ApiClient, stack: Any) -> None:
     pid = api.post("/alerting-profiles", {"name": "p"}).json()["id"]
     hook = {

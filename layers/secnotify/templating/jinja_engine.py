@@ -59,6 +59,14 @@ class JinjaTemplate:
     def __init__(self, source: str, mode: Mode, max_bytes: int, timeout_s: float) -> None:
         self._max_bytes = max_bytes
         self._timeout_s = timeout_s
+        try:
+            self._build(source, mode)
+        except RecursionError:
+            # A long flat chain (`|e|e|e…`, `+1+1…`) opens no block or bracket, yet makes a tree
+            # as deep as itself, which every walk over it recurses through.
+            raise TemplateError("template is nested too deeply (an expression chain is too long)") from None
+
+    def _build(self, source: str, mode: Mode) -> None:
         env = _ENV
         try:
             _check_nesting(env, source)
