@@ -129,6 +129,13 @@ def load_settings() -> Settings:
     )
 
 
+def sandboxed_process_environment() -> dict[str, str]:
+    """The environment for a process that runs templates: what Python needs, no credentials or
+    configuration (AWS keys, the KMS key id, queue URLs)."""
+    keep = ("PATH", "LANG", "LC_ALL", "TZ", "PYTHONHASHSEED", "LD_LIBRARY_PATH")
+    return {name: value for name, value in os.environ.items() if name in keep}
+
+
 @lru_cache(maxsize=1)
 def get_settings() -> Settings:
     """Settings for this process; tests call ``get_settings.cache_clear()`` after changing env."""

@@ -41,6 +41,34 @@ def test_a_bomb_template_fails_alone_and_the_other_integration_gets_one_notifica
     assert drain(stack.retry_queue_url) == []
 
 
+def test_without_a_render_process_a_jinja_notification_is_retried_and_nothing_crashes(
+    api: ApiClient, stack: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from secnotify.templating import worker
+
+    event = load_event("eventbridge/opened.json")
+    with Receiver() as plain_rx, Receiver() as jinja_rx:
+        plain = setup(api, plain_rx.url("/plain"))
+        jinja = setup(api, jinja_rx.url("/jinja"), webhook={"payload": '{"t": "{{ Title|upper }}"}'})
+        # The platform fails, not the template: no interpreter can start.
+        monkeypatch.setattr(worker, "POOL", worker.RenderPool(python="/bin/false"))
+        result = dispatch(event)
+        plain_rx.wait_for(1)
+        assert jinja_rx.requests == []
+        draft = api.get(f"/integrations/{jinja}").json()
+        preview = api.post("/integrations/preview", {"integrationId": jinja})
+    assert (result["counts"].get("delivered"), result["counts"].get("retrying")) == (1, 1), result
+    (record,) = api.get(f"/integrations/{jinja}/deliveries").json()["items"]
+    assert record["status"] == "RETRYING" and "render process unavailable" in record["error"]
+    assert drain(stack.dead_letter_queue_url) == []  # tried again later (counted above), not dead-lettered
+    assert api.get(f"/integrations/{plain}/deliveries").json()["items"][0]["status"] == "SUCCEEDED"
+    assert preview.status == 200 and preview.json()["valid"] is False
+    saved = api.put(
+        f"/integrations/{jinja}", {k: draft[k] for k in ("displayName", "alertingProfileId", "webhook")}
+    )
+    assert saved.status == 400 and "render process unavailable" in saved.json()["message"], saved.text
+
+
 def test_preview_and_test_send_with_a_custom_event_are_cut_with_a_clear_error(
     api: ApiClient, stack: Any
 ) -> None:

@@ -93,7 +93,7 @@ class Notifier:
         except TemplateError as exc:
             outcome = DeliveryOutcome(
                 delivered=False,
-                retryable=False,
+                retryable=exc.retryable,  # the template's fault is final; a missing renderer is not
                 status_code=None,
                 latency_ms=0.0,
                 error=f"template error: {exc.message}",

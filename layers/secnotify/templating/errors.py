@@ -9,8 +9,11 @@ class TemplateError(ValueError):
     """A template that cannot be compiled, rendered, or does not produce valid output.
 
     ``line``/``column`` are 1-based; for syntax and placeholder errors they point into the
-    template, for "not valid JSON" errors into the rendered body.
+    template, for "not valid JSON" errors into the rendered body. ``retryable`` is False: the
+    template itself is at fault, so trying again cannot help.
     """
+
+    retryable = False
 
     def __init__(
         self,
@@ -48,3 +51,13 @@ class RenderBudgetExceeded(TemplateError):
 
     def __init__(self, detail: str, line: int | None = None) -> None:
         super().__init__(f"{BUDGET_EXCEEDED}: {detail}", line=line)
+
+
+class RenderUnavailable(TemplateError):
+    """No render process could take the template (it did not start, or all were busy past the
+    wait): the platform's fault, not the template's, so a delivery tries again later."""
+
+    retryable = True
+
+    def __init__(self, detail: str) -> None:
+        super().__init__(f"render process unavailable, try again: {detail}")

@@ -36,12 +36,14 @@ from multiprocessing.connection import Connection
 from typing import Any
 
 from secnotify.models.event import SecurityEvent
-from secnotify.templating.errors import RenderBudgetExceeded, TemplateError
+from secnotify.settings import sandboxed_process_environment
+from secnotify.templating.errors import RenderBudgetExceeded, RenderUnavailable, TemplateError
 from secnotify.templating.escaping import Mode
 from secnotify.templating.jinja_engine import JinjaTemplate
 
 WORKERS = 2  # a bomb holds one worker for at most the wall limit; the other keeps rendering
 MEMORY_HEADROOM = 160 * 1024 * 1024  # address space a render may add to the idle worker's
+MAX_WAIT_S = 3.0  # two bomb renders (2 x 1.3 s); with a send (15 s) inside the fan-out margin (20 s)
 WALL_GRACE_S = 0.3  # beyond the render timeout: pipe round trip; killing takes the rest of 0.5 s
 _START_TIMEOUT_S = 20.0
 _KIB = 1024
@@ -143,22 +145,30 @@ _BOOT = (
 class _Worker:
     """A fresh interpreter (fork + exec: the threaded parent is never forked without exec)."""
 
-    def __init__(self) -> None:
+    def __init__(self, python: str) -> None:
         parent, child = socket.socketpair()
         try:
             self.process = subprocess.Popen(  # noqa: S603 - our interpreter, our fixed code
-                [sys.executable, "-c", _BOOT, str(child.fileno()), json.dumps(sys.path)],
+                [python, "-c", _BOOT, str(child.fileno()), json.dumps(sys.path)],
                 pass_fds=(child.fileno(),),
                 stdin=subprocess.DEVNULL,
                 close_fds=True,
+                env=sandboxed_process_environment(),  # no credentials where templates run
             )
+        except (OSError, ValueError) as exc:
+            parent.close()
+            raise RenderUnavailable(f"could not start one: {type(exc).__name__}") from None
         finally:
             child.close()
         self.conn = Connection(parent.detach())
         self.last_event: SecurityEvent | None = None  # held, so its id cannot be reused
-        if not self.conn.poll(_START_TIMEOUT_S) or self.conn.recv() != ("ready",):
+        try:
+            ready = self.conn.poll(_START_TIMEOUT_S) and self.conn.recv() == ("ready",)
+        except (EOFError, OSError):
+            ready = False
+        if not ready:
             self.stop()
-            raise TemplateError("the template render process did not start")
+            raise RenderUnavailable(f"it exited or did not answer within {_START_TIMEOUT_S:g} s")
 
     def peak_rss_kib(self) -> int | None:
         return _status_kib(self.process.pid, "VmHWM")
@@ -187,8 +197,10 @@ def main(fd: int) -> None:
 class RenderPool:
     """Up to ``size`` workers, each used by one thread at a time."""
 
-    def __init__(self, size: int = WORKERS) -> None:
+    def __init__(self, size: int = WORKERS, python: str | None = None, wait_s: float = MAX_WAIT_S) -> None:
         self.size = size
+        self.python = python or sys.executable
+        self.wait_s = wait_s  # longest a caller waits for a free worker before giving up for now
         self._cond = threading.Condition()
         self._idle: list[_Worker] = []
         self._count = 0
@@ -196,14 +208,20 @@ class RenderPool:
         self.last_stopped: Stopped | None = None
 
     def _take(self) -> _Worker:
+        # Bounded: many bomb templates on one event must not hold every fan-out thread (and the
+        # plain notifications queued behind them) past the dispatcher's time margin.
+        give_up = time.monotonic() + self.wait_s
         with self._cond:
             while not self._idle and (self._count >= self.size or self._starting):
-                self._cond.wait()
+                left = give_up - time.monotonic()
+                if left <= 0:
+                    raise RenderUnavailable(f"every render process stayed busy for {self.wait_s:g} s")
+                self._cond.wait(left)
             if self._idle:
                 return self._idle.pop()
             self._count += 1
         try:
-            return _Worker()
+            return _Worker(self.python)
         except BaseException:
             self._give_back(None)
             raise
@@ -227,7 +245,7 @@ class RenderPool:
                 self._starting += 1
             worker: _Worker | None = None
             with contextlib.suppress(Exception):
-                worker = _Worker()
+                worker = _Worker(self.python)
             with self._cond:
                 self._starting -= 1
             self._give_back(worker)
@@ -247,7 +265,7 @@ class RenderPool:
                 self._give_back(None)
                 continue
             return self._await(worker, timeout_s)
-        raise TemplateError("the template render process is not available")
+        raise RenderUnavailable("the render process died twice before taking the template")
 
     def _await(self, worker: _Worker, timeout_s: float) -> str:
         wall = timeout_s + WALL_GRACE_S
