@@ -115,6 +115,7 @@ def test_a_new_signing_decision_satisfies_the_rule(api: ApiClient, signing: dict
         ("http://hooks.example.com/a", "http://hooks.example.com:80/", True),
         ("https://bücher.example/a", "https://xn--bcher-kva.example:443/b", True),
         ("https://BÜCHER.example/a", "https://bücher.example/a", True),
+        ("https://hooks.example.com./a", "https://hooks.example.com/b", True),
         ("https://[::1]:8443/a", "https://[0:0:0:0:0:0:0:1]:8443/a", False),
         ("https://hooks.example.com/a", "http://hooks.example.com/a", False),
         ("https://hooks.example.com/a", "https://hooks.example.com:8443/a", False),

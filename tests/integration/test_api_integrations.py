@@ -125,6 +125,7 @@ _DELETE = object()
         (_mutate("webhook.url", ""), "url"),
         (_mutate("webhook.url", "https:///nohost"), "url"),
         (_mutate("webhook.url", "https://user:pw@example.com/"), "url"),
+        (_mutate("webhook.url", "https://@example.com/"), "url"),
         (_mutate("webhook.url", "not a url"), "url"),
         (_mutate("webhook.url", 42), "url"),
         (_mutate("webhook.acceptAnyCertificate", "no"), "acceptAnyCertificate"),

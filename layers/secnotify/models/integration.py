@@ -46,7 +46,7 @@ def url_origin(url: str) -> tuple[str, str, int]:
     explicit. Two URLs with the same origin reach the same server, whatever their paths."""
     parts = urlsplit(url)
     scheme = parts.scheme.lower()
-    host = parts.hostname or ""
+    host = (parts.hostname or "").rstrip(".")  # a trailing dot names the same host, as delivery reads it
     # Not a valid name: compared as written, so it never equals a valid one.
     with contextlib.suppress(UnicodeError):
         host = host.encode("idna").decode("ascii")
@@ -119,7 +119,7 @@ class WebhookInput(BaseModel):
             raise ValueError("url must start with http:// or https://")
         if not parts.hostname:
             raise ValueError("url must name a host")
-        if parts.username or parts.password:
+        if parts.username is not None or parts.password is not None:  # `https://@host/` too
             raise ValueError("url must not carry credentials; use a secret header instead")
         return value
 
