@@ -10,7 +10,8 @@ from dataclasses import dataclass
 from secnotify.models.integration import Integration
 from secnotify.models.profile import AlertingProfile
 from secnotify.service.secret_fields import open_integration
-from secnotify.storage.dynamodb import DynamoStore
+from secnotify.storage.dynamodb import INTEGRATION, DynamoStore, StoredItem
+from secnotify.storage.errors import NotFound
 from secnotify.storage.secrets import SecretBox
 
 
@@ -32,13 +33,14 @@ def load_configuration(store: DynamoStore, secrets: SecretBox) -> Configuration:
         p.id: AlertingProfile.model_validate({**p.doc, "id": p.id, "version": p.version})
         for p in snapshot.profiles
     }
-    integrations = [
-        Integration.model_validate(
-            {**open_integration(i.doc, i.id, secrets), "id": i.id, "version": i.version}
-        )
-        for i in snapshot.integrations
-    ]
+    integrations = [_integration(i, secrets) for i in snapshot.integrations]
     return Configuration(profiles, integrations)
+
+
+def _integration(item: StoredItem, secrets: SecretBox) -> Integration:
+    return Integration.model_validate(
+        {**open_integration(item.doc, item.id, secrets), "id": item.id, "version": item.version}
+    )
 
 
 class ConfigCache:
@@ -66,6 +68,15 @@ class ConfigCache:
                 self._loaded_at = self.clock()
             return self._value
 
-    def invalidate(self) -> None:
-        with self._lock:
-            self._value = None
+    def integration_now(self, integration_id: str) -> Integration | None:
+        """The integration as stored now, or None once deleted: a retry can come within the TTL
+        of an edit or a delete. One read; secrets are opened only when the cached copy is stale,
+        and the rest of the cache stays as it is."""
+        try:
+            stored = self.store.get_config_item(INTEGRATION, integration_id)
+        except NotFound:
+            return None
+        cached = self.get().integration(integration_id)
+        if cached is not None and cached.version == stored.version:
+            return cached
+        return _integration(stored, self.secrets)

@@ -33,8 +33,7 @@ from secnotify.service.config_cache import ConfigCache
 from secnotify.service.notify import Notifier
 from secnotify.settings import Settings
 from secnotify.sources import MalformedEvent, parse_eventbridge
-from secnotify.storage.dynamodb import INTEGRATION, Claim, DynamoStore, Outcome
-from secnotify.storage.errors import NotFound
+from secnotify.storage.dynamodb import Claim, DynamoStore, Outcome
 from secnotify.storage.queues import MAX_SQS_DELAY_S, Queues
 
 # Outcomes are written when this many have completed, or this long after the last write.
@@ -253,20 +252,7 @@ class Dispatcher:
             result = DispatchResult(event_id=event_id)
             self._fan_out(event, result, remaining_s)
             return "resumed"
-        return self._retry(event, integration_id, self._current(integration_id), attempt)
-
-    def _current(self, integration_id: str) -> Integration | None:
-        """The integration as stored now, or None once deleted: a retry can come within the
-        cache's lifetime of an edit or a delete, and must not go to what is no longer there."""
-        try:
-            stored = self.store.get_config_item(INTEGRATION, integration_id)
-        except NotFound:
-            return None
-        integration = self.config.get().integration(integration_id)
-        if integration is None or integration.version != stored.version:
-            self.config.invalidate()
-            integration = self.config.get().integration(integration_id)
-        return integration
+        return self._retry(event, integration_id, self.config.integration_now(integration_id), attempt)
 
     def _retry(
         self, event: SecurityEvent, integration_id: str, integration: Integration | None, attempt: int
