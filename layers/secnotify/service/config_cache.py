@@ -80,3 +80,7 @@ class ConfigCache:
         if cached is not None and cached.version == stored.version:
             return cached
         return _integration(stored, self.secrets)
+
+    def invalidate(self) -> None:
+        with self._lock:
+            self._value = None
