@@ -13,6 +13,7 @@ from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from secnotify import __version__
 from secnotify.http_api import DELETED, json_response, ok, register_docs, register_error_handlers, screen_body
+from secnotify.models import examples
 from secnotify.models.api import (
     DeliveryList,
     IntegrationList,
@@ -50,49 +51,6 @@ DeliveryId = Annotated[str, Path(min_length=1, max_length=64, description="A del
 Limit = Annotated[int, Query(ge=1, le=100, description="Page size, 1-100.")]
 Token = Annotated[str | None, Query(max_length=2048, description="Opaque token from the previous page.")]
 
-_PROFILE = {
-    "name": "Critical and high in production",
-    "enabled": True,
-    "enabledRiskLevels": ["CRITICAL", "HIGH"],
-    "enabledTriggerEvents": ["SECURITY_PROBLEM_OPENED", "SECURITY_PROBLEM_RESOLVED"],
-    "managementZone": "production",
-}
-_INTEGRATION = {
-    "displayName": "Slack #security",
-    "enabled": True,
-    "type": "WEBHOOK",
-    "alertingProfileId": "3f0c9a52-8d1e-4d5b-9a4f-2b7e1c6d8a90",
-    "webhook": {
-        "url": "https://hooks.example.com/services/T000/B000",
-        "acceptAnyCertificate": False,
-        "headers": [
-            {"name": "Content-Type", "value": "application/json"},
-            {"name": "Authorization", "value": "Bearer 0123456789abcdef", "secret": True},
-        ],
-        "payload": '{"text": "{Severity} {SecurityProblemId}: {Title} ({SecurityProblemUrl})"}',
-    },
-    "generateSigningSecret": True,
-}
-_KEEP_SECRET = {
-    **_INTEGRATION,
-    "generateSigningSecret": False,
-    "webhook": {
-        "url": "https://hooks.example.com/services/T000/B000",
-        "headers": [
-            {"name": "Content-Type", "value": "application/json"},
-            {"name": "Authorization", "secret": True},
-        ],
-        "payload": '{"text": "{Severity} {SecurityProblemId}: {Title}"}',
-    },
-}
-_DETAIL = {
-    "securityProblemId": "11497873967941161718",
-    "displayId": "S-1234",
-    "title": "Remote Code Execution in log4j-core",
-    "riskAssessment": {"riskLevel": "CRITICAL", "riskScore": 10.0},
-    "managementZones": [{"id": "123", "name": "production"}],
-}
-
 
 def _examples(**values: tuple[str, Any]) -> dict[str, Example]:
     return {name: Example(summary=summary, value=value) for name, (summary, value) in values.items()}
@@ -128,7 +86,11 @@ def list_profiles(limit: Limit = 50, nextToken: Token = None) -> Response[Profil
 def create_profile(
     body: Annotated[
         AlertingProfileInput,
-        Body(openapi_examples=_examples(production=("Critical and high problems in one zone", _PROFILE))),
+        Body(
+            openapi_examples=_examples(
+                production=("Critical and high problems in one zone", examples.PROFILE)
+            )
+        ),
     ],
 ) -> Response[AlertingProfile]:
     profile = api_services().profiles.create(body)
@@ -159,7 +121,11 @@ def replace_profile(
     profile_id: ProfileId,
     body: Annotated[
         AlertingProfileInput,
-        Body(openapi_examples=_examples(production=("Critical and high problems in one zone", _PROFILE))),
+        Body(
+            openapi_examples=_examples(
+                production=("Critical and high problems in one zone", examples.PROFILE)
+            )
+        ),
     ],
 ) -> Response[AlertingProfile]:
     if_match = app.current_event.headers.get("If-Match")
@@ -208,7 +174,11 @@ def list_integrations(limit: Limit = 50, nextToken: Token = None) -> Response[In
 def create_integration(
     body: Annotated[
         IntegrationInput,
-        Body(openapi_examples=_examples(slack=("A Slack-style webhook with a secret header", _INTEGRATION))),
+        Body(
+            openapi_examples=_examples(
+                slack=("A Slack-style webhook with a secret header", examples.INTEGRATION)
+            )
+        ),
     ],
 ) -> Response[IntegrationView]:
     view = api_services().integrations.create(body)
@@ -230,10 +200,10 @@ def preview(
         PreviewRequest,
         Body(
             openapi_examples=_examples(
-                draft=("A draft, for the sample event", {"integration": _INTEGRATION}),
+                draft=("A draft, for the sample event", {"integration": examples.INTEGRATION}),
                 saved=(
                     "A saved integration, for a given event detail",
-                    {"integrationId": "5c2e7f10-4b8a-4e3d-8f6a-1d9b0c7e2a31", "event": _DETAIL},
+                    {"integrationId": "5c2e7f10-4b8a-4e3d-8f6a-1d9b0c7e2a31", "event": examples.EVENT_DETAIL},
                 ),
             )
         ),
@@ -269,7 +239,11 @@ def replace_integration(
     integration_id: IntegrationId,
     body: Annotated[
         IntegrationInput,
-        Body(openapi_examples=_examples(keep=("Keep the stored secret header value", _KEEP_SECRET))),
+        Body(
+            openapi_examples=_examples(
+                keep=("Keep the stored secret header value", examples.INTEGRATION_KEEPING_SECRET)
+            )
+        ),
     ],
 ) -> Response[IntegrationView]:
     if_match = app.current_event.headers.get("If-Match")
@@ -307,7 +281,7 @@ def test_send(
         Body(
             openapi_examples=_examples(
                 sample=("The sample event", {}),
-                custom=("An event detail of your own", {"event": _DETAIL}),
+                custom=("An event detail of your own", {"event": examples.EVENT_DETAIL}),
             )
         ),
     ] = None,
