@@ -87,6 +87,23 @@ def test_preview_and_test_send_with_a_custom_event_are_cut_with_a_clear_error(
         assert rx.requests == []
 
 
+def _refused_on_save_and_invalid_in_preview(api: ApiClient, payload: str, reason: str) -> None:
+    pid = api.post("/alerting-profiles", {"name": "p"}).json()["id"]
+    hook = {
+        "url": "https://hooks.example.com/x",
+        "headers": [{"name": "Content-Type", "value": "text/plain"}],
+        "payload": payload,
+    }
+    draft = {"displayName": "deep", "alertingProfileId": pid, "webhook": hook}
+    saved = api.post("/integrations", draft)
+    assert saved.status == 400, saved.text
+    assert reason in saved.json()["message"]
+    preview = api.post("/integrations/preview", {"integration": draft})
+    assert preview.status == 200, preview.text
+    assert preview.json()["valid"] is False
+    assert reason in preview.json()["errors"][0]["message"]
+
+
 @pytest.mark.parametrize(
     "payload",
     [
@@ -99,20 +116,7 @@ def test_preview_and_test_send_with_a_custom_event_are_cut_with_a_clear_error(
 def test_too_deeply_nested_templates_are_400_on_save_and_an_error_in_preview(
     api: ApiClient, stack: Any, payload: str
 ) -> None:
-    pid = api.post("/alerting-profiles", {"name": "p"}).json()["id"]
-    hook = {
-        "url": "https://hooks.example.com/x",
-        "headers": [{"name": "Content-Type", "value": "text/plain"}],
-        "payload": payload,
-    }
-    draft = {"displayName": "deep", "alertingProfileId": pid, "webhook": hook}
-    saved = api.post("/integrations", draft)
-    assert saved.status == 400, saved.text
-    assert "nested more than" in saved.json()["message"]
-    preview = api.post("/integrations/preview", {"integration": draft})
-    assert preview.status == 200, preview.text
-    assert preview.json()["valid"] is False
-    assert "nested more than" in preview.json()["errors"][0]["message"]
+    _refused_on_save_and_invalid_in_preview(api, payload, "nested more than")
 
 
 @pytest.mark.parametrize(
@@ -131,20 +135,7 @@ def test_long_expression_chains_are_400_on_save_and_an_error_in_preview(
     api: ApiClient, stack: Any, payload: str
 ) -> None:
     # A flat chain opens no block or bracket, so only the tree's depth gives it away.
-    pid = api.post("/alerting-profiles", {"name": "p"}).json()["id"]
-    hook = {
-        "url": "https://hooks.example.com/x",
-        "headers": [{"name": "Content-Type", "value": "text/plain"}],
-        "payload": payload,
-    }
-    draft = {"displayName": "chain", "alertingProfileId": pid, "webhook": hook}
-    saved = api.post("/integrations", draft)
-    assert saved.status == 400, saved.text
-    assert "nested too deeply" in saved.json()["message"]
-    preview = api.post("/integrations/preview", {"integration": draft})
-    assert preview.status == 200, preview.text
-    assert preview.json()["valid"] is False
-    assert "nested too deeply" in preview.json()["errors"][0]["message"]
+    _refused_on_save_and_invalid_in_preview(api, payload, "nested too deeply")
 
 
 def test_a_template_that_outputs_an_object_is_refused_on_save(api: ApiClient, stack: Any) -> None:
