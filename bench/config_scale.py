@@ -57,7 +57,8 @@ def measure(integrations: int, loads: int, shape: str, children: Children) -> di
     from secnotify.models.profile import AlertingProfileInput
     from secnotify.service import wiring
     from secnotify.service.config_cache import load_configuration
-    from secnotify.storage.dynamodb import CONFIG_PK, item_size
+    from secnotify.storage.config_repository import item_size
+    from secnotify.storage.keys import CONFIG_PK
 
     endpoint = children.moto()  # a fresh server per shape: moto copies the table per transaction
     os.environ["AWS_ENDPOINT_URL"] = endpoint

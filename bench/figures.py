@@ -131,20 +131,20 @@ def _build_dispatcher(concurrency: int) -> Any:
     from secnotify.service.dispatch import Dispatcher
     from secnotify.service.notify import Notifier
     from secnotify.settings import get_settings
-    from secnotify.storage.dynamodb import DynamoStore
+    from secnotify.storage.dynamodb import open_storage
     from secnotify.storage.queues import Queues
     from secnotify.storage.secrets import SecretBox
 
     settings = dataclasses.replace(get_settings(), fanout_concurrency=concurrency)
     pool = urllib3.PoolManager(num_pools=max(64, concurrency * 2), maxsize=max(10, concurrency), block=False)
-    store = DynamoStore(settings.table_name)
+    storage = open_storage(settings.table_name)
     return Dispatcher(
-        store=store,
+        ledger=storage.ledger,
         queues=Queues(settings.retry_queue_url, settings.dead_letter_queue_url),
-        notifier=Notifier(store, settings, sender=WebhookSender(settings, pool=pool)),
+        notifier=Notifier(storage.deliveries, settings, sender=WebhookSender(settings, pool=pool)),
         config=ConfigCache(
-            store,
-            SecretBox(settings.table_name, settings.kms_key_id, dynamodb=store.client),
+            storage.config,
+            SecretBox(settings.table_name, settings.kms_key_id, dynamodb=storage.client),
             settings.config_cache_ttl_s,
         ),
         settings=settings,
@@ -695,7 +695,7 @@ def config_api(rounds: int, chunk: int) -> Figure:
 
     fig = Figure(6, f"Config API: create + get of a profile, handler vs raw boto3 ({rounds * chunk} each)")
     table = get_settings().table_name
-    # The client DynamoStore builds; the same moto server.
+    # The client the storage adapters share; the same moto server.
     client = boto3.client(
         "dynamodb", config=Config(retries={"max_attempts": 5, "mode": "standard"}, max_pool_connections=64)
     )

@@ -243,7 +243,7 @@ def _raw_item(stack: Any, integration_id: str) -> dict[str, Any]:
 def test_items_stored_over_the_caps_keep_delivering_and_fail_on_next_write(
     api: ApiClient, stack: Any
 ) -> None:
-    from secnotify.storage.dynamodb import MAX_CONFIG_ITEM_BYTES, item_size
+    from secnotify.storage.config_repository import MAX_CONFIG_ITEM_BYTES, item_size
 
     with Receiver() as rx:
         pid = make_profile(api)

@@ -5,11 +5,12 @@ from __future__ import annotations
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
-from secnotify.storage.dynamodb import DynamoStore, Outcome
+from secnotify.storage.dynamodb import open_storage
+from secnotify.storage.ledger import Outcome
 
 
 def test_racing_claims_for_one_attempt_have_one_winner(stack: Any) -> None:
-    store = DynamoStore(stack.table_name)
+    store = open_storage(stack.table_name).ledger
     for round_ in range(5):
         event_id = f"race-{round_}"
         store.record_outcomes(event_id, [Outcome("int-1", "RETRY_SCHEDULED", 2)], ttl_s=60)

@@ -142,7 +142,7 @@ def test_redelivery_after_a_partial_fan_out_sends_only_the_missing(api: ApiClien
     from secnotify.models.event import SecurityEvent
     from secnotify.service.wiring import dispatcher
     from secnotify.sources import parse_eventbridge
-    from secnotify.storage.dynamodb import Outcome
+    from secnotify.storage.ledger import Outcome
 
     event = load_event("eventbridge/opened.json")
     with Receiver() as a, Receiver() as b, Receiver() as c:
@@ -599,6 +599,6 @@ def test_a_pending_retry_whose_integration_went_away_is_cancelled_not_failed(
     assert "NotificationsFailed" not in emitted, printed
     state = dispatcher().store.get_claims(event["id"])[iid]
     assert state.status == "CANCELLED" and state.attempt == 2
-    records, _ = dispatcher().store.list_deliveries(iid, 10, None)
+    records, _ = dispatcher().notifier.deliveries.list_deliveries(iid, 10, None)
     assert [(r["attempt"], r["status"]) for r in records] == [(2, "CANCELLED"), (1, "RETRYING")]
     assert records[0]["webhookId"] == records[1]["webhookId"] and records[0]["error"].startswith("not sent")

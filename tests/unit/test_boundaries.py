@@ -41,7 +41,7 @@ def _module(path: Path) -> str:
 
 def test_sources_are_found() -> None:
     names = {_module(p) for p in SOURCES}
-    assert {"secnotify.settings", "secnotify.storage.dynamodb", "functions.dispatcher.app"} <= names
+    assert {"secnotify.settings", "secnotify.storage.ledger", "functions.dispatcher.app"} <= names
 
 
 def test_boto3_only_in_storage() -> None:

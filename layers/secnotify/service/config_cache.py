@@ -10,8 +10,9 @@ from dataclasses import dataclass
 from secnotify.models.integration import Integration
 from secnotify.models.profile import AlertingProfile
 from secnotify.service.secret_fields import open_integration
-from secnotify.storage.dynamodb import INTEGRATION, DynamoStore, StoredItem
+from secnotify.storage.config_repository import DynamoConfigRepository, StoredItem
 from secnotify.storage.errors import NotFound
+from secnotify.storage.keys import INTEGRATION
 from secnotify.storage.secrets import SecretBox
 
 
@@ -27,7 +28,7 @@ class Configuration:
         return None
 
 
-def load_configuration(store: DynamoStore, secrets: SecretBox) -> Configuration:
+def load_configuration(store: DynamoConfigRepository, secrets: SecretBox) -> Configuration:
     snapshot = store.load_config()
     profiles = {
         p.id: AlertingProfile.model_validate({**p.doc, "id": p.id, "version": p.version})
@@ -48,7 +49,7 @@ class ConfigCache:
 
     def __init__(
         self,
-        store: DynamoStore,
+        store: DynamoConfigRepository,
         secrets: SecretBox,
         ttl_s: float,
         clock: Callable[[], float] = time.monotonic,

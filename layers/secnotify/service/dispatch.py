@@ -33,7 +33,7 @@ from secnotify.service.config_cache import ConfigCache
 from secnotify.service.notify import Notifier
 from secnotify.settings import Settings
 from secnotify.sources import MalformedEvent, parse_eventbridge
-from secnotify.storage.dynamodb import Claim, DynamoStore, Outcome
+from secnotify.storage.ledger import Claim, DynamoLedger, Outcome
 from secnotify.storage.queues import MAX_SQS_DELAY_S, Queues
 
 # Outcomes are written when this many have completed, or this long after the last write.
@@ -82,13 +82,13 @@ class RetryNotReady(Exception):
 class Dispatcher:
     def __init__(
         self,
-        store: DynamoStore,
+        ledger: DynamoLedger,
         queues: Queues,
         notifier: Notifier,
         config: ConfigCache,
         settings: Settings,
     ) -> None:
-        self.store = store
+        self.store = ledger
         self.queues = queues
         self.notifier = notifier
         self.config = config

@@ -25,8 +25,10 @@ from secnotify.service.notify import Notifier
 from secnotify.service.secret_fields import open_integration, seal_integration
 from secnotify.settings import Settings
 from secnotify.sources import MalformedEvent, parse_eventbridge
-from secnotify.storage.dynamodb import INTEGRATION, DynamoStore, StoredItem
+from secnotify.storage.config_repository import StoredItem
+from secnotify.storage.dynamodb import Storage
 from secnotify.storage.errors import ItemTooLarge, LimitExceeded, NotFound, ProfileMissing, VersionConflict
+from secnotify.storage.keys import INTEGRATION
 from secnotify.storage.secrets import SecretBox
 from secnotify.templating import render_preview, validate_template
 
@@ -48,9 +50,11 @@ class _Edit:
 
 class IntegrationService:
     def __init__(
-        self, store: DynamoStore, settings: Settings, secrets: SecretBox, notifier: Notifier | None = None
+        self, storage: Storage, settings: Settings, secrets: SecretBox, notifier: Notifier | None = None
     ) -> None:
-        self.store = store
+        self.store = storage.config
+        self.ledger = storage.ledger
+        self.deliveries_log = storage.deliveries
         self.settings = settings
         self.secrets = secrets
         self._notifier = notifier
@@ -59,7 +63,7 @@ class IntegrationService:
     def notifier(self) -> Notifier:
         # Built on first use: CRUD requests never pay for the HTTP pool.
         if self._notifier is None:
-            self._notifier = Notifier(self.store, self.settings)
+            self._notifier = Notifier(self.deliveries_log, self.settings)
         return self._notifier
 
     # ---- CRUD -----------------------------------------------------------------------
@@ -169,7 +173,7 @@ class IntegrationService:
         result = self.notifier.attempt(
             security_event, integration, attempt=1, kind="test", msg_id=msg_id, test_marker=marker
         )
-        self.store.put_event(security_event.event_id, security_event.model_dump_json(), self._record_ttl)
+        self.ledger.put_event(security_event.event_id, security_event.model_dump_json(), self._record_ttl)
         self.notifier.record(result.record)
         return _outcome_view(result.record, result.outcome.delivered, integration)
 
@@ -179,15 +183,15 @@ class IntegrationService:
         self, integration_id: str, limit: int, token: str | None
     ) -> tuple[list[dict[str, Any]], str | None]:
         self.get_stored(integration_id)
-        return self.store.list_deliveries(integration_id, limit, token)
+        return self.deliveries_log.list_deliveries(integration_id, limit, token)
 
     def redeliver(self, integration_id: str, delivery_id: str) -> dict[str, Any]:
         integration = self.get_stored(integration_id)
         try:
-            original = self.store.get_delivery(integration_id, delivery_id)
+            original = self.deliveries_log.get_delivery(integration_id, delivery_id)
         except NotFound as exc:
             raise NotFoundError(str(exc)) from None
-        raw = self.store.get_event(original["eventId"])
+        raw = self.ledger.get_event(original["eventId"])
         if raw is None:
             raise Conflict(f"the event of delivery {delivery_id} is no longer kept; it cannot be redelivered")
         event = SecurityEvent.model_validate_json(raw)

@@ -16,7 +16,7 @@ from secnotify.models.event import SecurityEvent
 from secnotify.models.integration import Integration
 from secnotify.service.common import now_iso
 from secnotify.settings import Settings
-from secnotify.storage.dynamodb import DynamoStore
+from secnotify.storage.delivery_log import DynamoDeliveryLog
 from secnotify.templating import CompiledTemplate, TemplateError, compile_template
 
 
@@ -63,12 +63,12 @@ class Attempt:
 class Notifier:
     def __init__(
         self,
-        store: DynamoStore,
+        deliveries: DynamoDeliveryLog,
         settings: Settings,
         sender: WebhookSender | None = None,
         templates: TemplateCache | None = None,
     ) -> None:
-        self.store = store
+        self.deliveries = deliveries
         self.settings = settings
         self.sender = sender or WebhookSender(settings)
         self.templates = templates or TemplateCache()
@@ -141,7 +141,7 @@ class Notifier:
 
     def record(self, doc: dict[str, Any]) -> None:
         ttl_s = self.settings.delivery_record_ttl_days * 86400
-        self.store.put_delivery(doc["integrationId"], doc["deliveryId"], doc, ttl_s)
+        self.deliveries.put_delivery(doc, ttl_s)
 
 
 def _record(

@@ -6,8 +6,9 @@ from secnotify.models.profile import AlertingProfile, AlertingProfileInput
 from secnotify.service.common import check_if_match, new_id, now_iso
 from secnotify.service.errors import Conflict, NotFoundError, PreconditionFailed
 from secnotify.settings import Settings
-from secnotify.storage.dynamodb import PROFILE, DynamoStore, StoredItem
+from secnotify.storage.config_repository import DynamoConfigRepository, StoredItem
 from secnotify.storage.errors import LimitExceeded, NotFound, ProfileInUse, VersionConflict
+from secnotify.storage.keys import PROFILE
 
 
 def _profile(item: StoredItem) -> AlertingProfile:
@@ -15,7 +16,7 @@ def _profile(item: StoredItem) -> AlertingProfile:
 
 
 class ProfileService:
-    def __init__(self, store: DynamoStore, settings: Settings) -> None:
+    def __init__(self, store: DynamoConfigRepository, settings: Settings) -> None:
         self.store = store
         self.settings = settings
 

@@ -11,7 +11,7 @@ from secnotify.service.integrations import IntegrationService
 from secnotify.service.notify import Notifier
 from secnotify.service.profiles import ProfileService
 from secnotify.settings import get_settings
-from secnotify.storage.dynamodb import DynamoStore
+from secnotify.storage.dynamodb import open_storage
 from secnotify.storage.queues import Queues
 from secnotify.storage.secrets import SecretBox
 
@@ -25,22 +25,24 @@ class ApiServices:
 @lru_cache(maxsize=1)
 def api_services() -> ApiServices:
     settings = get_settings()
-    store = DynamoStore(settings.table_name)
-    secrets = SecretBox(settings.table_name, settings.kms_key_id, dynamodb=store.client)
-    return ApiServices(ProfileService(store, settings), IntegrationService(store, settings, secrets))
+    storage = open_storage(settings.table_name)
+    secrets = SecretBox(settings.table_name, settings.kms_key_id, dynamodb=storage.client)
+    return ApiServices(
+        ProfileService(storage.config, settings), IntegrationService(storage, settings, secrets)
+    )
 
 
 @lru_cache(maxsize=1)
 def dispatcher() -> Dispatcher:
     settings = get_settings()
-    store = DynamoStore(settings.table_name)
+    storage = open_storage(settings.table_name)
     return Dispatcher(
-        store=store,
+        ledger=storage.ledger,
         queues=Queues(settings.retry_queue_url, settings.dead_letter_queue_url),
-        notifier=Notifier(store, settings),
+        notifier=Notifier(storage.deliveries, settings),
         config=ConfigCache(
-            store,
-            SecretBox(settings.table_name, settings.kms_key_id, dynamodb=store.client),
+            storage.config,
+            SecretBox(settings.table_name, settings.kms_key_id, dynamodb=storage.client),
             settings.config_cache_ttl_s,
         ),
         settings=settings,

@@ -15,6 +15,13 @@ class VersionConflict(StorageError):
     """The item changed since the caller read it (optimistic locking)."""
 
 
+class TransactionConflict(VersionConflict):
+    """A concurrent transaction touched the same items; the same request may succeed if sent again."""
+
+    def __init__(self, message: str = "a concurrent change touched the same items; try again") -> None:
+        super().__init__(message)
+
+
 class LimitExceeded(StorageError):
     pass
 

@@ -1,0 +1,53 @@
+"""The delivery log: one item per attempt, per integration, newest first."""
+
+from __future__ import annotations
+
+import json
+import time
+from collections.abc import Mapping
+from typing import Any
+
+from secnotify.storage.errors import NotFound
+from secnotify.storage.keys import deliveries_pk, delivery_key, dumps
+from secnotify.storage.page_tokens import PageTokens
+
+
+def delivery_item(record: Mapping[str, Any], ttl_s: int, now: float | None = None) -> dict[str, Any]:
+    """The one layout of a delivery record item, written alone or in the ledger's batches."""
+    expires = int(time.time() if now is None else now) + ttl_s
+    return {
+        **delivery_key(str(record["integrationId"]), str(record["deliveryId"])),
+        "doc": {"S": dumps(record)},
+        "ttl": {"N": str(expires)},
+    }
+
+
+class DynamoDeliveryLog:
+    def __init__(self, client: Any, table_name: str, tokens: PageTokens | None = None) -> None:
+        self.client = client
+        self.table_name = table_name
+        self.tokens = tokens or PageTokens(client, table_name)
+
+    def put_delivery(self, record: Mapping[str, Any], ttl_s: int) -> None:
+        self.client.put_item(TableName=self.table_name, Item=delivery_item(record, ttl_s))
+
+    def get_delivery(self, integration_id: str, delivery_id: str) -> dict[str, Any]:
+        resp = self.client.get_item(TableName=self.table_name, Key=delivery_key(integration_id, delivery_id))
+        item = resp.get("Item")
+        if not item:
+            raise NotFound(f"no delivery {delivery_id} for integration {integration_id}")
+        doc: dict[str, Any] = json.loads(item["doc"]["S"])
+        return doc
+
+    def list_deliveries(
+        self, integration_id: str, limit: int, token: str | None
+    ) -> tuple[list[dict[str, Any]], str | None]:
+        query = {
+            "TableName": self.table_name,
+            "KeyConditionExpression": "pk = :pk",
+            "ExpressionAttributeValues": {":pk": {"S": deliveries_pk(integration_id)}},
+            "ScanIndexForward": False,
+            "Limit": limit,
+        }
+        items, next_token = self.tokens.query_page(query, token, "")
+        return [json.loads(i["doc"]["S"]) for i in items], next_token

@@ -1,0 +1,78 @@
+"""Every key of the single table, in one place.
+
+Layout (pk / sk):
+- ``CONFIG`` / ``PROFILE#<id>``, ``INTEGRATION#<id>``, ``COUNTER#<kind>``, ``KEY#<name>``: the
+  whole configuration lives in one partition so the dispatcher loads it with a single query.
+- ``EVENT#<eventId>`` / ``EVENT``: the normalised event, kept for retries and redelivery; it
+  carries the fan-out lease.
+- ``CLAIM#<eventId>`` / ``INT#<integrationId>``: where each notification of the event stands.
+- ``DELIVERIES#<integrationId>`` / ``<deliveryId>``: the delivery log, newest first by id.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Mapping
+from typing import Any
+
+Key = dict[str, dict[str, str]]
+
+CONFIG_PK = "CONFIG"
+PROFILE = "PROFILE"
+INTEGRATION = "INTEGRATION"
+CLAIM_SK_PREFIX = "INT#"
+
+
+def _key(pk: str, sk: str) -> Key:
+    return {"pk": {"S": pk}, "sk": {"S": sk}}
+
+
+def config_sk(kind: str, item_id: str) -> str:
+    return f"{kind}#{item_id}"
+
+
+def config_key(kind: str, item_id: str) -> Key:
+    return _key(CONFIG_PK, config_sk(kind, item_id))
+
+
+def counter_key(kind: str) -> Key:
+    return _key(CONFIG_PK, f"COUNTER#{kind}")
+
+
+def named_key(name: str) -> Key:
+    """A key the stack keeps in the configuration partition (the page-token key, the data key)."""
+    return _key(CONFIG_PK, f"KEY#{name}")
+
+
+def event_key(event_id: str) -> Key:
+    return _key(f"EVENT#{event_id}", "EVENT")
+
+
+def claims_pk(event_id: str) -> str:
+    return f"CLAIM#{event_id}"
+
+
+def claim_key(event_id: str, integration_id: str) -> Key:
+    return _key(claims_pk(event_id), f"{CLAIM_SK_PREFIX}{integration_id}")
+
+
+def deliveries_pk(integration_id: str) -> str:
+    return f"DELIVERIES#{integration_id}"
+
+
+def delivery_key(integration_id: str, delivery_id: str) -> Key:
+    return _key(deliveries_pk(integration_id), delivery_id)
+
+
+def string(item: dict[str, Any], name: str, default: str = "") -> str:
+    return str(item.get(name, {}).get("S", default))
+
+
+def number(item: dict[str, Any], name: str, default: float = 0.0) -> float:
+    raw = item.get(name, {}).get("N")
+    return float(raw) if raw is not None else default
+
+
+def dumps(doc: Mapping[str, Any]) -> str:
+    """A document as stored in a ``doc`` attribute: compact JSON, UTF-8 kept as is."""
+    return json.dumps(doc, separators=(",", ":"), ensure_ascii=False)
