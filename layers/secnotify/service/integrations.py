@@ -20,14 +20,13 @@ from secnotify.models.integration import (
     url_origin,
 )
 from secnotify.service.common import check_if_match, new_id, now_iso
-from secnotify.service.errors import BadRequest, Conflict, NotFoundError, PreconditionFailed
+from secnotify.service.errors import BadRequest, Conflict
 from secnotify.service.notify import Notifier
 from secnotify.service.secret_fields import open_integration, seal_integration
 from secnotify.settings import Settings
 from secnotify.sources import MalformedEvent, parse_eventbridge
 from secnotify.storage.config_repository import StoredItem
 from secnotify.storage.dynamodb import Storage
-from secnotify.storage.errors import ItemTooLarge, LimitExceeded, NotFound, ProfileMissing, VersionConflict
 from secnotify.storage.keys import INTEGRATION
 from secnotify.storage.secrets import SecretBox
 from secnotify.templating import render_preview, validate_template
@@ -73,29 +72,16 @@ class IntegrationService:
         now = now_iso()
         item_id = new_id()
         doc = self._doc(data, edit, now, now)
-        try:
-            stored = self.store.create_integration(
-                item_id, seal_integration(doc, item_id, self.secrets), self.settings.max_integrations
-            )
-        except (LimitExceeded, VersionConflict) as exc:
-            raise Conflict(str(exc)) from None
-        except ProfileMissing as exc:
-            raise BadRequest(str(exc), field="alertingProfileId") from None
-        except ItemTooLarge as exc:
-            raise _too_large(exc) from None
+        stored = self.store.create_integration(
+            item_id, seal_integration(doc, item_id, self.secrets), self.settings.max_integrations
+        )
         return _view(stored, reveal=edit.reveal)
 
     def get_stored(self, integration_id: str) -> Integration:
-        try:
-            return self._integration(self.store.get_config_item(INTEGRATION, integration_id))
-        except NotFound as exc:
-            raise NotFoundError(str(exc)) from None
+        return self._integration(self.store.get_config_item(INTEGRATION, integration_id))
 
     def get(self, integration_id: str) -> IntegrationView:
-        try:
-            return _view(self.store.get_config_item(INTEGRATION, integration_id))
-        except NotFound as exc:
-            raise NotFoundError(str(exc)) from None
+        return _view(self.store.get_config_item(INTEGRATION, integration_id))
 
     def page(self, limit: int, token: str | None) -> tuple[list[IntegrationView], str | None]:
         page = self.store.list_config_items(INTEGRATION, limit, token)
@@ -112,28 +98,16 @@ class IntegrationService:
         ``_apply`` (kept secrets stay at their origin, header and template rules) always hold."""
         edit = self._apply(data, current)
         doc = self._doc(data, edit, current.createdAt, now_iso())
-        try:
-            stored = self.store.replace_integration(
-                current.id,
-                seal_integration(doc, current.id, self.secrets),
-                current.version,
-                current.alertingProfileId,
-            )
-        except VersionConflict as exc:
-            raise PreconditionFailed(str(exc)) from None
-        except ProfileMissing as exc:
-            raise BadRequest(str(exc), field="alertingProfileId") from None
-        except ItemTooLarge as exc:
-            raise _too_large(exc) from None
+        stored = self.store.replace_integration(
+            current.id,
+            seal_integration(doc, current.id, self.secrets),
+            current.version,
+            current.alertingProfileId,
+        )
         return _view(stored, reveal=edit.reveal)
 
     def delete(self, integration_id: str) -> None:
-        try:
-            self.store.delete_integration(integration_id)
-        except NotFound as exc:
-            raise NotFoundError(str(exc)) from None
-        except VersionConflict as exc:
-            raise Conflict(str(exc)) from None
+        self.store.delete_integration(integration_id)
 
     # ---- preview and test-send ----------------------------------------------------
 
@@ -187,10 +161,7 @@ class IntegrationService:
 
     def redeliver(self, integration_id: str, delivery_id: str) -> dict[str, Any]:
         integration = self.get_stored(integration_id)
-        try:
-            original = self.deliveries_log.get_delivery(integration_id, delivery_id)
-        except NotFound as exc:
-            raise NotFoundError(str(exc)) from None
+        original = self.deliveries_log.get_delivery(integration_id, delivery_id)
         raw = self.ledger.get_event(original["eventId"])
         if raw is None:
             raise Conflict(f"the event of delivery {delivery_id} is no longer kept; it cannot be redelivered")
@@ -341,10 +312,6 @@ def _view(item: StoredItem, reveal: str | None = None) -> IntegrationView:
     if reveal is not None:
         integration = integration.model_copy(update={"signingSecret": reveal})
     return IntegrationView.of(integration, reveal_signing_secret=reveal is not None)
-
-
-def _too_large(exc: ItemTooLarge) -> BadRequest:
-    return BadRequest(f"integration: {exc}", field="webhook")
 
 
 def _bad_request_view(exc: BadRequest) -> dict[str, Any]:

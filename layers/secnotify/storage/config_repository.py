@@ -151,7 +151,7 @@ class DynamoConfigRepository:
             ],
             {
                 0: LimitExceeded(f"at most {max_count} integrations may exist"),
-                1: ProfileMissing(f"alertingProfileId: no alerting profile with id {profile_id}"),
+                1: ProfileMissing(profile_id),
             },
         )
         return StoredItem(item_id, 1, doc)
@@ -169,7 +169,7 @@ class DynamoConfigRepository:
             ops += [self._ref_update(new_profile_id, +1), self._ref_update(old_profile_id, -1)]
         failures: Mapping[int, Exception] = {
             0: VersionConflict(f"integration {item_id} changed since version {expected_version}"),
-            1: ProfileMissing(f"alertingProfileId: no alerting profile with id {new_profile_id}"),
+            1: ProfileMissing(new_profile_id),
         }
         transact(self.client, ops, failures)
         return StoredItem(item_id, version, doc)
@@ -202,7 +202,7 @@ class DynamoConfigRepository:
         }
         size = item_size(item)
         if size > MAX_CONFIG_ITEM_BYTES:
-            raise ItemTooLarge(size, MAX_CONFIG_ITEM_BYTES)
+            raise ItemTooLarge(size, MAX_CONFIG_ITEM_BYTES, _label(kind))
         return {"TableName": self.table_name, "Item": item}
 
     def _counter_update(self, kind: str, delta: int, max_count: int | None) -> dict[str, Any]:
