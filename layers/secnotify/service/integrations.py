@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import uuid
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
@@ -22,12 +23,16 @@ from secnotify.models.integration import (
 from secnotify.service.common import check_if_match, new_id, now_iso
 from secnotify.service.errors import BadRequest, Conflict
 from secnotify.service.notify import Notifier
+from secnotify.service.ports.config import (
+    ConfigKind,
+    ConfigRepository,
+    DeliveryLogReader,
+    EventArchive,
+    StoredItem,
+)
 from secnotify.service.secret_fields import open_integration, seal_integration
 from secnotify.settings import Settings
 from secnotify.sources import MalformedEvent, parse_eventbridge
-from secnotify.storage.config_repository import StoredItem
-from secnotify.storage.dynamodb import Storage
-from secnotify.storage.keys import INTEGRATION
 from secnotify.storage.secrets import SecretBox
 from secnotify.templating import render_preview, validate_template
 
@@ -49,20 +54,27 @@ class _Edit:
 
 class IntegrationService:
     def __init__(
-        self, storage: Storage, settings: Settings, secrets: SecretBox, notifier: Notifier | None = None
+        self,
+        config: ConfigRepository,
+        events: EventArchive,
+        deliveries: DeliveryLogReader,
+        settings: Settings,
+        secrets: SecretBox,
+        notifier: Callable[[], Notifier],
     ) -> None:
-        self.store = storage.config
-        self.ledger = storage.ledger
-        self.deliveries_log = storage.deliveries
+        self.store = config
+        self.events = events
+        self.deliveries_log = deliveries
         self.settings = settings
         self.secrets = secrets
-        self._notifier = notifier
+        self._make_notifier = notifier
+        self._notifier: Notifier | None = None
 
     @property
     def notifier(self) -> Notifier:
         # Built on first use: CRUD requests never pay for the HTTP pool.
         if self._notifier is None:
-            self._notifier = Notifier(self.deliveries_log, self.settings)
+            self._notifier = self._make_notifier()
         return self._notifier
 
     # ---- CRUD -----------------------------------------------------------------------
@@ -78,13 +90,13 @@ class IntegrationService:
         return _view(stored, reveal=edit.reveal)
 
     def get_stored(self, integration_id: str) -> Integration:
-        return self._integration(self.store.get_config_item(INTEGRATION, integration_id))
+        return self._integration(self.store.get_config_item(ConfigKind.INTEGRATION, integration_id))
 
     def get(self, integration_id: str) -> IntegrationView:
-        return _view(self.store.get_config_item(INTEGRATION, integration_id))
+        return _view(self.store.get_config_item(ConfigKind.INTEGRATION, integration_id))
 
     def page(self, limit: int, token: str | None) -> tuple[list[IntegrationView], str | None]:
-        page = self.store.list_config_items(INTEGRATION, limit, token)
+        page = self.store.list_config_items(ConfigKind.INTEGRATION, limit, token)
         return [_view(i) for i in page.items], page.next_token
 
     def replace(self, integration_id: str, data: IntegrationInput, if_match: str | None) -> IntegrationView:
@@ -147,7 +159,7 @@ class IntegrationService:
         result = self.notifier.attempt(
             security_event, integration, attempt=1, kind="test", msg_id=msg_id, test_marker=marker
         )
-        self.ledger.put_event(security_event.event_id, security_event.model_dump_json(), self._record_ttl)
+        self.events.put_event(security_event.event_id, security_event.model_dump_json(), self._record_ttl)
         self.notifier.record(result.record)
         return _outcome_view(result.record, result.outcome.delivered, integration)
 
@@ -162,7 +174,7 @@ class IntegrationService:
     def redeliver(self, integration_id: str, delivery_id: str) -> dict[str, Any]:
         integration = self.get_stored(integration_id)
         original = self.deliveries_log.get_delivery(integration_id, delivery_id)
-        raw = self.ledger.get_event(original["eventId"])
+        raw = self.events.get_event(original["eventId"])
         if raw is None:
             raise Conflict(f"the event of delivery {delivery_id} is no longer kept; it cannot be redelivered")
         event = SecurityEvent.model_validate_json(raw)

@@ -4,9 +4,8 @@ from __future__ import annotations
 
 from secnotify.models.profile import AlertingProfile, AlertingProfileInput
 from secnotify.service.common import check_if_match, new_id, now_iso
+from secnotify.service.ports.config import ConfigKind, ConfigRepository, StoredItem
 from secnotify.settings import Settings
-from secnotify.storage.config_repository import DynamoConfigRepository, StoredItem
-from secnotify.storage.keys import PROFILE
 
 
 def _profile(item: StoredItem) -> AlertingProfile:
@@ -14,7 +13,7 @@ def _profile(item: StoredItem) -> AlertingProfile:
 
 
 class ProfileService:
-    def __init__(self, store: DynamoConfigRepository, settings: Settings) -> None:
+    def __init__(self, store: ConfigRepository, settings: Settings) -> None:
         self.store = store
         self.settings = settings
 
@@ -25,10 +24,10 @@ class ProfileService:
         return _profile(self.store.create_profile(item_id, doc, self.settings.max_profiles))
 
     def get(self, profile_id: str) -> AlertingProfile:
-        return _profile(self.store.get_config_item(PROFILE, profile_id))
+        return _profile(self.store.get_config_item(ConfigKind.PROFILE, profile_id))
 
     def page(self, limit: int, token: str | None) -> tuple[list[AlertingProfile], str | None]:
-        page = self.store.list_config_items(PROFILE, limit, token)
+        page = self.store.list_config_items(ConfigKind.PROFILE, limit, token)
         return [_profile(i) for i in page.items], page.next_token
 
     def replace(self, profile_id: str, data: AlertingProfileInput, if_match: str | None) -> AlertingProfile:
