@@ -21,6 +21,7 @@ from aws_lambda_powertools.utilities.data_classes import APIGatewayProxyEvent
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from secnotify.models.api import ErrorBody
+from secnotify.models.common import field_path
 from secnotify.service.common import etag
 from secnotify.service.errors import ApiError
 from secnotify.settings import get_settings
@@ -73,12 +74,9 @@ def json_response(model: Any, status: int = 200, version: int | None = None) -> 
 
 
 def field_of(loc: Any) -> str:
-    """A validation error's location as a client writes it: webhook.headers[1].name."""
+    """A request validation error's field, without where in the request it was (body, query...)."""
     parts = [p for p in loc if p not in ("body", "query", "path", "header")] if loc else []
-    text = ""
-    for part in parts:
-        text += f"[{part}]" if isinstance(part, int) else (f".{part}" if text else str(part))
-    return text or ("body" if loc and loc[0] == "body" else "")
+    return field_path(parts) or ("body" if loc and loc[0] == "body" else "")
 
 
 def _as_is(exc: StorageError) -> tuple[str, dict[str, Any]]:
