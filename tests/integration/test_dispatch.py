@@ -30,23 +30,9 @@ def dispatch(event: Any, remaining_ms: float = 120_000) -> dict[str, Any]:
 
 def dispatch_retries(messages: list[dict[str, Any]]) -> dict[str, Any]:
     from functions.dispatcher.app import lambda_handler
-    from local.lambda_runtime import LocalContext
+    from local.lambda_runtime import LocalContext, sqs_event
 
-    records = [
-        {
-            "messageId": m["MessageId"],
-            "receiptHandle": m["ReceiptHandle"],
-            "body": m["Body"],
-            "attributes": {},
-            "messageAttributes": {},
-            "md5OfBody": "",
-            "eventSource": "aws:sqs",
-            "eventSourceARN": "arn:aws:sqs:us-east-1:123456789012:retry",
-            "awsRegion": "us-east-1",
-        }
-        for m in messages
-    ]
-    result: dict[str, Any] = lambda_handler({"Records": records}, LocalContext())
+    result: dict[str, Any] = lambda_handler(sqs_event(messages), LocalContext())
     return result
 
 
