@@ -24,9 +24,6 @@ from typing import Any
 import boto3
 from botocore.exceptions import ClientError
 
-# ``X as X`` re-exports the evaluator's names that callers imported from here before the split.
-from local.cfn import LOCAL_ACCOUNT_ID as LOCAL_ACCOUNT_ID
-from local.cfn import NO_VALUE as NO_VALUE
 from local.cfn import (
     TEMPLATE_PATH,
     Resolver,
@@ -36,7 +33,6 @@ from local.cfn import (
     resolve_parameters,
     resources_of_type,
 )
-from local.cfn import CfnLoader as CfnLoader
 
 DISPATCHER = "DispatcherFunction"
 CONFIG_API = "ConfigApiFunction"
