@@ -139,10 +139,10 @@ def test_the_same_event_twice_is_delivered_once(api: ApiClient, stack: Any) -> N
 
 
 def test_redelivery_after_a_partial_fan_out_sends_only_the_missing(api: ApiClient, stack: Any) -> None:
+    from secnotify.models.delivery import Outcome
     from secnotify.models.event import SecurityEvent
     from secnotify.service.wiring import dispatcher
     from secnotify.sources import parse_eventbridge
-    from secnotify.storage.ledger import Outcome
 
     event = load_event("eventbridge/opened.json")
     with Receiver() as a, Receiver() as b, Receiver() as c:

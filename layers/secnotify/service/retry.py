@@ -22,7 +22,7 @@ from secnotify.service.ports.ledger import DeliveryLedger
 from secnotify.service.ports.queues import MAX_DELAY_S, DispatchQueues
 from secnotify.settings import Settings
 
-FanOut = Callable[[SecurityEvent, DispatchResult, "float | None"], None]
+FanOut = Callable[[SecurityEvent, DispatchResult, float | None], None]
 
 
 class RetryNotReady(Exception):
