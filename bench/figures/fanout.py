@@ -11,35 +11,18 @@ from secnotify.settings import Settings
 
 
 def _build_dispatcher(concurrency: int) -> Any:
-    """The graph ``wiring.dispatcher()`` builds, with its own pool sized as ``shared_pool`` sizes it.
-
-    Used for the concurrency sweep only: the process-wide pool keeps the size of the first caller.
+    """The production graph (``wiring.build_dispatcher``) at another fan-out concurrency, with a
+    pool sized as ``shared_pool`` sizes it: the process-wide pool keeps the size of its first caller.
     """
     import urllib3
 
     from secnotify.delivery import WebhookSender
-    from secnotify.service.config_cache import ConfigCache
-    from secnotify.service.dispatch import Dispatcher
-    from secnotify.service.notify import Notifier
+    from secnotify.service.wiring import build_dispatcher
     from secnotify.settings import get_settings
-    from secnotify.storage.dynamodb import open_storage
-    from secnotify.storage.queues import Queues
-    from secnotify.storage.secrets import SecretBox
 
     settings = dataclasses.replace(get_settings(), fanout_concurrency=concurrency)
     pool = urllib3.PoolManager(num_pools=max(64, concurrency * 2), maxsize=max(10, concurrency), block=False)
-    storage = open_storage(settings.table_name)
-    return Dispatcher(
-        ledger=storage.ledger,
-        queues=Queues(settings.retry_queue_url, settings.dead_letter_queue_url),
-        notifier=Notifier(storage.deliveries, settings, sender=WebhookSender(settings, pool=pool)),
-        config=ConfigCache(
-            storage.config,
-            SecretBox(settings.table_name, settings.kms_key_id, dynamodb=storage.client),
-            settings.config_cache_ttl_s,
-        ),
-        settings=settings,
-    )
+    return build_dispatcher(settings, sender=WebhookSender(settings, pool=pool))
 
 
 def _fanout_once(run: Callable[[dict[str, Any]], dict[str, Any]], event: dict[str, Any], n: int) -> float:
