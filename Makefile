@@ -65,6 +65,10 @@ pytest: venv
 	@echo "pytest on $$($(BIN)/python -c 'import platform, sys; print(sys.executable, "(Python " + platform.python_version() + ")")')"
 	$(BIN)/pytest -q -n 2 --dist worksteal $(PYTEST_ARGS)
 
+.PHONY: unit
+unit: venv  ## the fast tests, no moto server: units, the dispatcher on in-memory ports, the ledger contract
+	$(BIN)/pytest -q -n 2 tests/unit tests/contract -m "not moto" $(PYTEST_ARGS)
+
 .PHONY: tools
 tools:  # both virtualenvs, side by side: on a fresh clone most of their time is downloads
 	$(MAKE) -j2 $(BIN)/.installed $(SAM_VENV)/.installed

@@ -74,7 +74,7 @@ def measure(integrations: int, loads: int, shape: str, children: Children) -> di
     created_s = time.perf_counter() - started
 
     # What the dispatcher's query reads: every page of the configuration partition.
-    store = wiring.dispatcher().store
+    store = wiring.dispatcher().ledger
     pages, stored, largest = 0, 0, 0
     kwargs: dict[str, Any] = {
         "TableName": store.table_name,

@@ -82,7 +82,7 @@ def profile_fanout(receiver: Receiver, n: int, events: int) -> None:
 
 
 def profile_delivery(receiver: Receiver, count: int) -> None:
-    from bench.figures import SLACK_TEMPLATE, bench_request
+    from bench.figures.common import SLACK_TEMPLATE, bench_request
     from secnotify.delivery import WebhookSender, generate_secret
     from secnotify.models.event import sample_event
     from secnotify.settings import get_settings

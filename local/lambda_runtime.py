@@ -1,5 +1,6 @@
-"""Just enough of the Lambda runtime to call our handlers locally: a context object and
-the API Gateway REST proxy event that an HTTP request becomes."""
+"""Just enough of the Lambda runtime to call our handlers locally: a context object, the API
+Gateway REST proxy event that an HTTP request becomes, and the SQS event a batch of queue
+messages becomes."""
 
 from __future__ import annotations
 
@@ -75,4 +76,28 @@ def apigw_event(
         },
         "body": text,
         "isBase64Encoded": is_b64,
+    }
+
+
+def sqs_event(
+    messages: list[dict[str, Any]], queue_arn: str = "arn:aws:sqs:us-east-1:123456789012:retry"
+) -> dict[str, Any]:
+    """The event Lambda's SQS poller builds from messages as ``ReceiveMessage`` returns them
+    (``MessageId``, ``ReceiptHandle``, ``Body``, and optionally ``Attributes`` and ``MD5OfBody``)."""
+    region = queue_arn.split(":")[3]
+    return {
+        "Records": [
+            {
+                "messageId": m["MessageId"],
+                "receiptHandle": m["ReceiptHandle"],
+                "body": m["Body"],
+                "attributes": m.get("Attributes", {}),
+                "messageAttributes": {},
+                "md5OfBody": m.get("MD5OfBody", ""),
+                "eventSource": "aws:sqs",
+                "eventSourceARN": queue_arn,
+                "awsRegion": region,
+            }
+            for m in messages
+        ]
     }

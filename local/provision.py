@@ -2,8 +2,10 @@
 
 The template is the single source of truth: table keys, queue settings, the dispatcher's
 EventBridge rule and the function environment are all read from it, so the local stack cannot
-drift from what ``sam deploy`` creates. Lambda, API Gateway, KMS, logs and alarms have no local
-counterpart; the local runner plays the functions and drains the rule's inbox queue instead.
+drift from what ``sam deploy`` creates. ``local.cfn`` evaluates the template; this module only
+creates what it describes (KMS keys, tables, queues, the dispatcher's rules) through boto3.
+Lambda, API Gateway, logs and alarms have no local counterpart; the local runner plays the
+functions and drains the rule's inbox queue instead.
 
 Usage: ``python -m local.provision [--endpoint-url URL] [--prefix P] [Name=Value ...]``
 """
@@ -20,243 +22,27 @@ from pathlib import Path
 from typing import Any
 
 import boto3
-import yaml
 from botocore.exceptions import ClientError
 
-TEMPLATE_PATH = Path(__file__).resolve().parent.parent / "template.yaml"
+from local.cfn import (
+    TEMPLATE_PATH,
+    Resolver,
+    function_environment,
+    function_events,
+    load_template,
+    resolve_parameters,
+    resources_of_type,
+)
+
 DISPATCHER = "DispatcherFunction"
 CONFIG_API = "ConfigApiFunction"
-# moto's fixed account; only used to resolve ${AWS::AccountId} in local values.
-LOCAL_ACCOUNT_ID = "123456789012"
 # The local sink listens on loopback, so the demo must be allowed to reach it.
 LOCAL_SSRF_ALLOW_CIDRS = "127.0.0.0/8,::1/128"
 LOCAL_PARAMETER_DEFAULTS: dict[str, str] = {"SsrfAllowCidrs": LOCAL_SSRF_ALLOW_CIDRS}
 
-_SHORT_TAGS = (
-    "And",
-    "Base64",
-    "Cidr",
-    "Equals",
-    "FindInMap",
-    "GetAZs",
-    "If",
-    "ImportValue",
-    "Join",
-    "Length",
-    "Not",
-    "Or",
-    "Select",
-    "Split",
-    "Sub",
-    "ToJsonString",
-    "Transform",
-)
-
-
-class CfnLoader(yaml.SafeLoader):
-    """A safe YAML loader that turns CloudFormation short tags into their long ``Fn::`` form."""
-
-
-def _node_value(loader: yaml.SafeLoader, node: yaml.Node) -> Any:
-    if isinstance(node, yaml.ScalarNode):
-        return loader.construct_scalar(node)
-    if isinstance(node, yaml.SequenceNode):
-        return loader.construct_sequence(node, deep=True)
-    if isinstance(node, yaml.MappingNode):
-        return loader.construct_mapping(node, deep=True)
-    raise yaml.constructor.ConstructorError(None, None, f"unexpected node {node!r}", node.start_mark)
-
-
-def _add_tag(tag: str, key: str) -> None:
-    def construct(loader: yaml.SafeLoader, node: yaml.Node) -> dict[str, Any]:
-        return {key: _node_value(loader, node)}
-
-    CfnLoader.add_constructor(f"!{tag}", construct)
-
-
-def _construct_get_att(loader: yaml.SafeLoader, node: yaml.Node) -> dict[str, Any]:
-    value = _node_value(loader, node)
-    if isinstance(value, str):
-        logical_id, _, attribute = value.partition(".")
-        value = [logical_id, attribute]
-    return {"Fn::GetAtt": value}
-
-
-_add_tag("Ref", "Ref")
-_add_tag("Condition", "Condition")
-for _tag in _SHORT_TAGS:
-    _add_tag(_tag, f"Fn::{_tag}")
-CfnLoader.add_constructor("!GetAtt", _construct_get_att)
-
-
-def load_template(path: Path | str = TEMPLATE_PATH) -> dict[str, Any]:
-    """template.yaml as plain data, intrinsic functions in their long form (``{"Ref": ...}``)."""
-    with open(path, encoding="utf-8") as handle:
-        data = yaml.load(handle, Loader=CfnLoader)  # noqa: S506 - CfnLoader derives from SafeLoader
-    if not isinstance(data, dict) or "Resources" not in data:
-        raise ValueError(f"{path} is not a CloudFormation template")
-    return data
-
-
-class _NoValue:
-    """``AWS::NoValue``: the property it sits in is dropped."""
-
-
-NO_VALUE = _NoValue()
-
-
-def resolve_parameters(
-    template: Mapping[str, Any], overrides: Mapping[str, str] | None = None
-) -> dict[str, str]:
-    """Parameter values as CloudFormation would see them: the overrides, else the defaults."""
-    declared: Mapping[str, Any] = template.get("Parameters", {})
-    unknown = sorted(set(overrides or {}) - set(declared))
-    if unknown:
-        raise ValueError(f"unknown template parameter(s): {', '.join(unknown)}")
-    values: dict[str, str] = {}
-    for name, spec in declared.items():
-        if overrides and name in overrides:
-            value = str(overrides[name])
-        elif "Default" in spec:
-            value = str(spec["Default"])
-        else:
-            raise ValueError(f"parameter {name} has no default and no value was given")
-        allowed = spec.get("AllowedValues")
-        if allowed is not None and value not in {str(a) for a in allowed}:
-            raise ValueError(f"parameter {name}={value!r} is not one of {allowed}")
-        pattern = spec.get("AllowedPattern")
-        if pattern is not None and not re.fullmatch(pattern, value):
-            raise ValueError(f"parameter {name}={value!r} does not match {pattern}")
-        values[name] = value
-    return values
-
-
-_SUB_VARIABLE = re.compile(r"\$\{([^}]+)\}")
-
-
-@dataclass
-class Resolver:
-    """Evaluates the intrinsic functions of one template for the local stack.
-
-    ``resources`` maps a logical id to its local attributes; ``"Ref"`` is what ``!Ref`` gives.
-    Anything without a local counterpart raises ``LookupError`` naming it, so a template change the
-    local stack cannot follow fails loudly instead of producing a wrong environment.
-    """
-
-    template: Mapping[str, Any]
-    parameters: Mapping[str, str]
-    region: str = "us-east-1"
-    stack_name: str = "secnotify"
-    resources: dict[str, dict[str, str]] = field(default_factory=dict)
-
-    def pseudo(self, name: str) -> Any:
-        pseudo: dict[str, Any] = {
-            "AWS::Region": self.region,
-            "AWS::AccountId": LOCAL_ACCOUNT_ID,
-            "AWS::Partition": "aws",
-            "AWS::URLSuffix": "amazonaws.com",
-            "AWS::StackName": self.stack_name,
-            "AWS::NoValue": NO_VALUE,
-        }
-        if name not in pseudo:
-            raise LookupError(f"pseudo parameter {name} has no local value")
-        return pseudo[name]
-
-    def ref(self, name: str) -> Any:
-        if name.startswith("AWS::"):
-            return self.pseudo(name)
-        if name in self.parameters:
-            return self.parameters[name]
-        return self.get_att(name, "Ref")
-
-    def get_att(self, logical_id: str, attribute: str) -> str:
-        attributes = self.resources.get(logical_id)
-        if attributes is None or attribute not in attributes:
-            what = "!Ref" if attribute == "Ref" else f"!GetAtt .{attribute}"
-            raise LookupError(f"{what} {logical_id}: no local counterpart")
-        return attributes[attribute]
-
-    def condition(self, name: str) -> bool:
-        conditions: Mapping[str, Any] = self.template.get("Conditions", {})
-        if name not in conditions:
-            raise LookupError(f"condition {name} is not declared")
-        return bool(self.value(conditions[name]))
-
-    def sub(self, argument: Any) -> str:
-        if isinstance(argument, list):
-            text, variables = argument[0], {k: self.value(v) for k, v in argument[1].items()}
-        else:
-            text, variables = argument, {}
-
-        def replace(match: re.Match[str]) -> str:
-            name = match.group(1)
-            if name.startswith("!"):
-                return "${" + name[1:] + "}"
-            if name in variables:
-                return str(variables[name])
-            if "." in name and not name.startswith("AWS::"):
-                logical_id, _, attribute = name.partition(".")
-                return str(self.get_att(logical_id, attribute))
-            return str(self.ref(name))
-
-        return _SUB_VARIABLE.sub(replace, text)
-
-    def value(self, node: Any) -> Any:
-        if isinstance(node, list):
-            items = [self.value(item) for item in node]
-            return [item for item in items if item is not NO_VALUE]
-        if not isinstance(node, dict):
-            return node
-        if len(node) == 1:
-            (key, argument), *_ = node.items()
-            if key == "Ref":
-                return self.ref(argument)
-            if key == "Condition":
-                return self.condition(argument)
-            if key == "Fn::GetAtt":
-                return self.get_att(argument[0], argument[1])
-            if key == "Fn::Sub":
-                return self.sub(argument)
-            if key == "Fn::If":
-                name, when_true, when_false = argument
-                return self.value(when_true if self.condition(name) else when_false)
-            if key == "Fn::Equals":
-                left, right = (self.value(a) for a in argument)
-                return str(left) == str(right)
-            if key == "Fn::Not":
-                return not self.value(argument[0])
-            if key == "Fn::And":
-                return all(self.value(a) for a in argument)
-            if key == "Fn::Or":
-                return any(self.value(a) for a in argument)
-            if key == "Fn::Join":
-                separator, items = argument
-                return str(separator).join(str(i) for i in self.value(items))
-            if key == "Fn::Split":
-                separator, text = argument
-                return str(self.value(text)).split(separator)
-            if key == "Fn::Select":
-                index, items = argument
-                return self.value(items)[int(self.value(index))]
-            if key.startswith("Fn::"):
-                raise LookupError(f"{key} is not supported by the local provisioner")
-        resolved = {key: self.value(value) for key, value in node.items()}
-        return {key: value for key, value in resolved.items() if value is not NO_VALUE}
-
 
 def _kebab(logical_id: str) -> str:
     return re.sub(r"(?<=[a-z0-9])(?=[A-Z])", "-", logical_id).lower()
-
-
-def function_environment(template: Mapping[str, Any], resolver: Resolver, function: str) -> dict[str, str]:
-    """The environment a function gets in AWS: Globals, then the function's own, resolved."""
-    merged: dict[str, Any] = dict(
-        template.get("Globals", {}).get("Function", {}).get("Environment", {}).get("Variables", {})
-    )
-    resource = template["Resources"][function]
-    merged.update(resource.get("Properties", {}).get("Environment", {}).get("Variables", {}))
-    resolved = resolver.value(merged)
-    return {name: str(value) for name, value in resolved.items()}
 
 
 @dataclass(frozen=True)
@@ -361,8 +147,8 @@ def _ensure_kms_key(kms: Any, alias: str) -> tuple[str, str]:
     """The stack's customer-managed key, found again by its alias on later runs."""
     try:
         meta = kms.describe_key(KeyId=alias)["KeyMetadata"]
-    except ClientError as exc:
-        if exc.response.get("Error", {}).get("Code") != "NotFoundException":
+    except ClientError as error:
+        if _error_code(error) != "NotFoundException":
             raise
         meta = kms.create_key(Description=f"secnotify local {alias}")["KeyMetadata"]
         kms.create_alias(AliasName=alias, TargetKeyId=meta["KeyId"])
@@ -385,8 +171,7 @@ def _ensure_queue(sqs: Any, name: str, attributes: Mapping[str, str]) -> tuple[s
 def _provision_queues(sqs: Any, resolver: Resolver, prefix: str) -> None:
     queues = {
         logical_id: resource.get("Properties", {})
-        for logical_id, resource in resolver.template["Resources"].items()
-        if resource["Type"] == "AWS::SQS::Queue"
+        for logical_id, resource in resources_of_type(resolver.template, "AWS::SQS::Queue").items()
     }
     # Create all first, then wire redrive policies, which point at other queues' ARNs.
     for logical_id, properties in queues.items():
@@ -456,6 +241,40 @@ def _ensure_event_bus(events: Any, name: str) -> None:
             raise
 
 
+def _provision_keys(kms: Any, resolver: Resolver, prefix: str) -> None:
+    for logical_id in resources_of_type(resolver.template, "AWS::KMS::Key"):
+        key_id, arn = _ensure_kms_key(kms, f"alias/{prefix}-{_kebab(logical_id)}")
+        resolver.resources[logical_id] = {"Ref": key_id, "Arn": arn, "KeyId": key_id}
+
+
+@dataclass(frozen=True)
+class _Rule:
+    name: str
+    arn: str
+    bus: str
+
+
+def _provision_rules(events: Any, resolver: Resolver, prefix: str, inbox_arn: str) -> list[_Rule]:
+    """One EventBridge rule per EventBridgeRule event of the dispatcher, each targeting the inbox."""
+    rule_events = function_events(resolver.template, DISPATCHER, "EventBridgeRule")
+    if not rule_events:
+        raise ValueError(f"{DISPATCHER} has no EventBridgeRule event in the template")
+    rules: list[_Rule] = []
+    for event_id, properties in rule_events.items():
+        bus = str(resolver.value(properties.get("EventBusName", "default")))
+        _ensure_event_bus(events, bus)
+        name = f"{prefix}-{_kebab(DISPATCHER)}-{_kebab(event_id)}"
+        pattern = resolver.value(properties["Pattern"])
+        rule_arn = events.put_rule(
+            Name=name, EventBusName=bus, EventPattern=json.dumps(pattern), State="ENABLED"
+        )["RuleArn"]
+        events.put_targets(
+            Rule=name, EventBusName=bus, Targets=[{"Id": "dispatcher-inbox", "Arn": inbox_arn}]
+        )
+        rules.append(_Rule(name=name, arn=str(rule_arn), bus=bus))
+    return rules
+
+
 def provision(
     endpoint_url: str,
     region: str = "us-east-1",
@@ -469,67 +288,39 @@ def provision(
     which the local runner drains into the dispatcher handler. Safe to run again on the same endpoint.
     """
     template = load_template(template_path)
+    # Parameters are checked before any client exists, so bad ones leave the endpoint untouched.
     values = resolve_parameters(template, {**LOCAL_PARAMETER_DEFAULTS, **(parameters or {})})
     resolver = Resolver(template=template, parameters=values, region=region, stack_name=prefix)
     session = _session(region)
-    kms = session.client("kms", endpoint_url=endpoint_url)
-    for logical_id, resource in template["Resources"].items():
-        if resource["Type"] == "AWS::KMS::Key":
-            key_id, arn = _ensure_kms_key(kms, f"alias/{prefix}-{_kebab(logical_id)}")
-            resolver.resources[logical_id] = {"Ref": key_id, "Arn": arn, "KeyId": key_id}
+    _provision_keys(session.client("kms", endpoint_url=endpoint_url), resolver, prefix)
 
     dynamodb = session.client("dynamodb", endpoint_url=endpoint_url)
     sqs = session.client("sqs", endpoint_url=endpoint_url)
     events = session.client("events", endpoint_url=endpoint_url)
 
-    tables = [lid for lid, res in template["Resources"].items() if res["Type"] == "AWS::DynamoDB::Table"]
+    tables = list(resources_of_type(template, "AWS::DynamoDB::Table"))
     for logical_id in tables:
         _provision_table(dynamodb, resolver, logical_id, f"{prefix}-{_kebab(logical_id)}")
     _provision_queues(sqs, resolver, prefix)
 
     inbox_url, inbox_arn = _provision_inbox(sqs, resolver, prefix)
-    rule_events = [
-        (event_id, event["Properties"])
-        for event_id, event in template["Resources"][DISPATCHER]["Properties"].get("Events", {}).items()
-        if event["Type"] == "EventBridgeRule"
-    ]
-    if not rule_events:
-        raise ValueError(f"{DISPATCHER} has no EventBridgeRule event in the template")
-    rule_names: list[str] = []
-    rule_arns: list[str] = []
-    bus_names: list[str] = []
-    for event_id, properties in rule_events:
-        bus = str(resolver.value(properties.get("EventBusName", "default")))
-        _ensure_event_bus(events, bus)
-        name = f"{prefix}-{_kebab(DISPATCHER)}-{_kebab(event_id)}"
-        pattern = resolver.value(properties["Pattern"])
-        rule_arn = events.put_rule(
-            Name=name, EventBusName=bus, EventPattern=json.dumps(pattern), State="ENABLED"
-        )["RuleArn"]
-        events.put_targets(
-            Rule=name, EventBusName=bus, Targets=[{"Id": "dispatcher-inbox", "Arn": inbox_arn}]
-        )
-        rule_names.append(name)
-        rule_arns.append(str(rule_arn))
-        bus_names.append(bus)
-    _allow_rule_to_send(sqs, inbox_url, inbox_arn, rule_arns)
+    rules = _provision_rules(events, resolver, prefix, inbox_arn)
+    _allow_rule_to_send(sqs, inbox_url, inbox_arn, [rule.arn for rule in rules])
 
     environments = {
         logical_id: function_environment(template, resolver, logical_id)
-        for logical_id, resource in template["Resources"].items()
-        if resource["Type"] == "AWS::Serverless::Function"
+        for logical_id in resources_of_type(template, "AWS::Serverless::Function")
     }
-    table_logical = tables[0]
     return LocalStack(
         endpoint_url=endpoint_url,
         region=region,
-        table_name=resolver.get_att(table_logical, "Ref"),
+        table_name=resolver.get_att(tables[0], "Ref"),
         retry_queue_url=resolver.get_att("RetryQueue", "Ref"),
         dead_letter_queue_url=resolver.get_att("DeadLetterQueue", "Ref"),
         inbox_queue_url=inbox_url,
-        event_bus_name=bus_names[0],
+        event_bus_name=rules[0].bus,
         source_name=values["SourceName"],
-        rule_name=rule_names[0],
+        rule_name=rules[0].name,
         function_environments=environments,
     )
 

@@ -19,7 +19,7 @@ from typing import Any
 
 import boto3
 
-from local.lambda_runtime import LocalContext
+from local.lambda_runtime import LocalContext, sqs_event
 
 LOCAL_ACCOUNT = "123456789012"
 RETRY_AFTER_S = 1
@@ -88,21 +88,7 @@ class Pump:
     def _batch(self, queue_url: str, messages: list[dict[str, Any]]) -> None:
         from functions.dispatcher.app import lambda_handler
 
-        records = [
-            {
-                "messageId": m["MessageId"],
-                "receiptHandle": m["ReceiptHandle"],
-                "body": m["Body"],
-                "attributes": m.get("Attributes", {}),
-                "messageAttributes": {},
-                "md5OfBody": m.get("MD5OfBody", ""),
-                "eventSource": "aws:sqs",
-                "eventSourceARN": "arn:aws:sqs:us-east-1:123456789012:retry",
-                "awsRegion": "us-east-1",
-            }
-            for m in messages
-        ]
-        result = lambda_handler({"Records": records}, LocalContext(function_name="secnotify-dispatcher"))
+        result = lambda_handler(sqs_event(messages), LocalContext(function_name="secnotify-dispatcher"))
         failed = {f["itemIdentifier"] for f in (result or {}).get("batchItemFailures", [])}
         for m in messages:
             if m["MessageId"] not in failed:

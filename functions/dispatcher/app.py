@@ -8,36 +8,47 @@ from aws_lambda_powertools import Logger, Metrics, Tracer
 from aws_lambda_powertools.metrics import MetricUnit
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
-from secnotify.service.dispatch import DispatchResult
+from secnotify.service.dispatch_result import Count, DispatchResult
 from secnotify.service.wiring import dispatcher
 
 logger = Logger()
 tracer = Tracer()
 metrics = Metrics()
 
+# Counts without a metric (muted, already handled) are in the logs only.
 _METRICS = {
-    "delivered": "NotificationsDelivered",
-    "retrying": "NotificationsRetrying",
-    "failed": "NotificationsFailed",
-    "cancelled": "NotificationsCancelled",
-    "malformed": "MalformedEvents",
-    "matched": "NotificationsMatched",
-    "handed_off": "NotificationsHandedOff",
-    "deferred": "NotificationsDeferred",
+    Count.MATCHED: "NotificationsMatched",
+    Count.DELIVERED: "NotificationsDelivered",
+    Count.RETRYING: "NotificationsRetrying",
+    Count.FAILED: "NotificationsFailed",
+    Count.CANCELLED: "NotificationsCancelled",
+    Count.HANDED_OFF: "NotificationsHandedOff",
+    Count.DEFERRED: "NotificationsDeferred",
+    Count.MALFORMED_EVENT: "MalformedEvents",
+    Count.MALFORMED_RETRY: "MalformedRetryMessages",
+    Count.RESUMED: "RetryMessages",
+    Count.DROPPED: "RetryMessages",
+    Count.SKIPPED: "RetryMessages",
+    Count.SUPERSEDED: "RetryMessages",
 }
 
 
 def _count(result: DispatchResult) -> None:
-    for key, name in _METRICS.items():
-        if result.counts.get(key):
-            metrics.add_metric(name=name, unit=MetricUnit.Count, value=result.counts[key])
+    """The one metrics path, for events and retry messages alike."""
+    for key, value in result.counts.items():
+        name = _METRICS.get(key)
+        if name and value:
+            metrics.add_metric(name=name, unit=MetricUnit.Count, value=value)
 
 
 def _retry_record(record: Any, lambda_context: LambdaContext) -> None:
     remaining_s = lambda_context.get_remaining_time_in_millis() / 1000
-    status = dispatcher().handle_retry(record.body, remaining_s)
-    metrics.add_metric(name=_METRICS.get(status, "RetryMessages"), unit=MetricUnit.Count, value=1)
-    logger.info("retry processed", extra={"status": status, "message_id": record.message_id})
+    result = dispatcher().handle_retry(record.body, remaining_s)
+    _count(result)
+    logger.info(
+        "retry processed",
+        extra={"event_id": result.event_id, "counts": dict(result.counts), "message_id": record.message_id},
+    )
 
 
 @logger.inject_lambda_context(log_event=False)

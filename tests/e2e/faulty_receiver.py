@@ -34,6 +34,12 @@ FAULTS = (HTTP_500, HTTP_503, DROP, HANG)
 # Cumulative shares: 10% 500, 7% 503 + Retry-After, 7% drops, 6% hangs = 30% of requests fail.
 _THRESHOLDS = ((0.10, HTTP_500), (0.17, HTTP_503), (0.24, DROP), (0.30, HANG))
 
+# Status and extra headers of each outcome that answers (a hang answers 200, late).
+_ANSWERS: dict[str, tuple[int, tuple[tuple[str, str], ...]]] = {
+    HTTP_500: (500, ()),
+    HTTP_503: (503, (("Retry-After", "1"),)),
+}
+
 
 def decide(seed: int, event_id: str, path: str, n: int) -> str:
     digest = hashlib.sha256(f"{seed}\x00{event_id}\x00{path}\x00{n}".encode()).digest()
@@ -100,6 +106,18 @@ class FaultyReceiver:
                 self.stats.ok_replies[webhook_id] += 1
             return outcome
 
+    def _verified_event_id(self, body: bytes, headers: dict[str, str]) -> str:
+        """The event id of a correctly signed notification; "" for anything else."""
+        try:
+            self.verifier.verify(body, headers)
+            return str(json.loads(body)["eventId"])
+        except WebhookVerificationError:
+            with self.lock:
+                self.stats.bad_signatures += 1
+        except (ValueError, KeyError, TypeError):
+            pass
+        return ""
+
     def accepted_ids(self) -> dict[str, str]:
         return self.stats.accepted
 
@@ -115,37 +133,18 @@ class FaultyReceiver:
             def do_POST(self) -> None:
                 length = int(self.headers.get("Content-Length") or 0)
                 body = self.rfile.read(length) if length else b""
-                headers = {k: v for k, v in self.headers.items()}
                 webhook_id = self.headers.get("webhook-id") or ""
-                try:
-                    owner.verifier.verify(body, headers)
-                    event_id = str(json.loads(body)["eventId"])
-                except WebhookVerificationError:
-                    with owner.lock:
-                        owner.stats.bad_signatures += 1
-                    event_id = ""
-                except (ValueError, KeyError, TypeError):
-                    event_id = ""
+                event_id = owner._verified_event_id(body, dict(self.headers.items()))
                 if not webhook_id or not event_id:
                     with owner.lock:
                         owner.stats.unknown += 1
                     self._answer(400)
                     return
                 outcome = owner._choose(webhook_id, event_id, self.path)
-                if outcome == DROP:
+                if outcome == DROP or (outcome == HANG and owner.stopping.wait(owner.hang_s)):
                     self.close_connection = True
                     return
-                if outcome == HANG:
-                    if owner.stopping.wait(owner.hang_s):
-                        self.close_connection = True
-                        return
-                    self._answer(200)
-                elif outcome == HTTP_500:
-                    self._answer(500)
-                elif outcome == HTTP_503:
-                    self._answer(503, (("Retry-After", "1"),))
-                else:
-                    self._answer(200)
+                self._answer(*_ANSWERS.get(outcome, (200, ())))
 
             def _answer(self, status: int, extra: tuple[tuple[str, str], ...] = ()) -> None:
                 try:

@@ -34,7 +34,7 @@ def main() -> int:
     from aws_lambda_powertools.utilities.batch.exceptions import BatchProcessingError
 
     from functions.dispatcher.app import lambda_handler
-    from local.lambda_runtime import LocalContext
+    from local.lambda_runtime import LocalContext, sqs_event
 
     stop = threading.Event()
 
@@ -78,7 +78,7 @@ def main() -> int:
                     done.append(message)
             else:
                 stats["invocations"] += 1
-                result = lambda_handler({"Records": [_record(m) for m in messages]}, LocalContext())
+                result = lambda_handler(sqs_event(messages), LocalContext())
                 failed = {f["itemIdentifier"] for f in (result or {}).get("batchItemFailures", [])}
                 stats["batch_item_failures"] += len(failed)
                 done = [m for m in messages if m["MessageId"] not in failed]
@@ -98,20 +98,6 @@ def main() -> int:
             sqs.delete_message(QueueUrl=args.queue, ReceiptHandle=message["ReceiptHandle"])
     Path(args.stats).write_text(json.dumps(stats))
     return 0
-
-
-def _record(message: dict[str, Any]) -> dict[str, Any]:
-    return {
-        "messageId": message["MessageId"],
-        "receiptHandle": message["ReceiptHandle"],
-        "body": message["Body"],
-        "attributes": message.get("Attributes", {}),
-        "messageAttributes": {},
-        "md5OfBody": message.get("MD5OfBody", ""),
-        "eventSource": "aws:sqs",
-        "eventSourceARN": "arn:aws:sqs:us-east-1:123456789012:retry",
-        "awsRegion": "us-east-1",
-    }
 
 
 if __name__ == "__main__":

@@ -190,6 +190,15 @@ def _deliveries_elsewhere(base: str, send_id: str) -> dict[str, int]:
             return out
 
 
+def _make_realistic(case: Any, path: str, real: dict[str, str], ctx: dict[str, Any]) -> None:
+    """Point a generated case at items that exist, so it reaches more than the 404s."""
+    if real:
+        case.path_parameters = {**(case.path_parameters or {}), **real}
+    writes_integration = case.method.upper() in ("POST", "PUT")
+    if writes_integration and path in ("/integrations", "/integrations/{integration_id}"):
+        _with_real_references(case, ctx["ids"], ctx["receiver_url"])
+
+
 def _run(
     operation: Any,
     mode: GenerationMode,
@@ -219,16 +228,7 @@ def _run(
     @given(case=strategy, use_real=st.booleans())
     def check(case: Any, use_real: bool) -> None:
         if use_real and mode is GenerationMode.POSITIVE:
-            if real:
-                case.path_parameters = {**(case.path_parameters or {}), **real}
-            if operation.path in (
-                "/integrations",
-                "/integrations/{integration_id}",
-            ) and case.method.upper() in (
-                "POST",
-                "PUT",
-            ):
-                _with_real_references(case, ctx["ids"], ctx["receiver_url"])
+            _make_realistic(case, operation.path, real, ctx)
         response = None
         try:
             response = case.call(base_url=ctx["base"], session=session, timeout=30)

@@ -30,23 +30,9 @@ def dispatch(event: Any, remaining_ms: float = 120_000) -> dict[str, Any]:
 
 def dispatch_retries(messages: list[dict[str, Any]]) -> dict[str, Any]:
     from functions.dispatcher.app import lambda_handler
-    from local.lambda_runtime import LocalContext
+    from local.lambda_runtime import LocalContext, sqs_event
 
-    records = [
-        {
-            "messageId": m["MessageId"],
-            "receiptHandle": m["ReceiptHandle"],
-            "body": m["Body"],
-            "attributes": {},
-            "messageAttributes": {},
-            "md5OfBody": "",
-            "eventSource": "aws:sqs",
-            "eventSourceARN": "arn:aws:sqs:us-east-1:123456789012:retry",
-            "awsRegion": "us-east-1",
-        }
-        for m in messages
-    ]
-    result: dict[str, Any] = lambda_handler({"Records": records}, LocalContext())
+    result: dict[str, Any] = lambda_handler(sqs_event(messages), LocalContext())
     return result
 
 
@@ -139,17 +125,17 @@ def test_the_same_event_twice_is_delivered_once(api: ApiClient, stack: Any) -> N
 
 
 def test_redelivery_after_a_partial_fan_out_sends_only_the_missing(api: ApiClient, stack: Any) -> None:
+    from secnotify.models.delivery import Outcome
     from secnotify.models.event import SecurityEvent
     from secnotify.service.wiring import dispatcher
     from secnotify.sources import parse_eventbridge
-    from secnotify.storage.ledger import Outcome
 
     event = load_event("eventbridge/opened.json")
     with Receiver() as a, Receiver() as b, Receiver() as c:
         iid_a = setup(api, a.url("/a"))
         setup(api, b.url("/b"))
         setup(api, c.url("/c"))
-        store = dispatcher().store
+        store = dispatcher().ledger
         parsed: SecurityEvent = parse_eventbridge(event)
         # A worker took the event, delivered to A and recorded it, then crashed: its lease on
         # the event is still running when EventBridge hands the event over again.
@@ -597,7 +583,7 @@ def test_a_pending_retry_whose_integration_went_away_is_cancelled_not_failed(
     emitted = _emitted_metrics(printed)
     assert emitted.get("NotificationsCancelled") == 1, printed
     assert "NotificationsFailed" not in emitted, printed
-    state = dispatcher().store.get_claims(event["id"])[iid]
+    state = dispatcher().ledger.get_claims(event["id"])[iid]
     assert state.status == "CANCELLED" and state.attempt == 2
     records, _ = dispatcher().notifier.deliveries.list_deliveries(iid, 10, None)
     assert [(r["attempt"], r["status"]) for r in records] == [(2, "CANCELLED"), (1, "RETRYING")]

@@ -15,7 +15,8 @@ import boto3
 import pytest
 from moto.server import ThreadedMotoServer
 
-from local.provision import LOCAL_SSRF_ALLOW_CIDRS, LocalStack, load_template, provision
+from local.cfn import load_template
+from local.provision import LOCAL_SSRF_ALLOW_CIDRS, LocalStack, provision
 from secnotify.settings import load_settings
 
 REGION = "us-east-1"

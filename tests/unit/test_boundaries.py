@@ -67,31 +67,20 @@ def test_environment_only_in_settings() -> None:
     assert offenders == []
 
 
-def test_no_import_cycles_in_the_layer() -> None:
-    # Module-level imports only: an import inside a function is a deliberate lazy edge.
-    graph: dict[str, set[str]] = {}
-    for path in LAYER.rglob("*.py"):
-        tree = ast.parse(path.read_text())
-        here = _module(path)
-        edges: set[str] = set()
-        for node in tree.body:
-            if isinstance(node, ast.If) and "TYPE_CHECKING" in ast.unparse(node.test):
-                continue
-            for name, _line in _imports(ast.Module(body=[node], type_ignores=[])):
-                if name.startswith("secnotify"):
-                    edges.add(name)
-            if isinstance(node, ast.ImportFrom) and node.module and node.module.startswith("secnotify"):
-                edges |= {f"{node.module}.{alias.name}" for alias in node.names}
-        graph[here] = edges
-    modules = set(graph)
+def _module_edges(path: Path) -> set[str]:
+    """What a layer module imports at module level: an import inside a function is a deliberate
+    lazy edge, and TYPE_CHECKING imports never run."""
+    edges: set[str] = set()
+    for node in ast.parse(path.read_text()).body:
+        if isinstance(node, ast.If) and "TYPE_CHECKING" in ast.unparse(node.test):
+            continue
+        edges |= {name for name, _line in _imports(ast.Module(body=[node], type_ignores=[]))}
+        if isinstance(node, ast.ImportFrom) and node.module:
+            edges |= {f"{node.module}.{alias.name}" for alias in node.names}
+    return {name for name in edges if name.startswith("secnotify")}
 
-    def resolve(name: str) -> str | None:
-        while name and name not in modules:
-            name = name.rpartition(".")[0]
-        return name or None
 
-    deps = {m: {r for e in edges if (r := resolve(e)) and r != m} for m, edges in graph.items()}
-    # a package importing its own submodules (its __init__ re-exporting) is not a cycle back
+def _cycles(deps: dict[str, set[str]]) -> list[list[str]]:
     cycles: list[list[str]] = []
     state: dict[str, int] = {}
 
@@ -99,7 +88,7 @@ def test_no_import_cycles_in_the_layer() -> None:
         state[node] = 1
         for nxt in sorted(deps[node]):
             if nxt.startswith(node + "."):
-                continue
+                continue  # a package importing its own submodules (its __init__ re-exporting)
             if state.get(nxt) == 1:
                 cycles.append([*stack[stack.index(nxt) :], nxt])
             elif nxt not in state:
@@ -109,4 +98,16 @@ def test_no_import_cycles_in_the_layer() -> None:
     for module in sorted(deps):
         if module not in state:
             visit(module, [module])
-    assert cycles == []
+    return cycles
+
+
+def test_no_import_cycles_in_the_layer() -> None:
+    graph = {_module(path): _module_edges(path) for path in LAYER.rglob("*.py")}
+
+    def resolve(name: str) -> str | None:
+        while name and name not in graph:
+            name = name.rpartition(".")[0]
+        return name or None
+
+    deps = {m: {r for e in edges if (r := resolve(e)) and r != m} for m, edges in graph.items()}
+    assert _cycles(deps) == []

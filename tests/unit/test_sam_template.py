@@ -12,7 +12,7 @@ from typing import Any
 
 import pytest
 
-from local.provision import NO_VALUE, Resolver, load_template, resolve_parameters
+from local.cfn import NO_VALUE, Resolver, load_template, resolve_parameters
 from secnotify import settings as settings_module
 
 ROOT = Path(__file__).resolve().parents[2]

@@ -38,6 +38,7 @@ from typing import Any
 
 import boto3
 
+from local import lambda_runtime
 from local.lambda_runtime import LOCAL_ENV, LocalContext, apigw_event
 
 FIXTURES = Path(__file__).parent / "fixtures"
@@ -164,22 +165,11 @@ def dispatch(event: Any, remaining_ms: float = 120_000) -> dict[str, Any]:
 
 def sqs_event(bodies: list[str]) -> dict[str, Any]:
     """The event Lambda's SQS poller hands the dispatcher for these retry-queue messages."""
-    return {
-        "Records": [
-            {
-                "messageId": str(uuid.uuid4()),
-                "receiptHandle": f"handle-{index}",
-                "body": body,
-                "attributes": {},
-                "messageAttributes": {},
-                "md5OfBody": "",
-                "eventSource": "aws:sqs",
-                "eventSourceARN": "arn:aws:sqs:us-east-1:123456789012:retry",
-                "awsRegion": "us-east-1",
-            }
-            for index, body in enumerate(bodies)
-        ]
-    }
+    messages = [
+        {"MessageId": str(uuid.uuid4()), "ReceiptHandle": f"handle-{index}", "Body": body}
+        for index, body in enumerate(bodies)
+    ]
+    return lambda_runtime.sqs_event(messages)
 
 
 def dispatch_retries(bodies: list[str]) -> dict[str, Any]:

@@ -86,7 +86,7 @@ def _rewrap(stack: Any, data_key: bytes) -> bytes:
 def state(event_id: str, integration_id: str) -> Any:
     from secnotify.service.wiring import dispatcher
 
-    return dispatcher().store.get_claims(event_id).get(integration_id)
+    return dispatcher().ledger.get_claims(event_id).get(integration_id)
 
 
 def records(api: ApiClient, integration_id: str) -> list[dict[str, Any]]:

@@ -14,34 +14,24 @@ from __future__ import annotations
 import functools
 import logging
 import re
-import ssl
 import threading
 import time
-from collections.abc import Iterator
 from dataclasses import dataclass, field
 from urllib.parse import quote, urlsplit
 
 import urllib3
 from urllib3.exceptions import (
-    ConnectTimeoutError,
     HTTPError,
     InsecureRequestWarning,
-    NewConnectionError,
-    ProtocolError,
-    ReadTimeoutError,
-    SSLError,
 )
-from urllib3.util.ssl_match_hostname import CertificateError as HostnameMismatch
 
 from secnotify.delivery import deadline
+from secnotify.delivery.failures import DnsFailure, describe, dns_reason
 from secnotify.delivery.outcome import (
     ERROR_BLOCKED,
-    ERROR_CONNECTION,
     ERROR_DNS,
     ERROR_INVALID,
-    ERROR_PROTOCOL,
     ERROR_TIMEOUT,
-    ERROR_TLS,
     DeliveryOutcome,
     classify,
     parse_retry_after,
@@ -191,73 +181,6 @@ def _masker(req: WebhookRequest) -> Masker:
     return masker_for(values, req.signing_secret)
 
 
-def _chain(exc: BaseException) -> Iterator[BaseException]:
-    """``exc`` and every exception it wraps, through args, causes and contexts."""
-    seen: set[int] = set()
-    todo: list[BaseException] = [exc]
-    while todo:
-        current = todo.pop(0)
-        if id(current) in seen:
-            continue
-        seen.add(id(current))
-        yield current
-        todo.extend(a for a in current.args if isinstance(a, BaseException))
-        for linked in (current.__cause__, current.__context__):
-            if linked is not None:
-                todo.append(linked)
-
-
-def _tls_message(exc: BaseException) -> str:
-    for inner in _chain(exc):
-        if isinstance(inner, ssl.SSLCertVerificationError):
-            detail = inner.verify_message or str(inner)
-            if inner.verify_code:
-                return f"TLS error: certificate verify failed: {detail}"
-            return f"TLS error: {detail}"
-        if isinstance(inner, HostnameMismatch):
-            return f"TLS error: certificate verify failed: {inner}"
-    for inner in _chain(exc):
-        if isinstance(inner, ssl.SSLError):
-            reason = inner.reason or inner.strerror or type(inner).__name__
-            return f"TLS error: {str(reason).lower().replace('_', ' ')}"
-    return f"TLS error: {type(exc).__name__}"
-
-
-def _connection_message(exc: BaseException) -> str:
-    for inner in _chain(exc):
-        if isinstance(inner, ConnectionRefusedError):
-            return "connection refused"
-        if isinstance(inner, ConnectionResetError):
-            return "connection reset by the server without a response"
-        if type(inner).__name__ == "RemoteDisconnected":
-            return "connection closed by the server without a response"
-    for inner in _chain(exc):
-        if isinstance(inner, OSError) and inner.strerror:
-            return f"connection failed: {inner.strerror.lower()}"
-    return f"connection failed: {type(exc).__name__}"
-
-
-def _describe(exc: BaseException, settings: Settings) -> tuple[str, str]:
-    """``(error kind, readable message)`` for an exception raised while sending."""
-    if isinstance(exc, SSLError) or any(isinstance(e, (ssl.SSLError, HostnameMismatch)) for e in _chain(exc)):
-        return ERROR_TLS, _tls_message(exc)
-    if isinstance(exc, NewConnectionError):
-        return ERROR_CONNECTION, _connection_message(exc)
-    if isinstance(exc, ConnectTimeoutError):
-        return ERROR_TIMEOUT, f"connect timeout after {settings.connect_timeout_s} s"
-    if isinstance(exc, ReadTimeoutError):
-        return ERROR_TIMEOUT, f"read timeout after {settings.read_timeout_s} s"
-    if isinstance(exc, ProtocolError):
-        return ERROR_CONNECTION, _connection_message(exc)
-    if isinstance(exc, HTTPError):
-        return ERROR_PROTOCOL, f"HTTP protocol error: {type(exc).__name__}"
-    if isinstance(exc, TimeoutError):
-        return ERROR_TIMEOUT, f"timeout after {settings.read_timeout_s} s"
-    if isinstance(exc, OSError):
-        return ERROR_CONNECTION, _connection_message(exc)
-    return ERROR_PROTOCOL, f"unexpected error: {type(exc).__name__}"
-
-
 def _read_body(resp: urllib3.BaseHTTPResponse) -> tuple[bytes, bool]:
     """Up to ``MAX_RESPONSE_READ`` bytes, and whether the response was read to its framed end
     (Content-Length or chunked; a body ended by closing the connection cannot tell a complete
@@ -321,12 +244,12 @@ class WebhookSender:
             kind, error = ERROR_INVALID, str(exc)
         except BlockedTarget as exc:
             kind, error = ERROR_BLOCKED, exc.message
-        except _DnsFailure as exc:
+        except DnsFailure as exc:
             kind, error = ERROR_DNS, str(exc)
         except (HTTPError, OSError) as exc:
-            kind, error = _describe(exc, self.settings)
+            kind, error = describe(exc, self.settings)
         except Exception as exc:  # any other failure is reported, never raised into a fan-out
-            kind, error = _describe(exc, self.settings)
+            kind, error = describe(exc, self.settings)
             logger.warning("webhook send failed unexpectedly: %s", type(exc).__name__)
         if deadline.end(token) and not answered:
             # The socket was shut mid-response; whatever was parsed from it is not an answer.
@@ -362,7 +285,7 @@ class WebhookSender:
         try:
             ip = self.guard.vet(target.host, target.port)
         except (OSError, UnicodeError) as exc:
-            raise _DnsFailure(f"DNS lookup failed for {target.host}: {_dns_reason(exc)}") from None
+            raise DnsFailure(f"DNS lookup failed for {target.host}: {dns_reason(exc)}") from None
         conn_pool = self.pool.connection_from_host(
             ip, target.port, target.scheme, pool_kwargs=self._tls_kwargs(req, target)
         )
@@ -401,13 +324,3 @@ class WebhookSender:
             "server_hostname": target.sni,
             "assert_hostname": target.sni,
         }
-
-
-class _DnsFailure(OSError):
-    """The host name did not resolve; usually transient."""
-
-
-def _dns_reason(exc: BaseException) -> str:
-    if isinstance(exc, OSError) and exc.strerror:
-        return exc.strerror.lower()
-    return str(exc) or type(exc).__name__

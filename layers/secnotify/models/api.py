@@ -1,4 +1,6 @@
-"""Request and response shapes of the REST API that are not resources themselves."""
+"""Request and response shapes of the REST API that are not resources themselves.
+
+The delivery log's ``DeliveryRecord`` lives with the rest of the delivery vocabulary."""
 
 from __future__ import annotations
 
@@ -6,6 +8,7 @@ from typing import Annotated, Any
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from secnotify.models.delivery import DeliveryRecord
 from secnotify.models.integration import IntegrationInput, IntegrationView
 from secnotify.models.profile import AlertingProfile
 
@@ -103,25 +106,6 @@ class TestSendResult(BaseModel):
     integrationEnabled: bool = Field(
         description="Whether the integration is enabled: a disabled one can be tried out but gets no events."
     )
-
-
-class DeliveryRecord(BaseModel):
-    deliveryId: str
-    integrationId: str
-    eventId: str
-    webhookId: str
-    kind: str
-    attempt: int
-    status: str
-    statusCode: int | None = None
-    latencyMs: float | None = None
-    error: str | None = None
-    responseBody: str = ""
-    createdAt: str
-    trigger: str | None = None
-    securityProblemId: str | None = None
-    nextAttemptAt: float | None = None
-    redeliveryOf: str | None = None
 
 
 class DeliveryList(BaseModel):

@@ -6,6 +6,7 @@ import uuid
 from collections.abc import Callable
 from typing import Any
 
+from secnotify.models.delivery import DeliveryRecord
 from secnotify.models.event import SecurityEvent, sample_event
 from secnotify.models.integration import Integration, IntegrationInput, IntegrationView
 from secnotify.service.common import check_if_match, new_id, now_iso
@@ -160,8 +161,8 @@ class IntegrationService:
             msg_id=original.get("webhookId"),
             # A real notification again carries no marker; a test sent again is still a test.
             test_marker=original.get("testMarker"),
+            redelivery_of=delivery_id,
         )
-        result.record["redeliveryOf"] = delivery_id
         self.notifier.record(result.record)
         return _outcome_view(result.record, result.outcome.delivered, integration)
 
@@ -212,13 +213,13 @@ def _bad_request_view(exc: BadRequest) -> dict[str, Any]:
     return view
 
 
-def _outcome_view(record: dict[str, Any], delivered: bool, integration: Integration) -> dict[str, Any]:
+def _outcome_view(record: DeliveryRecord, delivered: bool, integration: Integration) -> dict[str, Any]:
     return {
         "delivered": delivered,
-        "statusCode": record.get("statusCode"),
-        "latencyMs": record.get("latencyMs"),
-        "error": record.get("error"),
-        "responseBody": record.get("responseBody") or "",
-        "deliveryId": record["deliveryId"],
+        "statusCode": record.statusCode,
+        "latencyMs": record.latencyMs,
+        "error": record.error,
+        "responseBody": record.responseBody or "",
+        "deliveryId": record.deliveryId,
         "integrationEnabled": integration.enabled,
     }

@@ -9,14 +9,14 @@ import time
 import uuid
 from collections import OrderedDict
 from dataclasses import dataclass
-from typing import Any
 
 from secnotify.delivery import DeliveryOutcome, WebhookRequest, WebhookSender
+from secnotify.models.delivery import AttemptStatus, DeliveryRecord
 from secnotify.models.event import SecurityEvent
 from secnotify.models.integration import Integration
-from secnotify.service.common import now_iso
+from secnotify.service.clock import SYSTEM_CLOCK, Clock
+from secnotify.service.ports.ledger import DeliveryLog
 from secnotify.settings import Settings
-from secnotify.storage.delivery_log import DynamoDeliveryLog
 from secnotify.templating import CompiledTemplate, TemplateError, compile_template
 
 
@@ -26,9 +26,10 @@ def webhook_id(event_id: str, integration_id: str) -> str:
     return f"msg_{digest}"
 
 
-def delivery_id() -> str:
+def delivery_id(now: float | None = None) -> str:
     """Sorts by creation time, so the log reads newest first with a reverse query."""
-    return f"{time.time_ns() // 1_000_000:013d}-{uuid.uuid4().hex[:12]}"
+    millis = time.time_ns() // 1_000_000 if now is None else int(now * 1000)
+    return f"{millis:013d}-{uuid.uuid4().hex[:12]}"
 
 
 class TemplateCache:
@@ -57,21 +58,23 @@ class TemplateCache:
 @dataclass(frozen=True)
 class Attempt:
     outcome: DeliveryOutcome
-    record: dict[str, Any]
+    record: DeliveryRecord
 
 
 class Notifier:
     def __init__(
         self,
-        deliveries: DynamoDeliveryLog,
+        deliveries: DeliveryLog,
         settings: Settings,
         sender: WebhookSender | None = None,
         templates: TemplateCache | None = None,
+        clock: Clock = SYSTEM_CLOCK,
     ) -> None:
         self.deliveries = deliveries
         self.settings = settings
         self.sender = sender or WebhookSender(settings)
         self.templates = templates or TemplateCache()
+        self.clock = clock
 
     def attempt(
         self,
@@ -81,6 +84,7 @@ class Notifier:
         kind: str = "event",
         msg_id: str | None = None,
         test_marker: str | None = None,
+        redelivery_of: str | None = None,
     ) -> Attempt:
         """Send once; the caller decides the final status, then calls ``record``.
 
@@ -107,7 +111,7 @@ class Notifier:
                 body=body,
                 accept_any_certificate=integration.webhook.acceptAnyCertificate,
                 webhook_id=msg_id,
-                timestamp=int(time.time()),
+                timestamp=int(self.clock.wall()),
                 signing_secret=integration.signingSecret,
                 secret_header_names=frozenset(
                     h.name.lower() for h in integration.webhook.headers if h.secret
@@ -117,49 +121,54 @@ class Notifier:
             outcome = self.sender.send(request)
         # Only the dispatcher retries; a test or a redelivery that failed has failed.
         retrying = outcome.retryable and kind == "event"
-        status = "SUCCEEDED" if outcome.delivered else ("RETRYING" if retrying else "FAILED")
-        doc = _record(event, integration.id, attempt, kind, msg_id, status)
-        if test_marker is not None:
-            doc["testMarker"] = test_marker
-        doc.update(
-            statusCode=outcome.status_code,
-            latencyMs=round(outcome.latency_ms, 1),
-            error=outcome.error,
-            responseBody=outcome.response_body or "",
+        status = (
+            AttemptStatus.SUCCEEDED
+            if outcome.delivered
+            else (AttemptStatus.RETRYING if retrying else AttemptStatus.FAILED)
         )
-        return Attempt(outcome, doc)
+        record = self._record(event, integration.id, attempt, kind, msg_id, status).marked(test_marker)
+        record = record.model_copy(
+            update={
+                "statusCode": outcome.status_code,
+                "latencyMs": round(outcome.latency_ms, 1),
+                "error": outcome.error,
+                "responseBody": outcome.response_body or "",
+                "redeliveryOf": redelivery_of,
+            }
+        )
+        return Attempt(outcome, record)
 
     def skipped_record(
         self, event: SecurityEvent, integration_id: str, attempt: int, why: str
-    ) -> dict[str, Any]:
+    ) -> DeliveryRecord:
         """The record of an attempt not made, because the integration was disabled or deleted meanwhile."""
-        doc = _record(
-            event, integration_id, attempt, "event", webhook_id(event.event_id, integration_id), "CANCELLED"
-        )
-        doc["error"] = f"not sent: {why}"
-        return doc
+        msg_id = webhook_id(event.event_id, integration_id)
+        record = self._record(event, integration_id, attempt, "event", msg_id, AttemptStatus.CANCELLED)
+        return record.model_copy(update={"error": f"not sent: {why}"})
 
-    def record(self, doc: dict[str, Any]) -> None:
+    def record(self, record: DeliveryRecord) -> None:
         ttl_s = self.settings.delivery_record_ttl_days * 86400
-        self.deliveries.put_delivery(doc, ttl_s)
+        self.deliveries.put_delivery(record, ttl_s)
 
-
-def _record(
-    event: SecurityEvent, integration_id: str, attempt: int, kind: str, msg_id: str, status: str
-) -> dict[str, Any]:
-    return {
-        "deliveryId": delivery_id(),
-        "integrationId": integration_id,
-        "eventId": event.event_id,
-        "webhookId": msg_id,
-        "kind": kind,
-        "attempt": attempt,
-        "status": status,
-        "statusCode": None,
-        "latencyMs": 0.0,
-        "error": None,
-        "responseBody": "",
-        "createdAt": now_iso(),
-        "trigger": event.trigger.value,
-        "securityProblemId": event.display_id,
-    }
+    def _record(
+        self,
+        event: SecurityEvent,
+        integration_id: str,
+        attempt: int,
+        kind: str,
+        msg_id: str,
+        status: AttemptStatus,
+    ) -> DeliveryRecord:
+        return DeliveryRecord(
+            deliveryId=delivery_id(self.clock.wall()),
+            integrationId=integration_id,
+            eventId=event.event_id,
+            webhookId=msg_id,
+            kind=kind,
+            attempt=attempt,
+            status=status,
+            latencyMs=0.0,
+            createdAt=self.clock.iso(),
+            trigger=event.trigger.value,
+            securityProblemId=event.display_id,
+        )

@@ -5,13 +5,16 @@ from __future__ import annotations
 from dataclasses import dataclass
 from functools import lru_cache
 
+from secnotify.delivery import WebhookSender
+from secnotify.service.clock import SYSTEM_CLOCK, Clock
 from secnotify.service.config_cache import ConfigCache
 from secnotify.service.dispatch import Dispatcher
 from secnotify.service.integrations import IntegrationService
 from secnotify.service.notify import Notifier
+from secnotify.service.ports.queues import DispatchQueues
 from secnotify.service.profiles import ProfileService
-from secnotify.settings import get_settings
-from secnotify.storage.dynamodb import open_storage
+from secnotify.settings import Settings, get_settings
+from secnotify.storage.dynamodb import Storage, open_storage
 from secnotify.storage.queues import Queues
 from secnotify.storage.secrets import SecretBox
 
@@ -38,21 +41,35 @@ def api_services() -> ApiServices:
     return ApiServices(ProfileService(storage.config, settings), integrations)
 
 
-@lru_cache(maxsize=1)
-def dispatcher() -> Dispatcher:
-    settings = get_settings()
-    storage = open_storage(settings.table_name)
+def build_dispatcher(
+    settings: Settings,
+    *,
+    storage: Storage | None = None,
+    queues: DispatchQueues | None = None,
+    sender: WebhookSender | None = None,
+    clock: Clock = SYSTEM_CLOCK,
+) -> Dispatcher:
+    """The dispatcher's graph; production passes only ``settings``, a benchmark or a test may
+    pass its own parts. ``clock`` also drives the ledger's leases when storage is opened here."""
+    storage = storage or open_storage(settings.table_name, clock=clock.wall)
     return Dispatcher(
         ledger=storage.ledger,
-        queues=Queues(settings.retry_queue_url, settings.dead_letter_queue_url),
-        notifier=Notifier(storage.deliveries, settings),
+        queues=queues or Queues(settings.retry_queue_url, settings.dead_letter_queue_url),
+        notifier=Notifier(storage.deliveries, settings, sender=sender, clock=clock),
         config=ConfigCache(
             storage.config,
             SecretBox(settings.table_name, settings.kms_key_id, dynamodb=storage.client),
             settings.config_cache_ttl_s,
+            clock=clock.monotonic,
         ),
         settings=settings,
+        clock=clock,
     )
+
+
+@lru_cache(maxsize=1)
+def dispatcher() -> Dispatcher:
+    return build_dispatcher(get_settings())
 
 
 def reset() -> None:

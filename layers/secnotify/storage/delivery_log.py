@@ -4,31 +4,33 @@ from __future__ import annotations
 
 import json
 import time
-from collections.abc import Mapping
 from typing import Any
 
+from secnotify.models.delivery import DeliveryRecord
 from secnotify.storage.errors import NotFound
 from secnotify.storage.keys import deliveries_pk, delivery_key, dumps
 from secnotify.storage.page_tokens import PageTokens
 
 
-def delivery_item(record: Mapping[str, Any], ttl_s: int, now: float | None = None) -> dict[str, Any]:
+def delivery_item(record: DeliveryRecord, ttl_s: int, now: float | None = None) -> dict[str, Any]:
     """The one layout of a delivery record item, written alone or in the ledger's batches."""
     expires = int(time.time() if now is None else now) + ttl_s
     return {
-        **delivery_key(str(record["integrationId"]), str(record["deliveryId"])),
-        "doc": {"S": dumps(record)},
+        **delivery_key(record.integrationId, record.deliveryId),
+        "doc": {"S": dumps(record.stored())},
         "ttl": {"N": str(expires)},
     }
 
 
 class DynamoDeliveryLog:
+    """The ``DeliveryLog`` port on DynamoDB."""
+
     def __init__(self, client: Any, table_name: str, tokens: PageTokens | None = None) -> None:
         self.client = client
         self.table_name = table_name
         self.tokens = tokens or PageTokens(client, table_name)
 
-    def put_delivery(self, record: Mapping[str, Any], ttl_s: int) -> None:
+    def put_delivery(self, record: DeliveryRecord, ttl_s: int) -> None:
         self.client.put_item(TableName=self.table_name, Item=delivery_item(record, ttl_s))
 
     def get_delivery(self, integration_id: str, delivery_id: str) -> dict[str, Any]:

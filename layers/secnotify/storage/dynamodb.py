@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
@@ -20,13 +22,16 @@ class Storage:
     deliveries: DynamoDeliveryLog
 
 
-def open_storage(table_name: str, client: Any | None = None) -> Storage:
-    """The adapters over one table, sharing one client (thread-safe, pooled) and one token key."""
+def open_storage(
+    table_name: str, client: Any | None = None, clock: Callable[[], float] = time.time
+) -> Storage:
+    """The adapters over one table, sharing one client (thread-safe, pooled) and one token key.
+    ``clock`` (wall time) is the one the ledger's leases run out by."""
     client = client or dynamodb_client()
     tokens = PageTokens(client, table_name)
     return Storage(
         client=client,
         config=DynamoConfigRepository(client, table_name, tokens),
-        ledger=DynamoLedger(client, table_name),
+        ledger=DynamoLedger(client, table_name, clock),
         deliveries=DynamoDeliveryLog(client, table_name, tokens),
     )

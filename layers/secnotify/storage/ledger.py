@@ -6,61 +6,35 @@ from __future__ import annotations
 import time
 import uuid
 import zlib
-from dataclasses import dataclass
+from collections.abc import Callable
 from typing import Any
 
+from secnotify.models.delivery import Claim, Lease, NotificationState, Outcome
 from secnotify.storage.client import query_all
 from secnotify.storage.conditional import batch_write, conditional
 from secnotify.storage.delivery_log import delivery_item
 from secnotify.storage.keys import CLAIM_SK_PREFIX, claim_key, claims_pk, event_key, number, string
 
 
-@dataclass(frozen=True)
-class Lease:
-    """The answer to ``begin_event``."""
-
-    acquired: bool
-    took_over: bool = False  # an earlier holder's lease ran out: what it did must be re-read
-    held_until: float = 0.0
-
-
-@dataclass(frozen=True)
-class Outcome:
-    """Where one notification stands after the event path handled it."""
-
-    integration_id: str
-    status: str  # DELIVERED, FAILED, or RETRY_SCHEDULED for ``attempt``
-    attempt: int
-    record: dict[str, Any] | None = None
-    record_ttl_s: int = 30 * 86400
-    not_before: float = 0.0
-
-
-@dataclass(frozen=True)
-class Claim:
-    integration_id: str
-    status: str
-    attempt: int
-    lease_until: float
-    not_before: float = 0.0
-
-
 class DynamoLedger:
-    def __init__(self, client: Any, table_name: str) -> None:
+    """The ``DeliveryLedger`` port on DynamoDB. ``clock`` is wall time: leases run out by it."""
+
+    def __init__(self, client: Any, table_name: str, clock: Callable[[], float] = time.time) -> None:
         self.client = client
         self.table_name = table_name
+        self.clock = clock
 
     def put_event(self, event_id: str, event_json: str, ttl_s: int) -> None:
         """Keep the normalised event for retries; compressed, as descriptions can be large."""
-        self.client.put_item(TableName=self.table_name, Item=_event_item(event_id, event_json, ttl_s))
+        self.client.put_item(TableName=self.table_name, Item=self._event_item(event_id, event_json, ttl_s))
 
     def begin_event(self, event_id: str, event_json: str, lease_s: float, ttl_s: int) -> Lease:
         """Store the event and take the right to fan it out, for ``lease_s`` seconds.
 
         One conditional write does both. When another invocation holds the lease, says until when.
         """
-        now = time.time()
-        item = {**_event_item(event_id, event_json, ttl_s), "leaseUntil": {"N": repr(now + lease_s)}}
+        now = self.clock()
+        item = {**self._event_item(event_id, event_json, ttl_s), "leaseUntil": {"N": repr(now + lease_s)}}
         answer: dict[str, Any] = {}
         acquired = conditional(
             lambda: answer.update(
@@ -89,12 +63,12 @@ class DynamoLedger:
 
         Only the holder of the event's lease writes these, so they need no condition.
         """
-        now = int(time.time())
+        now = int(self.clock())
         requests: list[dict[str, Any]] = []
         for outcome in outcomes:
             claim = {
                 **claim_key(event_id, outcome.integration_id),
-                "status": {"S": outcome.status},
+                "status": {"S": str(outcome.status)},
                 "attempt": {"N": str(outcome.attempt)},
                 "notBefore": {"N": repr(outcome.not_before)},
                 "ttl": {"N": str(now + ttl_s)},
@@ -119,7 +93,7 @@ class DynamoLedger:
         before queueing the message), or an in-flight one whose lease ran out: its worker
         crashed mid-send.
         """
-        now = time.time()
+        now = self.clock()
         owner = uuid.uuid4().hex
         taken = conditional(
             lambda: self.client.update_item(
@@ -134,8 +108,8 @@ class DynamoLedger:
                 ),
                 ExpressionAttributeNames={"#s": "status", "#t": "ttl", "#o": "owner"},
                 ExpressionAttributeValues={
-                    ":inflight": {"S": "IN_FLIGHT"},
-                    ":scheduled": {"S": "RETRY_SCHEDULED"},
+                    ":inflight": {"S": str(NotificationState.IN_FLIGHT)},
+                    ":scheduled": {"S": str(NotificationState.RETRY_SCHEDULED)},
                     ":attempt": {"N": str(attempt)},
                     ":lease": {"N": repr(now + lease_s)},
                     ":now": {"N": repr(now)},
@@ -152,7 +126,7 @@ class DynamoLedger:
         integration_id: str,
         attempt: int,
         owner: str,
-        status: str,
+        status: NotificationState,
         next_attempt: int,
         not_before: float = 0.0,
     ) -> bool:
@@ -166,29 +140,28 @@ class DynamoLedger:
                 ConditionExpression="#s = :inflight AND attempt = :attempt AND #o = :owner",
                 ExpressionAttributeNames={"#s": "status", "#o": "owner"},
                 ExpressionAttributeValues={
-                    ":status": {"S": status},
+                    ":status": {"S": str(status)},
                     ":next": {"N": str(next_attempt)},
                     ":nb": {"N": repr(not_before)},
-                    ":inflight": {"S": "IN_FLIGHT"},
+                    ":inflight": {"S": str(NotificationState.IN_FLIGHT)},
                     ":attempt": {"N": str(attempt)},
                     ":owner": {"S": owner},
                 },
             )
         )
 
-
-def _event_item(event_id: str, event_json: str, ttl_s: int) -> dict[str, Any]:
-    return {
-        **event_key(event_id),
-        "doc": {"B": zlib.compress(event_json.encode(), 6)},
-        "ttl": {"N": str(int(time.time()) + ttl_s)},
-    }
+    def _event_item(self, event_id: str, event_json: str, ttl_s: int) -> dict[str, Any]:
+        return {
+            **event_key(event_id),
+            "doc": {"B": zlib.compress(event_json.encode(), 6)},
+            "ttl": {"N": str(int(self.clock()) + ttl_s)},
+        }
 
 
 def _claim(item: dict[str, Any]) -> Claim:
     return Claim(
         integration_id=string(item, "sk").removeprefix(CLAIM_SK_PREFIX),
-        status=string(item, "status"),
+        status=NotificationState(string(item, "status")),
         attempt=int(number(item, "attempt", 1)),
         lease_until=number(item, "leaseUntil"),
         not_before=number(item, "notBefore"),

@@ -1,0 +1,198 @@
+"""The delivery vocabulary: where a notification stands, what an attempt came to, the record of
+an attempt, and the retry queue's messages (README "Delivery").
+
+These enums are the one place for these strings: a new state or status is a new member here,
+never a literal elsewhere. Their values are what DynamoDB and SQS hold, so they never change.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from enum import StrEnum
+from typing import Annotated, Any, Literal
+
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Discriminator,
+    Field,
+    PrivateAttr,
+    Tag,
+    TypeAdapter,
+    ValidationError,
+)
+
+
+class NotificationState(StrEnum):
+    """The state item of one (event, integration)."""
+
+    DELIVERED = "DELIVERED"
+    RETRY_SCHEDULED = "RETRY_SCHEDULED"  # for ``attempt``, not before ``notBefore``
+    FAILED = "FAILED"
+    IN_FLIGHT = "IN_FLIGHT"  # ``attempt`` claimed by a retry worker, leased
+    CANCELLED = "CANCELLED"  # a retry whose integration was disabled or deleted meanwhile
+
+
+class AttemptStatus(StrEnum):
+    """The status of one delivery record."""
+
+    SUCCEEDED = "SUCCEEDED"
+    RETRYING = "RETRYING"
+    FAILED = "FAILED"
+    CANCELLED = "CANCELLED"
+
+
+# The record fields a record carries only when they apply; every other field is always stored,
+# ``None`` as null.
+_ONLY_WHEN_SET = frozenset({"nextAttemptAt", "redeliveryOf"})
+
+
+class DeliveryRecord(BaseModel):
+    """One attempt at one notification, as the delivery log keeps it and the API lists it."""
+
+    model_config = ConfigDict(frozen=True)
+
+    deliveryId: str
+    integrationId: str
+    eventId: str
+    webhookId: str
+    kind: str
+    attempt: int
+    status: AttemptStatus
+    statusCode: int | None = None
+    latencyMs: float | None = None
+    error: str | None = None
+    responseBody: str = ""
+    createdAt: str
+    trigger: str | None = None
+    securityProblemId: str | None = None
+    nextAttemptAt: float | None = None
+    redeliveryOf: str | None = None
+    # Stored, so that a test sent again is still a test; the API does not show it.
+    _test_marker: str | None = PrivateAttr(default=None)
+
+    @property
+    def test_marker(self) -> str | None:
+        return self._test_marker
+
+    def marked(self, test_marker: str | None) -> DeliveryRecord:
+        """This record, of a send that carried ``test_marker`` as its ``webhook-test`` header."""
+        copy = self.model_copy()
+        copy._test_marker = test_marker
+        return copy
+
+    def stored(self) -> dict[str, Any]:
+        """The document as the delivery log stores it: these keys, in this order."""
+        doc: dict[str, Any] = {}
+        for name in type(self).model_fields:
+            value = getattr(self, name)
+            if name in _ONLY_WHEN_SET and value is None:
+                continue
+            if name == "redeliveryOf" and self._test_marker is not None:
+                doc["testMarker"] = self._test_marker  # before redeliveryOf, as always stored
+            doc[name] = str(value) if isinstance(value, StrEnum) else value
+        if self._test_marker is not None:
+            doc.setdefault("testMarker", self._test_marker)
+        return doc
+
+
+# ---- the retry queue's messages ------------------------------------------------------------
+
+
+class AttemptMessage(BaseModel):
+    """Make ``attempt`` of one notification, not before ``notBefore``. Written without ``kind``."""
+
+    model_config = ConfigDict(frozen=True, coerce_numbers_to_str=True)
+
+    kind: Literal["attempt"] = "attempt"
+    eventId: str
+    integrationId: str = Field(min_length=1)
+    attempt: int = Field(ge=1)
+    notBefore: float = 0.0
+
+    def wire(self) -> dict[str, Any]:
+        return {
+            "eventId": self.eventId,
+            "integrationId": self.integrationId,
+            "attempt": self.attempt,
+            "notBefore": self.notBefore,
+        }
+
+
+class ResumeMessage(BaseModel):
+    """Look at an event again once another worker's fan-out lease has run out."""
+
+    model_config = ConfigDict(frozen=True, coerce_numbers_to_str=True)
+
+    kind: Literal["resume"] = "resume"
+    eventId: str
+    notBefore: float = 0.0
+
+    def wire(self) -> dict[str, Any]:
+        return {"kind": "resume", "eventId": self.eventId, "notBefore": self.notBefore}
+
+
+def _kind(value: Any) -> str | None:
+    if isinstance(value, dict):
+        kind = value.get("kind", "attempt")  # messages of the attempt kind never carried it
+        return kind if isinstance(kind, str) else None
+    return getattr(value, "kind", None)
+
+
+RetryMessage = Annotated[
+    Annotated[AttemptMessage, Tag("attempt")] | Annotated[ResumeMessage, Tag("resume")],
+    Discriminator(_kind),
+]
+_RETRY_MESSAGE: TypeAdapter[AttemptMessage | ResumeMessage] = TypeAdapter(RetryMessage)
+
+
+class MalformedRetryMessage(ValueError):
+    """A retry-queue message that is not one we write."""
+
+
+def parse_retry_message(body: str) -> AttemptMessage | ResumeMessage:
+    try:
+        return _RETRY_MESSAGE.validate_json(body)
+    except ValidationError as exc:
+        raise MalformedRetryMessage(str(exc)) from None
+
+
+# ---- what the ledger answers and takes -----------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Lease:
+    """The answer to ``begin_event``."""
+
+    acquired: bool
+    took_over: bool = False  # an earlier holder's lease ran out: what it did must be re-read
+    held_until: float = 0.0
+
+
+@dataclass(frozen=True)
+class Outcome:
+    """Where one notification stands after the event path handled it."""
+
+    integration_id: str
+    status: NotificationState  # DELIVERED, FAILED, CANCELLED, or RETRY_SCHEDULED for ``attempt``
+    attempt: int
+    record: DeliveryRecord | None = None
+    record_ttl_s: int = 30 * 86400
+    not_before: float = 0.0
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "status", NotificationState(self.status))  # refuses a stray string
+
+
+@dataclass(frozen=True)
+class Claim:
+    """A notification's state item as read back."""
+
+    integration_id: str
+    status: NotificationState
+    attempt: int
+    lease_until: float = 0.0
+    not_before: float = 0.0
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "status", NotificationState(self.status))

@@ -1,0 +1,131 @@
+"""The one way an attempt's outcome is written, on the event path and on the retry path."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable, Sequence
+
+from secnotify.models.delivery import AttemptMessage, Claim, NotificationState, Outcome
+from secnotify.service.attempt import Sent
+from secnotify.service.clock import Clock
+from secnotify.service.notify import Notifier
+from secnotify.service.ports.ledger import DeliveryLedger
+from secnotify.service.ports.queues import MAX_DELAY_S, DispatchQueues
+
+_DEAD_LETTER_KEYS = ("eventId", "integrationId", "webhookId", "attempt", "deliveryId")
+
+
+class Finisher:
+    """Writes outcomes in one order, on both paths:
+
+    1. **dead letters** of the notifications given up;
+    2. **records and states**: on the event path one batch, unconditional, as only the holder of
+       the event's lease writes it; on the retry path the record, then a conditional settle that
+       only the owner of the claim can make;
+    3. **retry messages** for the attempts now scheduled.
+
+    Why this order is safe, a crash being possible between any two steps:
+
+    - A dead letter before its FAILED state: a crash after it leaves the notification without
+      a state (event path) or in flight (retry path), so it is attempted again and may be dead
+      lettered twice; never is a FAILED state left that no alarm and no operator saw.
+    - A record before its state: a crash in between repeats the attempt (one extra record, the
+      same webhook-id), never a state whose attempt is missing from the log. A settle that fails
+      (our lease ran out and another worker took the attempt) leaves a true record of an attempt
+      made; the other worker's outcome is the state.
+    - States before retry messages: a message always finds its attempt scheduled. A crash in
+      between leaves a scheduled attempt without a message; the next look at the event
+      (a duplicate, a resume) or the stale message of the attempt before re-queues it
+      (``requeue``), and a claim lets only one of the copies through.
+    """
+
+    def __init__(
+        self,
+        ledger: DeliveryLedger,
+        queues: DispatchQueues,
+        notifier: Notifier,
+        clock: Clock,
+        state_ttl_s: int,
+        record_ttl_s: int,
+    ) -> None:
+        self.ledger = ledger
+        self.queues = queues
+        self.notifier = notifier
+        self.clock = clock
+        self.state_ttl_s = state_ttl_s
+        self.record_ttl_s = record_ttl_s
+
+    def finish_batch(self, event_id: str, batch: Sequence[Sent]) -> None:
+        """The event path: the lease holder's outcomes, states and records in batches."""
+
+        def write(sents: Sequence[Sent]) -> Sequence[Sent]:
+            outcomes = [
+                Outcome(s.integration_id, s.status, s.attempt, s.record, self.record_ttl_s, s.not_before)
+                for s in sents
+            ]
+            self.ledger.record_outcomes(event_id, outcomes, self.state_ttl_s)
+            return sents
+
+        self._finish(event_id, batch, write)
+
+    def finish_claimed(self, event_id: str, sent: Sent, attempt: int, owner: str) -> bool:
+        """The retry path: one claimed attempt, settled only while ``owner`` still holds it."""
+
+        def write(sents: Sequence[Sent]) -> Sequence[Sent]:
+            if sent.record is not None:
+                self.notifier.record(sent.record)
+            settled = self.ledger.settle_claim(
+                event_id, sent.integration_id, attempt, owner, sent.status, sent.attempt, sent.not_before
+            )
+            return sents if settled else ()
+
+        return bool(self._finish(event_id, [sent], write))
+
+    def _finish(
+        self, event_id: str, batch: Sequence[Sent], write: Callable[[Sequence[Sent]], Sequence[Sent]]
+    ) -> Sequence[Sent]:
+        for sent in batch:
+            if sent.status is NotificationState.FAILED:
+                self._dead_letter(sent)
+        written = write(batch)
+        retries = [
+            (
+                retry_message(event_id, s.integration_id, s.attempt, s.not_before).wire(),
+                min(s.delay_s, MAX_DELAY_S),
+            )
+            for s in written
+            if s.status is NotificationState.RETRY_SCHEDULED
+        ]
+        if retries:
+            self.queues.schedule_retries(retries)
+        return written
+
+    def requeue(self, event_id: str, scheduled: Sequence[Claim]) -> None:
+        """Queue (again) the message of each scheduled attempt; duplicates are harmless, as only
+        one of them can claim the attempt."""
+        if not scheduled:
+            return
+        now = self.clock.wall()
+        self.queues.schedule_retries(
+            [
+                (
+                    retry_message(event_id, c.integration_id, c.attempt, c.not_before).wire(),
+                    min(max(0.0, c.not_before - now), MAX_DELAY_S),
+                )
+                for c in scheduled
+            ]
+        )
+
+    def _dead_letter(self, sent: Sent) -> None:
+        doc = sent.record.stored() if sent.record is not None else {}
+        self.queues.dead_letter(
+            "notification",
+            doc.get("error") or f"HTTP {doc.get('statusCode')}",
+            json.dumps({k: doc.get(k) for k in _DEAD_LETTER_KEYS}),
+        )
+
+
+def retry_message(event_id: str, integration_id: str, attempt: int, not_before: float) -> AttemptMessage:
+    return AttemptMessage(
+        eventId=event_id, integrationId=integration_id, attempt=attempt, notBefore=not_before
+    )

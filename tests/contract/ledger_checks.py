@@ -1,0 +1,165 @@
+"""What every DeliveryLedger must do, as checks on a (ledger, clock) pair.
+
+Checks marked ``conditional`` exercise a conditional write: a ledger that skips its conditions
+must fail them (tests/contract/test_ledger_contract.py shows it does).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any
+
+from secnotify.models.delivery import AttemptStatus, DeliveryRecord, NotificationState, Outcome
+from secnotify.service.ports.ledger import DeliveryLedger, DeliveryLog
+from tests.fakes.clock import FakeClock
+
+S = NotificationState
+TTL = 3600
+
+
+@dataclass(frozen=True)
+class Subject:
+    ledger: DeliveryLedger
+    log: DeliveryLog
+    clock: FakeClock
+    event_id: str
+
+
+Check = Callable[[Subject], None]
+CHECKS: dict[str, tuple[Check, bool]] = {}
+
+
+def check(conditional: bool) -> Callable[[Check], Check]:
+    def register(fn: Check) -> Check:
+        CHECKS[fn.__name__] = (fn, conditional)
+        return fn
+
+    return register
+
+
+def _record(event_id: str, integration_id: str, n: int = 1) -> DeliveryRecord:
+    return DeliveryRecord(
+        deliveryId=f"{1_800_000_000_000 + n:013d}-{integration_id}",
+        integrationId=integration_id,
+        eventId=event_id,
+        webhookId="msg_x",
+        kind="event",
+        attempt=n,
+        status=AttemptStatus.RETRYING,
+        statusCode=503,
+        latencyMs=1.5,
+        createdAt=datetime(2027, 1, 1, tzinfo=UTC).isoformat(),
+        nextAttemptAt=1.0,
+    )
+
+
+def _schedule(s: Subject, integration_id: str, attempt: int) -> None:
+    s.ledger.record_outcomes(s.event_id, [Outcome(integration_id, S.RETRY_SCHEDULED, attempt)], TTL)
+
+
+@check(conditional=True)
+def a_running_lease_keeps_others_out_until_it_ends(s: Subject) -> None:
+    first = s.ledger.begin_event(s.event_id, '{"a":1}', lease_s=30, ttl_s=TTL)
+    assert first.acquired and not first.took_over
+    s.clock.advance(10)
+    second = s.ledger.begin_event(s.event_id, '{"a":1}', lease_s=30, ttl_s=TTL)
+    assert not second.acquired
+    assert abs(second.held_until - (s.clock.wall() + 20)) < 0.01
+    s.clock.advance(21)
+    third = s.ledger.begin_event(s.event_id, '{"a":1}', lease_s=30, ttl_s=TTL)
+    assert third.acquired and third.took_over
+
+
+@check(conditional=False)
+def a_kept_event_without_a_lease_is_begun_fresh(s: Subject) -> None:
+    assert s.ledger.get_event(s.event_id) is None
+    s.ledger.put_event(s.event_id, '{"kept":true}', ttl_s=TTL)
+    assert s.ledger.get_event(s.event_id) == '{"kept":true}'
+    lease = s.ledger.begin_event(s.event_id, '{"kept":true}', lease_s=30, ttl_s=TTL)
+    assert lease.acquired and not lease.took_over
+
+
+@check(conditional=True)
+def only_a_scheduled_attempt_can_be_claimed(s: Subject) -> None:
+    assert s.ledger.claim(s.event_id, "nothing-scheduled", 1, 60, TTL) is None
+    _schedule(s, "i", 2)
+    assert s.ledger.claim(s.event_id, "i", 1, 60, TTL) is None
+    assert s.ledger.claim(s.event_id, "i", 3, 60, TTL) is None
+    owner = s.ledger.claim(s.event_id, "i", 2, 60, TTL)
+    assert owner is not None
+    claim = s.ledger.get_claims(s.event_id)["i"]
+    assert (claim.status, claim.attempt) == (S.IN_FLIGHT, 2)
+    assert abs(claim.lease_until - (s.clock.wall() + 60)) < 0.01
+
+
+@check(conditional=True)
+def an_attempt_in_flight_is_claimed_again_only_once_its_lease_ran_out(s: Subject) -> None:
+    _schedule(s, "i", 2)
+    first = s.ledger.claim(s.event_id, "i", 2, 60, TTL)
+    assert first is not None
+    s.clock.advance(59)
+    assert s.ledger.claim(s.event_id, "i", 2, 60, TTL) is None
+    s.clock.advance(2)
+    second = s.ledger.claim(s.event_id, "i", 2, 60, TTL)
+    assert second is not None and second != first
+    # The first worker's late outcome loses; the one that took over settles.
+    assert not s.ledger.settle_claim(s.event_id, "i", 2, first, S.FAILED, 2)
+    assert s.ledger.settle_claim(s.event_id, "i", 2, second, S.DELIVERED, 2)
+    assert s.ledger.get_claims(s.event_id)["i"].status is S.DELIVERED
+
+
+@check(conditional=True)
+def only_the_owner_settles_and_only_once(s: Subject) -> None:
+    _schedule(s, "i", 1)
+    owner = s.ledger.claim(s.event_id, "i", 1, 60, TTL)
+    assert owner is not None
+    assert not s.ledger.settle_claim(s.event_id, "i", 1, "someone-else", S.DELIVERED, 1)
+    assert not s.ledger.settle_claim(s.event_id, "i", 2, owner, S.DELIVERED, 2)
+    assert s.ledger.settle_claim(s.event_id, "i", 1, owner, S.RETRY_SCHEDULED, 2, not_before=123.5)
+    claim = s.ledger.get_claims(s.event_id)["i"]
+    assert (claim.status, claim.attempt, claim.not_before) == (S.RETRY_SCHEDULED, 2, 123.5)
+    assert not s.ledger.settle_claim(s.event_id, "i", 1, owner, S.DELIVERED, 1)
+
+
+@check(conditional=True)
+def settled_states_cannot_be_claimed(s: Subject) -> None:
+    for state in (S.DELIVERED, S.FAILED, S.CANCELLED):
+        s.ledger.record_outcomes(s.event_id, [Outcome(f"i-{state}", state, 1)], TTL)
+        assert s.ledger.claim(s.event_id, f"i-{state}", 1, 60, TTL) is None, state
+
+
+@check(conditional=True)
+def of_many_racing_claims_exactly_one_wins(s: Subject) -> None:
+    _schedule(s, "i", 2)
+    with ThreadPoolExecutor(8) as pool:
+        owners = list(pool.map(lambda _: s.ledger.claim(s.event_id, "i", 2, 60, TTL), range(16)))
+    assert len([o for o in owners if o is not None]) == 1
+
+
+@check(conditional=False)
+def outcomes_are_written_whatever_stands_and_with_their_records(s: Subject) -> None:
+    _schedule(s, "i", 1)
+    assert s.ledger.claim(s.event_id, "i", 1, 60, TTL) is not None
+    record = _record(s.event_id, "i")
+    outcomes = [Outcome("i", S.DELIVERED, 1, record), Outcome("j", S.RETRY_SCHEDULED, 2, None, TTL, 99.25)]
+    s.ledger.record_outcomes(s.event_id, outcomes, TTL)
+    claims = s.ledger.get_claims(s.event_id)
+    assert (claims["i"].status, claims["i"].attempt) == (S.DELIVERED, 1)
+    assert (claims["j"].status, claims["j"].attempt, claims["j"].not_before) == (S.RETRY_SCHEDULED, 2, 99.25)
+    assert s.log.get_delivery("i", record.deliveryId) == record.stored()
+
+
+def run_all(make: Callable[[], Subject]) -> dict[str, Any]:
+    """Every check on a fresh subject: name -> None when it passed, else the failure."""
+    out: dict[str, Any] = {}
+    for name, (fn, _conditional) in CHECKS.items():
+        try:
+            fn(make())
+        except AssertionError as exc:
+            out[name] = exc
+        else:
+            out[name] = None
+    return out

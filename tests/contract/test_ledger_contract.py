@@ -1,0 +1,62 @@
+"""One contract for every DeliveryLedger: the in-memory one the fast tests use, and DynamoDB's
+on a moto server. The same checks fail against an in-memory ledger whose conditions are off."""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Callable
+from typing import Any
+
+import pytest
+
+from tests.contract.ledger_checks import CHECKS, Subject, run_all
+from tests.fakes.clock import FakeClock
+from tests.fakes.ledger import InMemoryLedger
+
+
+def _memory(checks: bool = True) -> Callable[[], Subject]:
+    def make() -> Subject:
+        clock = FakeClock()
+        ledger = InMemoryLedger(clock.wall, checks=checks)
+        return Subject(ledger, ledger.log, clock, f"ev-{uuid.uuid4().hex[:8]}")
+
+    return make
+
+
+def _dynamodb(stack: Any) -> Callable[[], Subject]:
+    from secnotify.storage.client import dynamodb_client
+    from secnotify.storage.delivery_log import DynamoDeliveryLog
+    from secnotify.storage.ledger import DynamoLedger
+
+    client = dynamodb_client()
+
+    def make() -> Subject:
+        clock = FakeClock()
+        ledger = DynamoLedger(client, stack.table_name, clock=clock.wall)
+        return Subject(
+            ledger, DynamoDeliveryLog(client, stack.table_name), clock, f"ev-{uuid.uuid4().hex[:8]}"
+        )
+
+    return make
+
+
+@pytest.fixture(params=["memory", pytest.param("dynamodb", marks=pytest.mark.moto)])
+def subject_factory(request: pytest.FixtureRequest) -> Callable[[], Subject]:
+    if request.param == "memory":
+        return _memory()
+    return _dynamodb(request.getfixturevalue("stack"))
+
+
+@pytest.mark.parametrize("name", list(CHECKS))
+def test_ledger_contract(subject_factory: Callable[[], Subject], name: str) -> None:
+    check, _conditional = CHECKS[name]
+    check(subject_factory())
+
+
+def test_the_contract_fails_a_ledger_that_skips_its_conditions() -> None:
+    results = run_all(_memory(checks=False))
+    failed = {name for name, failure in results.items() if failure is not None}
+    conditional = {name for name, (_fn, is_conditional) in CHECKS.items() if is_conditional}
+    # Every check of a condition catches the ledger out; the others still pass on it.
+    assert failed == conditional, results
+    assert conditional  # the contract does test conditions

@@ -1,0 +1,162 @@
+"""The ledger and the delivery log in memory, with DynamoDB's conditional-write semantics.
+
+``checks=False`` switches every condition off (a lease never holds, any claim and any settle
+succeed): the contract tests must then fail, which shows they test the conditions.
+"""
+
+from __future__ import annotations
+
+import threading
+import uuid
+from collections.abc import Callable
+from dataclasses import dataclass, replace
+from typing import Any
+
+from secnotify.models.delivery import Claim, DeliveryRecord, Lease, NotificationState, Outcome
+from secnotify.storage.errors import NotFound
+
+
+class InMemoryDeliveryLog:
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._items: dict[tuple[str, str], dict[str, Any]] = {}
+
+    def put_delivery(self, record: DeliveryRecord, ttl_s: int) -> None:
+        with self._lock:
+            self._items[(record.integrationId, record.deliveryId)] = record.stored()
+
+    def get_delivery(self, integration_id: str, delivery_id: str) -> dict[str, Any]:
+        with self._lock:
+            found = self._items.get((integration_id, delivery_id))
+        if found is None:
+            raise NotFound(f"no delivery {delivery_id} for integration {integration_id}")
+        return dict(found)
+
+    def list_deliveries(
+        self, integration_id: str, limit: int, token: str | None
+    ) -> tuple[list[dict[str, Any]], str | None]:
+        with self._lock:
+            ids = sorted((d for (i, d) in self._items if i == integration_id), reverse=True)
+            if token is not None:
+                ids = [d for d in ids if d < token]
+            page = [dict(self._items[(integration_id, d)]) for d in ids[:limit]]
+        return page, (ids[limit - 1] if len(ids) > limit else None)
+
+    def all(self) -> list[dict[str, Any]]:
+        with self._lock:
+            return [dict(v) for _, v in sorted(self._items.items())]
+
+
+@dataclass(frozen=True)
+class _State:
+    status: NotificationState
+    attempt: int
+    not_before: float
+    lease_until: float | None = None
+    owner: str | None = None
+
+
+class InMemoryLedger:
+    def __init__(
+        self, clock: Callable[[], float], log: InMemoryDeliveryLog | None = None, *, checks: bool = True
+    ) -> None:
+        self.clock = clock
+        self.log = log or InMemoryDeliveryLog()
+        self.checks = checks
+        self._lock = threading.Lock()
+        self._events: dict[str, tuple[str, float | None]] = {}  # event id -> (json, leaseUntil)
+        self._states: dict[tuple[str, str], _State] = {}
+
+    def put_event(self, event_id: str, event_json: str, ttl_s: int) -> None:
+        with self._lock:
+            self._events[event_id] = (event_json, None)  # a put replaces the item, lease and all
+
+    def begin_event(self, event_id: str, event_json: str, lease_s: float, ttl_s: int) -> Lease:
+        now = self.clock()
+        with self._lock:
+            old = self._events.get(event_id)
+            held = old[1] if old is not None else None
+            if self.checks and held is not None and not held < now:
+                return Lease(acquired=False, held_until=held)
+            self._events[event_id] = (event_json, now + lease_s)
+            return Lease(acquired=True, took_over=held is not None)
+
+    def get_event(self, event_id: str) -> str | None:
+        with self._lock:
+            found = self._events.get(event_id)
+        return found[0] if found is not None else None
+
+    def record_outcomes(self, event_id: str, outcomes: list[Outcome], ttl_s: int) -> None:
+        with self._lock:
+            for outcome in outcomes:
+                key = (event_id, outcome.integration_id)
+                self._states[key] = _State(outcome.status, outcome.attempt, outcome.not_before)
+        for outcome in outcomes:
+            if outcome.record is not None:
+                self.log.put_delivery(outcome.record, outcome.record_ttl_s)
+
+    def get_claims(self, event_id: str) -> dict[str, Claim]:
+        with self._lock:
+            return {
+                iid: Claim(iid, s.status, s.attempt, s.lease_until or 0.0, s.not_before)
+                for (eid, iid), s in self._states.items()
+                if eid == event_id
+            }
+
+    def claim(
+        self, event_id: str, integration_id: str, attempt: int, lease_s: float, ttl_s: int
+    ) -> str | None:
+        now = self.clock()
+        owner = uuid.uuid4().hex
+        with self._lock:
+            state = self._states.get((event_id, integration_id))
+            if self.checks and not _claimable(state, attempt, now):
+                return None
+            not_before = state.not_before if state is not None else 0.0
+            self._states[(event_id, integration_id)] = _State(
+                NotificationState.IN_FLIGHT, attempt, not_before, now + lease_s, owner
+            )
+            return owner
+
+    def settle_claim(
+        self,
+        event_id: str,
+        integration_id: str,
+        attempt: int,
+        owner: str,
+        status: NotificationState,
+        next_attempt: int,
+        not_before: float = 0.0,
+    ) -> bool:
+        with self._lock:
+            state = self._states.get((event_id, integration_id))
+            owned = (
+                state is not None
+                and state.status is NotificationState.IN_FLIGHT
+                and state.attempt == attempt
+                and state.owner == owner
+            )
+            if self.checks and not owned:
+                return False
+            self._states[(event_id, integration_id)] = _State(
+                NotificationState(status), next_attempt, not_before
+            )
+            return True
+
+    def expire_leases(self) -> None:
+        """Make every running lease end now (as if its holder crashed long ago)."""
+        now = self.clock()
+        with self._lock:
+            self._events = {k: (j, None if h is None else now - 1) for k, (j, h) in self._events.items()}
+            self._states = {
+                k: replace(s, lease_until=now - 1) if s.lease_until is not None else s
+                for k, s in self._states.items()
+            }
+
+
+def _claimable(state: _State | None, attempt: int, now: float) -> bool:
+    if state is None or state.attempt != attempt:
+        return False
+    if state.status is NotificationState.RETRY_SCHEDULED:
+        return True
+    return state.status is NotificationState.IN_FLIGHT and (state.lease_until or 0.0) < now

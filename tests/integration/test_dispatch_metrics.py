@@ -1,0 +1,67 @@
+"""What the dispatcher's handler emits as metrics for retry-queue messages, through the real
+handler on a moto server, as in AWS (embedded metric format on stdout)."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+import pytest
+
+from tests.conftest import ApiClient, load_event
+from tests.integration.servers import Receiver, Reply
+from tests.integration.test_dispatch import _emitted_metrics, dispatch_retries, setup
+
+
+def _sqs_message(body: dict[str, Any], n: int = 0) -> dict[str, Any]:
+    return {"MessageId": f"m-{n}", "ReceiptHandle": f"r-{n}", "Body": json.dumps(body)}
+
+
+@pytest.fixture
+def emitted(monkeypatch: pytest.MonkeyPatch, capfd: pytest.CaptureFixture[str]) -> Any:
+    from secnotify.service import wiring
+
+    monkeypatch.delenv("POWERTOOLS_METRICS_DISABLED", raising=False)  # metrics as in AWS
+    wiring.reset()
+
+    def read() -> dict[str, float]:
+        return _emitted_metrics(capfd.readouterr().out)
+
+    return read
+
+
+def test_a_resumed_fan_out_counts_its_deliveries_and_failures(
+    api: ApiClient, stack: Any, emitted: Any
+) -> None:
+    from secnotify.models.delivery import NotificationState, Outcome
+    from secnotify.service.wiring import dispatcher
+    from secnotify.sources import parse_eventbridge
+
+    event = load_event("eventbridge/opened.json")
+    with Receiver() as done, Receiver() as ok, Receiver(default=Reply(status=400)) as refused:
+        iid_done = setup(api, done.url("/"))
+        setup(api, ok.url("/"))
+        setup(api, refused.url("/"))
+        ledger = dispatcher().ledger
+        # A worker took the event, delivered one notification, and crashed; its lease is over.
+        parsed = parse_eventbridge(event)
+        assert ledger.begin_event(event["id"], parsed.model_dump_json(), lease_s=-1, ttl_s=60).acquired
+        ledger.record_outcomes(event["id"], [Outcome(iid_done, NotificationState.DELIVERED, 1)], ttl_s=60)
+        emitted()
+        resume = {"kind": "resume", "eventId": event["id"], "notBefore": 0}
+        assert dispatch_retries([_sqs_message(resume)])["batchItemFailures"] == []
+        metrics = emitted()
+        ok.wait_for(1)
+        refused.wait_for(1)
+    assert metrics.get("NotificationsDelivered") == 1, metrics
+    assert metrics.get("NotificationsFailed") == 1, metrics
+    assert done.requests == []
+
+
+def test_a_malformed_retry_message_is_not_a_malformed_event(api: ApiClient, stack: Any, emitted: Any) -> None:
+    emitted()
+    bad = {"kind": "attempt", "eventId": "no-integration-no-attempt"}
+    assert dispatch_retries([_sqs_message(bad)])["batchItemFailures"] == []
+    metrics = emitted()
+    assert metrics.get("MalformedRetryMessages") == 1, metrics
+    assert "MalformedEvents" not in metrics, metrics

@@ -1,0 +1,20 @@
+"""The dispatcher and the Notifier reach storage and queues through ports only: their modules
+import nothing from ``secnotify.storage`` (wiring.py picks the adapters)."""
+
+from __future__ import annotations
+
+import ast
+
+import pytest
+
+from tests.unit.test_boundaries import LAYER, _imports
+
+DISPATCH_MODULES = ["dispatch", "dispatch_result", "retry", "finish", "attempt", "notify", "clock"]
+
+
+@pytest.mark.parametrize("name", DISPATCH_MODULES)
+def test_dispatch_modules_depend_on_ports_not_storage(name: str) -> None:
+    path = LAYER / "service" / f"{name}.py"
+    imported = [(module, line) for module, line in _imports(ast.parse(path.read_text())) if module]
+    assert imported, path
+    assert [(m, line) for m, line in imported if m.startswith("secnotify.storage")] == []
