@@ -7,6 +7,7 @@ from __future__ import annotations
 import base64
 import binascii
 import json
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -20,10 +21,21 @@ from aws_lambda_powertools.utilities.data_classes import APIGatewayProxyEvent
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from secnotify.models.api import ErrorBody
+from secnotify.models.common import field_path
 from secnotify.service.common import etag
 from secnotify.service.errors import ApiError
 from secnotify.settings import get_settings
-from secnotify.storage.errors import InvalidToken, VersionConflict
+from secnotify.storage.errors import (
+    InvalidToken,
+    ItemTooLarge,
+    LimitExceeded,
+    NotFound,
+    ProfileInUse,
+    ProfileMissing,
+    StorageError,
+    TransactionConflict,
+    VersionConflict,
+)
 
 
 def error(status: int, message: str, **details: Any) -> Response:
@@ -37,7 +49,8 @@ ERRORS: dict[int | str, dict[str, Any]] = {
         400: "Invalid request: `message` names the field and the reason, `field` is that field, and "
         "`errors` lists every problem found (validation errors, or template errors with line and column).",
         404: "No such item, or no such route.",
-        409: "Conflict: the profile is in use (`integrations` names the users), or a limit is reached.",
+        409: "Conflict: the profile is in use (`integrations` names the users), a limit is reached, or a "
+        "concurrent change touched the same items (send the request again).",
         412: "`If-Match` names a version that is no longer current.",
         413: "The request body is larger than 256 KB.",
     }.items()
@@ -61,12 +74,51 @@ def json_response(model: Any, status: int = 200, version: int | None = None) -> 
 
 
 def field_of(loc: Any) -> str:
-    """A validation error's location as a client writes it: webhook.headers[1].name."""
+    """A request validation error's field, without where in the request it was (body, query...)."""
     parts = [p for p in loc if p not in ("body", "query", "path", "header")] if loc else []
-    text = ""
-    for part in parts:
-        text += f"[{part}]" if isinstance(part, int) else (f".{part}" if text else str(part))
-    return text or ("body" if loc and loc[0] == "body" else "")
+    return field_path(parts) or ("body" if loc and loc[0] == "body" else "")
+
+
+def _as_is(exc: StorageError) -> tuple[str, dict[str, Any]]:
+    return str(exc), {}
+
+
+def _at_field(exc: StorageError) -> tuple[str, dict[str, Any]]:
+    return f"{exc.field}: {exc}", {"field": exc.field}
+
+
+def _in_use(exc: ProfileInUse) -> tuple[str, dict[str, Any]]:
+    return str(exc), {"integrations": exc.integration_ids}
+
+
+def _too_large(exc: ItemTooLarge) -> tuple[str, dict[str, Any]]:
+    # What grows in an integration is its webhook: headers and payload.
+    return f"{exc.item}: {exc}", {"field": "webhook" if exc.item == "integration" else None}
+
+
+# The one translation of storage's domain errors into answers: the status, then the message and
+# the body's other fields. Looked up along the class hierarchy, most specific first.
+ERROR_TABLE: dict[type[StorageError], tuple[int, Callable[[Any], tuple[str, dict[str, Any]]]]] = {
+    NotFound: (404, _as_is),
+    VersionConflict: (412, _as_is),  # the caller's copy is stale: read again before writing
+    TransactionConflict: (409, _as_is),  # a concurrent writer: the same request may be sent again
+    LimitExceeded: (409, _as_is),
+    ProfileInUse: (409, _in_use),
+    ProfileMissing: (400, _at_field),
+    ItemTooLarge: (400, _too_large),
+    InvalidToken: (400, _at_field),
+}
+
+
+def storage_error_answer(exc: StorageError) -> tuple[int, str, dict[str, Any]]:
+    """Status, message and other body fields of the answer to ``exc``."""
+    for cls in type(exc).__mro__:
+        row = ERROR_TABLE.get(cls)
+        if row is not None:
+            status, body = row
+            message, details = body(exc)
+            return status, message, details
+    raise TypeError(f"no answer for {type(exc).__name__}") from exc
 
 
 def register_error_handlers(app: APIGatewayRestResolver, logger: Logger) -> None:
@@ -89,13 +141,10 @@ def register_error_handlers(app: APIGatewayRestResolver, logger: Logger) -> None
         details = {k: v for k, v in exc.details.items() if k in ErrorBody.model_fields}
         return error(exc.status, exc.message, **details)
 
-    @app.exception_handler(VersionConflict)
-    def _conflict(exc: VersionConflict) -> Response:
-        return error(409, str(exc))
-
-    @app.exception_handler(InvalidToken)
-    def _bad_token(exc: InvalidToken) -> Response:
-        return error(400, f"nextToken: {exc}", field="nextToken")
+    @app.exception_handler(StorageError)
+    def _storage_error(exc: StorageError) -> Response:
+        status, message, details = storage_error_answer(exc)
+        return error(status, message, **details)
 
     @app.not_found
     def _not_found(exc: Exception) -> Response:

@@ -39,6 +39,7 @@ from secnotify.delivery.outcome import (
 from secnotify.delivery.redact import Masker, masker_for
 from secnotify.delivery.signing import USER_AGENT, sign
 from secnotify.delivery.ssrf import BlockedTarget, SsrfGuard, parse_numeric_host
+from secnotify.models.integration import HEADER_NAME as _TOKEN
 from secnotify.models.integration import RESERVED_HEADERS
 from secnotify.settings import Settings, get_settings
 
@@ -50,7 +51,6 @@ urllib3.disable_warnings(InsecureRequestWarning)
 MAX_RESPONSE_READ = 64 * 1024
 RESPONSE_BODY_LIMIT = 1024
 _DEFAULT_PORTS = {"http": 80, "https": 443}
-_TOKEN = re.compile(r"^[!#$%&'*+\-.^_`|~0-9A-Za-z]+$")
 _BAD_VALUE = re.compile(r"[\x00-\x08\x0a-\x1f\x7f]")
 # Characters that may stay as they are in a request target; everything else is percent-encoded.
 _TARGET_SAFE = "!#$%&'()*+,/:;=?@[]~"

@@ -1,8 +1,12 @@
-"""Enumerations shared by profiles, events and matching."""
+"""Enumerations shared by profiles, events and matching, and the validation helpers the models
+and the API share."""
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from enum import StrEnum
+
+from pydantic import AfterValidator, ValidationInfo
 
 
 class RiskLevel(StrEnum):
@@ -29,3 +33,21 @@ class TriggerEvent(StrEnum):
 
 
 ALL_RISK_LEVELS: tuple[RiskLevel, ...] = tuple(RiskLevel)
+
+
+def field_path(loc: Iterable[int | str]) -> str:
+    """A pydantic error location as a client writes it: webhook.headers[1].name."""
+    text = ""
+    for part in loc:
+        text += f"[{part}]" if isinstance(part, int) else (f".{part}" if text else str(part))
+    return text
+
+
+def _not_blank(value: str, info: ValidationInfo) -> str:
+    if not value.strip():
+        raise ValueError(f"{info.field_name} must not be blank")
+    return value
+
+
+# A name of only spaces is refused, as an empty one is.
+NotBlank = AfterValidator(_not_blank)

@@ -9,8 +9,10 @@ from urllib.parse import urlsplit
 
 from pydantic import BaseModel, ConfigDict, Field, StrictBool, field_validator, model_validator
 
+from secnotify.models.common import NotBlank
+
 # RFC 9110 token characters: what a header name may contain.
-_TOKEN = re.compile(r"^[!#$%&'*+\-.^_`|~0-9A-Za-z]+$")
+HEADER_NAME = re.compile(r"^[!#$%&'*+\-.^_`|~0-9A-Za-z]+$")
 _CTL = re.compile(r"[\x00-\x08\x0a-\x1f\x7f]")
 
 # Headers we set ourselves or that would let a template steer the connection.
@@ -77,7 +79,7 @@ class WebhookHeader(BaseModel):
     @field_validator("name")
     @classmethod
     def _valid_name(cls, value: str) -> str:
-        if not _TOKEN.match(value):
+        if not HEADER_NAME.match(value):
             raise ValueError("header name may contain only RFC 9110 token characters")
         if value.lower() in RESERVED_HEADERS:
             raise ValueError(f"header {value} is set by secnotify and cannot be overridden")
@@ -145,7 +147,7 @@ class IntegrationInput(BaseModel):
 
     model_config = ConfigDict(extra="forbid")
 
-    displayName: Annotated[str, Field(min_length=1, max_length=100)]
+    displayName: Annotated[str, Field(min_length=1, max_length=100), NotBlank]
     enabled: StrictBool = True
     type: Literal["WEBHOOK"] = "WEBHOOK"
     alertingProfileId: Annotated[str, Field(min_length=1, max_length=64)]
@@ -154,13 +156,6 @@ class IntegrationInput(BaseModel):
         default=None, repr=False
     )
     generateSigningSecret: StrictBool = False
-
-    @field_validator("displayName")
-    @classmethod
-    def _name_not_blank(cls, value: str) -> str:
-        if not value.strip():
-            raise ValueError("displayName must not be blank")
-        return value
 
 
 class StoredHeader(BaseModel):

@@ -6,9 +6,9 @@ from typing import Annotated
 
 from pydantic import BaseModel, ConfigDict, Field, StrictBool, field_validator
 
-from secnotify.models.common import ALL_RISK_LEVELS, RiskLevel, TriggerEvent
+from secnotify.models.common import ALL_RISK_LEVELS, NotBlank, RiskLevel, TriggerEvent
 
-Name = Annotated[str, Field(min_length=1, max_length=100)]
+Name = Annotated[str, Field(min_length=1, max_length=100), NotBlank]
 
 
 def _unique(values: list, field_name: str) -> list:
@@ -34,13 +34,6 @@ class AlertingProfileInput(BaseModel):
         default_factory=lambda: [TriggerEvent.SECURITY_PROBLEM_OPENED], min_length=1, max_length=3
     )
     managementZone: Annotated[str, Field(min_length=1, max_length=500)] | None = None
-
-    @field_validator("name")
-    @classmethod
-    def _name_not_blank(cls, value: str) -> str:
-        if not value.strip():
-            raise ValueError("name must not be blank")
-        return value
 
     @field_validator("enabledRiskLevels")
     @classmethod

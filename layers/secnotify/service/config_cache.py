@@ -9,10 +9,9 @@ from dataclasses import dataclass
 
 from secnotify.models.integration import Integration
 from secnotify.models.profile import AlertingProfile
+from secnotify.service.ports.config import ConfigKind, ConfigReader, StoredItem
 from secnotify.service.secret_fields import open_integration
-from secnotify.storage.config_repository import DynamoConfigRepository, StoredItem
 from secnotify.storage.errors import NotFound
-from secnotify.storage.keys import INTEGRATION
 from secnotify.storage.secrets import SecretBox
 
 
@@ -28,7 +27,7 @@ class Configuration:
         return None
 
 
-def load_configuration(store: DynamoConfigRepository, secrets: SecretBox) -> Configuration:
+def load_configuration(store: ConfigReader, secrets: SecretBox) -> Configuration:
     snapshot = store.load_config()
     profiles = {
         p.id: AlertingProfile.model_validate({**p.doc, "id": p.id, "version": p.version})
@@ -49,7 +48,7 @@ class ConfigCache:
 
     def __init__(
         self,
-        store: DynamoConfigRepository,
+        store: ConfigReader,
         secrets: SecretBox,
         ttl_s: float,
         clock: Callable[[], float] = time.monotonic,
@@ -74,7 +73,7 @@ class ConfigCache:
         of an edit or a delete. One read; secrets are opened only when the cached copy is stale,
         and the rest of the cache stays as it is."""
         try:
-            stored = self.store.get_config_item(INTEGRATION, integration_id)
+            stored = self.store.get_config_item(ConfigKind.INTEGRATION, integration_id)
         except NotFound:
             return None
         cached = self.get().integration(integration_id)

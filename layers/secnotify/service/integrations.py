@@ -3,103 +3,75 @@
 from __future__ import annotations
 
 import uuid
-from dataclasses import dataclass
+from collections.abc import Callable
 from typing import Any
 
-from secnotify.delivery import generate_secret
 from secnotify.models.delivery import DeliveryRecord
 from secnotify.models.event import SecurityEvent, sample_event
-from secnotify.models.integration import (
-    MAX_HEADER_BYTES,
-    Integration,
-    IntegrationInput,
-    IntegrationView,
-    StoredHeader,
-    StoredWebhook,
-    header_bytes,
-    show_origin,
-    url_origin,
-)
+from secnotify.models.integration import Integration, IntegrationInput, IntegrationView
 from secnotify.service.common import check_if_match, new_id, now_iso
-from secnotify.service.errors import BadRequest, Conflict, NotFoundError, PreconditionFailed
+from secnotify.service.errors import BadRequest, Conflict
+from secnotify.service.integration_edits import apply_input, check_payload_length, error_view, stored_doc
 from secnotify.service.notify import Notifier
+from secnotify.service.ports.config import (
+    ConfigKind,
+    ConfigRepository,
+    DeliveryLogReader,
+    EventArchive,
+    StoredItem,
+)
 from secnotify.service.secret_fields import open_integration, seal_integration
 from secnotify.settings import Settings
 from secnotify.sources import MalformedEvent, parse_eventbridge
-from secnotify.storage.config_repository import StoredItem
-from secnotify.storage.dynamodb import Storage
-from secnotify.storage.errors import ItemTooLarge, LimitExceeded, NotFound, ProfileMissing, VersionConflict
-from secnotify.storage.keys import INTEGRATION
 from secnotify.storage.secrets import SecretBox
-from secnotify.templating import render_preview, validate_template
-
-
-@dataclass(frozen=True)
-class Saved:
-    view: IntegrationView
-    version: int
-
-
-@dataclass(frozen=True)
-class _Edit:
-    """What an input makes of an integration's secret-bearing parts, checks passed."""
-
-    webhook: StoredWebhook
-    signing_secret: str | None
-    reveal: str | None  # a signing secret just created or rotated, shown this once
+from secnotify.templating import render_preview
 
 
 class IntegrationService:
     def __init__(
-        self, storage: Storage, settings: Settings, secrets: SecretBox, notifier: Notifier | None = None
+        self,
+        config: ConfigRepository,
+        events: EventArchive,
+        deliveries: DeliveryLogReader,
+        settings: Settings,
+        secrets: SecretBox,
+        notifier: Callable[[], Notifier],
     ) -> None:
-        self.store = storage.config
-        self.ledger = storage.ledger
-        self.deliveries_log = storage.deliveries
+        self.store = config
+        self.events = events
+        self.deliveries_log = deliveries
         self.settings = settings
         self.secrets = secrets
-        self._notifier = notifier
+        self._make_notifier = notifier
+        self._notifier: Notifier | None = None
 
     @property
     def notifier(self) -> Notifier:
         # Built on first use: CRUD requests never pay for the HTTP pool.
         if self._notifier is None:
-            self._notifier = Notifier(self.deliveries_log, self.settings)
+            self._notifier = self._make_notifier()
         return self._notifier
 
     # ---- CRUD -----------------------------------------------------------------------
 
     def create(self, data: IntegrationInput) -> IntegrationView:
-        edit = self._apply(data, current=None)
+        edit = apply_input(data, None, self.settings.max_payload_chars)
         now = now_iso()
         item_id = new_id()
-        doc = self._doc(data, edit, now, now)
-        try:
-            stored = self.store.create_integration(
-                item_id, seal_integration(doc, item_id, self.secrets), self.settings.max_integrations
-            )
-        except (LimitExceeded, VersionConflict) as exc:
-            raise Conflict(str(exc)) from None
-        except ProfileMissing as exc:
-            raise BadRequest(str(exc), field="alertingProfileId") from None
-        except ItemTooLarge as exc:
-            raise _too_large(exc) from None
+        doc = stored_doc(data, edit, now, now)
+        stored = self.store.create_integration(
+            item_id, seal_integration(doc, item_id, self.secrets), self.settings.max_integrations
+        )
         return _view(stored, reveal=edit.reveal)
 
     def get_stored(self, integration_id: str) -> Integration:
-        try:
-            return self._integration(self.store.get_config_item(INTEGRATION, integration_id))
-        except NotFound as exc:
-            raise NotFoundError(str(exc)) from None
+        return self._integration(self.store.get_config_item(ConfigKind.INTEGRATION, integration_id))
 
     def get(self, integration_id: str) -> IntegrationView:
-        try:
-            return _view(self.store.get_config_item(INTEGRATION, integration_id))
-        except NotFound as exc:
-            raise NotFoundError(str(exc)) from None
+        return _view(self.store.get_config_item(ConfigKind.INTEGRATION, integration_id))
 
     def page(self, limit: int, token: str | None) -> tuple[list[IntegrationView], str | None]:
-        page = self.store.list_config_items(INTEGRATION, limit, token)
+        page = self.store.list_config_items(ConfigKind.INTEGRATION, limit, token)
         return [_view(i) for i in page.items], page.next_token
 
     def replace(self, integration_id: str, data: IntegrationInput, if_match: str | None) -> IntegrationView:
@@ -110,31 +82,19 @@ class IntegrationService:
     def _save_edit(self, current: Integration, data: IntegrationInput) -> IntegrationView:
         """Store ``data`` as the next version of ``current``. Every way of editing an integration
         (a PUT today, a PATCH merged into a full input tomorrow) ends here, so the checks of
-        ``_apply`` (kept secrets stay at their origin, header and template rules) always hold."""
-        edit = self._apply(data, current)
-        doc = self._doc(data, edit, current.createdAt, now_iso())
-        try:
-            stored = self.store.replace_integration(
-                current.id,
-                seal_integration(doc, current.id, self.secrets),
-                current.version,
-                current.alertingProfileId,
-            )
-        except VersionConflict as exc:
-            raise PreconditionFailed(str(exc)) from None
-        except ProfileMissing as exc:
-            raise BadRequest(str(exc), field="alertingProfileId") from None
-        except ItemTooLarge as exc:
-            raise _too_large(exc) from None
+        ``apply_input`` (kept secrets stay at their origin, header and template rules) always hold."""
+        edit = apply_input(data, current, self.settings.max_payload_chars)
+        doc = stored_doc(data, edit, current.createdAt, now_iso())
+        stored = self.store.replace_integration(
+            current.id,
+            seal_integration(doc, current.id, self.secrets),
+            current.version,
+            current.alertingProfileId,
+        )
         return _view(stored, reveal=edit.reveal)
 
     def delete(self, integration_id: str) -> None:
-        try:
-            self.store.delete_integration(integration_id)
-        except NotFound as exc:
-            raise NotFoundError(str(exc)) from None
-        except VersionConflict as exc:
-            raise Conflict(str(exc)) from None
+        self.store.delete_integration(integration_id)
 
     # ---- preview and test-send ----------------------------------------------------
 
@@ -146,10 +106,10 @@ class IntegrationService:
         errors: list[dict[str, Any]] = []
         if draft is not None:
             # Refused outright, as on save: it bounds the work a preview does.
-            self._check_payload_length(draft.webhook.payload)
+            check_payload_length(draft.webhook.payload, self.settings.max_payload_chars)
             current = self.get_stored(integration_id) if integration_id is not None else None
             try:
-                self._apply(draft, current)
+                apply_input(draft, current, self.settings.max_payload_chars)
             except BadRequest as exc:
                 errors = list(exc.details.get("errors") or [_bad_request_view(exc)])
             payload, content_type = draft.webhook.payload, draft.webhook.content_type()
@@ -159,7 +119,7 @@ class IntegrationService:
         else:
             raise BadRequest("give either integrationId or integration", field="integrationId")
         body, render_errors = render_preview(payload, content_type, self._event(event))
-        for error in map(_error_view, render_errors):
+        for error in map(error_view, render_errors):
             if error not in errors:
                 errors.append(error)
         return {"contentType": content_type, "body": body, "valid": not errors, "errors": errors}
@@ -174,7 +134,7 @@ class IntegrationService:
         result = self.notifier.attempt(
             security_event, integration, attempt=1, kind="test", msg_id=msg_id, test_marker=marker
         )
-        self.ledger.put_event(security_event.event_id, security_event.model_dump_json(), self._record_ttl)
+        self.events.put_event(security_event.event_id, security_event.model_dump_json(), self._record_ttl)
         self.notifier.record(result.record)
         return _outcome_view(result.record, result.outcome.delivered, integration)
 
@@ -188,11 +148,8 @@ class IntegrationService:
 
     def redeliver(self, integration_id: str, delivery_id: str) -> dict[str, Any]:
         integration = self.get_stored(integration_id)
-        try:
-            original = self.deliveries_log.get_delivery(integration_id, delivery_id)
-        except NotFound as exc:
-            raise NotFoundError(str(exc)) from None
-        raw = self.ledger.get_event(original["eventId"])
+        original = self.deliveries_log.get_delivery(integration_id, delivery_id)
+        raw = self.events.get_event(original["eventId"])
         if raw is None:
             raise Conflict(f"the event of delivery {delivery_id} is no longer kept; it cannot be redelivered")
         event = SecurityEvent.model_validate_json(raw)
@@ -239,101 +196,6 @@ class IntegrationService:
         except MalformedEvent as exc:
             raise BadRequest(f"event: {exc.reason}", field="event") from None
 
-    def _apply(self, data: IntegrationInput, current: Integration | None) -> _Edit:
-        """The one place an input becomes what is stored: on create (``current`` None) and on
-        every edit. A secret left out is kept from ``current``, but only at the same origin:
-        a kept value must never follow the URL to another server, and neither may a kept
-        signing secret (it would sign forgeries for the real receiver)."""
-        self._check_payload_length(data.webhook.payload)
-        previous = current.webhook if current is not None else None
-        kept_values = {h.name.lower(): h for h in (previous.headers if previous else []) if h.secret}
-        headers: list[StoredHeader] = []
-        kept: list[tuple[str, str]] = []  # (what, field) of every secret carried over
-        for index, header in enumerate(data.webhook.headers):
-            value = header.value
-            if value is None:
-                old = kept_values.get(header.name.lower())
-                if not header.secret or old is None:
-                    raise BadRequest(
-                        f"webhook.headers[{index}].value: required for header {header.name}"
-                        + (" (only an existing secret header may omit it)" if header.secret else ""),
-                        field=f"webhook.headers[{index}].value",
-                    )
-                value = old.value
-                kept.append((f"header {header.name}", f"webhook.headers[{index}].value"))
-            headers.append(StoredHeader(name=header.name, value=value, secret=header.secret))
-
-        secret, reveal = None, None
-        if data.signingSecret is not None:
-            secret = reveal = data.signingSecret
-        elif data.generateSigningSecret:
-            secret = reveal = generate_secret()
-        elif current is not None and "signingSecret" not in data.model_fields_set:
-            secret = current.signingSecret  # an explicit null removes signing
-            if secret is not None:
-                kept.append(("signingSecret", "signingSecret"))
-
-        if current is not None and kept:
-            before, after = url_origin(current.webhook.url), url_origin(data.webhook.url)
-            if before != after:
-                names = ", ".join(what for what, _ in kept)
-                hint = "supply each again (signingSecret: a new value, generateSigningSecret, or null)"
-                raise BadRequest(
-                    f"webhook.url: the origin changes from {show_origin(before)} to "
-                    f"{show_origin(after)}, so kept secrets cannot follow; {hint}: {names}",
-                    field="webhook.url",
-                    errors=[
-                        {"field": field, "message": f"{what}: must be supplied again for a new origin"}
-                        for what, field in kept
-                    ],
-                )
-
-        size = header_bytes(headers)
-        if size > MAX_HEADER_BYTES:
-            raise BadRequest(
-                f"webhook.headers: the header names and values take {size:,} bytes in UTF-8; "
-                f"the cap is {MAX_HEADER_BYTES:,} bytes",
-                field="webhook.headers",
-            )
-        content_type = next((h.value for h in headers if h.name.lower() == "content-type"), "")
-        if not content_type.strip():
-            raise BadRequest(
-                "webhook.headers: the Content-Type header needs a value", field="webhook.headers"
-            )
-        errors = validate_template(data.webhook.payload, content_type)
-        if errors:
-            first = errors[0]
-            raise BadRequest(
-                f"webhook.payload: {first.message}",
-                field="webhook.payload",
-                errors=[_error_view(e) for e in errors],
-            )
-        webhook = StoredWebhook(
-            url=data.webhook.url,
-            acceptAnyCertificate=data.webhook.acceptAnyCertificate,
-            headers=headers,
-            payload=data.webhook.payload,
-        )
-        return _Edit(webhook, secret, reveal)
-
-    def _check_payload_length(self, payload: str) -> None:
-        limit = self.settings.max_payload_chars
-        if len(payload) > limit:
-            raise BadRequest(f"webhook.payload: must be at most {limit} characters", field="webhook.payload")
-
-    @staticmethod
-    def _doc(data: IntegrationInput, edit: _Edit, created: str, updated: str) -> dict[str, Any]:
-        return {
-            "displayName": data.displayName,
-            "enabled": data.enabled,
-            "type": data.type,
-            "alertingProfileId": data.alertingProfileId,
-            "webhook": edit.webhook.model_dump(mode="json"),
-            "signingSecret": edit.signing_secret,
-            "createdAt": created,
-            "updatedAt": updated,
-        }
-
 
 def _view(item: StoredItem, reveal: str | None = None) -> IntegrationView:
     """The API's view, built without opening the sealed secrets it never shows; ``reveal`` is a
@@ -344,25 +206,10 @@ def _view(item: StoredItem, reveal: str | None = None) -> IntegrationView:
     return IntegrationView.of(integration, reveal_signing_secret=reveal is not None)
 
 
-def _too_large(exc: ItemTooLarge) -> BadRequest:
-    return BadRequest(f"integration: {exc}", field="webhook")
-
-
 def _bad_request_view(exc: BadRequest) -> dict[str, Any]:
     view: dict[str, Any] = {"message": exc.message}
     if exc.details.get("field"):
         view["field"] = exc.details["field"]
-    return view
-
-
-def _error_view(error: Any) -> dict[str, Any]:
-    view: dict[str, Any] = {"message": error.message}
-    if getattr(error, "line", None) is not None:
-        view["line"] = error.line
-        view["column"] = error.column
-    unknown = getattr(error, "unknown", ())
-    if unknown:
-        view["unknownPlaceholders"] = list(unknown)
     return view
 
 

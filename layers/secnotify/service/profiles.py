@@ -4,11 +4,8 @@ from __future__ import annotations
 
 from secnotify.models.profile import AlertingProfile, AlertingProfileInput
 from secnotify.service.common import check_if_match, new_id, now_iso
-from secnotify.service.errors import Conflict, NotFoundError, PreconditionFailed
+from secnotify.service.ports.config import ConfigKind, ConfigRepository, StoredItem
 from secnotify.settings import Settings
-from secnotify.storage.config_repository import DynamoConfigRepository, StoredItem
-from secnotify.storage.errors import LimitExceeded, NotFound, ProfileInUse, VersionConflict
-from secnotify.storage.keys import PROFILE
 
 
 def _profile(item: StoredItem) -> AlertingProfile:
@@ -16,7 +13,7 @@ def _profile(item: StoredItem) -> AlertingProfile:
 
 
 class ProfileService:
-    def __init__(self, store: DynamoConfigRepository, settings: Settings) -> None:
+    def __init__(self, store: ConfigRepository, settings: Settings) -> None:
         self.store = store
         self.settings = settings
 
@@ -24,38 +21,20 @@ class ProfileService:
         now = now_iso()
         item_id = new_id()
         doc = {**data.model_dump(mode="json"), "createdAt": now, "updatedAt": now}
-        try:
-            stored = self.store.create_profile(item_id, doc, self.settings.max_profiles)
-        except (LimitExceeded, VersionConflict) as exc:
-            raise Conflict(str(exc)) from None
-        return _profile(stored)
+        return _profile(self.store.create_profile(item_id, doc, self.settings.max_profiles))
 
     def get(self, profile_id: str) -> AlertingProfile:
-        try:
-            return _profile(self.store.get_config_item(PROFILE, profile_id))
-        except NotFound as exc:
-            raise NotFoundError(str(exc)) from None
+        return _profile(self.store.get_config_item(ConfigKind.PROFILE, profile_id))
 
     def page(self, limit: int, token: str | None) -> tuple[list[AlertingProfile], str | None]:
-        page = self.store.list_config_items(PROFILE, limit, token)
+        page = self.store.list_config_items(ConfigKind.PROFILE, limit, token)
         return [_profile(i) for i in page.items], page.next_token
 
     def replace(self, profile_id: str, data: AlertingProfileInput, if_match: str | None) -> AlertingProfile:
         current = self.get(profile_id)
         check_if_match(if_match, current.version, f"alerting profile {profile_id}")
         doc = {**data.model_dump(mode="json"), "createdAt": current.createdAt, "updatedAt": now_iso()}
-        try:
-            stored = self.store.replace_profile(profile_id, doc, current.version)
-        except VersionConflict as exc:
-            raise PreconditionFailed(str(exc)) from None
-        return _profile(stored)
+        return _profile(self.store.replace_profile(profile_id, doc, current.version))
 
     def delete(self, profile_id: str) -> None:
-        try:
-            self.store.delete_profile(profile_id)
-        except NotFound as exc:
-            raise NotFoundError(str(exc)) from None
-        except ProfileInUse as exc:
-            raise Conflict(str(exc), integrations=exc.integration_ids) from None
-        except VersionConflict as exc:
-            raise Conflict(str(exc)) from None
+        self.store.delete_profile(profile_id)

@@ -30,9 +30,15 @@ def api_services() -> ApiServices:
     settings = get_settings()
     storage = open_storage(settings.table_name)
     secrets = SecretBox(settings.table_name, settings.kms_key_id, dynamodb=storage.client)
-    return ApiServices(
-        ProfileService(storage.config, settings), IntegrationService(storage, settings, secrets)
+    integrations = IntegrationService(
+        storage.config,
+        storage.ledger,
+        storage.deliveries,
+        settings,
+        secrets,
+        notifier=lambda: Notifier(storage.deliveries, settings),
     )
+    return ApiServices(ProfileService(storage.config, settings), integrations)
 
 
 def build_dispatcher(

@@ -26,7 +26,7 @@ from aws_lambda_powertools.utilities.parser.models import EventBridgeModel
 from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, ValidationError
 from pydantic_core import PydanticSerializationError
 
-from secnotify.models.common import EventRiskLevel, TriggerEvent
+from secnotify.models.common import EventRiskLevel, TriggerEvent, field_path
 from secnotify.models.event import AffectedEntity, ManagementZone, SecurityEvent, Tag
 
 SOURCE_DETAIL_TYPES: Mapping[str, TriggerEvent] = MappingProxyType(
@@ -147,20 +147,10 @@ def derive_risk_level(score: float | None) -> EventRiskLevel:
     return EventRiskLevel.CRITICAL
 
 
-def _location(loc: tuple[int | str, ...]) -> str:
-    text = ""
-    for part in loc:
-        if isinstance(part, int):
-            text += f"[{part}]"
-        else:
-            text += f".{part}" if text else str(part)
-    return text or "event"
-
-
 def _reason(exc: ValidationError) -> str:
     # Only pydantic's message and the location: input values may be huge or sensitive.
     errors = exc.errors(include_url=False, include_input=False, include_context=False)
-    parts = [f"{_location(err['loc'])}: {err['msg']}" for err in errors[:_MAX_REASON_ERRORS]]
+    parts = [f"{field_path(err['loc']) or 'event'}: {err['msg']}" for err in errors[:_MAX_REASON_ERRORS]]
     if len(errors) > _MAX_REASON_ERRORS:
         parts.append(f"and {len(errors) - _MAX_REASON_ERRORS} more errors")
     return "; ".join(parts)

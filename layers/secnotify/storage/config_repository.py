@@ -8,9 +8,9 @@ from __future__ import annotations
 
 import json
 from collections.abc import Mapping
-from dataclasses import dataclass
 from typing import Any
 
+from secnotify.service.ports.config import ConfigKind, ConfigSnapshot, Page, StoredItem
 from secnotify.storage.client import query_all
 from secnotify.storage.conditional import Cancelled, conditional, transact
 from secnotify.storage.errors import (
@@ -21,33 +21,12 @@ from secnotify.storage.errors import (
     ProfileMissing,
     VersionConflict,
 )
-from secnotify.storage.keys import CONFIG_PK, INTEGRATION, PROFILE, config_key, counter_key, dumps
+from secnotify.storage.keys import CONFIG_PK, config_key, counter_key, dumps
 from secnotify.storage.page_tokens import PageTokens
 
 # Below DynamoDB's 400 KB item limit with room to spare; items written before the cap existed
 # may be larger: they still load, and are refused only when written again.
 MAX_CONFIG_ITEM_BYTES = 350 * 1024
-
-
-@dataclass(frozen=True)
-class StoredItem:
-    id: str
-    version: int
-    doc: dict[str, Any]
-
-
-@dataclass(frozen=True)
-class Page:
-    items: list[StoredItem]
-    next_token: str | None
-
-
-@dataclass(frozen=True)
-class ConfigSnapshot:
-    """Every profile and integration, as read by one paginated query."""
-
-    profiles: list[StoredItem]
-    integrations: list[StoredItem]
 
 
 class DynamoConfigRepository:
@@ -56,7 +35,7 @@ class DynamoConfigRepository:
         self.table_name = table_name
         self.tokens = tokens or PageTokens(client, table_name)
 
-    def get_config_item(self, kind: str, item_id: str) -> StoredItem:
+    def get_config_item(self, kind: ConfigKind, item_id: str) -> StoredItem:
         resp = self.client.get_item(
             TableName=self.table_name, Key=config_key(kind, item_id), ConsistentRead=True
         )
@@ -65,7 +44,7 @@ class DynamoConfigRepository:
             raise NotFound(f"no {_label(kind)} with id {item_id}")
         return _stored(item)
 
-    def list_config_items(self, kind: str, limit: int, token: str | None) -> Page:
+    def list_config_items(self, kind: ConfigKind, limit: int, token: str | None) -> Page:
         query = {
             "TableName": self.table_name,
             "KeyConditionExpression": "pk = :pk AND begins_with(sk, :prefix)",
@@ -77,22 +56,22 @@ class DynamoConfigRepository:
 
     def load_config(self) -> ConfigSnapshot:
         """The whole configuration in one query (more pages only past 1 MB)."""
-        found: dict[str, list[StoredItem]] = {PROFILE: [], INTEGRATION: []}
+        found: dict[str, list[StoredItem]] = {ConfigKind.PROFILE: [], ConfigKind.INTEGRATION: []}
         for item in query_all(self.client, self.table_name, CONFIG_PK):
             kind = item.get("kind", {}).get("S")
             if kind in found:
                 found[kind].append(_stored(item))
-        return ConfigSnapshot(found[PROFILE], found[INTEGRATION])
+        return ConfigSnapshot(found[ConfigKind.PROFILE], found[ConfigKind.INTEGRATION])
 
     def integrations_using(self, profile_id: str) -> list[StoredItem]:
         return [i for i in self.load_config().integrations if i.doc.get("alertingProfileId") == profile_id]
 
     def create_profile(self, item_id: str, doc: dict[str, Any], max_count: int) -> StoredItem:
-        put = self._put(PROFILE, item_id, doc, 1, extra={"refCount": {"N": "0"}})
+        put = self._put(ConfigKind.PROFILE, item_id, doc, 1, extra={"refCount": {"N": "0"}})
         put["ConditionExpression"] = "attribute_not_exists(pk)"
         transact(
             self.client,
-            [self._counter_update(PROFILE, +1, max_count), {"Put": put}],
+            [self._counter_update(ConfigKind.PROFILE, +1, max_count), {"Put": put}],
             {0: LimitExceeded(f"at most {max_count} alerting profiles may exist")},
         )
         return StoredItem(item_id, 1, doc)
@@ -102,7 +81,7 @@ class DynamoConfigRepository:
         applied = conditional(
             lambda: self.client.update_item(
                 TableName=self.table_name,
-                Key=config_key(PROFILE, item_id),
+                Key=config_key(ConfigKind.PROFILE, item_id),
                 UpdateExpression="SET doc = :doc, version = :v",
                 ConditionExpression="attribute_exists(pk) AND version = :expected",
                 ExpressionAttributeValues={
@@ -117,21 +96,21 @@ class DynamoConfigRepository:
         return StoredItem(item_id, version, doc)
 
     def delete_profile(self, item_id: str) -> None:
-        self.get_config_item(PROFILE, item_id)
+        self.get_config_item(ConfigKind.PROFILE, item_id)
         users = self.integrations_using(item_id)
         if users:
             raise _in_use(item_id, users)
         delete = {
             "Delete": {
                 "TableName": self.table_name,
-                "Key": config_key(PROFILE, item_id),
+                "Key": config_key(ConfigKind.PROFILE, item_id),
                 # refCount guards the race with a concurrent integration create.
                 "ConditionExpression": "attribute_exists(pk) AND refCount = :zero",
                 "ExpressionAttributeValues": {":zero": {"N": "0"}},
             }
         }
         try:
-            transact(self.client, [delete, self._counter_update(PROFILE, -1, None)], {})
+            transact(self.client, [delete, self._counter_update(ConfigKind.PROFILE, -1, None)], {})
         except Cancelled:
             users = self.integrations_using(item_id)
             if users:
@@ -140,18 +119,18 @@ class DynamoConfigRepository:
 
     def create_integration(self, item_id: str, doc: dict[str, Any], max_count: int) -> StoredItem:
         profile_id = doc["alertingProfileId"]
-        put = self._put(INTEGRATION, item_id, doc, 1)
+        put = self._put(ConfigKind.INTEGRATION, item_id, doc, 1)
         put["ConditionExpression"] = "attribute_not_exists(pk)"
         transact(
             self.client,
             [
-                self._counter_update(INTEGRATION, +1, max_count),
+                self._counter_update(ConfigKind.INTEGRATION, +1, max_count),
                 self._ref_update(profile_id, +1),
                 {"Put": put},
             ],
             {
                 0: LimitExceeded(f"at most {max_count} integrations may exist"),
-                1: ProfileMissing(f"alertingProfileId: no alerting profile with id {profile_id}"),
+                1: ProfileMissing(profile_id),
             },
         )
         return StoredItem(item_id, 1, doc)
@@ -160,7 +139,7 @@ class DynamoConfigRepository:
         self, item_id: str, doc: dict[str, Any], expected_version: int, old_profile_id: str
     ) -> StoredItem:
         version = expected_version + 1
-        put = self._put(INTEGRATION, item_id, doc, version)
+        put = self._put(ConfigKind.INTEGRATION, item_id, doc, version)
         put["ConditionExpression"] = "attribute_exists(pk) AND version = :expected"
         put["ExpressionAttributeValues"] = {":expected": {"N": str(expected_version)}}
         ops: list[dict[str, Any]] = [{"Put": put}]
@@ -169,28 +148,33 @@ class DynamoConfigRepository:
             ops += [self._ref_update(new_profile_id, +1), self._ref_update(old_profile_id, -1)]
         failures: Mapping[int, Exception] = {
             0: VersionConflict(f"integration {item_id} changed since version {expected_version}"),
-            1: ProfileMissing(f"alertingProfileId: no alerting profile with id {new_profile_id}"),
+            1: ProfileMissing(new_profile_id),
         }
         transact(self.client, ops, failures)
         return StoredItem(item_id, version, doc)
 
     def delete_integration(self, item_id: str) -> None:
-        current = self.get_config_item(INTEGRATION, item_id)
+        current = self.get_config_item(ConfigKind.INTEGRATION, item_id)
         delete = {
             "Delete": {
                 "TableName": self.table_name,
-                "Key": config_key(INTEGRATION, item_id),
+                "Key": config_key(ConfigKind.INTEGRATION, item_id),
                 "ConditionExpression": "attribute_exists(pk)",
             }
         }
-        ops = [delete, self._counter_update(INTEGRATION, -1, None)]
+        ops = [delete, self._counter_update(ConfigKind.INTEGRATION, -1, None)]
         profile_id = current.doc.get("alertingProfileId")
         if profile_id:
             ops.append(self._ref_update(profile_id, -1))
         transact(self.client, ops, {0: NotFound(f"no integration with id {item_id}")})
 
     def _put(
-        self, kind: str, item_id: str, doc: dict[str, Any], version: int, extra: dict[str, Any] | None = None
+        self,
+        kind: ConfigKind,
+        item_id: str,
+        doc: dict[str, Any],
+        version: int,
+        extra: dict[str, Any] | None = None,
     ) -> dict[str, Any]:
         item: dict[str, Any] = {
             **config_key(kind, item_id),
@@ -202,10 +186,10 @@ class DynamoConfigRepository:
         }
         size = item_size(item)
         if size > MAX_CONFIG_ITEM_BYTES:
-            raise ItemTooLarge(size, MAX_CONFIG_ITEM_BYTES)
+            raise ItemTooLarge(size, MAX_CONFIG_ITEM_BYTES, _label(kind))
         return {"TableName": self.table_name, "Item": item}
 
-    def _counter_update(self, kind: str, delta: int, max_count: int | None) -> dict[str, Any]:
+    def _counter_update(self, kind: ConfigKind, delta: int, max_count: int | None) -> dict[str, Any]:
         update: dict[str, Any] = {
             "TableName": self.table_name,
             "Key": counter_key(kind),
@@ -220,7 +204,7 @@ class DynamoConfigRepository:
     def _ref_update(self, profile_id: str, delta: int) -> dict[str, Any]:
         update: dict[str, Any] = {
             "TableName": self.table_name,
-            "Key": config_key(PROFILE, profile_id),
+            "Key": config_key(ConfigKind.PROFILE, profile_id),
             "UpdateExpression": "SET refCount = if_not_exists(refCount, :zero) + :delta",
             "ExpressionAttributeValues": {":zero": {"N": "0"}, ":delta": {"N": str(delta)}},
             "ConditionExpression": "attribute_exists(pk)",
@@ -228,8 +212,8 @@ class DynamoConfigRepository:
         return {"Update": update}
 
 
-def _label(kind: str) -> str:
-    return "alerting profile" if kind == PROFILE else "integration"
+def _label(kind: ConfigKind) -> str:
+    return "alerting profile" if kind == ConfigKind.PROFILE else "integration"
 
 
 def _in_use(profile_id: str, users: list[StoredItem]) -> ProfileInUse:

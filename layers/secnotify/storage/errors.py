@@ -1,4 +1,6 @@
-"""Storage-level failures the service layer turns into API answers."""
+"""The domain errors storage raises. Each carries a neutral message and, as attributes, what the
+API needs to answer (the field at fault, the integrations in the way); the API's error table
+(``secnotify.http_api``) turns them into answers, in one place."""
 
 from __future__ import annotations
 
@@ -6,17 +8,21 @@ from __future__ import annotations
 class StorageError(Exception):
     """Base class; the message is safe to show a client."""
 
+    field: str | None = None  # the request field at fault, when there is one
+
 
 class NotFound(StorageError):
     pass
 
 
 class VersionConflict(StorageError):
-    """The item changed since the caller read it (optimistic locking)."""
+    """The item changed since the caller read it (optimistic locking): the caller's copy is stale."""
 
 
-class TransactionConflict(VersionConflict):
-    """A concurrent transaction touched the same items; the same request may succeed if sent again."""
+class TransactionConflict(StorageError):
+    """A concurrent transaction touched the same items; the same request may succeed if sent again.
+
+    Not a ``VersionConflict``: the caller's version may well be current."""
 
     def __init__(self, message: str = "a concurrent change touched the same items; try again") -> None:
         super().__init__(message)
@@ -33,15 +39,23 @@ class ProfileInUse(StorageError):
 
 
 class ItemTooLarge(StorageError):
-    def __init__(self, size: int, cap: int) -> None:
+    def __init__(self, size: int, cap: int, item: str) -> None:
         super().__init__(f"the stored item would take {size:,} bytes; the cap is {cap:,} bytes")
         self.size = size
         self.cap = cap
+        self.item = item  # what was refused: "integration", "alerting profile"
 
 
 class ProfileMissing(StorageError):
-    pass
+    """A reference to an alerting profile that does not exist."""
+
+    def __init__(self, profile_id: str, field: str = "alertingProfileId") -> None:
+        super().__init__(f"no alerting profile with id {profile_id}")
+        self.profile_id = profile_id
+        self.field = field
 
 
 class InvalidToken(StorageError):
-    pass
+    def __init__(self, message: str, field: str = "nextToken") -> None:
+        super().__init__(message)
+        self.field = field

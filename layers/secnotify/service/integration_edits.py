@@ -1,0 +1,162 @@
+"""What an integration input becomes when stored: secrets kept or replaced, and every check a
+save makes (kept secrets stay at their origin, header caps, the payload template)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from secnotify.delivery import generate_secret
+from secnotify.models.integration import (
+    MAX_HEADER_BYTES,
+    Integration,
+    IntegrationInput,
+    StoredHeader,
+    StoredWebhook,
+    WebhookHeader,
+    header_bytes,
+    show_origin,
+    url_origin,
+)
+from secnotify.service.errors import BadRequest
+from secnotify.templating import validate_template
+
+Kept = list[tuple[str, str]]  # (what, field) of every secret carried over from the stored version
+
+
+@dataclass(frozen=True)
+class Edit:
+    """What an input makes of an integration's secret-bearing parts, checks passed."""
+
+    webhook: StoredWebhook
+    signing_secret: str | None
+    reveal: str | None  # a signing secret just created or rotated, shown this once
+
+
+def apply_input(data: IntegrationInput, current: Integration | None, max_payload_chars: int) -> Edit:
+    """The one place an input becomes what is stored: on create (``current`` None) and on
+    every edit. A secret left out is kept from ``current``, but only at the same origin:
+    a kept value must never follow the URL to another server, and neither may a kept
+    signing secret (it would sign forgeries for the real receiver)."""
+    check_payload_length(data.webhook.payload, max_payload_chars)
+    headers, kept = _headers(data.webhook.headers, current)
+    secret, reveal, kept_secret = _signing_secret(data, current)
+    kept += kept_secret
+    if current is not None and kept:
+        _check_origin(current.webhook.url, data.webhook.url, kept)
+    content_type = _check_headers(headers)
+    errors = validate_template(data.webhook.payload, content_type)
+    if errors:
+        raise BadRequest(
+            f"webhook.payload: {errors[0].message}",
+            field="webhook.payload",
+            errors=[error_view(e) for e in errors],
+        )
+    webhook = StoredWebhook(
+        url=data.webhook.url,
+        acceptAnyCertificate=data.webhook.acceptAnyCertificate,
+        headers=headers,
+        payload=data.webhook.payload,
+    )
+    return Edit(webhook, secret, reveal)
+
+
+def stored_doc(data: IntegrationInput, edit: Edit, created: str, updated: str) -> dict[str, Any]:
+    """The stored document of an integration, before its secrets are sealed."""
+    return {
+        "displayName": data.displayName,
+        "enabled": data.enabled,
+        "type": data.type,
+        "alertingProfileId": data.alertingProfileId,
+        "webhook": edit.webhook.model_dump(mode="json"),
+        "signingSecret": edit.signing_secret,
+        "createdAt": created,
+        "updatedAt": updated,
+    }
+
+
+def check_payload_length(payload: str, limit: int) -> None:
+    if len(payload) > limit:
+        raise BadRequest(f"webhook.payload: must be at most {limit} characters", field="webhook.payload")
+
+
+def error_view(error: Any) -> dict[str, Any]:
+    """A template error as the API lists it."""
+    view: dict[str, Any] = {"message": error.message}
+    if getattr(error, "line", None) is not None:
+        view["line"] = error.line
+        view["column"] = error.column
+    unknown = getattr(error, "unknown", ())
+    if unknown:
+        view["unknownPlaceholders"] = list(unknown)
+    return view
+
+
+def _headers(given: list[WebhookHeader], current: Integration | None) -> tuple[list[StoredHeader], Kept]:
+    """The headers to store; a secret header given without a value keeps its stored value."""
+    stored = current.webhook.headers if current is not None else []
+    kept_values = {h.name.lower(): h for h in stored if h.secret}
+    headers: list[StoredHeader] = []
+    kept: Kept = []
+    for index, header in enumerate(given):
+        value = header.value
+        if value is None:
+            old = kept_values.get(header.name.lower())
+            if not header.secret or old is None:
+                raise BadRequest(
+                    f"webhook.headers[{index}].value: required for header {header.name}"
+                    + (" (only an existing secret header may omit it)" if header.secret else ""),
+                    field=f"webhook.headers[{index}].value",
+                )
+            value = old.value
+            kept.append((f"header {header.name}", f"webhook.headers[{index}].value"))
+        headers.append(StoredHeader(name=header.name, value=value, secret=header.secret))
+    return headers, kept
+
+
+def _signing_secret(
+    data: IntegrationInput, current: Integration | None
+) -> tuple[str | None, str | None, Kept]:
+    """The signing secret to store, the one to show once (new or rotated), and whether it is kept."""
+    if data.signingSecret is not None:
+        return data.signingSecret, data.signingSecret, []
+    if data.generateSigningSecret:
+        secret = generate_secret()
+        return secret, secret, []
+    if current is not None and "signingSecret" not in data.model_fields_set:
+        # Left out: kept. An explicit null removes signing.
+        kept = current.signingSecret
+        return kept, None, [("signingSecret", "signingSecret")] if kept is not None else []
+    return None, None, []
+
+
+def _check_origin(before_url: str, after_url: str, kept: Kept) -> None:
+    before, after = url_origin(before_url), url_origin(after_url)
+    if before == after:
+        return
+    names = ", ".join(what for what, _ in kept)
+    hint = "supply each again (signingSecret: a new value, generateSigningSecret, or null)"
+    raise BadRequest(
+        f"webhook.url: the origin changes from {show_origin(before)} to "
+        f"{show_origin(after)}, so kept secrets cannot follow; {hint}: {names}",
+        field="webhook.url",
+        errors=[
+            {"field": field, "message": f"{what}: must be supplied again for a new origin"}
+            for what, field in kept
+        ],
+    )
+
+
+def _check_headers(headers: list[StoredHeader]) -> str:
+    """Refuse headers over the byte cap or without a Content-Type value; that value otherwise."""
+    size = header_bytes(headers)
+    if size > MAX_HEADER_BYTES:
+        raise BadRequest(
+            f"webhook.headers: the header names and values take {size:,} bytes in UTF-8; "
+            f"the cap is {MAX_HEADER_BYTES:,} bytes",
+            field="webhook.headers",
+        )
+    content_type = next((h.value for h in headers if h.name.lower() == "content-type"), "")
+    if not content_type.strip():
+        raise BadRequest("webhook.headers: the Content-Type header needs a value", field="webhook.headers")
+    return content_type
