@@ -4,7 +4,7 @@ TLS, connection or DNS error underneath, never with a request's header values.""
 from __future__ import annotations
 
 import ssl
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 
 from urllib3.exceptions import (
     ConnectTimeoutError,
@@ -66,24 +66,25 @@ def _connection_message(exc: BaseException) -> str:
     return f"connection failed: {type(exc).__name__}"
 
 
+# Checked in order: a read timeout is also an HTTPError, and most errors are OSErrors too.
+_KINDS: tuple[tuple[type[BaseException], str, Callable[[BaseException, Settings], str]], ...] = (
+    (NewConnectionError, ERROR_CONNECTION, lambda exc, _: _connection_message(exc)),
+    (ConnectTimeoutError, ERROR_TIMEOUT, lambda _, s: f"connect timeout after {s.connect_timeout_s} s"),
+    (ReadTimeoutError, ERROR_TIMEOUT, lambda _, s: f"read timeout after {s.read_timeout_s} s"),
+    (ProtocolError, ERROR_CONNECTION, lambda exc, _: _connection_message(exc)),
+    (HTTPError, ERROR_PROTOCOL, lambda exc, _: f"HTTP protocol error: {type(exc).__name__}"),
+    (TimeoutError, ERROR_TIMEOUT, lambda _, s: f"timeout after {s.read_timeout_s} s"),
+    (OSError, ERROR_CONNECTION, lambda exc, _: _connection_message(exc)),
+)
+
+
 def describe(exc: BaseException, settings: Settings) -> tuple[str, str]:
     """``(error kind, readable message)`` for an exception raised while sending."""
     if isinstance(exc, SSLError) or any(isinstance(e, (ssl.SSLError, HostnameMismatch)) for e in _chain(exc)):
         return ERROR_TLS, _tls_message(exc)
-    if isinstance(exc, NewConnectionError):
-        return ERROR_CONNECTION, _connection_message(exc)
-    if isinstance(exc, ConnectTimeoutError):
-        return ERROR_TIMEOUT, f"connect timeout after {settings.connect_timeout_s} s"
-    if isinstance(exc, ReadTimeoutError):
-        return ERROR_TIMEOUT, f"read timeout after {settings.read_timeout_s} s"
-    if isinstance(exc, ProtocolError):
-        return ERROR_CONNECTION, _connection_message(exc)
-    if isinstance(exc, HTTPError):
-        return ERROR_PROTOCOL, f"HTTP protocol error: {type(exc).__name__}"
-    if isinstance(exc, TimeoutError):
-        return ERROR_TIMEOUT, f"timeout after {settings.read_timeout_s} s"
-    if isinstance(exc, OSError):
-        return ERROR_CONNECTION, _connection_message(exc)
+    for cls, kind, message in _KINDS:
+        if isinstance(exc, cls):
+            return kind, message(exc, settings)
     return ERROR_PROTOCOL, f"unexpected error: {type(exc).__name__}"
 
 

@@ -115,14 +115,18 @@ def _embedded_v4(addr: ipaddress.IPv6Address) -> tuple[ipaddress.IPv4Address, st
     return None
 
 
-def _v4_reason(addr: ipaddress.IPv4Address) -> str | None:
-    for nets, reason in _V4_BLOCKED:
+def _listed_reason(addr: IPAddress, table: tuple[tuple[tuple[IPNetwork, ...], str], ...]) -> str | None:
+    for nets, reason in table:
         if any(addr in n for n in nets):
             return reason
-    # Backstop for special-purpose ranges registered after this table was written.
+    # Backstop for special-purpose ranges registered after the table was written.
     if not addr.is_global:
         return "not globally routable"
     return None
+
+
+def _v4_reason(addr: ipaddress.IPv4Address) -> str | None:
+    return _listed_reason(addr, _V4_BLOCKED)
 
 
 def block_reason(addr: IPAddress) -> str | None:
@@ -136,12 +140,7 @@ def block_reason(addr: IPAddress) -> str | None:
         return f"{form} {v4}, which is {inner}" if inner else None
     if addr in _V4_COMPATIBLE and int(addr) > 1:
         return f"IPv4-compatible (deprecated) form of {ipaddress.IPv4Address(int(addr))}"
-    for nets, reason in _V6_BLOCKED:
-        if any(addr in n for n in nets):
-            return reason
-    if not addr.is_global:
-        return "not globally routable"
-    return None
+    return _listed_reason(addr, _V6_BLOCKED)
 
 
 def _show(addr: IPAddress) -> str:
