@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Callable, Sequence
+from dataclasses import dataclass
 
 from secnotify.models.delivery import AttemptMessage, Claim, NotificationState, Outcome
 from secnotify.service.attempt import Sent
@@ -15,6 +16,7 @@ from secnotify.service.ports.queues import MAX_DELAY_S, DispatchQueues
 _DEAD_LETTER_KEYS = ("eventId", "integrationId", "webhookId", "attempt", "deliveryId")
 
 
+@dataclass
 class Finisher:
     """Writes outcomes in one order, on both paths:
 
@@ -39,21 +41,12 @@ class Finisher:
       (``requeue``), and a claim lets only one of the copies through.
     """
 
-    def __init__(
-        self,
-        ledger: DeliveryLedger,
-        queues: DispatchQueues,
-        notifier: Notifier,
-        clock: Clock,
-        state_ttl_s: int,
-        record_ttl_s: int,
-    ) -> None:
-        self.ledger = ledger
-        self.queues = queues
-        self.notifier = notifier
-        self.clock = clock
-        self.state_ttl_s = state_ttl_s
-        self.record_ttl_s = record_ttl_s
+    ledger: DeliveryLedger
+    queues: DispatchQueues
+    notifier: Notifier
+    clock: Clock
+    state_ttl_s: int
+    record_ttl_s: int
 
     def finish_batch(self, event_id: str, batch: Sequence[Sent]) -> None:
         """The event path: the lease holder's outcomes, states and records in batches."""

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Callable
+from dataclasses import dataclass, field
 from typing import Any
 
 from secnotify.models.delivery import DeliveryRecord
@@ -27,29 +28,21 @@ from secnotify.storage.secrets import SecretBox
 from secnotify.templating import render_preview
 
 
+@dataclass
 class IntegrationService:
-    def __init__(
-        self,
-        config: ConfigRepository,
-        events: EventArchive,
-        deliveries: DeliveryLogReader,
-        settings: Settings,
-        secrets: SecretBox,
-        notifier: Callable[[], Notifier],
-    ) -> None:
-        self.store = config
-        self.events = events
-        self.deliveries_log = deliveries
-        self.settings = settings
-        self.secrets = secrets
-        self._make_notifier = notifier
-        self._notifier: Notifier | None = None
+    store: ConfigRepository
+    events: EventArchive
+    deliveries_log: DeliveryLogReader
+    settings: Settings
+    secrets: SecretBox
+    make_notifier: Callable[[], Notifier]
+    _notifier: Notifier | None = field(default=None, init=False)
 
     @property
     def notifier(self) -> Notifier:
         # Built on first use: CRUD requests never pay for the HTTP pool.
         if self._notifier is None:
-            self._notifier = self._make_notifier()
+            self._notifier = self.make_notifier()
         return self._notifier
 
     # ---- CRUD -----------------------------------------------------------------------

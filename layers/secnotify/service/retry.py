@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable
+from dataclasses import dataclass
 
 from secnotify.models.delivery import (
     AttemptMessage,
@@ -29,28 +30,19 @@ class RetryNotReady(Exception):
     """The retry message arrived while its notification is still in flight; try it later."""
 
 
+@dataclass
 class RetryPath:
-    def __init__(
-        self,
-        ledger: DeliveryLedger,
-        queues: DispatchQueues,
-        config: ConfigCache,
-        settings: Settings,
-        clock: Clock,
-        attempts: Attempts,
-        finisher: Finisher,
-        fan_out: FanOut,
-        state_ttl_s: int,
-    ) -> None:
-        self.ledger = ledger
-        self.queues = queues
-        self.config = config
-        self.settings = settings
-        self.clock = clock
-        self.attempts = attempts
-        self.finisher = finisher
-        self.fan_out = fan_out
-        self.state_ttl_s = state_ttl_s
+    """One retry-queue message at a time: an attempt to make, or an event to look at again."""
+
+    ledger: DeliveryLedger
+    queues: DispatchQueues
+    config: ConfigCache
+    settings: Settings
+    clock: Clock
+    attempts: Attempts
+    finisher: Finisher
+    fan_out: FanOut
+    state_ttl_s: int
 
     def handle(self, body: str, remaining_s: float | None) -> DispatchResult:
         result = DispatchResult()

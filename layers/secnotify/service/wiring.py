@@ -36,7 +36,7 @@ def api_services() -> ApiServices:
         storage.deliveries,
         settings,
         secrets,
-        notifier=lambda: Notifier(storage.deliveries, settings),
+        make_notifier=lambda: Notifier(storage.deliveries, settings),
     )
     return ApiServices(ProfileService(storage.config, settings), integrations)
 

@@ -22,19 +22,14 @@ from secnotify.storage.errors import (
     VersionConflict,
 )
 from secnotify.storage.keys import CONFIG_PK, config_key, counter_key, dumps
-from secnotify.storage.page_tokens import PageTokens
+from secnotify.storage.page_tokens import PagedTable
 
 # Below DynamoDB's 400 KB item limit with room to spare; items written before the cap existed
 # may be larger: they still load, and are refused only when written again.
 MAX_CONFIG_ITEM_BYTES = 350 * 1024
 
 
-class DynamoConfigRepository:
-    def __init__(self, client: Any, table_name: str, tokens: PageTokens | None = None) -> None:
-        self.client = client
-        self.table_name = table_name
-        self.tokens = tokens or PageTokens(client, table_name)
-
+class DynamoConfigRepository(PagedTable):
     def get_config_item(self, kind: ConfigKind, item_id: str) -> StoredItem:
         resp = self.client.get_item(
             TableName=self.table_name, Key=config_key(kind, item_id), ConsistentRead=True

@@ -9,7 +9,7 @@ from typing import Any
 from secnotify.models.delivery import DeliveryRecord
 from secnotify.storage.errors import NotFound
 from secnotify.storage.keys import deliveries_pk, delivery_key, dumps
-from secnotify.storage.page_tokens import PageTokens
+from secnotify.storage.page_tokens import PagedTable
 
 
 def delivery_item(record: DeliveryRecord, ttl_s: int, now: float | None = None) -> dict[str, Any]:
@@ -22,13 +22,8 @@ def delivery_item(record: DeliveryRecord, ttl_s: int, now: float | None = None) 
     }
 
 
-class DynamoDeliveryLog:
+class DynamoDeliveryLog(PagedTable):
     """The ``DeliveryLog`` port on DynamoDB."""
-
-    def __init__(self, client: Any, table_name: str, tokens: PageTokens | None = None) -> None:
-        self.client = client
-        self.table_name = table_name
-        self.tokens = tokens or PageTokens(client, table_name)
 
     def put_delivery(self, record: DeliveryRecord, ttl_s: int) -> None:
         self.client.put_item(TableName=self.table_name, Item=delivery_item(record, ttl_s))

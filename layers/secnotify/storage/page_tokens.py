@@ -80,3 +80,12 @@ class PageTokens:
         resp = self.client.query(**query)
         last = resp.get("LastEvaluatedKey")
         return resp.get("Items", []), encode_token(last, self._key()) if last else None
+
+
+class PagedTable:
+    """An adapter over the table whose listings page with signed tokens."""
+
+    def __init__(self, client: Any, table_name: str, tokens: PageTokens | None = None) -> None:
+        self.client = client
+        self.table_name = table_name
+        self.tokens = tokens or PageTokens(client, table_name)
