@@ -7,7 +7,6 @@ measured alternately in the same run.
 
 from __future__ import annotations
 
-import dataclasses
 import functools
 import json
 import re
@@ -135,7 +134,7 @@ def _build_dispatcher(concurrency: int) -> Any:
     from secnotify.storage.queues import Queues
     from secnotify.storage.secrets import SecretBox
 
-    settings = dataclasses.replace(get_settings(), fanout_concurrency=concurrency)
+    settings = get_settings().replace(fanout_concurrency=concurrency)
     pool = urllib3.PoolManager(num_pools=max(64, concurrency * 2), maxsize=max(10, concurrency), block=False)
     store = DynamoStore(settings.table_name)
     return Dispatcher(

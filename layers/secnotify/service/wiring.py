@@ -32,7 +32,7 @@ def api_services() -> ApiServices:
 
 @lru_cache(maxsize=1)
 def dispatcher() -> Dispatcher:
-    settings = get_settings()
+    settings = get_settings().for_dispatcher()
     store = DynamoStore(settings.table_name)
     return Dispatcher(
         store=store,
