@@ -135,6 +135,11 @@ class Settings(BaseModel):
             raise ConfigurationError("; ".join(missing))
         return self
 
+    @property
+    def render_worker_environment(self) -> dict[str, str]:
+        """The environment a template render process starts with (no credentials)."""
+        return sandboxed_process_environment()
+
     def for_dispatcher(self) -> Settings:
         """The dispatcher cannot retry or give up without its queues."""
         return self.require("retry_queue_url", "dead_letter_queue_url")

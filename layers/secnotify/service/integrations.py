@@ -28,7 +28,7 @@ from secnotify.sources import MalformedEvent, parse_eventbridge
 from secnotify.storage.dynamodb import INTEGRATION, DynamoStore, StoredItem
 from secnotify.storage.errors import ItemTooLarge, LimitExceeded, NotFound, ProfileMissing, VersionConflict
 from secnotify.storage.secrets import SecretBox
-from secnotify.templating import render_preview, validate_template
+from secnotify.templating import RenderLimits, render_preview, validate_template
 
 
 @dataclass(frozen=True)
@@ -54,6 +54,7 @@ class IntegrationService:
         self.settings = settings
         self.secrets = secrets
         self._notifier = notifier
+        self._limits = RenderLimits.from_settings(settings)
 
     @property
     def notifier(self) -> Notifier:
@@ -153,7 +154,7 @@ class IntegrationService:
             payload, content_type = stored.webhook.payload, stored.webhook.content_type()
         else:
             raise BadRequest("give either integrationId or integration", field="integrationId")
-        body, render_errors = render_preview(payload, content_type, self._event(event))
+        body, render_errors = render_preview(payload, content_type, self._event(event), self._limits)
         for error in map(_error_view, render_errors):
             if error not in errors:
                 errors.append(error)
@@ -295,7 +296,7 @@ class IntegrationService:
             raise BadRequest(
                 "webhook.headers: the Content-Type header needs a value", field="webhook.headers"
             )
-        errors = validate_template(data.webhook.payload, content_type)
+        errors = validate_template(data.webhook.payload, content_type, limits=self._limits)
         if errors:
             first = errors[0]
             raise BadRequest(

@@ -17,7 +17,7 @@ from secnotify.models.integration import Integration
 from secnotify.service.common import now_iso
 from secnotify.settings import Settings
 from secnotify.storage.dynamodb import DynamoStore
-from secnotify.templating import CompiledTemplate, TemplateError, compile_template
+from secnotify.templating import CompiledTemplate, RenderLimits, TemplateError, compile_template
 
 
 def webhook_id(event_id: str, integration_id: str) -> str:
@@ -34,9 +34,10 @@ def delivery_id() -> str:
 class TemplateCache:
     """Compiled templates keyed by integration id and version: compile once per change."""
 
-    def __init__(self, max_size: int = 2048) -> None:
+    def __init__(self, limits: RenderLimits, max_size: int = 2048) -> None:
         self._items: OrderedDict[tuple[str, int], CompiledTemplate] = OrderedDict()
         self._lock = threading.Lock()
+        self.limits = limits
         self.max_size = max_size
 
     def get(self, integration: Integration) -> CompiledTemplate:
@@ -46,7 +47,9 @@ class TemplateCache:
             if hit is not None:
                 self._items.move_to_end(key)
                 return hit
-        compiled = compile_template(integration.webhook.payload, integration.webhook.content_type())
+        compiled = compile_template(
+            integration.webhook.payload, integration.webhook.content_type(), self.limits
+        )
         with self._lock:
             self._items[key] = compiled
             while len(self._items) > self.max_size:
@@ -71,7 +74,7 @@ class Notifier:
         self.store = store
         self.settings = settings
         self.sender = sender or WebhookSender(settings)
-        self.templates = templates or TemplateCache()
+        self.templates = templates or TemplateCache(RenderLimits.from_settings(settings))
 
     def attempt(
         self,

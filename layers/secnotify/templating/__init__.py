@@ -8,12 +8,14 @@ from secnotify.templating.engine import (
 )
 from secnotify.templating.errors import TemplateError
 from secnotify.templating.escaping import is_json_content_type, is_xml_content_type
+from secnotify.templating.limits import RenderLimits
 from secnotify.templating.placeholders import PLACEHOLDERS, PlaceholderInfo
 
 __all__ = [
     "PLACEHOLDERS",
     "CompiledTemplate",
     "PlaceholderInfo",
+    "RenderLimits",
     "TemplateError",
     "compile_template",
     "is_json_content_type",

@@ -23,10 +23,10 @@ from collections.abc import Callable
 from typing import TYPE_CHECKING
 
 from secnotify.models.event import SecurityEvent, sample_event
-from secnotify.settings import get_settings
 from secnotify.templating import escaping, placeholders
 from secnotify.templating.errors import RenderBudgetExceeded, TemplateError
 from secnotify.templating.escaping import Mode
+from secnotify.templating.limits import DEFAULT_LIMITS, RenderLimits
 from secnotify.templating.placeholders import PLACEHOLDER_RE, unknown_placeholder_error
 
 if TYPE_CHECKING:
@@ -43,15 +43,18 @@ def _line_col(text: str, offset: int) -> tuple[int, int]:
 class CompiledTemplate:
     """A template ready to render; build it with :func:`compile_template`."""
 
-    def __init__(self, source: str, content_type: str, mode: Mode) -> None:
+    def __init__(
+        self, source: str, content_type: str, mode: Mode, limits: RenderLimits = DEFAULT_LIMITS
+    ) -> None:
         self.source = source
         self.content_type = content_type
         self.mode = mode
+        self.limits = limits
         self.uses_jinja = any(marker in source for marker in _JINJA_MARKERS)
         # Refused on save, yet rendered as before: a stored template keeps delivering.
         self.problems: tuple[TemplateError, ...] = ()
-        self._max_bytes = get_settings().render_max_output_bytes
-        self._timeout_s = get_settings().render_timeout_s
+        self._max_bytes = limits.max_output_bytes
+        self._timeout_s = limits.timeout_s
         if self.uses_jinja:
             self._compile_jinja()
         else:
@@ -127,7 +130,8 @@ class CompiledTemplate:
         # in a worker process with hard limits: see secnotify.templating.worker
         from secnotify.templating import worker
 
-        return worker.render(self.source, self.mode, event, self._max_bytes, self._timeout_s)
+        environment = dict(self.limits.worker_environment)
+        return worker.render(self.source, self.mode, event, self._max_bytes, self._timeout_s, environment)
 
     # --- public ------------------------------------------------------------------------
 
@@ -143,14 +147,16 @@ class CompiledTemplate:
 
 
 @functools.lru_cache(maxsize=512)
-def _compile_cached(template: str, content_type: str) -> CompiledTemplate:
-    return CompiledTemplate(template, content_type, escaping.mode_for(content_type))
+def _compile_cached(template: str, content_type: str, limits: RenderLimits) -> CompiledTemplate:
+    return CompiledTemplate(template, content_type, escaping.mode_for(content_type), limits)
 
 
-def compile_template(template: str, content_type: str) -> CompiledTemplate:
+def compile_template(
+    template: str, content_type: str, limits: RenderLimits = DEFAULT_LIMITS
+) -> CompiledTemplate:
     """Compile once (cached), render many times. Raises TemplateError for unknown
     placeholders/variables, unsupported tags and Jinja syntax errors."""
-    return _compile_cached(template, content_type)
+    return _compile_cached(template, content_type, limits)
 
 
 def _check_json(body: str) -> TemplateError | None:
@@ -166,11 +172,14 @@ def _check_json(body: str) -> TemplateError | None:
 
 
 def render_preview(
-    template: str, content_type: str, event: SecurityEvent | None = None
+    template: str,
+    content_type: str,
+    event: SecurityEvent | None = None,
+    limits: RenderLimits = DEFAULT_LIMITS,
 ) -> tuple[str, list[TemplateError]]:
     """Body ("" when it could not render) and the problems found, for the preview endpoint."""
     try:
-        compiled = compile_template(template, content_type)
+        compiled = compile_template(template, content_type, limits)
         body = compiled.render(event if event is not None else sample_event())
     except TemplateError as exc:
         return "", [exc]
@@ -183,7 +192,10 @@ def render_preview(
 
 
 def validate_template(
-    template: str, content_type: str, event: SecurityEvent | None = None
+    template: str,
+    content_type: str,
+    event: SecurityEvent | None = None,
+    limits: RenderLimits = DEFAULT_LIMITS,
 ) -> list[TemplateError]:
     """Everything wrong with a template, checked against the sample event (empty when fine)."""
-    return render_preview(template, content_type, event)[1]
+    return render_preview(template, content_type, event, limits)[1]
