@@ -27,7 +27,8 @@ from secnotify.templating import escaping, placeholders
 from secnotify.templating.errors import RenderBudgetExceeded, TemplateError
 from secnotify.templating.escaping import Mode
 from secnotify.templating.limits import DEFAULT_LIMITS, RenderLimits
-from secnotify.templating.placeholders import PLACEHOLDER_RE, unknown_placeholder_error
+from secnotify.templating.placeholders import unknown_placeholder_error
+from secnotify.templating.scanner import Scanner, placeholders_in
 
 if TYPE_CHECKING:
     from secnotify.templating.jinja_engine import JinjaTemplate
@@ -69,42 +70,27 @@ class CompiledTemplate:
 
     def _compile_plain(self) -> None:
         source = self.source
-        unknown: list[tuple[str, int, int | None]] = []
-        problems: list[TemplateError] = []
-        state = escaping.OUTSIDE
-        pos = 0
-        head = ""
+        scan = Scanner(self.mode, source)
+        found = list(placeholders_in(source))
+        ends = [placeholder.start for placeholder in found[1:]]
+        ends += [len(source)] if found else []
+        self._head = source[: found[0].start] if found else source
+        scan.literal(self._head)
         ops: list[tuple[str, Callable[[str], str], str]] = []
-        pending: tuple[str, Callable[[str], str]] | None = None
-        for match in PLACEHOLDER_RE.finditer(source):
-            literal = source[pos : match.start()]
-            if pending is None:
-                head = literal
-            else:
-                ops.append((*pending, literal))
-            state = escaping.advance(state, literal)
-            problem = escaping.escaped_value_error(self.mode, state, *_line_col(source, match.start()))
-            if problem is not None:
-                problems.append(problem)
-            key = placeholders.resolve(match)
-            if key is None:
-                unknown.append((match.group()[1:-1], *_line_col(source, match.start())))
-                key = "Title"  # keeps the loop simple; compile fails below
-            in_string = state != escaping.OUTSIDE
-            pending = (key, escaping.placeholder_escaper(self.mode, in_string, placeholders.kind_of(key)))
-            if state == escaping.AFTER_BACKSLASH:
-                state = escaping.IN_STRING
-            pos = match.end()
-        if unknown:
-            raise unknown_placeholder_error(unknown)
-        if pending is None:
-            head = source[pos:]
-        else:
-            ops.append((*pending, source[pos:]))
-        self.problems = tuple(problems)
-        self._head = head
+        for placeholder, end in zip(found, ends, strict=True):
+            in_string = scan.placeholder(placeholder, *_line_col(source, placeholder.start))
+            literal = source[placeholder.end : end]
+            scan.literal(literal)
+            if placeholder.key is not None:
+                escape = escaping.placeholder_escaper(
+                    self.mode, in_string, placeholders.kind_of(placeholder.key)
+                )
+                ops.append((placeholder.key, escape, literal))
+        if scan.unknown:
+            raise unknown_placeholder_error(scan.unknown)
+        self.problems = tuple(scan.problems)
         self._ops = tuple(ops)
-        self._used = {key for key, _, _ in ops}
+        self._used = scan.used
         self._getters = tuple((key, placeholders.text_getter(key)) for key in self._used)
 
     def _render_plain(self, event: SecurityEvent) -> str:
