@@ -4,10 +4,8 @@ test-send and redeliver, so they all take exactly the same path (and the same SS
 from __future__ import annotations
 
 import hashlib
-import threading
 import time
 import uuid
-from collections import OrderedDict
 from dataclasses import dataclass
 from typing import Any
 
@@ -17,7 +15,7 @@ from secnotify.models.integration import Integration
 from secnotify.service.common import now_iso
 from secnotify.settings import Settings
 from secnotify.storage.dynamodb import DynamoStore
-from secnotify.templating import CompiledTemplate, RenderLimits, TemplateError, compile_template
+from secnotify.templating import TEMPLATES, RenderLimits, TemplateCache, TemplateError
 
 
 def webhook_id(event_id: str, integration_id: str) -> str:
@@ -29,32 +27,6 @@ def webhook_id(event_id: str, integration_id: str) -> str:
 def delivery_id() -> str:
     """Sorts by creation time, so the log reads newest first with a reverse query."""
     return f"{time.time_ns() // 1_000_000:013d}-{uuid.uuid4().hex[:12]}"
-
-
-class TemplateCache:
-    """Compiled templates keyed by integration id and version: compile once per change."""
-
-    def __init__(self, limits: RenderLimits, max_size: int = 2048) -> None:
-        self._items: OrderedDict[tuple[str, int], CompiledTemplate] = OrderedDict()
-        self._lock = threading.Lock()
-        self.limits = limits
-        self.max_size = max_size
-
-    def get(self, integration: Integration) -> CompiledTemplate:
-        key = (integration.id, integration.version)
-        with self._lock:
-            hit = self._items.get(key)
-            if hit is not None:
-                self._items.move_to_end(key)
-                return hit
-        compiled = compile_template(
-            integration.webhook.payload, integration.webhook.content_type(), self.limits
-        )
-        with self._lock:
-            self._items[key] = compiled
-            while len(self._items) > self.max_size:
-                self._items.popitem(last=False)
-        return compiled
 
 
 @dataclass(frozen=True)
@@ -74,7 +46,8 @@ class Notifier:
         self.store = store
         self.settings = settings
         self.sender = sender or WebhookSender(settings)
-        self.templates = templates or TemplateCache(RenderLimits.from_settings(settings))
+        self.templates = templates if templates is not None else TEMPLATES
+        self.render_limits = RenderLimits.from_settings(settings)
 
     def attempt(
         self,
@@ -92,7 +65,9 @@ class Notifier:
         """
         msg_id = msg_id or webhook_id(event.event_id, integration.id)
         try:
-            body = self.templates.get(integration).render(event).encode("utf-8")
+            webhook = integration.webhook
+            compiled = self.templates.get(webhook.payload, webhook.content_type(), self.render_limits)
+            body = compiled.render(event).encode("utf-8")
         except TemplateError as exc:
             outcome = DeliveryOutcome(
                 delivered=False,

@@ -1,7 +1,9 @@
 """Payload templates: placeholders, content-type aware escaping, and sandboxed Jinja2."""
 
 from secnotify.templating.engine import (
+    TEMPLATES,
     CompiledTemplate,
+    TemplateCache,
     compile_template,
     render_preview,
     validate_template,
@@ -13,9 +15,11 @@ from secnotify.templating.placeholders import PLACEHOLDERS, PlaceholderInfo
 
 __all__ = [
     "PLACEHOLDERS",
+    "TEMPLATES",
     "CompiledTemplate",
     "PlaceholderInfo",
     "RenderLimits",
+    "TemplateCache",
     "TemplateError",
     "compile_template",
     "is_json_content_type",

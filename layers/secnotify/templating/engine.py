@@ -17,9 +17,11 @@ would otherwise cost every dispatcher cold start tens of milliseconds.
 
 from __future__ import annotations
 
-import functools
 import json
+import threading
+from collections import OrderedDict
 from collections.abc import Callable
+from concurrent.futures import Future
 from typing import TYPE_CHECKING
 
 from secnotify.models.event import SecurityEvent, sample_event
@@ -132,17 +134,72 @@ class CompiledTemplate:
 # --- public functions --------------------------------------------------------------------
 
 
-@functools.lru_cache(maxsize=512)
-def _compile_cached(template: str, content_type: str, limits: RenderLimits) -> CompiledTemplate:
-    return CompiledTemplate(template, content_type, escaping.mode_for(content_type), limits)
+_Key = tuple[str, str, RenderLimits]
+
+
+class TemplateCache:
+    """The process's compiled templates, keyed by template text, content type and limits: an edit
+    compiles anew, while integrations with the same template share one compile. Least recently
+    used ones go past ``max_size``. Thread-safe; threads asking for a template being compiled
+    wait for that compile instead of starting their own. Failed compiles are not kept."""
+
+    def __init__(self, max_size: int = 2048) -> None:
+        self.max_size = max_size
+        self.compiles = 0
+        self._items: OrderedDict[_Key, CompiledTemplate] = OrderedDict()
+        self._pending: dict[_Key, Future[CompiledTemplate]] = {}
+        self._lock = threading.Lock()
+
+    def __len__(self) -> int:
+        return len(self._items)
+
+    def get(
+        self, template: str, content_type: str, limits: RenderLimits = DEFAULT_LIMITS
+    ) -> CompiledTemplate:
+        key = (template, content_type, limits)
+        with self._lock:
+            hit = self._items.get(key)
+            if hit is not None:
+                self._items.move_to_end(key)
+                return hit
+            pending = self._pending.get(key)
+            if pending is None:
+                pending = self._pending[key] = Future()
+                self.compiles += 1
+                mine = True
+            else:
+                mine = False
+        if mine:
+            self._compile(key, pending)
+        return pending.result()
+
+    def _compile(self, key: _Key, pending: Future[CompiledTemplate]) -> None:
+        template, content_type, limits = key
+        try:
+            compiled = CompiledTemplate(template, content_type, escaping.mode_for(content_type), limits)
+        except BaseException as exc:
+            with self._lock:
+                del self._pending[key]
+            pending.set_exception(exc)
+            return
+        with self._lock:
+            del self._pending[key]
+            self._items[key] = compiled
+            while len(self._items) > self.max_size:
+                self._items.popitem(last=False)
+        pending.set_result(compiled)
+
+
+# The one template cache of the process: the dispatcher's notifier, test-send, preview and save.
+TEMPLATES = TemplateCache()
 
 
 def compile_template(
     template: str, content_type: str, limits: RenderLimits = DEFAULT_LIMITS
 ) -> CompiledTemplate:
-    """Compile once (cached), render many times. Raises TemplateError for unknown
-    placeholders/variables, unsupported tags and Jinja syntax errors."""
-    return _compile_cached(template, content_type, limits)
+    """Compile once (cached in :data:`TEMPLATES`), render many times. Raises TemplateError for
+    unknown placeholders/variables, unsupported tags and Jinja syntax errors."""
+    return TEMPLATES.get(template, content_type, limits)
 
 
 def _check_json(body: str) -> TemplateError | None:

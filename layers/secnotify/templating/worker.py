@@ -52,6 +52,8 @@ _KIB = 1024
 # --- the child -----------------------------------------------------------------------------
 
 
+# The worker process's own cache, not a second layer over the parent's TemplateCache: compiled
+# code cannot cross the pipe, so a worker compiles each template it is sent once.
 @functools.lru_cache(maxsize=256)
 def _compiled(source: str, mode: Mode, max_bytes: int, timeout_s: float) -> JinjaTemplate:
     return JinjaTemplate(source, mode, max_bytes, timeout_s)
