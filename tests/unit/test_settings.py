@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import ast
-import dataclasses
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -12,11 +11,9 @@ import pytest
 import yaml
 
 from local.lambda_runtime import LocalContext
-from secnotify.models.event import sample_event
 from secnotify.service import wiring
 from secnotify.settings import ConfigurationError, Settings, load_settings
 from secnotify.storage.secrets import SecretBox, UnsealedSecret
-from secnotify.templating import RenderLimits, TemplateError, compile_template, worker
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -321,7 +318,7 @@ def test_require_names_each_missing_value() -> None:
     assert full.for_dispatcher() is full
 
 
-# ---- the render limits are handed to templating, which reads no settings ----------------------
+# ---- templating reads no settings: the render limits are handed in (test_render_limits.py) ------
 
 
 def _imported_modules(path: Path) -> set[str]:
@@ -344,35 +341,3 @@ def test_templating_never_imports_settings() -> None:
         if name == "secnotify.settings" or name.startswith("secnotify.settings.")
     ]
     assert offenders == []
-
-
-def test_render_limits_are_the_callers(monkeypatch: pytest.MonkeyPatch) -> None:
-    event = sample_event().model_copy(update={"description": "x" * 100})
-    monkeypatch.setenv("RENDER_MAX_OUTPUT_BYTES", "64")
-    monkeypatch.setenv("RENDER_TIMEOUT_SECONDS", "0.25")
-    limits = RenderLimits.from_settings(load_settings())
-    assert (limits.max_output_bytes, limits.timeout_s) == (64, 0.25)
-    with pytest.raises(TemplateError, match="exceeds 64 bytes"):
-        compile_template("{Description}", "text/plain", limits).render(event)
-    # the same template under the default limits, whatever the environment says
-    assert compile_template("{Description}", "text/plain").render(event) == "x" * 100
-    assert RenderLimits() == dataclasses.replace(
-        RenderLimits.from_settings(Settings()), worker_environment=()
-    )
-
-
-def test_a_render_process_gets_the_settings_sandboxed_environment(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", "wJalrXUtnFEMI-not-for-templates")
-    monkeypatch.setenv("LANG", "C.UTF-8")
-    pool = worker.RenderPool(size=1)
-    monkeypatch.setattr(worker, "POOL", pool)
-    try:
-        limits = RenderLimits.from_settings(load_settings())
-        assert compile_template("{{ Title }}", "text/plain", limits).render(sample_event())
-        (started,) = pool._idle
-        with open(f"/proc/{started.process.pid}/environ", "rb") as env:
-            seen = dict(entry.split(b"=", 1) for entry in env.read().split(b"\0") if entry)
-    finally:
-        pool.close()
-    assert seen.get(b"LANG") == b"C.UTF-8"
-    assert b"AWS_SECRET_ACCESS_KEY" not in seen and b"KMS_KEY_ID" not in seen
