@@ -134,7 +134,8 @@ class CompiledTemplate:
 # --- public functions --------------------------------------------------------------------
 
 
-_Key = tuple[str, str, RenderLimits]
+# Built-in values only, so a lookup hashes and compares in C (it runs for every delivery).
+_Key = tuple[str, str, int, float, tuple[tuple[str, str], ...]]
 
 
 class TemplateCache:
@@ -156,7 +157,7 @@ class TemplateCache:
     def get(
         self, template: str, content_type: str, limits: RenderLimits = DEFAULT_LIMITS
     ) -> CompiledTemplate:
-        key = (template, content_type, limits)
+        key = (template, content_type, limits.max_output_bytes, limits.timeout_s, limits.worker_environment)
         with self._lock:
             hit = self._items.get(key)
             if hit is not None:
@@ -170,11 +171,11 @@ class TemplateCache:
             else:
                 mine = False
         if mine:
-            self._compile(key, pending)
+            self._compile(key, limits, pending)
         return pending.result()
 
-    def _compile(self, key: _Key, pending: Future[CompiledTemplate]) -> None:
-        template, content_type, limits = key
+    def _compile(self, key: _Key, limits: RenderLimits, pending: Future[CompiledTemplate]) -> None:
+        template, content_type = key[0], key[1]
         try:
             compiled = CompiledTemplate(template, content_type, escaping.mode_for(content_type), limits)
         except BaseException as exc:
