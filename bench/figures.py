@@ -179,7 +179,7 @@ def fanout(
     waves = -(-n // concurrency)
     fig.lines += [
         f"path: functions.dispatcher.app.lambda_handler (Lambda handler, real wiring), "
-        f"FANOUT_CONCURRENCY={concurrency} (settings default {Settings.fanout_concurrency})",
+        f"FANOUT_CONCURRENCY={concurrency} (settings default {Settings().fanout_concurrency})",
         f"cold first invocation (fresh graph, empty pool, config load): {ms(cold)}",
         f"steady state, median of {reps} (fresh event id each): {ms(wall)}  "
         f"[min {ms(min(walls))}, max {ms(max(walls))}]",
