@@ -55,6 +55,7 @@ def _retry_record(record: Any, lambda_context: LambdaContext) -> None:
 @tracer.capture_lambda_handler
 @metrics.log_metrics
 def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
+    graph = dispatcher()  # first: a misconfigured function fails here, naming the variable
     if isinstance(event, dict) and "Records" in event:
         # Only retry batches need the batch utility (and the asyncio it imports): keep it off
         # the cold start of the common EventBridge path.
@@ -66,7 +67,7 @@ def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, A
             processor=BatchProcessor(event_type=EventType.SQS),
             context=context,
         )
-    result = dispatcher().handle_event(event, remaining_s=context.get_remaining_time_in_millis() / 1000)
+    result = graph.handle_event(event, remaining_s=context.get_remaining_time_in_millis() / 1000)
     _count(result)
     if result.malformed_reason:
         logger.warning(

@@ -1,132 +1,206 @@
 """The one place that reads the process environment.
 
-Every tunable lives here with its default, so the SAM template, the local runner and the
-tests configure the code the same way: through environment variables.
+Every tunable lives here with its default and its accepted range, so the SAM template, the
+local runner and the tests configure the code the same way: through environment variables.
+An empty variable counts as unset. A value out of range stops the function at its first
+wiring with a message that names the variable and the value (README "Deploy").
 """
 
 from __future__ import annotations
 
 import ipaddress
 import os
-from dataclasses import dataclass
+import re
+from collections.abc import Mapping
 from functools import lru_cache
+from typing import Annotated, Any
+
+from pydantic import AfterValidator, BaseModel, BeforeValidator, ConfigDict, Field, ValidationError
 
 DEFAULT_RETRY_LADDER = (0, 5, 30, 120, 600, 1800, 3600, 10800, 21600, 43200)
+# No wait inside a function can outlast its invocation (Lambda's longest is 15 minutes).
+LAMBDA_MAX_S = 900.0
+WEEK_S = 7 * 86400.0
+MAX_LADDER_STEPS = 100
 
 
 class ConfigurationError(ValueError):
     """An environment variable holds a value the code cannot run with; the message names both."""
 
 
-def _int(name: str, default: int) -> int:
-    raw = os.environ.get(name, "").strip()
-    try:
-        return int(raw) if raw else default
-    except ValueError:
-        raise ConfigurationError(f"{name}={raw!r} is not a whole number") from None
-
-
-def _float(name: str, default: float) -> float:
-    raw = os.environ.get(name, "").strip()
-    try:
-        return float(raw) if raw else default
-    except ValueError:
-        raise ConfigurationError(f"{name}={raw!r} is not a number") from None
-
-
-def _list(name: str) -> tuple[str, ...]:
-    raw = os.environ.get(name, "")
-    return tuple(part.strip() for part in raw.split(",") if part.strip())
-
-
-def _cidrs(name: str) -> tuple[str, ...]:
-    cidrs = _list(name)
-    for cidr in cidrs:
-        try:
-            ipaddress.ip_network(cidr, strict=False)
-        except ValueError:
-            raise ConfigurationError(
-                f"{name}: {cidr!r} is not an IPv4 or IPv6 CIDR (expected e.g. 10.1.0.0/16 or fd00::/8)"
-            ) from None
-    return cidrs
-
-
-def _ports(name: str) -> tuple[int, ...]:
-    ports: list[int] = []
-    for part in _list(name):
-        if not (part.isascii() and part.isdigit() and 1 <= int(part) <= 65535):
-            raise ConfigurationError(f"{name}: {part!r} is not a TCP port (1-65535)")
-        ports.append(int(part))
-    return tuple(ports)
-
-
-def _required(name: str, why: str) -> str:
-    value = os.environ.get(name, "").strip()
-    if not value:
-        raise ConfigurationError(f"{name} is empty: {why}")
+def _comma_list(value: Any) -> Any:
+    if isinstance(value, str):
+        return tuple(part.strip() for part in value.split(",") if part.strip())
     return value
 
 
-@dataclass(frozen=True)
-class Settings:
-    table_name: str = "secnotify"
-    retry_queue_url: str = ""
-    dead_letter_queue_url: str = ""
-    kms_key_id: str = ""
-    connect_timeout_s: float = 5.0
-    read_timeout_s: float = 10.0
-    retry_ladder_s: tuple[float, ...] = DEFAULT_RETRY_LADDER
-    max_retry_after_s: float = 43200.0
-    ssrf_allow_cidrs: tuple[str, ...] = ()
+def _cidr(value: str) -> str:
+    try:
+        ipaddress.ip_network(value, strict=False)
+    except ValueError:
+        raise ValueError("is not an IPv4 or IPv6 CIDR (expected e.g. 10.1.0.0/16 or fd00::/8)") from None
+    return value
+
+
+_TABLE_NAME = re.compile(r"[A-Za-z0-9_.-]{3,255}")
+
+
+def _table_name(value: str) -> str:
+    if not _TABLE_NAME.fullmatch(value):
+        raise ValueError("is not a DynamoDB table name (3-255 letters, digits, '_', '-' or '.')")
+    return value
+
+
+def _queue_url(value: str) -> str:
+    if value and not re.fullmatch(r"https?://[^\s/]+/\S*", value):
+        raise ValueError("is not an SQS queue URL (https://sqs.<region>.amazonaws.com/<account>/<name>)")
+    return value
+
+
+CommaList = BeforeValidator(_comma_list)
+Cidr = Annotated[str, AfterValidator(_cidr)]
+Port = Annotated[int, Field(ge=1, le=65535)]
+LadderStep = Annotated[float, Field(ge=0, le=WEEK_S)]
+QueueUrl = Annotated[str, AfterValidator(_queue_url)]
+
+# Why each value that may be empty in the model must not be where it is required.
+_REQUIRED_BECAUSE = {
+    "kms_key_id": "secret header values and signing secrets are sealed with this KMS key",
+    "retry_queue_url": "the dispatcher schedules every retry on this queue",
+    "dead_letter_queue_url": "the dispatcher sends what it gives up on to this queue",
+}
+
+
+class Settings(BaseModel):
+    """Validated settings; the aliases are the environment variable names."""
+
+    model_config = ConfigDict(frozen=True, populate_by_name=True, extra="forbid", allow_inf_nan=False)
+
+    table_name: Annotated[str, AfterValidator(_table_name)] = Field("secnotify", alias="TABLE_NAME")
+    retry_queue_url: QueueUrl = Field("", alias="RETRY_QUEUE_URL")
+    dead_letter_queue_url: QueueUrl = Field("", alias="DEAD_LETTER_QUEUE_URL")
+    kms_key_id: str = Field("", alias="KMS_KEY_ID")  # required by load_settings
+    connect_timeout_s: float = Field(5.0, alias="CONNECT_TIMEOUT_SECONDS", gt=0, le=LAMBDA_MAX_S)
+    read_timeout_s: float = Field(10.0, alias="READ_TIMEOUT_SECONDS", gt=0, le=LAMBDA_MAX_S)
+    retry_ladder_s: Annotated[tuple[LadderStep, ...], CommaList] = Field(
+        DEFAULT_RETRY_LADDER, alias="RETRY_LADDER_SECONDS", min_length=1, max_length=MAX_LADDER_STEPS
+    )
+    max_retry_after_s: float = Field(43200.0, alias="MAX_RETRY_AFTER_SECONDS", ge=0, le=WEEK_S)
+    ssrf_allow_cidrs: Annotated[tuple[Cidr, ...], CommaList] = Field((), alias="SSRF_ALLOW_CIDRS")
     # Ports of this machine's own services (the local stack's endpoint and API) that no webhook
     # may reach even where loopback is allowed; empty in AWS.
-    ssrf_deny_ports: tuple[int, ...] = ()
-    max_payload_chars: int = 5000
-    max_profiles: int = 200
-    max_integrations: int = 1000
-    fanout_concurrency: int = 64
-    config_cache_ttl_s: float = 15.0
-    delivery_record_ttl_days: int = 30
-    claim_lease_s: float = 60.0
-    max_request_body_bytes: int = 262144
-    render_max_output_bytes: int = 1_048_576
-    render_timeout_s: float = 1.0
+    ssrf_deny_ports: Annotated[tuple[Port, ...], CommaList] = Field((), alias="SSRF_DENY_PORTS")
+    max_payload_chars: int = Field(5000, alias="MAX_PAYLOAD_CHARS", ge=1, le=1_000_000)
+    max_profiles: int = Field(200, alias="MAX_PROFILES", ge=1, le=1_000_000)
+    max_integrations: int = Field(1000, alias="MAX_INTEGRATIONS", ge=1, le=1_000_000)
+    fanout_concurrency: int = Field(64, alias="FANOUT_CONCURRENCY", ge=1, le=1024)
+    config_cache_ttl_s: float = Field(15.0, alias="CONFIG_CACHE_TTL_SECONDS", ge=0, le=86400)
+    delivery_record_ttl_days: int = Field(30, alias="DELIVERY_RECORD_TTL_DAYS", ge=1, le=3650)
+    claim_lease_s: float = Field(60.0, alias="CLAIM_LEASE_SECONDS", gt=0, le=LAMBDA_MAX_S)
+    # API Gateway refuses bodies over 10 MB before we see them.
+    max_request_body_bytes: int = Field(262144, alias="MAX_REQUEST_BODY_BYTES", ge=1, le=10 * 1024 * 1024)
+    render_max_output_bytes: int = Field(
+        1_048_576, alias="RENDER_MAX_OUTPUT_BYTES", ge=1, le=16 * 1024 * 1024
+    )
+    render_timeout_s: float = Field(1.0, alias="RENDER_TIMEOUT_SECONDS", gt=0, le=30)
+
+    @classmethod
+    def from_environment(cls, environ: Mapping[str, str]) -> Settings:
+        """Settings from variables named by the aliases; empty ones keep their default."""
+        raw = {
+            field.alias: environ[field.alias].strip()
+            for field in cls.model_fields.values()
+            if field.alias and environ.get(field.alias, "").strip()
+        }
+        try:
+            return cls.model_validate(raw)
+        except ValidationError as exc:
+            raise ConfigurationError(_explain(exc, raw)) from None
+
+    def replace(self, **changes: Any) -> Settings:
+        """A copy with ``changes`` (by attribute name), validated like the environment."""
+        try:
+            return type(self).model_validate({**self.model_dump(), **changes})
+        except ValidationError as exc:
+            raise ConfigurationError(_explain(exc, {})) from None
+
+    def require(self, *names: str) -> Settings:
+        """These settings, or ConfigurationError naming each of ``names`` that is empty."""
+        missing = [
+            f"{env_name(name)} is empty: {_REQUIRED_BECAUSE.get(name, 'it is required here')}"
+            for name in names
+            if not getattr(self, name)
+        ]
+        if missing:
+            raise ConfigurationError("; ".join(missing))
+        return self
+
+    @property
+    def render_worker_environment(self) -> dict[str, str]:
+        """The environment a template render process starts with (no credentials)."""
+        return sandboxed_process_environment()
+
+    def for_dispatcher(self) -> Settings:
+        """The dispatcher cannot retry or give up without its queues."""
+        return self.require("retry_queue_url", "dead_letter_queue_url")
+
+
+def env_name(name: str) -> str:
+    """The environment variable behind a settings attribute (or the name itself)."""
+    field = Settings.model_fields.get(name)
+    return field.alias if field is not None and field.alias else name
+
+
+_REASONS = {
+    "int_parsing": "is not a whole number",
+    "int_from_float": "is not a whole number",
+    "int_type": "is not a whole number",
+    "float_parsing": "is not a number",
+    "float_type": "is not a number",
+    "finite_number": "is not a finite number",
+    "string_type": "is not text",
+    "tuple_type": "is not a comma-separated list",
+    "greater_than": "must be greater than {gt}",
+    "greater_than_equal": "must be at least {ge}",
+    "less_than": "must be less than {lt}",
+    "less_than_equal": "must be at most {le}",
+    "too_short": "lists too few values (at least {min_length})",
+    "too_long": "lists too many values (at most {max_length})",
+    "extra_forbidden": "is not a setting",
+}
+
+
+def _reason(error: Mapping[str, Any]) -> str:
+    ctx = error.get("ctx") or {}
+    if error["type"] == "value_error":
+        return str(ctx.get("error", "is not valid"))
+    template = _REASONS.get(error["type"], "is not valid")
+    return template.format(
+        **{key: f"{value:g}" if isinstance(value, float) else value for key, value in ctx.items()}
+    )
+
+
+def _explain(exc: ValidationError, raw: Mapping[str, str]) -> str:
+    """One line per bad value, ``NAME: 'value' reason``, with nothing of pydantic's wording."""
+    errors = exc.errors(include_url=False)
+    # a bad item also makes its list look short: name the item only
+    bad_items = {error["loc"][0] for error in errors if len(error["loc"]) > 1}
+    lines = []
+    for error in errors:
+        loc = error["loc"]
+        if error["type"] == "too_short" and loc and loc[0] in bad_items:
+            continue
+        name = env_name(str(loc[0])) if loc else "settings"
+        # a list item names the item; a whole value names what the environment held
+        value = error["input"] if len(loc) > 1 or name not in raw else raw[name]
+        lines.append(f"{name}: {value!r} {_reason(error)}")
+    return "; ".join(lines)
 
 
 def load_settings() -> Settings:
     """Settings from the environment; raises ``ConfigurationError`` naming any unusable value, so
     a misconfigured function fails at its first wiring with that message."""
-    ladder = _list("RETRY_LADDER_SECONDS")
-    try:
-        retry_ladder = tuple(float(x) for x in ladder) if ladder else DEFAULT_RETRY_LADDER
-    except ValueError:
-        raise ConfigurationError(
-            f"RETRY_LADDER_SECONDS={','.join(ladder)!r} is not a list of numbers"
-        ) from None
-    return Settings(
-        table_name=os.environ.get("TABLE_NAME", "secnotify"),
-        retry_queue_url=os.environ.get("RETRY_QUEUE_URL", ""),
-        dead_letter_queue_url=os.environ.get("DEAD_LETTER_QUEUE_URL", ""),
-        kms_key_id=_required(
-            "KMS_KEY_ID", "secret header values and signing secrets are sealed with this KMS key"
-        ),
-        connect_timeout_s=_float("CONNECT_TIMEOUT_SECONDS", 5.0),
-        read_timeout_s=_float("READ_TIMEOUT_SECONDS", 10.0),
-        retry_ladder_s=retry_ladder,
-        max_retry_after_s=_float("MAX_RETRY_AFTER_SECONDS", 43200.0),
-        ssrf_allow_cidrs=_cidrs("SSRF_ALLOW_CIDRS"),
-        ssrf_deny_ports=_ports("SSRF_DENY_PORTS"),
-        max_payload_chars=_int("MAX_PAYLOAD_CHARS", 5000),
-        max_profiles=_int("MAX_PROFILES", 200),
-        max_integrations=_int("MAX_INTEGRATIONS", 1000),
-        fanout_concurrency=max(1, _int("FANOUT_CONCURRENCY", 64)),
-        config_cache_ttl_s=_float("CONFIG_CACHE_TTL_SECONDS", 15.0),
-        delivery_record_ttl_days=_int("DELIVERY_RECORD_TTL_DAYS", 30),
-        claim_lease_s=_float("CLAIM_LEASE_SECONDS", 60.0),
-        max_request_body_bytes=_int("MAX_REQUEST_BODY_BYTES", 262144),
-        render_max_output_bytes=_int("RENDER_MAX_OUTPUT_BYTES", 1_048_576),
-        render_timeout_s=_float("RENDER_TIMEOUT_SECONDS", 1.0),
-    )
+    return Settings.from_environment(os.environ).require("kms_key_id")
 
 
 def sandboxed_process_environment() -> dict[str, str]:

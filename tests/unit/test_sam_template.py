@@ -16,7 +16,6 @@ from local.cfn import NO_VALUE, Resolver, load_template, resolve_parameters
 from secnotify import settings as settings_module
 
 ROOT = Path(__file__).resolve().parents[2]
-SETTINGS_PY = Path(settings_module.__file__)
 
 # SPEC section 5, every route with IAM auth.
 SPEC_ROUTES = {
@@ -85,23 +84,8 @@ def function_env(template: dict[str, Any], function: str) -> dict[str, Any]:
 
 
 def settings_env_names() -> set[str]:
-    """Every variable name settings.py reads: first string argument of os.environ.get and helpers."""
-    tree = ast.parse(SETTINGS_PY.read_text(encoding="utf-8"))
-    readers = {"_int", "_float", "_list", "_cidrs", "_ports", "_required", "get"}
-    names: set[str] = set()
-    for node in ast.walk(tree):
-        if not isinstance(node, ast.Call) or not node.args:
-            continue
-        func = node.func
-        name = func.attr if isinstance(func, ast.Attribute) else getattr(func, "id", "")
-        if name == "get" and not (
-            isinstance(func, ast.Attribute) and ast.unparse(func.value) == "os.environ"
-        ):
-            continue
-        first = node.args[0]
-        if name in readers and isinstance(first, ast.Constant) and isinstance(first.value, str):
-            names.add(first.value)
-    return names
+    """Every variable name settings.py reads: the aliases of the settings model."""
+    return {field.alias for field in settings_module.Settings.model_fields.values() if field.alias}
 
 
 def test_settings_reader_finds_names() -> None:

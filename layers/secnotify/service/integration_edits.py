@@ -19,7 +19,7 @@ from secnotify.models.integration import (
     url_origin,
 )
 from secnotify.service.errors import BadRequest
-from secnotify.templating import validate_template
+from secnotify.templating import RenderLimits, validate_template
 
 Kept = list[tuple[str, str]]  # (what, field) of every secret carried over from the stored version
 
@@ -33,7 +33,9 @@ class Edit:
     reveal: str | None  # a signing secret just created or rotated, shown this once
 
 
-def apply_input(data: IntegrationInput, current: Integration | None, max_payload_chars: int) -> Edit:
+def apply_input(
+    data: IntegrationInput, current: Integration | None, max_payload_chars: int, limits: RenderLimits
+) -> Edit:
     """The one place an input becomes what is stored: on create (``current`` None) and on
     every edit. A secret left out is kept from ``current``, but only at the same origin:
     a kept value must never follow the URL to another server, and neither may a kept
@@ -45,7 +47,7 @@ def apply_input(data: IntegrationInput, current: Integration | None, max_payload
     if current is not None and kept:
         _check_origin(current.webhook.url, data.webhook.url, kept)
     content_type = _check_headers(headers)
-    errors = validate_template(data.webhook.payload, content_type)
+    errors = validate_template(data.webhook.payload, content_type, limits=limits)
     if errors:
         raise BadRequest(
             f"webhook.payload: {errors[0].message}",

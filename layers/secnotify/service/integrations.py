@@ -5,6 +5,7 @@ from __future__ import annotations
 import uuid
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from functools import cached_property
 from typing import Any
 
 from secnotify.models.delivery import DeliveryRecord
@@ -25,7 +26,7 @@ from secnotify.service.secret_fields import open_integration, seal_integration
 from secnotify.settings import Settings
 from secnotify.sources import MalformedEvent, parse_eventbridge
 from secnotify.storage.secrets import SecretBox
-from secnotify.templating import render_preview
+from secnotify.templating import RenderLimits, render_preview
 
 
 @dataclass
@@ -38,6 +39,10 @@ class IntegrationService:
     make_notifier: Callable[[], Notifier]
     _notifier: Notifier | None = field(default=None, init=False)
 
+    @cached_property
+    def render_limits(self) -> RenderLimits:
+        return RenderLimits.from_settings(self.settings)
+
     @property
     def notifier(self) -> Notifier:
         # Built on first use: CRUD requests never pay for the HTTP pool.
@@ -48,7 +53,7 @@ class IntegrationService:
     # ---- CRUD -----------------------------------------------------------------------
 
     def create(self, data: IntegrationInput) -> IntegrationView:
-        edit = apply_input(data, None, self.settings.max_payload_chars)
+        edit = apply_input(data, None, self.settings.max_payload_chars, self.render_limits)
         now = now_iso()
         item_id = new_id()
         doc = stored_doc(data, edit, now, now)
@@ -76,7 +81,7 @@ class IntegrationService:
         """Store ``data`` as the next version of ``current``. Every way of editing an integration
         (a PUT today, a PATCH merged into a full input tomorrow) ends here, so the checks of
         ``apply_input`` (kept secrets stay at their origin, header and template rules) always hold."""
-        edit = apply_input(data, current, self.settings.max_payload_chars)
+        edit = apply_input(data, current, self.settings.max_payload_chars, self.render_limits)
         doc = stored_doc(data, edit, current.createdAt, now_iso())
         stored = self.store.replace_integration(
             current.id,
@@ -102,7 +107,7 @@ class IntegrationService:
             check_payload_length(draft.webhook.payload, self.settings.max_payload_chars)
             current = self.get_stored(integration_id) if integration_id is not None else None
             try:
-                apply_input(draft, current, self.settings.max_payload_chars)
+                apply_input(draft, current, self.settings.max_payload_chars, self.render_limits)
             except BadRequest as exc:
                 errors = list(exc.details.get("errors") or [_bad_request_view(exc)])
             payload, content_type = draft.webhook.payload, draft.webhook.content_type()
@@ -111,7 +116,7 @@ class IntegrationService:
             payload, content_type = stored.webhook.payload, stored.webhook.content_type()
         else:
             raise BadRequest("give either integrationId or integration", field="integrationId")
-        body, render_errors = render_preview(payload, content_type, self._event(event))
+        body, render_errors = render_preview(payload, content_type, self._event(event), self.render_limits)
         for error in map(error_view, render_errors):
             if error not in errors:
                 errors.append(error)

@@ -4,10 +4,8 @@ test-send and redeliver, so they all take exactly the same path (and the same SS
 from __future__ import annotations
 
 import hashlib
-import threading
 import time
 import uuid
-from collections import OrderedDict
 from dataclasses import dataclass
 
 from secnotify.delivery import DeliveryOutcome, WebhookRequest, WebhookSender
@@ -17,7 +15,7 @@ from secnotify.models.integration import Integration
 from secnotify.service.clock import SYSTEM_CLOCK, Clock
 from secnotify.service.ports.ledger import DeliveryLog
 from secnotify.settings import Settings
-from secnotify.templating import CompiledTemplate, TemplateError, compile_template
+from secnotify.templating import TEMPLATES, RenderLimits, TemplateCache, TemplateError
 
 
 def webhook_id(event_id: str, integration_id: str) -> str:
@@ -30,29 +28,6 @@ def delivery_id(now: float | None = None) -> str:
     """Sorts by creation time, so the log reads newest first with a reverse query."""
     millis = time.time_ns() // 1_000_000 if now is None else int(now * 1000)
     return f"{millis:013d}-{uuid.uuid4().hex[:12]}"
-
-
-class TemplateCache:
-    """Compiled templates keyed by integration id and version: compile once per change."""
-
-    def __init__(self, max_size: int = 2048) -> None:
-        self._items: OrderedDict[tuple[str, int], CompiledTemplate] = OrderedDict()
-        self._lock = threading.Lock()
-        self.max_size = max_size
-
-    def get(self, integration: Integration) -> CompiledTemplate:
-        key = (integration.id, integration.version)
-        with self._lock:
-            hit = self._items.get(key)
-            if hit is not None:
-                self._items.move_to_end(key)
-                return hit
-        compiled = compile_template(integration.webhook.payload, integration.webhook.content_type())
-        with self._lock:
-            self._items[key] = compiled
-            while len(self._items) > self.max_size:
-                self._items.popitem(last=False)
-        return compiled
 
 
 @dataclass(frozen=True)
@@ -73,7 +48,8 @@ class Notifier:
         self.deliveries = deliveries
         self.settings = settings
         self.sender = sender or WebhookSender(settings)
-        self.templates = templates or TemplateCache()
+        self.templates = templates if templates is not None else TEMPLATES
+        self.render_limits = RenderLimits.from_settings(settings)
         self.clock = clock
 
     def attempt(
@@ -93,7 +69,9 @@ class Notifier:
         """
         msg_id = msg_id or webhook_id(event.event_id, integration.id)
         try:
-            body = self.templates.get(integration).render(event).encode("utf-8")
+            webhook = integration.webhook
+            compiled = self.templates.get(webhook.payload, webhook.content_type(), self.render_limits)
+            body = compiled.render(event).encode("utf-8")
         except TemplateError as exc:
             outcome = DeliveryOutcome(
                 delivered=False,

@@ -69,7 +69,7 @@ def build_dispatcher(
 
 @lru_cache(maxsize=1)
 def dispatcher() -> Dispatcher:
-    return build_dispatcher(get_settings())
+    return build_dispatcher(get_settings().for_dispatcher())
 
 
 def reset() -> None:

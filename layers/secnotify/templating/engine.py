@@ -17,17 +17,20 @@ would otherwise cost every dispatcher cold start tens of milliseconds.
 
 from __future__ import annotations
 
-import functools
 import json
+import threading
+from collections import OrderedDict
 from collections.abc import Callable
+from concurrent.futures import Future
 from typing import TYPE_CHECKING
 
 from secnotify.models.event import SecurityEvent, sample_event
-from secnotify.settings import get_settings
 from secnotify.templating import escaping, placeholders
 from secnotify.templating.errors import RenderBudgetExceeded, TemplateError
 from secnotify.templating.escaping import Mode
-from secnotify.templating.placeholders import PLACEHOLDER_RE, unknown_placeholder_error
+from secnotify.templating.limits import DEFAULT_LIMITS, RenderLimits
+from secnotify.templating.placeholders import unknown_placeholder_error
+from secnotify.templating.scanner import Scanner, placeholders_in
 
 if TYPE_CHECKING:
     from secnotify.templating.jinja_engine import JinjaTemplate
@@ -43,15 +46,18 @@ def _line_col(text: str, offset: int) -> tuple[int, int]:
 class CompiledTemplate:
     """A template ready to render; build it with :func:`compile_template`."""
 
-    def __init__(self, source: str, content_type: str, mode: Mode) -> None:
+    def __init__(
+        self, source: str, content_type: str, mode: Mode, limits: RenderLimits = DEFAULT_LIMITS
+    ) -> None:
         self.source = source
         self.content_type = content_type
         self.mode = mode
+        self.limits = limits
         self.uses_jinja = any(marker in source for marker in _JINJA_MARKERS)
         # Refused on save, yet rendered as before: a stored template keeps delivering.
         self.problems: tuple[TemplateError, ...] = ()
-        self._max_bytes = get_settings().render_max_output_bytes
-        self._timeout_s = get_settings().render_timeout_s
+        self._max_bytes = limits.max_output_bytes
+        self._timeout_s = limits.timeout_s
         if self.uses_jinja:
             self._compile_jinja()
         else:
@@ -66,42 +72,27 @@ class CompiledTemplate:
 
     def _compile_plain(self) -> None:
         source = self.source
-        unknown: list[tuple[str, int, int | None]] = []
-        problems: list[TemplateError] = []
-        state = escaping.OUTSIDE
-        pos = 0
-        head = ""
+        scan = Scanner(self.mode, source)
+        found = list(placeholders_in(source))
+        ends = [placeholder.start for placeholder in found[1:]]
+        ends += [len(source)] if found else []
+        self._head = source[: found[0].start] if found else source
+        scan.literal(self._head)
         ops: list[tuple[str, Callable[[str], str], str]] = []
-        pending: tuple[str, Callable[[str], str]] | None = None
-        for match in PLACEHOLDER_RE.finditer(source):
-            literal = source[pos : match.start()]
-            if pending is None:
-                head = literal
-            else:
-                ops.append((*pending, literal))
-            state = escaping.advance(state, literal)
-            problem = escaping.escaped_value_error(self.mode, state, *_line_col(source, match.start()))
-            if problem is not None:
-                problems.append(problem)
-            key = placeholders.resolve(match)
-            if key is None:
-                unknown.append((match.group()[1:-1], *_line_col(source, match.start())))
-                key = "Title"  # keeps the loop simple; compile fails below
-            in_string = state != escaping.OUTSIDE
-            pending = (key, escaping.placeholder_escaper(self.mode, in_string, placeholders.kind_of(key)))
-            if state == escaping.AFTER_BACKSLASH:
-                state = escaping.IN_STRING
-            pos = match.end()
-        if unknown:
-            raise unknown_placeholder_error(unknown)
-        if pending is None:
-            head = source[pos:]
-        else:
-            ops.append((*pending, source[pos:]))
-        self.problems = tuple(problems)
-        self._head = head
+        for placeholder, end in zip(found, ends, strict=True):
+            in_string = scan.placeholder(placeholder, *_line_col(source, placeholder.start))
+            literal = source[placeholder.end : end]
+            scan.literal(literal)
+            if placeholder.key is not None:
+                escape = escaping.placeholder_escaper(
+                    self.mode, in_string, placeholders.kind_of(placeholder.key)
+                )
+                ops.append((placeholder.key, escape, literal))
+        if scan.unknown:
+            raise unknown_placeholder_error(scan.unknown)
+        self.problems = tuple(scan.problems)
         self._ops = tuple(ops)
-        self._used = {key for key, _, _ in ops}
+        self._used = scan.used
         self._getters = tuple((key, placeholders.text_getter(key)) for key in self._used)
 
     def _render_plain(self, event: SecurityEvent) -> str:
@@ -127,7 +118,8 @@ class CompiledTemplate:
         # in a worker process with hard limits: see secnotify.templating.worker
         from secnotify.templating import worker
 
-        return worker.render(self.source, self.mode, event, self._max_bytes, self._timeout_s)
+        environment = dict(self.limits.worker_environment)
+        return worker.render(self.source, self.mode, event, self._max_bytes, self._timeout_s, environment)
 
     # --- public ------------------------------------------------------------------------
 
@@ -142,15 +134,73 @@ class CompiledTemplate:
 # --- public functions --------------------------------------------------------------------
 
 
-@functools.lru_cache(maxsize=512)
-def _compile_cached(template: str, content_type: str) -> CompiledTemplate:
-    return CompiledTemplate(template, content_type, escaping.mode_for(content_type))
+# Built-in values only, so a lookup hashes and compares in C (it runs for every delivery).
+_Key = tuple[str, str, int, float, tuple[tuple[str, str], ...]]
 
 
-def compile_template(template: str, content_type: str) -> CompiledTemplate:
-    """Compile once (cached), render many times. Raises TemplateError for unknown
-    placeholders/variables, unsupported tags and Jinja syntax errors."""
-    return _compile_cached(template, content_type)
+class TemplateCache:
+    """The process's compiled templates, keyed by template text, content type and limits: an edit
+    compiles anew, while integrations with the same template share one compile. Least recently
+    used ones go past ``max_size``. Thread-safe; threads asking for a template being compiled
+    wait for that compile instead of starting their own. Failed compiles are not kept."""
+
+    def __init__(self, max_size: int = 2048) -> None:
+        self.max_size = max_size
+        self.compiles = 0
+        self._items: OrderedDict[_Key, CompiledTemplate] = OrderedDict()
+        self._pending: dict[_Key, Future[CompiledTemplate]] = {}
+        self._lock = threading.Lock()
+
+    def __len__(self) -> int:
+        return len(self._items)
+
+    def get(
+        self, template: str, content_type: str, limits: RenderLimits = DEFAULT_LIMITS
+    ) -> CompiledTemplate:
+        key = (template, content_type, limits.max_output_bytes, limits.timeout_s, limits.worker_environment)
+        with self._lock:
+            hit = self._items.get(key)
+            if hit is not None:
+                self._items.move_to_end(key)
+                return hit
+            pending = self._pending.get(key)
+            if pending is None:
+                pending = self._pending[key] = Future()
+                self.compiles += 1
+                mine = True
+            else:
+                mine = False
+        if mine:
+            self._compile(key, limits, pending)
+        return pending.result()
+
+    def _compile(self, key: _Key, limits: RenderLimits, pending: Future[CompiledTemplate]) -> None:
+        template, content_type = key[0], key[1]
+        try:
+            compiled = CompiledTemplate(template, content_type, escaping.mode_for(content_type), limits)
+        except BaseException as exc:
+            with self._lock:
+                del self._pending[key]
+            pending.set_exception(exc)
+            return
+        with self._lock:
+            del self._pending[key]
+            self._items[key] = compiled
+            while len(self._items) > self.max_size:
+                self._items.popitem(last=False)
+        pending.set_result(compiled)
+
+
+# The one template cache of the process: the dispatcher's notifier, test-send, preview and save.
+TEMPLATES = TemplateCache()
+
+
+def compile_template(
+    template: str, content_type: str, limits: RenderLimits = DEFAULT_LIMITS
+) -> CompiledTemplate:
+    """Compile once (cached in :data:`TEMPLATES`), render many times. Raises TemplateError for
+    unknown placeholders/variables, unsupported tags and Jinja syntax errors."""
+    return TEMPLATES.get(template, content_type, limits)
 
 
 def _check_json(body: str) -> TemplateError | None:
@@ -166,11 +216,14 @@ def _check_json(body: str) -> TemplateError | None:
 
 
 def render_preview(
-    template: str, content_type: str, event: SecurityEvent | None = None
+    template: str,
+    content_type: str,
+    event: SecurityEvent | None = None,
+    limits: RenderLimits = DEFAULT_LIMITS,
 ) -> tuple[str, list[TemplateError]]:
     """Body ("" when it could not render) and the problems found, for the preview endpoint."""
     try:
-        compiled = compile_template(template, content_type)
+        compiled = compile_template(template, content_type, limits)
         body = compiled.render(event if event is not None else sample_event())
     except TemplateError as exc:
         return "", [exc]
@@ -183,7 +236,10 @@ def render_preview(
 
 
 def validate_template(
-    template: str, content_type: str, event: SecurityEvent | None = None
+    template: str,
+    content_type: str,
+    event: SecurityEvent | None = None,
+    limits: RenderLimits = DEFAULT_LIMITS,
 ) -> list[TemplateError]:
     """Everything wrong with a template, checked against the sample event (empty when fine)."""
-    return render_preview(template, content_type, event)[1]
+    return render_preview(template, content_type, event, limits)[1]

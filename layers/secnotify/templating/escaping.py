@@ -1,4 +1,4 @@
-"""Content-type aware escaping (README "Payload templates") and the JSON string-context scanner."""
+"""Content-type aware escaping (README "Payload templates")."""
 
 from __future__ import annotations
 
@@ -6,7 +6,6 @@ from collections.abc import Callable
 from json.encoder import encode_basestring
 from typing import Any, Literal
 
-from secnotify.templating.errors import TemplateError
 from secnotify.templating.placeholders import Kind, dumps, fix_surrogates
 
 Mode = Literal["json", "xml", "raw"]
@@ -38,54 +37,7 @@ def mode_for(content_type: str) -> Mode:
     return "raw"
 
 
-# --- JSON ----------------------------------------------------------------------------------
-
-OUTSIDE, IN_STRING, AFTER_BACKSLASH = 0, 1, 2
-
-
-def advance(state: int, text: str) -> int:
-    """Feed literal template text through the JSON string/escape state machine."""
-    for ch in text:
-        if state == OUTSIDE:
-            if ch == '"':
-                state = IN_STRING
-        elif state == IN_STRING:
-            if ch == "\\":
-                state = AFTER_BACKSLASH
-            elif ch == '"':
-                state = OUTSIDE
-        else:
-            state = IN_STRING
-    return state
-
-
-def escaped_value_error(mode: Mode, state: int, line: int, column: int | None) -> TemplateError | None:
-    """A value placed right after an odd run of backslashes inside a JSON string: the run's last
-    backslash would escape the value's first character (``"\\{Title}"`` with a title of ``"``
-    closes the string), so such a template is refused on save."""
-    if mode != "json" or state != AFTER_BACKSLASH:
-        return None
-    where = f"line {line}" + (f", column {column}" if column is not None else "")
-    return TemplateError(
-        f"{where}: a placeholder right after an odd number of backslashes inside a JSON string; "
-        "the last backslash would escape the value's first character (write \\\\ for a "
-        "literal backslash)",
-        line=line,
-        column=column,
-    )
-
-
-def value_column(source: str, line: int, tail: str) -> int | None:
-    """The 1-based column where a value starts on ``line``, found after the literal ``tail`` that
-    precedes it there (Jinja's nodes know their line, not their column)."""
-    rows = source.split("\n")
-    if not tail or not 0 < line <= len(rows):
-        return None
-    row = rows[line - 1]
-    at = row.find(tail + "{")
-    if at < 0:
-        at = row.find(tail)
-    return at + len(tail) + 1 if at >= 0 else None
+# --- JSON: a value written for where the scanner says it stands --------------------------
 
 
 def json_string_content(text: str) -> str:

@@ -27,14 +27,14 @@ from jinja2 import meta, nodes, pass_context
 from jinja2.compiler import CodeGenerator
 from jinja2.exceptions import SecurityError, TemplateSyntaxError, UndefinedError
 from jinja2.runtime import Context, Undefined
-from jinja2.visitor import NodeTransformer
 from markupsafe import Markup
 
 from secnotify.models.event import SecurityEvent
 from secnotify.templating import escaping, placeholders, sandbox
 from secnotify.templating.errors import RenderBudgetExceeded, TemplateError
 from secnotify.templating.escaping import Mode
-from secnotify.templating.placeholders import PLACEHOLDER_RE, dumps, fix_surrogates, unknown_placeholder_error
+from secnotify.templating.jinja_rewrite import GuardInserter, OutputRewriter
+from secnotify.templating.placeholders import dumps, fix_surrogates, unknown_placeholder_error
 
 _TEMPLATE_FILENAME = "<payload>"
 _UNSUPPORTED: dict[type[nodes.Node], str] = {
@@ -50,7 +50,8 @@ _UNSUPPORTED: dict[type[nodes.Node], str] = {
 MAX_BLOCK_DEPTH = 12
 MAX_BRACKET_DEPTH = 32
 _BLOCK_TAGS = frozenset({"for", "if", "macro", "call", "filter", "with", "autoescape", "block", "set"})
-_OPENERS = {"lparen": "rparen", "lbracket": "rbracket", "lbrace": "rbrace"}
+_OPENERS = frozenset({"lparen", "lbracket", "lbrace"})
+_CLOSERS = frozenset({"rparen", "rbracket", "rbrace"})
 
 
 class JinjaTemplate:
@@ -76,12 +77,13 @@ class JinjaTemplate:
         except RecursionError:
             raise TemplateError("template is nested too deeply") from None
         self._check_names(tree)
-        rewriter = _OutputRewriter(mode, source)
+        rewriter = OutputRewriter(mode, source)
         rewriter.visit(tree, captured=False)
-        if rewriter.unknown:
-            raise unknown_placeholder_error(rewriter.unknown)
-        self.problems = tuple(rewriter.problems)
-        tree = _GuardInserter().visit(tree)
+        scan = rewriter.scan
+        if scan.unknown:
+            raise unknown_placeholder_error(scan.unknown)
+        self.problems = tuple(scan.problems)
+        tree = GuardInserter().visit(tree)
         tree.set_environment(env)
         try:
             code = env.compile(tree, filename=_TEMPLATE_FILENAME)
@@ -91,7 +93,7 @@ class JinjaTemplate:
             # the nesting caps should make this unreachable; a template error, never a crash
             raise TemplateError(f"template is too complex to compile: {type(exc).__name__}") from None
         self._jinja = env.template_class.from_code(env, code, env.make_globals(None), None)
-        self.used: set[str] = rewriter.used
+        self.used: set[str] = scan.used
         self._getters = tuple((key, placeholders.text_getter(key)) for key in self.used)
 
     def _check_names(self, tree: nodes.Template) -> None:
@@ -119,26 +121,27 @@ class JinjaTemplate:
         self._variables = tuple(sorted(names & placeholders.VARIABLE_NAMES))
         self._wants_event = "event" in names
 
+    def _generate(self, event: SecurityEvent, budget: sandbox.Budget) -> str:
+        context: dict[str, Any] = {name: placeholders.jinja_value(name, event) for name in self._variables}
+        if self._wants_event:
+            context["event"] = event.model_dump(mode="json")
+        state = _RenderState(event, {key: getter(event) for key, getter in self._getters}, budget)
+        context["_sn_state"] = state
+        out: list[str] = []
+        size = 0
+        for chunk in self._jinja.generate(context):
+            size += len(chunk)
+            if size > self._max_bytes:
+                raise RenderBudgetExceeded(f"rendered payload exceeds {self._max_bytes} bytes")
+            budget.tick()
+            out.append(chunk)
+        return "".join(out)
+
     def render(self, event: SecurityEvent) -> str:
         budget = sandbox.Budget(time.thread_time() + self._timeout_s, self._max_bytes)
         token = sandbox.BUDGET.set(budget)
         try:
-            context: dict[str, Any] = {
-                name: placeholders.jinja_value(name, event) for name in self._variables
-            }
-            if self._wants_event:
-                context["event"] = event.model_dump(mode="json")
-            state = _RenderState(event, {key: getter(event) for key, getter in self._getters}, budget)
-            context["_sn_state"] = state
-            out: list[str] = []
-            size = 0
-            for chunk in self._jinja.generate(context):
-                size += len(chunk)
-                if size > self._max_bytes:
-                    raise RenderBudgetExceeded(f"rendered payload exceeds {self._max_bytes} bytes")
-                budget.tick()
-                out.append(chunk)
-            return "".join(out)
+            return self._generate(event, budget)
         except TemplateError as exc:
             if exc.line is None:
                 exc.line = _template_line(exc.__traceback__)
@@ -178,33 +181,34 @@ def _undeclared_variables(tree: nodes.Template) -> set[str]:
     return codegen.undeclared_identifiers
 
 
+def _block_step(kind: str, value: str, after_begin: bool, in_set: bool) -> tuple[int, bool]:
+    """How one token changes the block depth, and whether a ``{% set %}`` may still open a block."""
+    if after_begin and kind == "name":
+        if value in _BLOCK_TAGS:
+            # `{% set x = 1 %}` has no end tag; only the `{% set x %}...{% endset %}` form nests
+            in_set = value == "set"
+            return (0 if in_set else 1), in_set
+        if value.startswith("end"):
+            return -1, in_set
+    if in_set and kind == "block_end":
+        return 1, False
+    if in_set and kind == "assign":
+        return 0, False
+    return 0, in_set
+
+
 def _check_nesting(env: sandbox.SecnotifyEnvironment, source: str) -> None:
     """Refuse blocks nested deeper than MAX_BLOCK_DEPTH and brackets deeper than MAX_BRACKET_DEPTH."""
     blocks = brackets = 0
-    after_begin = False
-    in_set = False
+    after_begin = in_set = False
     for token in env.lexer.tokenize(source, filename=_TEMPLATE_FILENAME):
-        kind, value = token.type, token.value
-        if kind == "block_begin":
+        if token.type == "block_begin":
             after_begin = True
             continue
-        if after_begin and kind == "name":
-            if value in _BLOCK_TAGS:
-                # `{% set x = 1 %}` has no end tag; only the `{% set x %}...{% endset %}` form nests
-                in_set = value == "set"
-                blocks += 0 if in_set else 1
-            elif value.startswith("end"):
-                blocks -= 1
+        step, in_set = _block_step(token.type, token.value, after_begin, in_set)
         after_begin = False
-        if in_set and kind == "block_end":
-            blocks += 1
-            in_set = False
-        elif in_set and kind == "assign":
-            in_set = False
-        if kind in _OPENERS:
-            brackets += 1
-        elif kind in _OPENERS.values():
-            brackets -= 1
+        blocks += step
+        brackets += 1 if token.type in _OPENERS else -1 if token.type in _CLOSERS else 0
         if blocks > MAX_BLOCK_DEPTH:
             raise TemplateError(f"blocks are nested more than {MAX_BLOCK_DEPTH} deep", line=token.lineno)
         if brackets > MAX_BRACKET_DEPTH:
@@ -324,105 +328,3 @@ def _make_env() -> sandbox.SecnotifyEnvironment:
 
 
 _ENV = _make_env()
-
-
-def _filter(node: nodes.Expr, name: str, lineno: int) -> nodes.Filter:
-    return nodes.Filter(node, name, [], [], None, None, lineno=lineno)
-
-
-class _OutputRewriter:
-    """Walks the AST in source order, tracking the JSON string state over literal text.
-
-    Text captured by ``{% macro %}`` or ``{% set %}...{% endset %}`` is not output where it
-    stands; it is kept raw (and counted) and escaped where it is finally output.
-    """
-
-    def __init__(self, mode: Mode, source: str = "") -> None:
-        self.mode = mode
-        self.source = source
-        self.problems: list[TemplateError] = []
-        self._tail = ""  # literal text before the next value, on its line
-        self.state = escaping.OUTSIDE
-        self.unknown: list[tuple[str, int, int | None]] = []
-        self.used: set[str] = set()
-
-    def visit(self, node: nodes.Node, captured: bool) -> None:
-        if isinstance(node, nodes.Output):
-            node.nodes = self._rewrite(node.nodes, captured)
-            return
-        if isinstance(node, nodes.Macro | nodes.AssignBlock):
-            for child in node.body:
-                self.visit(child, captured=True)
-            return
-        for child in node.iter_child_nodes():
-            self.visit(child, captured)
-
-    def _suffix(self, captured: bool) -> str:
-        if captured:
-            return "cap"
-        if self.mode == "json":
-            return "json_s" if self.state != escaping.OUTSIDE else "json_v"
-        return f"{self.mode}_v"
-
-    def _check_value(self, line: int, captured: bool) -> None:
-        if captured:
-            return
-        column = escaping.value_column(self.source, line, self._tail)
-        problem = escaping.escaped_value_error(self.mode, self.state, line, column)
-        if problem is not None:
-            self.problems.append(problem)
-
-    def _after_value(self) -> None:
-        self._tail = ""
-        if self.state == escaping.AFTER_BACKSLASH:
-            self.state = escaping.IN_STRING
-
-    def _literal(self, text: str, lineno: int, captured: bool) -> nodes.Expr:
-        if captured:
-            return _filter(nodes.Const(text, lineno=lineno), "_sn_cap", lineno)
-        self.state = escaping.advance(self.state, text)
-        self._tail = (self._tail + text).rsplit("\n", 1)[-1]
-        return nodes.TemplateData(text, lineno=lineno)
-
-    def _rewrite(self, children: list[nodes.Expr], captured: bool) -> list[nodes.Expr]:
-        out: list[nodes.Expr] = []
-        for child in children:
-            if not isinstance(child, nodes.TemplateData):
-                self._check_value(child.lineno, captured)
-                suffix = self._suffix(captured)
-                name = "_sn_cap" if captured else f"_sn_out_{suffix}"
-                out.append(_filter(child, name, child.lineno))
-                self._after_value()
-                continue
-            text, lineno, pos = child.data, child.lineno, 0
-            for match in PLACEHOLDER_RE.finditer(text):
-                if match.start() > pos:
-                    out.append(self._literal(text[pos : match.start()], lineno, captured))
-                line = lineno + text.count("\n", 0, match.start())
-                key = placeholders.resolve(match)
-                if key is None:
-                    self.unknown.append((match.group()[1:-1], line, None))
-                else:
-                    self._check_value(line, captured)
-                    self.used.add(key)
-                    suffix = self._suffix(captured)
-                    out.append(_filter(nodes.Const(key, lineno=line), f"_sn_ph_{suffix}", line))
-                self._after_value()
-                pos = match.end()
-            if pos < len(text):
-                out.append(self._literal(text[pos:], lineno + text.count("\n", 0, pos), captured))
-        return out
-
-
-class _GuardInserter(NodeTransformer):
-    """Loops tick the clock per iteration; ``~`` concatenations are size-checked."""
-
-    def visit_For(self, node: nodes.For) -> nodes.Node:
-        self.generic_visit(node)
-        assert isinstance(node.iter, nodes.Expr)
-        node.iter = _filter(node.iter, "_sn_iter", node.lineno)
-        return node
-
-    def visit_Concat(self, node: nodes.Concat) -> nodes.Node:
-        self.generic_visit(node)
-        return _filter(nodes.List(node.nodes, lineno=node.lineno), "_sn_concat", node.lineno)

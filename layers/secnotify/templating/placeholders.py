@@ -25,9 +25,6 @@ Kind = Literal["string", "number", "boolean", "array"]
 TAGS = "Tags"
 TAG_KEY_NAME = "Tags[key]"
 
-# `{Name}` or `{Name[key]}`; names are letters only so JSON such as `{"a":1}` or `{ }` never matches.
-PLACEHOLDER_RE = re.compile(r"\{([A-Za-z]+)(?:\[([^\[\]{}\r\n]+)\])?\}")
-
 _SURROGATES = re.compile("[\ud800-\udfff]")
 
 
@@ -208,14 +205,6 @@ def _catalogue() -> tuple[PlaceholderInfo, ...]:
 PLACEHOLDERS: tuple[PlaceholderInfo, ...] = _catalogue()
 KNOWN_NAMES: tuple[str, ...] = tuple(info.name for info in PLACEHOLDERS)
 VARIABLE_NAMES: frozenset[str] = frozenset(SPECS)
-
-
-def resolve(match: re.Match[str]) -> str | None:
-    """The placeholder key for a regex match (``Title`` or ``Tags[owner]``), None when unknown."""
-    name, key = match.group(1), match.group(2)
-    if key is None:
-        return name if name in SPECS else None
-    return f"{TAGS}[{key}]" if name == TAGS else None
 
 
 def kind_of(key: str) -> Kind:

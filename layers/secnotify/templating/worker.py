@@ -31,12 +31,12 @@ import subprocess
 import sys
 import threading
 import time
+from collections.abc import Mapping
 from dataclasses import dataclass
 from multiprocessing.connection import Connection
 from typing import Any
 
 from secnotify.models.event import SecurityEvent
-from secnotify.settings import sandboxed_process_environment
 from secnotify.templating.errors import RenderBudgetExceeded, RenderUnavailable, TemplateError
 from secnotify.templating.escaping import Mode
 from secnotify.templating.jinja_engine import JinjaTemplate
@@ -52,6 +52,8 @@ _KIB = 1024
 # --- the child -----------------------------------------------------------------------------
 
 
+# The worker process's own cache, not a second layer over the parent's TemplateCache: compiled
+# code cannot cross the pipe, so a worker compiles each template it is sent once.
 @functools.lru_cache(maxsize=256)
 def _compiled(source: str, mode: Mode, max_bytes: int, timeout_s: float) -> JinjaTemplate:
     return JinjaTemplate(source, mode, max_bytes, timeout_s)
@@ -145,7 +147,7 @@ _BOOT = (
 class _Worker:
     """A fresh interpreter (fork + exec: the threaded parent is never forked without exec)."""
 
-    def __init__(self, python: str) -> None:
+    def __init__(self, python: str, environment: Mapping[str, str]) -> None:
         parent, child = socket.socketpair()
         try:
             self.process = subprocess.Popen(  # noqa: S603 - our interpreter, our fixed code
@@ -153,7 +155,7 @@ class _Worker:
                 pass_fds=(child.fileno(),),
                 stdin=subprocess.DEVNULL,
                 close_fds=True,
-                env=sandboxed_process_environment(),  # no credentials where templates run
+                env=dict(environment),  # the caller's sandboxed one: no credentials where templates run
             )
         except (OSError, ValueError) as exc:
             parent.close()
@@ -207,7 +209,7 @@ class RenderPool:
         self._starting = 0  # started in the background, not ready yet
         self.last_stopped: Stopped | None = None
 
-    def _take(self) -> _Worker:
+    def _take(self, environment: Mapping[str, str]) -> _Worker:
         # Bounded: many bomb templates on one event must not hold every fan-out thread (and the
         # plain notifications queued behind them) past the dispatcher's time margin.
         give_up = time.monotonic() + self.wait_s
@@ -221,7 +223,7 @@ class RenderPool:
                 return self._idle.pop()
             self._count += 1
         try:
-            return _Worker(self.python)
+            return _Worker(self.python, environment)
         except BaseException:
             self._give_back(None)
             raise
@@ -234,7 +236,7 @@ class RenderPool:
                 self._idle.append(worker)
             self._cond.notify()
 
-    def _replace_soon(self) -> None:
+    def _replace_soon(self, environment: Mapping[str, str]) -> None:
         """Start a worker in the background, so the render after a breach does not wait for one."""
 
         def start() -> None:
@@ -245,16 +247,27 @@ class RenderPool:
                 self._starting += 1
             worker: _Worker | None = None
             with contextlib.suppress(Exception):
-                worker = _Worker(self.python)
+                worker = _Worker(self.python, environment)
             with self._cond:
                 self._starting -= 1
             self._give_back(worker)
 
         threading.Thread(target=start, name="render-worker-start", daemon=True).start()
 
-    def render(self, source: str, mode: Mode, event: SecurityEvent, max_bytes: int, timeout_s: float) -> str:
+    def render(
+        self,
+        source: str,
+        mode: Mode,
+        event: SecurityEvent,
+        max_bytes: int,
+        timeout_s: float,
+        environment: Mapping[str, str] | None = None,
+    ) -> str:
+        """``environment`` is what a worker started for this render gets (none of ours by default);
+        one process renders with one environment, so an idle worker serves any render."""
+        environment = environment or {}
         for _attempt in range(2):
-            worker = self._take()
+            worker = self._take(environment)
             # a fan-out renders one event for many integrations: send it to a worker only once
             same = worker.last_event is event
             try:
@@ -264,10 +277,10 @@ class RenderPool:
                 worker.stop()
                 self._give_back(None)
                 continue
-            return self._await(worker, timeout_s)
+            return self._await(worker, timeout_s, environment)
         raise RenderUnavailable("the render process died twice before taking the template")
 
-    def _await(self, worker: _Worker, timeout_s: float) -> str:
+    def _await(self, worker: _Worker, timeout_s: float, environment: Mapping[str, str]) -> str:
         wall = timeout_s + WALL_GRACE_S
         started = time.monotonic()
         reply: Any = None
@@ -285,7 +298,7 @@ class RenderPool:
         pid = worker.process.pid
         peak = worker.stop()
         self._give_back(None)
-        self._replace_soon()
+        self._replace_soon(environment)
         elapsed = time.monotonic() - started
         if reply is None:
             self.last_stopped = Stopped(pid, peak, elapsed, killed=True)
@@ -307,6 +320,13 @@ class RenderPool:
 POOL = RenderPool()
 
 
-def render(source: str, mode: Mode, event: SecurityEvent, max_bytes: int, timeout_s: float) -> str:
+def render(
+    source: str,
+    mode: Mode,
+    event: SecurityEvent,
+    max_bytes: int,
+    timeout_s: float,
+    environment: Mapping[str, str] | None = None,
+) -> str:
     """Render a Jinja template in a worker; TemplateError (RenderBudgetExceeded on a breach) if not."""
-    return POOL.render(source, mode, event, max_bytes, timeout_s)
+    return POOL.render(source, mode, event, max_bytes, timeout_s, environment)
