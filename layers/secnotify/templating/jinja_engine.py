@@ -30,7 +30,7 @@ from jinja2.runtime import Context, Undefined
 from markupsafe import Markup
 
 from secnotify.models.event import SecurityEvent
-from secnotify.templating import escaping, placeholders, sandbox
+from secnotify.templating import escaping, guards, placeholders, sandbox
 from secnotify.templating.errors import RenderBudgetExceeded, TemplateError
 from secnotify.templating.escaping import Mode
 from secnotify.templating.jinja_rewrite import GuardInserter, OutputRewriter
@@ -121,7 +121,7 @@ class JinjaTemplate:
         self._variables = tuple(sorted(names & placeholders.VARIABLE_NAMES))
         self._wants_event = "event" in names
 
-    def _generate(self, event: SecurityEvent, budget: sandbox.Budget) -> str:
+    def _generate(self, event: SecurityEvent, budget: guards.Budget) -> str:
         context: dict[str, Any] = {name: placeholders.jinja_value(name, event) for name in self._variables}
         if self._wants_event:
             context["event"] = event.model_dump(mode="json")
@@ -138,8 +138,8 @@ class JinjaTemplate:
         return "".join(out)
 
     def render(self, event: SecurityEvent) -> str:
-        budget = sandbox.Budget(time.thread_time() + self._timeout_s, self._max_bytes)
-        token = sandbox.BUDGET.set(budget)
+        budget = guards.Budget(time.thread_time() + self._timeout_s, self._max_bytes)
+        token = guards.BUDGET.set(budget)
         try:
             return self._generate(event, budget)
         except TemplateError as exc:
@@ -164,7 +164,7 @@ class JinjaTemplate:
                 line=_template_line(exc.__traceback__),
             ) from None
         finally:
-            sandbox.BUDGET.reset(token)
+            guards.BUDGET.reset(token)
 
 
 class _Tracking(meta.TrackingCodeGenerator):
@@ -260,9 +260,9 @@ def expression_escaper(mode: Mode, in_string: bool) -> Callable[[Any], str]:
         convert = to_json_value
 
     def escape(value: Any) -> str:
-        if sandbox.BUDGET.get() is None:
+        if guards.BUDGET.get() is None:
             raise nodes.Impossible()  # never folded at compile time, see sandbox.make_environment
-        sandbox.check_plain(value)
+        guards.check_plain(value)
         return convert(value)
 
     return escape
@@ -276,7 +276,7 @@ class _RenderState:
 
     __slots__ = ("budget", "event", "values")
 
-    def __init__(self, event: SecurityEvent, values: dict[str, str], budget: sandbox.Budget) -> None:
+    def __init__(self, event: SecurityEvent, values: dict[str, str], budget: guards.Budget) -> None:
         self.event = event
         self.values = values
         self.budget = budget
@@ -301,7 +301,7 @@ def _placeholder_filter(mode: Mode, in_string: bool) -> Callable[..., str]:
 
 @pass_context
 def _captured_filter(context: Context, value: Any) -> str:
-    sandbox.check_plain(value)
+    guards.check_plain(value)
     text = escaping.to_text(value)
     _state(context).budget.add(len(text))
     return text
