@@ -291,7 +291,7 @@ def test_placeholders_catalogue(api: ApiClient) -> None:
     resp = api.get("/placeholders")
     assert resp.status == 200
     items = {p["name"]: p for p in resp.json()["items"]}
-    # Every placeholder of SPEC 3.1, each with a description and an example value.
+    # Every documented placeholder (README "Payload templates"), each with a description and an example value.
     assert set(SPEC_NAMES) <= set(items)
     for name in SPEC_NAMES:
         assert items[name]["description"] and "example" in items[name], name

@@ -1,4 +1,4 @@
-"""Outcome classification, the retry ladder and Retry-After parsing (SPEC 4)."""
+"""Outcome classification, the retry ladder and Retry-After parsing (README "Delivery")."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""Matching (SPEC 2.4): every combination checked against rules re-stated here in plain Python."""
+"""Matching (README "Events"): every combination checked against rules re-stated here in plain Python."""
 
 from __future__ import annotations
 
@@ -99,7 +99,7 @@ def expected(
     integration_enabled: bool,
     event_zones: bool = True,
 ) -> bool:
-    """SPEC 2.4, written out independently of the implementation."""
+    """The matching rules, written out independently of the implementation."""
     if not integration_enabled or not profile_enabled or muted:
         return False
     if level == "NONE" or level not in risks:

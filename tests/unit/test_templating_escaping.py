@@ -1,4 +1,5 @@
-"""Content-type aware escaping, JSON validation and the preview/validate helpers (SPEC 3.2)."""
+"""Content-type aware escaping, JSON validation and the preview/validate helpers
+(README "Payload templates")."""
 
 from __future__ import annotations
 
@@ -208,7 +209,7 @@ def test_event_data_cannot_inject_keys_under_any_json_content_type(
 ) -> None:
     event = _event(title=title, description=description, tags=(Tag(key="owner", value=owner),))
     parsed = json.loads(compile_template(template, content_type).render(event))
-    # an empty placeholder is null, an empty {{ }} string "" (SPEC 3.2)
+    # an empty placeholder is null, an empty {{ }} string "" (README "Payload templates")
     bare = title if title or "{{" in template else None
     assert parsed == {"title": title, "bare": bare, "owner": owner, "tail": f"x{description}y"}
 

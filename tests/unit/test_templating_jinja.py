@@ -1,4 +1,4 @@
-"""Jinja2 in payload templates: escaping of {{ }} output, sandbox, limits (SPEC 3.3)."""
+"""Jinja2 in payload templates: escaping of {{ }} output, sandbox, limits (README "Payload templates")."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""Placeholder catalogue and values (SPEC 3.1)."""
+"""Placeholder catalogue and values (README "Payload templates")."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""The seed document's example template (SPEC 3.2 "The test") and property tests on JSON escaping."""
+"""The seed document's example template (README "Payload templates") and property tests on JSON escaping."""
 
 from __future__ import annotations
 

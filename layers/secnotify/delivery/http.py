@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import functools
 import logging
-import re
 import threading
 import time
 from dataclasses import dataclass, field
@@ -39,8 +38,7 @@ from secnotify.delivery.outcome import (
 from secnotify.delivery.redact import Masker, masker_for
 from secnotify.delivery.signing import USER_AGENT, sign
 from secnotify.delivery.ssrf import BlockedTarget, SsrfGuard, parse_numeric_host
-from secnotify.models.integration import HEADER_NAME as _TOKEN
-from secnotify.models.integration import RESERVED_HEADERS
+from secnotify.models.integration import HEADER_NAME, HEADER_VALUE_FORBIDDEN, RESERVED_HEADERS
 from secnotify.settings import Settings, get_settings
 
 logger = logging.getLogger(__name__)
@@ -51,7 +49,6 @@ urllib3.disable_warnings(InsecureRequestWarning)
 MAX_RESPONSE_READ = 64 * 1024
 RESPONSE_BODY_LIMIT = 1024
 _DEFAULT_PORTS = {"http": 80, "https": 443}
-_BAD_VALUE = re.compile(r"[\x00-\x08\x0a-\x1f\x7f]")
 # Characters that may stay as they are in a request target; everything else is percent-encoded.
 _TARGET_SAFE = "!#$%&'()*+,/:;=?@[]~"
 
@@ -154,9 +151,9 @@ def _wire_value(value: str) -> str:
 def _build_headers(req: WebhookRequest, target: _Target) -> urllib3.HTTPHeaderDict:
     headers = urllib3.HTTPHeaderDict()
     for name, value in req.headers:
-        if not _TOKEN.match(name):
+        if not HEADER_NAME.match(name):
             raise _Refused(f"header name {name[:100]!r} is not a valid HTTP header name")
-        if _BAD_VALUE.search(value):
+        if HEADER_VALUE_FORBIDDEN.search(value):
             raise _Refused(f"header {name} has a value with control characters or line breaks")
         if name.lower() in RESERVED_HEADERS:
             continue

@@ -13,7 +13,8 @@ from secnotify.models.common import NotBlank
 
 # RFC 9110 token characters: what a header name may contain.
 HEADER_NAME = re.compile(r"^[!#$%&'*+\-.^_`|~0-9A-Za-z]+$")
-_CTL = re.compile(r"[\x00-\x08\x0a-\x1f\x7f]")
+# Control characters and line breaks (tab allowed): never valid in a header value.
+HEADER_VALUE_FORBIDDEN = re.compile(r"[\x00-\x08\x0a-\x1f\x7f]")
 
 # Headers we set ourselves or that would let a template steer the connection.
 RESERVED_HEADERS = frozenset(
@@ -94,7 +95,7 @@ class WebhookHeader(BaseModel):
     @field_validator("value")
     @classmethod
     def _valid_value(cls, value: str | None) -> str | None:
-        if value is not None and _CTL.search(value):
+        if value is not None and HEADER_VALUE_FORBIDDEN.search(value):
             raise ValueError("header value must not contain control characters or line breaks")
         return value
 
@@ -110,7 +111,7 @@ class WebhookInput(BaseModel):
     @field_validator("url")
     @classmethod
     def _valid_url(cls, value: str) -> str:
-        if _CTL.search(value) or " " in value:
+        if HEADER_VALUE_FORBIDDEN.search(value) or " " in value:
             raise ValueError("url must not contain spaces or control characters")
         try:
             parts = urlsplit(value)

@@ -119,7 +119,9 @@ class CompiledTemplate:
         from secnotify.templating import worker
 
         environment = dict(self.limits.worker_environment)
-        return worker.render(self.source, self.mode, event, self._max_bytes, self._timeout_s, environment)
+        return worker.POOL.render(
+            self.source, self.mode, event, self._max_bytes, self._timeout_s, environment
+        )
 
     # --- public ------------------------------------------------------------------------
 

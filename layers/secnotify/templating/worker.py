@@ -318,15 +318,3 @@ class RenderPool:
 
 
 POOL = RenderPool()
-
-
-def render(
-    source: str,
-    mode: Mode,
-    event: SecurityEvent,
-    max_bytes: int,
-    timeout_s: float,
-    environment: Mapping[str, str] | None = None,
-) -> str:
-    """Render a Jinja template in a worker; TemplateError (RenderBudgetExceeded on a breach) if not."""
-    return POOL.render(source, mode, event, max_bytes, timeout_s, environment)
