@@ -57,7 +57,9 @@ def measure(integrations: int, loads: int, shape: str, children: Children) -> di
     from secnotify.models.profile import AlertingProfileInput
     from secnotify.service import wiring
     from secnotify.service.config_cache import load_configuration
+    from secnotify.storage.client import query_pages
     from secnotify.storage.config_repository import item_size
+    from secnotify.storage.dynamodb import open_storage
     from secnotify.storage.keys import CONFIG_PK
 
     endpoint = children.moto()  # a fresh server per shape: moto copies the table per transaction
@@ -74,23 +76,13 @@ def measure(integrations: int, loads: int, shape: str, children: Children) -> di
     created_s = time.perf_counter() - started
 
     # What the dispatcher's query reads: every page of the configuration partition.
-    store = wiring.dispatcher().ledger
+    settings = services.integrations.settings
     pages, stored, largest = 0, 0, 0
-    kwargs: dict[str, Any] = {
-        "TableName": store.table_name,
-        "KeyConditionExpression": "pk = :pk",
-        "ExpressionAttributeValues": {":pk": {"S": CONFIG_PK}},
-    }
-    while True:
-        resp = store.client.query(**kwargs)
+    for page in query_pages(open_storage(settings.table_name).client, settings.table_name, CONFIG_PK):
         pages += 1
-        for item in resp.get("Items", []):
-            size = item_size(item)
-            stored += size
-            largest = max(largest, size)
-        if "LastEvaluatedKey" not in resp:
-            break
-        kwargs["ExclusiveStartKey"] = resp["LastEvaluatedKey"]
+        sizes = [item_size(item) for item in page]
+        stored += sum(sizes)
+        largest = max([largest, *sizes])
 
     cache = wiring.dispatcher().config
     times, queries = [], []

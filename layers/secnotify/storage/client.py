@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from typing import Any
 
 import boto3
@@ -15,8 +16,8 @@ def dynamodb_client() -> Any:
     )
 
 
-def query_all(client: Any, table_name: str, pk: str) -> Any:
-    """Every item of one partition, following pages."""
+def query_pages(client: Any, table_name: str, pk: str) -> Iterator[list[dict[str, Any]]]:
+    """Every page of one partition, as DynamoDB returns them."""
     kwargs: dict[str, Any] = {
         "TableName": table_name,
         "KeyConditionExpression": "pk = :pk",
@@ -24,8 +25,14 @@ def query_all(client: Any, table_name: str, pk: str) -> Any:
     }
     while True:
         resp = client.query(**kwargs)
-        yield from resp.get("Items", [])
+        yield resp.get("Items", [])
         last = resp.get("LastEvaluatedKey")
         if not last:
             return
         kwargs["ExclusiveStartKey"] = last
+
+
+def query_all(client: Any, table_name: str, pk: str) -> Iterator[dict[str, Any]]:
+    """Every item of one partition, following pages."""
+    for page in query_pages(client, table_name, pk):
+        yield from page
