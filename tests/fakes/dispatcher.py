@@ -11,7 +11,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from secnotify.models.delivery import Claim
+from secnotify.models.delivery import Claim, DeadLetterKind
 from secnotify.service.config_cache import ConfigCache
 from secnotify.service.dispatch import Dispatcher, DispatchResult
 from secnotify.service.notify import Notifier, webhook_id
@@ -114,9 +114,9 @@ class Harness:
 
     def records(self, name: str) -> list[tuple[int, str]]:
         """(attempt, status) of an integration's delivery records, oldest first."""
-        return sorted((r["attempt"], r["status"]) for r in self.log.all() if r["integrationId"] == name)
+        return sorted((r.attempt, r.status) for r in self.log.all() if r.integrationId == name)
 
-    def dead(self, kind: str) -> list[dict[str, Any]]:
+    def dead(self, kind: DeadLetterKind) -> list[dict[str, Any]]:
         return [json.loads(d.body) for d in self.queues.dead if d.kind == kind]
 
 

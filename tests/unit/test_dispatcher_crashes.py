@@ -9,7 +9,7 @@ from collections.abc import Iterator
 
 import pytest
 
-from secnotify.models.delivery import NotificationState
+from secnotify.models.delivery import DeadLetterKind, NotificationState
 from secnotify.service.dispatch_result import Count
 from secnotify.service.notify import webhook_id
 from secnotify.service.retry import RetryNotReady
@@ -40,7 +40,7 @@ def settled_as_expected(h: Harness, event_id: str) -> None:
     }
     assert [q.message["integrationId"] for q in h.queues.retries] == ["flaky"]
     # No FAILED state without its dead letter.
-    assert {d["integrationId"] for d in h.dead("notification")} == {"bad"}
+    assert {d["integrationId"] for d in h.dead(DeadLetterKind.NOTIFICATION)} == {"bad"}
 
 
 def handle_again(h: Harness, raw: dict) -> None:
@@ -80,7 +80,7 @@ def test_crash_after_the_sends_before_their_outcomes_resends_with_the_same_webho
         S.DELIVERED,
         S.FAILED,
     )
-    assert {d["integrationId"] for d in h.dead("notification")} == {"bad"}
+    assert {d["integrationId"] for d in h.dead(DeadLetterKind.NOTIFICATION)} == {"bad"}
 
 
 def test_crash_after_the_states_before_the_retry_messages_loses_no_retry(h: Harness) -> None:
@@ -160,3 +160,4 @@ def test_a_superseded_worker_does_not_overwrite_the_one_that_took_over(h: Harnes
     assert h.dispatcher.handle_retry(body).counts[Count.RETRYING] == 1
     assert not h.ledger.settle_claim(raw["id"], "flaky", 2, slow, S.DELIVERED, 2)
     assert h.states(raw["id"])["flaky"].attempt == 3
+

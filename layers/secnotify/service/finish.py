@@ -6,7 +6,7 @@ import json
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
-from secnotify.models.delivery import AttemptMessage, Claim, NotificationState, Outcome
+from secnotify.models.delivery import AttemptMessage, Claim, DeadLetterKind, NotificationState, Outcome
 from secnotify.service.attempt import Sent
 from secnotify.service.clock import Clock
 from secnotify.service.notify import Notifier
@@ -46,14 +46,15 @@ class Finisher:
     notifier: Notifier
     clock: Clock
     state_ttl_s: int
-    record_ttl_s: int
 
     def finish_batch(self, event_id: str, batch: Sequence[Sent]) -> None:
         """The event path: the lease holder's outcomes, states and records in batches."""
 
+        record_ttl_s = self.notifier.record_ttl_s
+
         def write(sents: Sequence[Sent]) -> Sequence[Sent]:
             outcomes = [
-                Outcome(s.integration_id, s.status, s.attempt, s.record, self.record_ttl_s, s.not_before)
+                Outcome(s.integration_id, s.status, s.attempt, s.record, record_ttl_s, s.not_before)
                 for s in sents
             ]
             self.ledger.record_outcomes(event_id, outcomes, self.state_ttl_s)
@@ -112,7 +113,7 @@ class Finisher:
     def _dead_letter(self, sent: Sent) -> None:
         doc = sent.record.stored() if sent.record is not None else {}
         self.queues.dead_letter(
-            "notification",
+            DeadLetterKind.NOTIFICATION,
             doc.get("error") or f"HTTP {doc.get('statusCode')}",
             json.dumps({k: doc.get(k) for k in _DEAD_LETTER_KEYS}),
         )
