@@ -31,6 +31,12 @@ class Finisher:
     - A dead letter before its FAILED state: a crash after it leaves the notification without
       a state (event path) or in flight (retry path), so it is attempted again and may be dead
       lettered twice; never is a FAILED state left that no alarm and no operator saw.
+    - On the retry path that dead letter comes before a settle that can fail: when our claim's
+      lease ran out mid-send and another worker took the attempt over, we dead letter a
+      notification that the other worker may yet deliver. Such a dead letter is spurious (the
+      state is the other worker's outcome). It is the side to err on: the other order, settle
+      then dead letter, turns a crash in between into a FAILED state nobody is told of, where
+      this one costs at worst an alarm that fires once too often.
     - A record before its state: a crash in between repeats the attempt (one extra record, the
       same webhook-id), never a state whose attempt is missing from the log. A settle that fails
       (our lease ran out and another worker took the attempt) leaves a true record of an attempt
