@@ -24,6 +24,7 @@ from secnotify.models.api import (
     TestSendRequest,
     TestSendResult,
 )
+from secnotify.models.delivery import AttemptStatus
 from secnotify.models.integration import IntegrationInput, IntegrationView
 from secnotify.models.profile import AlertingProfile, AlertingProfileInput
 from secnotify.service.wiring import api_services
@@ -293,9 +294,10 @@ def test_send(
 @app.get(
     "/integrations/<integration_id>/deliveries",
     summary="List an integration's deliveries",
-    description="The delivery log, newest first: every attempt, test and redelivery, with its status "
-    "(`SUCCEEDED`, `RETRYING`, `FAILED`, `CANCELLED`), HTTP status, latency and the start of the "
-    "receiver's answer (secrets masked). Records are kept 30 days.",
+    description="The delivery log, newest first: every attempt, test and redelivery, with its status ("
+    + ", ".join(f"`{status}`" for status in AttemptStatus)
+    + "), HTTP status, latency and the start of the receiver's answer (secrets masked). "
+    "Records are kept 30 days.",
     responses=ok(DeliveryList),
     tags=["Delivery log"],
 )

@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
-from secnotify.models.delivery import AttemptStatus, DeliveryRecord, NotificationState, Outcome
+from secnotify.models.delivery import AttemptStatus, DeliveryRecord, NotificationState, Outcome, RecordKind
 from secnotify.service.ports.ledger import DeliveryLedger, DeliveryLog
 from tests.fakes.clock import FakeClock
 
@@ -46,7 +46,7 @@ def _record(event_id: str, integration_id: str, n: int = 1) -> DeliveryRecord:
         integrationId=integration_id,
         eventId=event_id,
         webhookId="msg_x",
-        kind="event",
+        kind=RecordKind.EVENT,
         attempt=n,
         status=AttemptStatus.RETRYING,
         statusCode=503,
@@ -144,12 +144,26 @@ def outcomes_are_written_whatever_stands_and_with_their_records(s: Subject) -> N
     _schedule(s, "i", 1)
     assert s.ledger.claim(s.event_id, "i", 1, 60, TTL) is not None
     record = _record(s.event_id, "i")
-    outcomes = [Outcome("i", S.DELIVERED, 1, record), Outcome("j", S.RETRY_SCHEDULED, 2, None, TTL, 99.25)]
+    outcomes = [
+        Outcome("i", S.DELIVERED, 1, record, TTL),
+        Outcome("j", S.RETRY_SCHEDULED, 2, None, TTL, 99.25),
+    ]
     s.ledger.record_outcomes(s.event_id, outcomes, TTL)
     claims = s.ledger.get_claims(s.event_id)
     assert (claims["i"].status, claims["i"].attempt) == (S.DELIVERED, 1)
     assert (claims["j"].status, claims["j"].attempt, claims["j"].not_before) == (S.RETRY_SCHEDULED, 2, 99.25)
-    assert s.log.get_delivery("i", record.deliveryId) == record.stored()
+    assert s.log.get_delivery("i", record.deliveryId).stored() == record.stored()
+
+
+@check(conditional=False)
+def the_log_reads_records_back_as_written_newest_first(s: Subject) -> None:
+    older, newer = _record(s.event_id, "i", 1), _record(s.event_id, "i", 2).marked("true")
+    s.log.put_delivery(older, TTL)
+    s.log.put_delivery(newer, TTL)
+    read = s.log.get_delivery("i", newer.deliveryId)
+    assert isinstance(read, DeliveryRecord) and read == newer and read.test_marker == "true"
+    page, _token = s.log.list_deliveries("i", 10, None)
+    assert page == [newer, older]
 
 
 def run_all(make: Callable[[], Subject]) -> dict[str, Any]:

@@ -34,7 +34,10 @@ def _dynamodb(stack: Any) -> Callable[[], Subject]:
         clock = FakeClock()
         ledger = DynamoLedger(client, stack.table_name, clock=clock.wall)
         return Subject(
-            ledger, DynamoDeliveryLog(client, stack.table_name), clock, f"ev-{uuid.uuid4().hex[:8]}"
+            ledger,
+            DynamoDeliveryLog(client, stack.table_name, clock=clock.wall),
+            clock,
+            f"ev-{uuid.uuid4().hex[:8]}",
         )
 
     return make
@@ -51,6 +54,20 @@ def subject_factory(request: pytest.FixtureRequest) -> Callable[[], Subject]:
 def test_ledger_contract(subject_factory: Callable[[], Subject], name: str) -> None:
     check, _conditional = CHECKS[name]
     check(subject_factory())
+
+
+@pytest.mark.moto
+def test_the_dynamodb_log_dates_its_records_by_its_own_clock(stack: Any) -> None:
+    from secnotify.storage.client import dynamodb_client
+    from secnotify.storage.delivery_log import DynamoDeliveryLog
+    from secnotify.storage.keys import delivery_key
+    from tests.contract.ledger_checks import _record
+
+    client, clock = dynamodb_client(), FakeClock()
+    record = _record("ev", "i")
+    DynamoDeliveryLog(client, stack.table_name, clock=clock.wall).put_delivery(record, 60)
+    item = client.get_item(TableName=stack.table_name, Key=delivery_key("i", record.deliveryId))["Item"]
+    assert int(item["ttl"]["N"]) == int(clock.wall()) + 60
 
 
 def test_the_contract_fails_a_ledger_that_skips_its_conditions() -> None:

@@ -11,15 +11,16 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from secnotify.models.delivery import Claim
-from secnotify.service.config_cache import ConfigCache
-from secnotify.service.dispatch import Dispatcher, DispatchResult
-from secnotify.service.notify import Notifier, webhook_id
+from secnotify.models.delivery import Claim, DeadLetterKind
+from secnotify.service.dispatch import DispatchResult
+from secnotify.service.notify import webhook_id
+from secnotify.service.wiring import build_dispatcher
 from secnotify.settings import Settings
 from tests.fakes.clock import FakeClock
 from tests.fakes.config import InMemoryConfig
 from tests.fakes.ledger import InMemoryLedger
 from tests.fakes.queues import InMemoryQueues
+from tests.fakes.secrets import InMemorySecrets
 from tests.integration.servers import Receiver, Reply
 
 PROFILE = "profile-all"
@@ -70,15 +71,18 @@ class Harness:
             fanout_concurrency=4,
             config_cache_ttl_s=3600.0,
             claim_lease_s=60.0,
+            retry_queue_url="https://sqs.us-east-1.amazonaws.com/000000000000/in-memory-retry",
+            dead_letter_queue_url="https://sqs.us-east-1.amazonaws.com/000000000000/in-memory-dlq",
         )
-        clock = self.clock.clock()
-        self.dispatcher = Dispatcher(
-            self.ledger,
-            self.queues,
-            Notifier(self.log, self.settings, clock=clock),
-            ConfigCache(self.config, None, self.settings.config_cache_ttl_s, clock=clock.monotonic),  # type: ignore[arg-type]
+        # The production wiring, every port given: nothing here opens DynamoDB or SQS.
+        self.dispatcher = build_dispatcher(
             self.settings,
-            clock,
+            ledger=self.ledger,
+            deliveries=self.log,
+            config=self.config,
+            secrets=InMemorySecrets(),
+            queues=self.queues,
+            clock=self.clock.clock(),
         )
         self.receivers: dict[str, Receiver] = {}
         self._stack = ExitStack()
@@ -114,9 +118,9 @@ class Harness:
 
     def records(self, name: str) -> list[tuple[int, str]]:
         """(attempt, status) of an integration's delivery records, oldest first."""
-        return sorted((r["attempt"], r["status"]) for r in self.log.all() if r["integrationId"] == name)
+        return sorted((r.attempt, r.status) for r in self.log.all() if r.integrationId == name)
 
-    def dead(self, kind: str) -> list[dict[str, Any]]:
+    def dead(self, kind: DeadLetterKind) -> list[dict[str, Any]]:
         return [json.loads(d.body) for d in self.queues.dead if d.kind == kind]
 
 

@@ -17,6 +17,8 @@ from secnotify.storage.errors import NotFound
 
 
 class InMemoryDeliveryLog:
+    """Keeps each record's stored document and reads it back, as DynamoDB's log does."""
+
     def __init__(self) -> None:
         self._lock = threading.Lock()
         self._items: dict[tuple[str, str], dict[str, Any]] = {}
@@ -25,26 +27,26 @@ class InMemoryDeliveryLog:
         with self._lock:
             self._items[(record.integrationId, record.deliveryId)] = record.stored()
 
-    def get_delivery(self, integration_id: str, delivery_id: str) -> dict[str, Any]:
+    def get_delivery(self, integration_id: str, delivery_id: str) -> DeliveryRecord:
         with self._lock:
             found = self._items.get((integration_id, delivery_id))
         if found is None:
             raise NotFound(f"no delivery {delivery_id} for integration {integration_id}")
-        return dict(found)
+        return DeliveryRecord.from_stored(found)
 
     def list_deliveries(
         self, integration_id: str, limit: int, token: str | None
-    ) -> tuple[list[dict[str, Any]], str | None]:
+    ) -> tuple[list[DeliveryRecord], str | None]:
         with self._lock:
             ids = sorted((d for (i, d) in self._items if i == integration_id), reverse=True)
             if token is not None:
                 ids = [d for d in ids if d < token]
-            page = [dict(self._items[(integration_id, d)]) for d in ids[:limit]]
+            page = [DeliveryRecord.from_stored(self._items[(integration_id, d)]) for d in ids[:limit]]
         return page, (ids[limit - 1] if len(ids) > limit else None)
 
-    def all(self) -> list[dict[str, Any]]:
+    def all(self) -> list[DeliveryRecord]:
         with self._lock:
-            return [dict(v) for _, v in sorted(self._items.items())]
+            return [DeliveryRecord.from_stored(v) for _, v in sorted(self._items.items())]
 
 
 @dataclass(frozen=True)

@@ -8,6 +8,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
+from secnotify.models.delivery import DeadLetterKind
 from secnotify.service.ports.queues import MAX_DELAY_S
 
 
@@ -24,7 +25,7 @@ class Queued:
 
 @dataclass(frozen=True)
 class DeadLetter:
-    kind: str
+    kind: DeadLetterKind
     reason: str
     body: str
 
@@ -46,7 +47,7 @@ class InMemoryQueues:
                 delay = max(0, min(MAX_DELAY_S, round(delay_s)))
                 self.retries.append(Queued(json.dumps(message, separators=(",", ":")), now + delay))
 
-    def dead_letter(self, kind: str, reason: str, body: str) -> None:
+    def dead_letter(self, kind: DeadLetterKind, reason: str, body: str) -> None:
         with self._lock:
             self.dead.append(DeadLetter(kind, reason[:1000] or "unknown", body))
 

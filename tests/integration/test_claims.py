@@ -10,16 +10,16 @@ from secnotify.storage.dynamodb import open_storage
 
 
 def test_racing_claims_for_one_attempt_have_one_winner(stack: Any) -> None:
-    store = open_storage(stack.table_name).ledger
+    ledger = open_storage(stack.table_name).ledger
     for round_ in range(5):
         event_id = f"race-{round_}"
-        store.record_outcomes(event_id, [Outcome("int-1", NotificationState.RETRY_SCHEDULED, 2)], ttl_s=60)
+        ledger.record_outcomes(event_id, [Outcome("int-1", NotificationState.RETRY_SCHEDULED, 2)], ttl_s=60)
         with ThreadPoolExecutor(8) as pool:
-            owners = list(pool.map(lambda eid: store.claim(eid, "int-1", 2, 60, 60), [event_id] * 16))
+            owners = list(pool.map(lambda eid: ledger.claim(eid, "int-1", 2, 60, 60), [event_id] * 16))
         winners = [o for o in owners if o is not None]
         assert len(winners) == 1, owners
         # Only the winner's token settles the attempt.
         loser = "not-the-owner"
-        assert not store.settle_claim(event_id, "int-1", 2, loser, NotificationState.DELIVERED, 2)
-        assert store.settle_claim(event_id, "int-1", 2, winners[0], NotificationState.DELIVERED, 2)
-        assert store.get_claims(event_id)["int-1"].status is NotificationState.DELIVERED
+        assert not ledger.settle_claim(event_id, "int-1", 2, loser, NotificationState.DELIVERED, 2)
+        assert ledger.settle_claim(event_id, "int-1", 2, winners[0], NotificationState.DELIVERED, 2)
+        assert ledger.get_claims(event_id)["int-1"].status is NotificationState.DELIVERED

@@ -125,7 +125,7 @@ def test_the_same_event_twice_is_delivered_once(api: ApiClient, stack: Any) -> N
 
 
 def test_redelivery_after_a_partial_fan_out_sends_only_the_missing(api: ApiClient, stack: Any) -> None:
-    from secnotify.models.delivery import Outcome
+    from secnotify.models.delivery import NotificationState, Outcome
     from secnotify.models.event import SecurityEvent
     from secnotify.service.wiring import dispatcher
     from secnotify.sources import parse_eventbridge
@@ -135,12 +135,12 @@ def test_redelivery_after_a_partial_fan_out_sends_only_the_missing(api: ApiClien
         iid_a = setup(api, a.url("/a"))
         setup(api, b.url("/b"))
         setup(api, c.url("/c"))
-        store = dispatcher().ledger
+        ledger = dispatcher().ledger
         parsed: SecurityEvent = parse_eventbridge(event)
         # A worker took the event, delivered to A and recorded it, then crashed: its lease on
         # the event is still running when EventBridge hands the event over again.
-        assert store.begin_event(event["id"], parsed.model_dump_json(), lease_s=2, ttl_s=60).acquired
-        store.record_outcomes(event["id"], [Outcome(iid_a, "DELIVERED", 1)], ttl_s=60)
+        assert ledger.begin_event(event["id"], parsed.model_dump_json(), lease_s=2, ttl_s=60).acquired
+        ledger.record_outcomes(event["id"], [Outcome(iid_a, NotificationState.DELIVERED, 1)], ttl_s=60)
         out = dispatch(event)
         assert out["counts"]["deferred"] == 2 and out["counts"]["already_handled"] == 1
         time.sleep(0.3)
@@ -585,6 +585,7 @@ def test_a_pending_retry_whose_integration_went_away_is_cancelled_not_failed(
     assert "NotificationsFailed" not in emitted, printed
     state = dispatcher().ledger.get_claims(event["id"])[iid]
     assert state.status == "CANCELLED" and state.attempt == 2
-    records, _ = dispatcher().notifier.deliveries.list_deliveries(iid, 10, None)
+    listed, _ = dispatcher().notifier.deliveries.list_deliveries(iid, 10, None)
+    records = [r.stored() for r in listed]
     assert [(r["attempt"], r["status"]) for r in records] == [(2, "CANCELLED"), (1, "RETRYING")]
     assert records[0]["webhookId"] == records[1]["webhookId"] and records[0]["error"].startswith("not sent")

@@ -6,15 +6,18 @@ from __future__ import annotations
 import json
 from typing import Any
 
+import boto3
 import pytest
 
 from tests.conftest import ApiClient, load_event
 from tests.integration.servers import Receiver, Reply
-from tests.integration.test_dispatch import _emitted_metrics, dispatch_retries, setup
+from tests.integration.test_dispatch import _emitted_metrics, dispatch_retries, drain, setup
 
 
-def _sqs_message(body: dict[str, Any], n: int = 0) -> dict[str, Any]:
-    return {"MessageId": f"m-{n}", "ReceiptHandle": f"r-{n}", "Body": json.dumps(body)}
+def _through_the_queue(stack: Any, body: dict[str, Any]) -> list[dict[str, Any]]:
+    """``body`` sent to the retry queue and received back, as the Lambda poller gets it."""
+    boto3.client("sqs").send_message(QueueUrl=stack.retry_queue_url, MessageBody=json.dumps(body))
+    return drain(stack.retry_queue_url)
 
 
 @pytest.fixture
@@ -49,7 +52,7 @@ def test_a_resumed_fan_out_counts_its_deliveries_and_failures(
         ledger.record_outcomes(event["id"], [Outcome(iid_done, NotificationState.DELIVERED, 1)], ttl_s=60)
         emitted()
         resume = {"kind": "resume", "eventId": event["id"], "notBefore": 0}
-        assert dispatch_retries([_sqs_message(resume)])["batchItemFailures"] == []
+        assert dispatch_retries(_through_the_queue(stack, resume))["batchItemFailures"] == []
         metrics = emitted()
         ok.wait_for(1)
         refused.wait_for(1)
@@ -61,7 +64,7 @@ def test_a_resumed_fan_out_counts_its_deliveries_and_failures(
 def test_a_malformed_retry_message_is_not_a_malformed_event(api: ApiClient, stack: Any, emitted: Any) -> None:
     emitted()
     bad = {"kind": "attempt", "eventId": "no-integration-no-attempt"}
-    assert dispatch_retries([_sqs_message(bad)])["batchItemFailures"] == []
+    assert dispatch_retries(_through_the_queue(stack, bad))["batchItemFailures"] == []
     metrics = emitted()
     assert metrics.get("MalformedRetryMessages") == 1, metrics
     assert "MalformedEvents" not in metrics, metrics

@@ -9,7 +9,7 @@ from collections.abc import Iterator
 
 import pytest
 
-from secnotify.models.delivery import NotificationState
+from secnotify.models.delivery import DeadLetterKind, NotificationState
 from secnotify.service.dispatch_result import Count
 from secnotify.service.notify import webhook_id
 from secnotify.service.retry import RetryNotReady
@@ -40,7 +40,7 @@ def settled_as_expected(h: Harness, event_id: str) -> None:
     }
     assert [q.message["integrationId"] for q in h.queues.retries] == ["flaky"]
     # No FAILED state without its dead letter.
-    assert {d["integrationId"] for d in h.dead("notification")} == {"bad"}
+    assert {d["integrationId"] for d in h.dead(DeadLetterKind.NOTIFICATION)} == {"bad"}
 
 
 def handle_again(h: Harness, raw: dict) -> None:
@@ -80,7 +80,7 @@ def test_crash_after_the_sends_before_their_outcomes_resends_with_the_same_webho
         S.DELIVERED,
         S.FAILED,
     )
-    assert {d["integrationId"] for d in h.dead("notification")} == {"bad"}
+    assert {d["integrationId"] for d in h.dead(DeadLetterKind.NOTIFICATION)} == {"bad"}
 
 
 def test_crash_after_the_states_before_the_retry_messages_loses_no_retry(h: Harness) -> None:
@@ -160,3 +160,32 @@ def test_a_superseded_worker_does_not_overwrite_the_one_that_took_over(h: Harnes
     assert h.dispatcher.handle_retry(body).counts[Count.RETRYING] == 1
     assert not h.ledger.settle_claim(raw["id"], "flaky", 2, slow, S.DELIVERED, 2)
     assert h.states(raw["id"])["flaky"].attempt == 3
+
+
+def test_a_superseded_worker_that_gives_up_leaves_a_spurious_dead_letter(h: Harness) -> None:
+    h.integration("flaky", Reply(status=503), Reply(status=400))  # attempt 2 fails for good
+    raw = event()
+    h.handle(raw)
+    (message,) = h.queues.retries
+    h.queues.retries.clear()
+    h.clock.advance(5)
+    taken_over: list[str | None] = []
+    settle = h.ledger.settle_claim
+
+    def stalled_then_settle(*args, **kwargs):
+        # Our worker stalled past its lease mid-send: another one claimed attempt 2 meanwhile.
+        h.clock.advance(61)
+        taken_over.append(h.ledger.claim(raw["id"], "flaky", 2, lease_s=60, ttl_s=60))
+        return settle(*args, **kwargs)
+
+    h.ledger.settle_claim = stalled_then_settle  # type: ignore[method-assign]
+    assert h.dispatcher.handle_retry(message.body).counts[Count.SUPERSEDED] == 1
+    (other,) = taken_over
+    assert other is not None
+    # The dead letter was written before the settle failed: spurious, as the other worker still
+    # holds the attempt and may deliver it (finish.py says why this side is the safe one).
+    assert [d["integrationId"] for d in h.dead(DeadLetterKind.NOTIFICATION)] == ["flaky"]
+    state = h.states(raw["id"])["flaky"]
+    assert (state.status, state.attempt) == (S.IN_FLIGHT, 2)
+    assert settle(raw["id"], "flaky", 2, other, S.DELIVERED, 2)  # the other worker delivered
+    assert h.queues.retries == []

@@ -7,11 +7,12 @@ from collections.abc import Iterator
 
 import pytest
 
-from secnotify.models.delivery import NotificationState, Outcome
+from secnotify.models.delivery import DeadLetterKind, NotificationState, Outcome
 from secnotify.service.dispatch_result import Count
 from secnotify.service.notify import webhook_id
 from secnotify.service.retry import RetryNotReady
 from secnotify.sources import parse_eventbridge
+from tests.contract.ledger_checks import _record
 from tests.fakes.dispatcher import Harness, event, harness, once_each
 from tests.integration.servers import Reply
 
@@ -42,7 +43,7 @@ def test_one_event_sends_once_to_each_and_records_each_outcome(h: Harness) -> No
         S.FAILED,
     )
     assert states["flaky"].attempt == 2 and states["flaky"].not_before == h.clock.wall() + 5
-    assert [d["integrationId"] for d in h.dead("notification")] == ["bad"]
+    assert [d["integrationId"] for d in h.dead(DeadLetterKind.NOTIFICATION)] == ["bad"]
     (retry,) = h.queues.retries
     assert retry.message == {
         "eventId": raw["id"],
@@ -122,7 +123,7 @@ def test_the_ladder_ends_failed_in_the_dead_letter_queue() -> None:
         state = h.states(raw["id"])["down"]
         assert (state.status, state.attempt) == (S.FAILED, 3)
         assert h.records("down") == [(1, "RETRYING"), (2, "RETRYING"), (3, "FAILED")]
-        (dead,) = h.dead("notification")
+        (dead,) = h.dead(DeadLetterKind.NOTIFICATION)
         assert dead["attempt"] == 3 and dead["webhookId"] == webhook_id(raw["id"], "down")
     finally:
         h.close()
@@ -189,3 +190,12 @@ def test_a_retry_for_an_event_no_longer_kept_is_dropped(h: Harness) -> None:
     body = '{"eventId":"gone","integrationId":"i","attempt":2,"notBefore":0}'
     assert h.dispatcher.handle_retry(body).counts == {Count.DROPPED: 1}
     assert [(d.kind, d.body) for d in h.queues.dead] == [("retry", body)]
+
+
+def test_an_outcome_takes_a_state_not_a_string_and_a_record_with_its_ttl() -> None:
+    with pytest.raises(TypeError, match="NotificationState"):
+        Outcome("a", "DELIVERED", 1)  # type: ignore[arg-type]
+    record = _record("e", "a")
+    with pytest.raises(ValueError, match="time to live"):
+        Outcome("a", S.DELIVERED, 1, record)
+    assert Outcome("a", S.DELIVERED, 1, record, 60).record_ttl_s == 60

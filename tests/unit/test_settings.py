@@ -10,7 +10,7 @@ from typing import Any
 import pytest
 import yaml
 
-from local.lambda_runtime import LocalContext
+from local.lambda_runtime import LocalContext, sqs_event
 from secnotify.service import wiring
 from secnotify.settings import ConfigurationError, Settings, load_settings
 from secnotify.storage.secrets import SecretBox, UnsealedSecret
@@ -296,15 +296,9 @@ def test_dispatcher_handler_stops_at_cold_start_without_a_queue(monkeypatch: pyt
     event = {"id": "e-1", "source": "secnotify", "detail-type": "Security Problem Opened", "detail": {}}
     with pytest.raises(ConfigurationError, match="RETRY_QUEUE_URL is empty"):
         lambda_handler(event, LocalContext())
-    record = {
-        "messageId": "m-1",
-        "receiptHandle": "r",
-        "body": "{}",
-        "attributes": {},
-        "eventSource": "aws:sqs",
-    }
+    batch = sqs_event([{"MessageId": "m-1", "ReceiptHandle": "r", "Body": "{}"}])
     with pytest.raises(Exception, match="RETRY_QUEUE_URL is empty"):
-        lambda_handler({"Records": [record]}, LocalContext())
+        lambda_handler(batch, LocalContext())
 
 
 def test_require_names_each_missing_value() -> None:

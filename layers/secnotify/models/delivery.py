@@ -42,6 +42,23 @@ class AttemptStatus(StrEnum):
     CANCELLED = "CANCELLED"
 
 
+class RecordKind(StrEnum):
+    """What made an attempt: an event (the dispatcher), a test-send, or a redelivery."""
+
+    EVENT = "event"
+    TEST = "test"
+    REDELIVERY = "redelivery"
+
+
+class DeadLetterKind(StrEnum):
+    """What a dead letter holds: an event that could not be read, a retry message that could
+    not be used, or a notification given up."""
+
+    EVENT = "event"
+    RETRY = "retry"
+    NOTIFICATION = "notification"
+
+
 # The record fields a record carries only when they apply; every other field is always stored,
 # ``None`` as null.
 _ONLY_WHEN_SET = frozenset({"nextAttemptAt", "redeliveryOf"})
@@ -56,7 +73,7 @@ class DeliveryRecord(BaseModel):
     integrationId: str
     eventId: str
     webhookId: str
-    kind: str
+    kind: RecordKind
     attempt: int
     status: AttemptStatus
     statusCode: int | None = None
@@ -80,6 +97,11 @@ class DeliveryRecord(BaseModel):
         copy = self.model_copy()
         copy._test_marker = test_marker
         return copy
+
+    @classmethod
+    def from_stored(cls, doc: dict[str, Any]) -> DeliveryRecord:
+        """The record a ``stored()`` document holds, test marker included."""
+        return cls.model_validate(doc).marked(doc.get("testMarker"))
 
     def stored(self) -> dict[str, Any]:
         """The document as the delivery log stores it: these keys, in this order."""
@@ -177,11 +199,14 @@ class Outcome:
     status: NotificationState  # DELIVERED, FAILED, CANCELLED, or RETRY_SCHEDULED for ``attempt``
     attempt: int
     record: DeliveryRecord | None = None
-    record_ttl_s: int = 30 * 86400
+    record_ttl_s: int = 0  # how long the record is kept: required with a record
     not_before: float = 0.0
 
     def __post_init__(self) -> None:
-        object.__setattr__(self, "status", NotificationState(self.status))  # refuses a stray string
+        if not isinstance(self.status, NotificationState):
+            raise TypeError(f"an outcome's status is a NotificationState, not {self.status!r}")
+        if self.record is not None and self.record_ttl_s <= 0:
+            raise ValueError("a delivery record is written with its time to live")
 
 
 @dataclass(frozen=True)

@@ -23,7 +23,7 @@ from concurrent.futures import ThreadPoolExecutor, as_completed
 from typing import Any
 
 from secnotify.matching import select_targets
-from secnotify.models.delivery import NotificationState, ResumeMessage
+from secnotify.models.delivery import DeadLetterKind, NotificationState, ResumeMessage
 from secnotify.models.event import SecurityEvent
 from secnotify.models.integration import Integration
 from secnotify.service.attempt import Attempts, Sent
@@ -67,9 +67,7 @@ class Dispatcher:
         ladder = settings.retry_ladder_s
         self.state_ttl_s = int(sum(ladder) + len(ladder) * settings.max_retry_after_s) + 86400
         self.attempts = Attempts(notifier, settings, clock)
-        self.finisher = Finisher(
-            ledger, queues, notifier, clock, self.state_ttl_s, settings.delivery_record_ttl_days * 86400
-        )
+        self.finisher = Finisher(ledger, queues, notifier, clock, self.state_ttl_s)
         self.retries = RetryPath(
             ledger,
             queues,
@@ -94,7 +92,7 @@ class Dispatcher:
             result.event_id = exc.event_id
             result.malformed_reason = exc.reason
             result.counts[Count.MALFORMED_EVENT] += 1
-            self.queues.dead_letter("event", exc.reason, _dump_raw(raw))
+            self.queues.dead_letter(DeadLetterKind.EVENT, exc.reason, _dump_raw(raw))
             return result
         result.event_id = event.event_id
         if event.muted:

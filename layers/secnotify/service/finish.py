@@ -6,7 +6,7 @@ import json
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
-from secnotify.models.delivery import AttemptMessage, Claim, NotificationState, Outcome
+from secnotify.models.delivery import AttemptMessage, Claim, DeadLetterKind, NotificationState, Outcome
 from secnotify.service.attempt import Sent
 from secnotify.service.clock import Clock
 from secnotify.service.notify import Notifier
@@ -31,6 +31,12 @@ class Finisher:
     - A dead letter before its FAILED state: a crash after it leaves the notification without
       a state (event path) or in flight (retry path), so it is attempted again and may be dead
       lettered twice; never is a FAILED state left that no alarm and no operator saw.
+    - On the retry path that dead letter comes before a settle that can fail: when our claim's
+      lease ran out mid-send and another worker took the attempt over, we dead letter a
+      notification that the other worker may yet deliver. Such a dead letter is spurious (the
+      state is the other worker's outcome). It is the side to err on: the other order, settle
+      then dead letter, turns a crash in between into a FAILED state nobody is told of, where
+      this one costs at worst an alarm that fires once too often.
     - A record before its state: a crash in between repeats the attempt (one extra record, the
       same webhook-id), never a state whose attempt is missing from the log. A settle that fails
       (our lease ran out and another worker took the attempt) leaves a true record of an attempt
@@ -46,14 +52,15 @@ class Finisher:
     notifier: Notifier
     clock: Clock
     state_ttl_s: int
-    record_ttl_s: int
 
     def finish_batch(self, event_id: str, batch: Sequence[Sent]) -> None:
         """The event path: the lease holder's outcomes, states and records in batches."""
 
+        record_ttl_s = self.notifier.record_ttl_s
+
         def write(sents: Sequence[Sent]) -> Sequence[Sent]:
             outcomes = [
-                Outcome(s.integration_id, s.status, s.attempt, s.record, self.record_ttl_s, s.not_before)
+                Outcome(s.integration_id, s.status, s.attempt, s.record, record_ttl_s, s.not_before)
                 for s in sents
             ]
             self.ledger.record_outcomes(event_id, outcomes, self.state_ttl_s)
@@ -112,7 +119,7 @@ class Finisher:
     def _dead_letter(self, sent: Sent) -> None:
         doc = sent.record.stored() if sent.record is not None else {}
         self.queues.dead_letter(
-            "notification",
+            DeadLetterKind.NOTIFICATION,
             doc.get("error") or f"HTTP {doc.get('statusCode')}",
             json.dumps({k: doc.get(k) for k in _DEAD_LETTER_KEYS}),
         )

@@ -8,20 +8,15 @@ from dataclasses import dataclass, field
 from functools import cached_property
 from typing import Any
 
-from secnotify.models.delivery import DeliveryRecord
+from secnotify.models.delivery import DeliveryRecord, RecordKind
 from secnotify.models.event import SecurityEvent, sample_event
 from secnotify.models.integration import Integration, IntegrationInput, IntegrationView
 from secnotify.service.common import check_if_match, new_id, now_iso
 from secnotify.service.errors import BadRequest, Conflict
 from secnotify.service.integration_edits import apply_input, check_payload_length, error_view, stored_doc
 from secnotify.service.notify import Notifier
-from secnotify.service.ports.config import (
-    ConfigKind,
-    ConfigRepository,
-    DeliveryLogReader,
-    EventArchive,
-    StoredItem,
-)
+from secnotify.service.ports.config import ConfigKind, ConfigRepository, StoredItem
+from secnotify.service.ports.ledger import DeliveryLogReader, EventArchive
 from secnotify.service.secret_fields import open_integration, seal_integration
 from secnotify.settings import Settings
 from secnotify.sources import MalformedEvent, parse_eventbridge
@@ -130,9 +125,11 @@ class IntegrationService:
         msg_id = f"msg_test_{uuid.uuid4().hex}"
         marker = "true" if event is None else "custom-event"
         result = self.notifier.attempt(
-            security_event, integration, attempt=1, kind="test", msg_id=msg_id, test_marker=marker
+            security_event, integration, attempt=1, kind=RecordKind.TEST, msg_id=msg_id, test_marker=marker
         )
-        self.events.put_event(security_event.event_id, security_event.model_dump_json(), self._record_ttl)
+        self.events.put_event(
+            security_event.event_id, security_event.model_dump_json(), self.notifier.record_ttl_s
+        )
         self.notifier.record(result.record)
         return _outcome_view(result.record, result.outcome.delivered, integration)
 
@@ -140,25 +137,25 @@ class IntegrationService:
 
     def deliveries(
         self, integration_id: str, limit: int, token: str | None
-    ) -> tuple[list[dict[str, Any]], str | None]:
+    ) -> tuple[list[DeliveryRecord], str | None]:
         self.get_stored(integration_id)
         return self.deliveries_log.list_deliveries(integration_id, limit, token)
 
     def redeliver(self, integration_id: str, delivery_id: str) -> dict[str, Any]:
         integration = self.get_stored(integration_id)
         original = self.deliveries_log.get_delivery(integration_id, delivery_id)
-        raw = self.events.get_event(original["eventId"])
+        raw = self.events.get_event(original.eventId)
         if raw is None:
             raise Conflict(f"the event of delivery {delivery_id} is no longer kept; it cannot be redelivered")
         event = SecurityEvent.model_validate_json(raw)
         result = self.notifier.attempt(
             event,
             integration,
-            attempt=int(original.get("attempt", 1)),
-            kind="redelivery",
-            msg_id=original.get("webhookId"),
+            attempt=original.attempt,
+            kind=RecordKind.REDELIVERY,
+            msg_id=original.webhookId,
             # A real notification again carries no marker; a test sent again is still a test.
-            test_marker=original.get("testMarker"),
+            test_marker=original.test_marker,
             redelivery_of=delivery_id,
         )
         self.notifier.record(result.record)
@@ -169,10 +166,6 @@ class IntegrationService:
     def _integration(self, item: StoredItem) -> Integration:
         doc = open_integration(item.doc, item.id, self.secrets)
         return Integration.model_validate({**doc, "id": item.id, "version": item.version})
-
-    @property
-    def _record_ttl(self) -> int:
-        return self.settings.delivery_record_ttl_days * 86400
 
     def _event(self, raw: dict[str, Any] | None) -> SecurityEvent:
         if raw is None:

@@ -4,12 +4,11 @@ test-send and redeliver, so they all take exactly the same path (and the same SS
 from __future__ import annotations
 
 import hashlib
-import time
 import uuid
 from dataclasses import dataclass
 
 from secnotify.delivery import DeliveryOutcome, WebhookRequest, WebhookSender
-from secnotify.models.delivery import AttemptStatus, DeliveryRecord
+from secnotify.models.delivery import AttemptStatus, DeliveryRecord, RecordKind
 from secnotify.models.event import SecurityEvent
 from secnotify.models.integration import Integration
 from secnotify.service.clock import SYSTEM_CLOCK, Clock
@@ -24,10 +23,10 @@ def webhook_id(event_id: str, integration_id: str) -> str:
     return f"msg_{digest}"
 
 
-def delivery_id(now: float | None = None) -> str:
-    """Sorts by creation time, so the log reads newest first with a reverse query."""
-    millis = time.time_ns() // 1_000_000 if now is None else int(now * 1000)
-    return f"{millis:013d}-{uuid.uuid4().hex[:12]}"
+def delivery_id(now: float) -> str:
+    """Sorts by creation time (``now``, unix seconds), so the log reads newest first with a
+    reverse query."""
+    return f"{int(now * 1000):013d}-{uuid.uuid4().hex[:12]}"
 
 
 @dataclass(frozen=True)
@@ -51,13 +50,15 @@ class Notifier:
         self.templates = templates if templates is not None else TEMPLATES
         self.render_limits = RenderLimits.from_settings(settings)
         self.clock = clock
+        # How long a delivery record is kept: also the stored event of a test-send.
+        self.record_ttl_s = settings.delivery_record_ttl_days * 86400
 
     def attempt(
         self,
         event: SecurityEvent,
         integration: Integration,
         attempt: int,
-        kind: str = "event",
+        kind: RecordKind = RecordKind.EVENT,
         msg_id: str | None = None,
         test_marker: str | None = None,
         redelivery_of: str | None = None,
@@ -98,7 +99,7 @@ class Notifier:
             )
             outcome = self.sender.send(request)
         # Only the dispatcher retries; a test or a redelivery that failed has failed.
-        retrying = outcome.retryable and kind == "event"
+        retrying = outcome.retryable and kind is RecordKind.EVENT
         status = (
             AttemptStatus.SUCCEEDED
             if outcome.delivered
@@ -121,19 +122,20 @@ class Notifier:
     ) -> DeliveryRecord:
         """The record of an attempt not made, because the integration was disabled or deleted meanwhile."""
         msg_id = webhook_id(event.event_id, integration_id)
-        record = self._record(event, integration_id, attempt, "event", msg_id, AttemptStatus.CANCELLED)
+        record = self._record(
+            event, integration_id, attempt, RecordKind.EVENT, msg_id, AttemptStatus.CANCELLED
+        )
         return record.model_copy(update={"error": f"not sent: {why}"})
 
     def record(self, record: DeliveryRecord) -> None:
-        ttl_s = self.settings.delivery_record_ttl_days * 86400
-        self.deliveries.put_delivery(record, ttl_s)
+        self.deliveries.put_delivery(record, self.record_ttl_s)
 
     def _record(
         self,
         event: SecurityEvent,
         integration_id: str,
         attempt: int,
-        kind: str,
+        kind: RecordKind,
         msg_id: str,
         status: AttemptStatus,
     ) -> DeliveryRecord:

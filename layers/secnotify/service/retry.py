@@ -7,6 +7,7 @@ from dataclasses import dataclass
 
 from secnotify.models.delivery import (
     AttemptMessage,
+    DeadLetterKind,
     MalformedRetryMessage,
     NotificationState,
     ResumeMessage,
@@ -51,7 +52,7 @@ class RetryPath:
         except MalformedRetryMessage:
             result.malformed_reason = "retry message is not valid"
             result.counts[Count.MALFORMED_RETRY] += 1
-            self.queues.dead_letter("retry", result.malformed_reason, body[:200_000])
+            self.queues.dead_letter(DeadLetterKind.RETRY, result.malformed_reason, body[:200_000])
             return result
         result.event_id = message.eventId
         if self._deferred(message, remaining_s):
@@ -59,7 +60,7 @@ class RetryPath:
             return result
         raw_event = self.ledger.get_event(message.eventId)
         if raw_event is None:
-            self.queues.dead_letter("retry", "event no longer exists", body)
+            self.queues.dead_letter(DeadLetterKind.RETRY, "event no longer exists", body)
             result.counts[Count.DROPPED] += 1
             return result
         event = SecurityEvent.model_validate_json(raw_event)

@@ -11,6 +11,8 @@ from secnotify.service.config_cache import ConfigCache
 from secnotify.service.dispatch import Dispatcher
 from secnotify.service.integrations import IntegrationService
 from secnotify.service.notify import Notifier
+from secnotify.service.ports.config import ConfigReader
+from secnotify.service.ports.ledger import DeliveryLedger, DeliveryLog
 from secnotify.service.ports.queues import DispatchQueues
 from secnotify.service.profiles import ProfileService
 from secnotify.settings import Settings, get_settings
@@ -44,24 +46,34 @@ def api_services() -> ApiServices:
 def build_dispatcher(
     settings: Settings,
     *,
-    storage: Storage | None = None,
+    ledger: DeliveryLedger | None = None,
+    deliveries: DeliveryLog | None = None,
+    config: ConfigReader | None = None,
+    secrets: SecretBox | None = None,
     queues: DispatchQueues | None = None,
     sender: WebhookSender | None = None,
     clock: Clock = SYSTEM_CLOCK,
 ) -> Dispatcher:
-    """The dispatcher's graph; production passes only ``settings``, a benchmark or a test may
-    pass its own parts. ``clock`` also drives the ledger's leases when storage is opened here."""
-    storage = storage or open_storage(settings.table_name, clock=clock.wall)
+    """The dispatcher's graph, for production, the benchmark and the fast tests alike.
+
+    Production passes only ``settings``; a benchmark or a test passes the parts it brings, and
+    DynamoDB is opened only when a part it holds is missing. The settings are checked first,
+    so a dispatcher without its queues fails here, naming the variable. ``clock`` also drives
+    the leases and the records' TTLs of the storage opened here.
+    """
+    settings = settings.for_dispatcher()
+    storage: Storage | None = None
+    if ledger is None or deliveries is None or config is None or secrets is None:
+        storage = open_storage(settings.table_name, clock=clock.wall)
+        ledger = ledger or storage.ledger
+        deliveries = deliveries or storage.deliveries
+        config = config or storage.config
+        secrets = secrets or SecretBox(settings.table_name, settings.kms_key_id, dynamodb=storage.client)
     return Dispatcher(
-        ledger=storage.ledger,
+        ledger=ledger,
         queues=queues or Queues(settings.retry_queue_url, settings.dead_letter_queue_url),
-        notifier=Notifier(storage.deliveries, settings, sender=sender, clock=clock),
-        config=ConfigCache(
-            storage.config,
-            SecretBox(settings.table_name, settings.kms_key_id, dynamodb=storage.client),
-            settings.config_cache_ttl_s,
-            clock=clock.monotonic,
-        ),
+        notifier=Notifier(deliveries, settings, sender=sender, clock=clock),
+        config=ConfigCache(config, secrets, settings.config_cache_ttl_s, clock=clock.monotonic),
         settings=settings,
         clock=clock,
     )
@@ -69,7 +81,7 @@ def build_dispatcher(
 
 @lru_cache(maxsize=1)
 def dispatcher() -> Dispatcher:
-    return build_dispatcher(get_settings().for_dispatcher())
+    return build_dispatcher(get_settings())
 
 
 def reset() -> None:

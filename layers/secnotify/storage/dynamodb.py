@@ -26,12 +26,12 @@ def open_storage(
     table_name: str, client: Any | None = None, clock: Callable[[], float] = time.time
 ) -> Storage:
     """The adapters over one table, sharing one client (thread-safe, pooled) and one token key.
-    ``clock`` (wall time) is the one the ledger's leases run out by."""
+    ``clock`` (wall time) is the one the ledger's leases and the stored items' TTLs run by."""
     client = client or dynamodb_client()
     tokens = PageTokens(client, table_name)
     return Storage(
         client=client,
         config=DynamoConfigRepository(client, table_name, tokens),
         ledger=DynamoLedger(client, table_name, clock),
-        deliveries=DynamoDeliveryLog(client, table_name, tokens),
+        deliveries=DynamoDeliveryLog(client, table_name, tokens, clock),
     )

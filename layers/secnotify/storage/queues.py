@@ -8,8 +8,8 @@ from typing import Any
 import boto3
 from botocore.config import Config
 
-# SQS caps DelaySeconds at 15 minutes; longer waits are chained by the dispatcher.
-MAX_SQS_DELAY_S = 900
+from secnotify.models.delivery import DeadLetterKind
+from secnotify.service.ports.queues import MAX_DELAY_S
 
 
 class Queues:
@@ -22,23 +22,23 @@ class Queues:
 
     def schedule_retry(self, message: dict[str, Any], delay_s: float) -> None:
         if not self.retry_queue_url:
-            raise RuntimeError("RETRY_QUEUE_URL is not configured")
+            raise RuntimeError("no retry queue URL given")
         self.client.send_message(
             QueueUrl=self.retry_queue_url,
             MessageBody=json.dumps(message, separators=(",", ":")),
-            DelaySeconds=max(0, min(MAX_SQS_DELAY_S, round(delay_s))),
+            DelaySeconds=max(0, min(MAX_DELAY_S, round(delay_s))),
         )
 
     def schedule_retries(self, items: list[tuple[dict[str, Any], float]]) -> None:
         """Many retry messages, ten to a request."""
         if not self.retry_queue_url:
-            raise RuntimeError("RETRY_QUEUE_URL is not configured")
+            raise RuntimeError("no retry queue URL given")
         for start in range(0, len(items), 10):
             entries = [
                 {
                     "Id": str(index),
                     "MessageBody": json.dumps(message, separators=(",", ":")),
-                    "DelaySeconds": max(0, min(MAX_SQS_DELAY_S, round(delay_s))),
+                    "DelaySeconds": max(0, min(MAX_DELAY_S, round(delay_s))),
                 }
                 for index, (message, delay_s) in enumerate(items[start : start + 10])
             ]
@@ -52,15 +52,15 @@ class Queues:
                     DelaySeconds=entry["DelaySeconds"],
                 )
 
-    def dead_letter(self, kind: str, reason: str, body: str) -> None:
+    def dead_letter(self, kind: DeadLetterKind, reason: str, body: str) -> None:
         """Park something we could not process, with why, for an operator to inspect or replay."""
         if not self.dead_letter_queue_url:
-            raise RuntimeError("DEAD_LETTER_QUEUE_URL is not configured")
+            raise RuntimeError("no dead-letter queue URL given")
         self.client.send_message(
             QueueUrl=self.dead_letter_queue_url,
             MessageBody=body,
             MessageAttributes={
-                "kind": {"DataType": "String", "StringValue": kind},
+                "kind": {"DataType": "String", "StringValue": str(kind)},
                 "reason": {"DataType": "String", "StringValue": reason[:1000] or "unknown"},
             },
         )

@@ -12,6 +12,9 @@ from dataclasses import dataclass
 from enum import StrEnum
 from typing import Any, Protocol
 
+from secnotify.service.ports.ledger import DeliveryLogReader as DeliveryLogReader
+from secnotify.service.ports.ledger import EventArchive as EventArchive
+
 
 class ConfigKind(StrEnum):
     """The kinds of configuration item; a value is also the item's stored ``kind``."""
@@ -70,22 +73,3 @@ class ConfigRepository(ConfigReader, Protocol):
     ) -> StoredItem: ...
 
     def delete_integration(self, item_id: str) -> None: ...
-
-
-class EventArchive(Protocol):
-    """The normalised events kept for retries and redelivery: the part of the delivery ledger
-    the integration routes use (a test-send keeps its event; a redelivery reads one back)."""
-
-    def put_event(self, event_id: str, event_json: str, ttl_s: int) -> None: ...
-
-    def get_event(self, event_id: str) -> str | None: ...
-
-
-class DeliveryLogReader(Protocol):
-    """The delivery log as the integration routes read it, newest first."""
-
-    def get_delivery(self, integration_id: str, delivery_id: str) -> dict[str, Any]: ...
-
-    def list_deliveries(
-        self, integration_id: str, limit: int, token: str | None
-    ) -> tuple[list[dict[str, Any]], str | None]: ...

@@ -1,28 +1,33 @@
-"""What the dispatcher and the Notifier need from storage: the exactly-once ledger and the
-delivery log. DynamoDB implements them (storage/ledger.py, storage/delivery_log.py); so does an
-in-memory ledger for fast tests, held to the same contract."""
+"""What the dispatcher, the Notifier and the integration routes need from storage: the
+exactly-once ledger and the delivery log. DynamoDB implements them (storage/ledger.py,
+storage/delivery_log.py); so does an in-memory ledger for fast tests, held to the same contract."""
 
 from __future__ import annotations
 
-from typing import Any, Protocol
+from typing import Protocol
 
 from secnotify.models.delivery import Claim, DeliveryRecord, Lease, NotificationState, Outcome
 
 
-class DeliveryLedger(Protocol):
+class EventArchive(Protocol):
+    """The normalised events kept for retries and redelivery: the part of the delivery ledger
+    the integration routes use (a test-send keeps its event; a redelivery reads one back)."""
+
+    def put_event(self, event_id: str, event_json: str, ttl_s: int) -> None:
+        """Keep an event for redelivery, without touching its lease."""
+
+    def get_event(self, event_id: str) -> str | None: ...
+
+
+class DeliveryLedger(EventArchive, Protocol):
     """Stored events with their fan-out lease, and one state item per (event, integration).
 
     Times are the ledger's own clock (unix seconds): a lease runs out by that clock.
     """
 
-    def put_event(self, event_id: str, event_json: str, ttl_s: int) -> None:
-        """Keep an event for redelivery, without touching its lease."""
-
     def begin_event(self, event_id: str, event_json: str, lease_s: float, ttl_s: int) -> Lease:
         """Store the event and take the right to fan it out for ``lease_s`` seconds, unless
         another holder's lease still runs."""
-
-    def get_event(self, event_id: str) -> str | None: ...
 
     def record_outcomes(self, event_id: str, outcomes: list[Outcome], ttl_s: int) -> None:
         """Write states and delivery records unconditionally: only the lease holder calls it."""
@@ -49,13 +54,18 @@ class DeliveryLedger(Protocol):
         """Record the outcome of a claimed attempt; False unless ``owner`` still holds it."""
 
 
-class DeliveryLog(Protocol):
-    """One record per attempt, per integration, newest first."""
+class DeliveryLogReader(Protocol):
+    """The delivery log as the integration routes read it, newest first."""
 
-    def put_delivery(self, record: DeliveryRecord, ttl_s: int) -> None: ...
-
-    def get_delivery(self, integration_id: str, delivery_id: str) -> dict[str, Any]: ...
+    def get_delivery(self, integration_id: str, delivery_id: str) -> DeliveryRecord:
+        """The record; ``NotFound`` when there is none."""
 
     def list_deliveries(
         self, integration_id: str, limit: int, token: str | None
-    ) -> tuple[list[dict[str, Any]], str | None]: ...
+    ) -> tuple[list[DeliveryRecord], str | None]: ...
+
+
+class DeliveryLog(DeliveryLogReader, Protocol):
+    """One record per attempt, per integration, newest first."""
+
+    def put_delivery(self, record: DeliveryRecord, ttl_s: int) -> None: ...
