@@ -5,8 +5,8 @@ from __future__ import annotations
 import threading
 from typing import Any
 
+from secnotify.errors import NotFound
 from secnotify.storage.config_repository import ConfigSnapshot, StoredItem
-from secnotify.storage.errors import NotFound
 from secnotify.storage.keys import INTEGRATION, PROFILE
 
 _STAMP = "2027-01-01T00:00:00.000Z"
@@ -59,5 +59,5 @@ class InMemoryConfig:
         with self._lock:
             found = self._items.get((kind, item_id))
         if found is None:
-            raise NotFound(f"no {kind} {item_id}")
+            raise NotFound(kind, item_id)
         return found

@@ -7,11 +7,11 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass
 
+from secnotify.errors import NotFound
 from secnotify.models.integration import Integration
 from secnotify.models.profile import AlertingProfile
 from secnotify.service.ports.config import ConfigKind, ConfigReader, StoredItem
 from secnotify.service.secret_fields import open_integration
-from secnotify.storage.errors import NotFound
 from secnotify.storage.secrets import SecretBox
 
 

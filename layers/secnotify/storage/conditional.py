@@ -9,7 +9,7 @@ from typing import Any
 
 from botocore.exceptions import ClientError
 
-from secnotify.storage.errors import TransactionConflict
+from secnotify.errors import TransactionConflict
 
 
 class Cancelled(Exception):
