@@ -11,8 +11,8 @@ from secnotify.errors import NotFound
 from secnotify.models.integration import Integration
 from secnotify.models.profile import AlertingProfile
 from secnotify.service.ports.config import ConfigKind, ConfigReader, StoredItem
+from secnotify.service.ports.secrets import SecretSealer
 from secnotify.service.secret_fields import open_integration
-from secnotify.storage.secrets import SecretBox
 
 
 @dataclass(frozen=True)
@@ -27,7 +27,7 @@ class Configuration:
         return None
 
 
-def load_configuration(store: ConfigReader, secrets: SecretBox) -> Configuration:
+def load_configuration(store: ConfigReader, secrets: SecretSealer) -> Configuration:
     snapshot = store.load_config()
     profiles = {
         p.id: AlertingProfile.model_validate({**p.doc, "id": p.id, "version": p.version})
@@ -37,7 +37,7 @@ def load_configuration(store: ConfigReader, secrets: SecretBox) -> Configuration
     return Configuration(profiles, integrations)
 
 
-def _integration(item: StoredItem, secrets: SecretBox) -> Integration:
+def _integration(item: StoredItem, secrets: SecretSealer) -> Integration:
     return Integration.model_validate(
         {**open_integration(item.doc, item.id, secrets), "id": item.id, "version": item.version}
     )
@@ -49,7 +49,7 @@ class ConfigCache:
     def __init__(
         self,
         store: ConfigReader,
-        secrets: SecretBox,
+        secrets: SecretSealer,
         ttl_s: float,
         clock: Callable[[], float] = time.monotonic,
     ) -> None:

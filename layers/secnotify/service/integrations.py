@@ -22,10 +22,10 @@ from secnotify.service.ports.config import (
     EventArchive,
     StoredItem,
 )
+from secnotify.service.ports.secrets import SecretSealer
 from secnotify.service.secret_fields import open_integration, seal_integration
 from secnotify.settings import Settings
 from secnotify.sources import MalformedEvent, parse_eventbridge
-from secnotify.storage.secrets import SecretBox
 from secnotify.templating import RenderLimits, render_preview
 
 
@@ -35,7 +35,7 @@ class IntegrationService:
     events: EventArchive
     deliveries_log: DeliveryLogReader
     settings: Settings
-    secrets: SecretBox
+    secrets: SecretSealer
     make_notifier: Callable[[], Notifier]
     _notifier: Notifier | None = field(default=None, init=False)
 
