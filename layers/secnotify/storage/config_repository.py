@@ -21,7 +21,7 @@ from secnotify.errors import (
 from secnotify.service.ports.config import ConfigKind, ConfigSnapshot, Page, StoredItem
 from secnotify.storage.client import query_all
 from secnotify.storage.conditional import Cancelled, conditional, transact
-from secnotify.storage.keys import CONFIG_PK, config_key, counter_key, dumps
+from secnotify.storage.keys import CONFIG_PK, config_key, config_sk_prefix, counter_key, dumps
 from secnotify.storage.page_tokens import PagedTable
 
 # Below DynamoDB's 400 KB item limit with room to spare; items written before the cap existed
@@ -40,13 +40,14 @@ class DynamoConfigRepository(PagedTable):
         return _stored(item)
 
     def list_config_items(self, kind: ConfigKind, limit: int, token: str | None) -> Page:
+        prefix = config_sk_prefix(kind)
         query = {
             "TableName": self.table_name,
             "KeyConditionExpression": "pk = :pk AND begins_with(sk, :prefix)",
-            "ExpressionAttributeValues": {":pk": {"S": CONFIG_PK}, ":prefix": {"S": f"{kind}#"}},
+            "ExpressionAttributeValues": {":pk": {"S": CONFIG_PK}, ":prefix": {"S": prefix}},
             "Limit": limit,
         }
-        items, next_token = self.tokens.query_page(query, token, f"{kind}#")
+        items, next_token = self.tokens.query_page(query, token, prefix)
         return Page([_stored(i) for i in items], next_token)
 
     def load_config(self) -> ConfigSnapshot:
