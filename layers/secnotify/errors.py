@@ -43,6 +43,10 @@ class TransactionConflict(DomainError):
     Not a ``VersionConflict``: the caller's version may well be current."""
 
 
+class Throttled(DomainError):
+    """DynamoDB refused the write for want of capacity; the same request may succeed a moment later."""
+
+
 class LimitExceeded(DomainError):
     def __init__(self, kind: str, max_count: int) -> None:
         super().__init__(kind, max_count)

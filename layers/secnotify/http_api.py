@@ -36,6 +36,7 @@ from secnotify.errors import (
     NotFound,
     ProfileInUse,
     ProfileMissing,
+    Throttled,
     TransactionConflict,
     VersionConflict,
 )
@@ -47,9 +48,11 @@ from secnotify.service.ports.config import ConfigKind
 from secnotify.settings import get_settings
 
 
-def error(status: int, message: str, **details: Any) -> Response:
+def error(status: int, message: str, headers: dict[str, str] | None = None, **details: Any) -> Response:
     body = ErrorBody(message=message, **details).model_dump(exclude_none=True)
-    return Response(status_code=status, content_type=content_types.APPLICATION_JSON, body=body)
+    return Response(
+        status_code=status, content_type=content_types.APPLICATION_JSON, body=body, headers=headers
+    )
 
 
 ERRORS: dict[int | str, dict[str, Any]] = {
@@ -62,6 +65,7 @@ ERRORS: dict[int | str, dict[str, Any]] = {
         "concurrent change touched the same items (send the request again).",
         412: "`If-Match` names a version that is no longer current.",
         413: "The request body is larger than 256 KB.",
+        429: "Too many writes at once: send the same request again after `Retry-After` seconds.",
     }.items()
 }
 DELETED: dict[int | str, dict[str, Any]] = {204: {"description": "Deleted", "content": {}}, **ERRORS}
@@ -112,6 +116,10 @@ def _concurrent(_exc: TransactionConflict) -> Answer:
     return "a concurrent change touched the same items; try again", {}
 
 
+def _throttled(_exc: Throttled) -> Answer:
+    return "too many writes at once; try again in a moment", {}
+
+
 def _limit(exc: LimitExceeded) -> Answer:
     return f"at most {exc.max_count} {_label(exc.kind)}s may exist", {}
 
@@ -145,12 +153,15 @@ ERROR_TABLE: dict[type[DomainError], tuple[int, Callable[[Any], Answer]]] = {
     DeliveryNotFound: (404, _no_delivery),
     VersionConflict: (412, _stale),  # the caller's copy is stale: read again before writing
     TransactionConflict: (409, _concurrent),  # a concurrent writer: the same request may be sent again
+    Throttled: (429, _throttled),
     LimitExceeded: (409, _limit),
     ProfileInUse: (409, _in_use),
     ProfileMissing: (400, _profile_missing),
     ItemTooLarge: (400, _too_large),
     InvalidToken: (400, _bad_token),
 }
+# Answers a client is told to send again after a pause, and how long, in seconds.
+RETRY_AFTER: dict[type[DomainError], int] = {Throttled: 1}
 
 
 def domain_error_answer(exc: DomainError) -> tuple[int, str, dict[str, Any]]:
@@ -187,7 +198,9 @@ def register_error_handlers(app: APIGatewayRestResolver, logger: Logger) -> None
     @app.exception_handler(DomainError)
     def _domain_error(exc: DomainError) -> Response:
         status, message, details = domain_error_answer(exc)
-        return error(status, message, **details)
+        retry_after = RETRY_AFTER.get(type(exc))
+        headers = {"Retry-After": str(retry_after)} if retry_after is not None else None
+        return error(status, message, headers, **details)
 
     @app.not_found
     def _not_found(exc: Exception) -> Response:

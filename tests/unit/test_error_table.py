@@ -18,6 +18,7 @@ from secnotify.errors import (
     NotFound,
     ProfileInUse,
     ProfileMissing,
+    Throttled,
     TransactionConflict,
     VersionConflict,
 )
@@ -75,6 +76,7 @@ def test_a_transaction_conflict_is_not_a_version_conflict() -> None:
             {},
         ),
         (TransactionConflict(), 409, "a concurrent change touched the same items; try again", {}),
+        (Throttled(), 429, "too many writes at once; try again in a moment", {}),
         (LimitExceeded(ConfigKind.INTEGRATION, 2), 409, "at most 2 integrations may exist", {}),
         (
             ProfileInUse("p", [("i1", "Slack")]),
@@ -159,3 +161,19 @@ def test_a_failed_check_is_the_error_mapped_to_it() -> None:
             [{}, {}],
             {0: NotFound(ConfigKind.INTEGRATION, "x")},
         )
+
+
+@pytest.mark.parametrize("reason", ["ThrottlingError", "ProvisionedThroughputExceeded"])
+@pytest.mark.parametrize("with_reasons", [True, False])
+def test_a_throttled_transaction_is_a_429_to_try_again(reason: str, with_reasons: bool) -> None:
+    client = _Table(_cancelled(["None", reason], with_reasons))
+    with pytest.raises(Throttled) as raised:
+        transact(client, [{}, {}], {0: VersionConflict(ConfigKind.INTEGRATION, "42", 1)})
+    status, message, _details = domain_error_answer(raised.value)
+    assert status == 429 and "try again" in message
+
+
+def test_other_cancellations_stay_unmapped() -> None:
+    with pytest.raises(Cancelled) as raised:
+        transact(_Table(_cancelled(["ValidationError", "None"])), [{}, {}], {})
+    assert raised.value.codes == ["ValidationError", "None"]
