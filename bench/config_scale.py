@@ -88,10 +88,10 @@ def measure(integrations: int, loads: int, shape: str, children: Children) -> di
     times, queries = [], []
     for _ in range(loads):
         began = time.perf_counter()
-        config = load_configuration(cache.store, cache.secrets)  # what each cache refill runs
+        config = load_configuration(cache.repository, cache.secrets)  # what each cache refill runs
         times.append(time.perf_counter() - began)
         began = time.perf_counter()
-        cache.store.load_config()  # its queries alone, without unsealing and validation
+        cache.repository.load_config()  # its queries alone, without unsealing and validation
         queries.append(time.perf_counter() - began)
     assert len(config.integrations) == integrations
     return {

@@ -40,9 +40,9 @@ def _storage_side() -> tuple[Callable[[int], None], Callable[[int], None]]:
     handler's routing, validation and serialisation sit on."""
     from secnotify.models.profile import AlertingProfileInput
     from secnotify.service.common import new_id, now_iso
+    from secnotify.service.ports.config import ConfigKind
     from secnotify.settings import get_settings
     from secnotify.storage.dynamodb import open_storage
-    from secnotify.storage.keys import PROFILE
 
     repository = open_storage(get_settings().table_name).config
     doc = AlertingProfileInput.model_validate(json.loads(_BODY)).model_dump(mode="json")
@@ -56,7 +56,7 @@ def _storage_side() -> tuple[Callable[[int], None], Callable[[int], None]]:
 
     def get(count: int) -> None:
         for i in range(count):
-            repository.get_config_item(PROFILE, created[i])
+            repository.get_config_item(ConfigKind.PROFILE, created[i])
 
     return create, get
 

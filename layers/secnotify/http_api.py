@@ -1,6 +1,13 @@
 """The config API's HTTP plumbing: JSON errors that name the field, the OpenAPI document and
 Swagger UI as served from where the request came in, and a screen that refuses bodies the
-request parser itself would choke on."""
+request parser itself would choke on.
+
+An error reaches a client by one of two paths:
+- a **domain error** (``secnotify.errors``, raised by storage: not found, stale version, limit...)
+  carries data only; ``ERROR_TABLE`` below gives its status and writes its words, in one place;
+- an **``ApiError``** (``secnotify.service.errors``, raised by the services when they validate a
+  request) carries its status and its message, and is answered as it is.
+"""
 
 from __future__ import annotations
 
@@ -20,27 +27,32 @@ from aws_lambda_powertools.middleware_factory import lambda_handler_decorator
 from aws_lambda_powertools.utilities.data_classes import APIGatewayProxyEvent
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
-from secnotify.models.api import ErrorBody
-from secnotify.models.common import field_path
-from secnotify.service.common import etag
-from secnotify.service.errors import ApiError
-from secnotify.settings import get_settings
-from secnotify.storage.errors import (
+from secnotify.errors import (
+    DeliveryNotFound,
+    DomainError,
     InvalidToken,
     ItemTooLarge,
     LimitExceeded,
     NotFound,
     ProfileInUse,
     ProfileMissing,
-    StorageError,
+    Throttled,
     TransactionConflict,
     VersionConflict,
 )
+from secnotify.models.api import ErrorBody
+from secnotify.models.common import field_path
+from secnotify.service.common import etag
+from secnotify.service.errors import ApiError
+from secnotify.service.ports.config import ConfigKind
+from secnotify.settings import get_settings
 
 
-def error(status: int, message: str, **details: Any) -> Response:
+def error(status: int, message: str, headers: dict[str, str] | None = None, **details: Any) -> Response:
     body = ErrorBody(message=message, **details).model_dump(exclude_none=True)
-    return Response(status_code=status, content_type=content_types.APPLICATION_JSON, body=body)
+    return Response(
+        status_code=status, content_type=content_types.APPLICATION_JSON, body=body, headers=headers
+    )
 
 
 ERRORS: dict[int | str, dict[str, Any]] = {
@@ -53,6 +65,7 @@ ERRORS: dict[int | str, dict[str, Any]] = {
         "concurrent change touched the same items (send the request again).",
         412: "`If-Match` names a version that is no longer current.",
         413: "The request body is larger than 256 KB.",
+        429: "Too many writes at once: send the same request again after `Retry-After` seconds.",
     }.items()
 }
 DELETED: dict[int | str, dict[str, Any]] = {204: {"description": "Deleted", "content": {}}, **ERRORS}
@@ -79,38 +92,79 @@ def field_of(loc: Any) -> str:
     return field_path(parts) or ("body" if loc and loc[0] == "body" else "")
 
 
-def _as_is(exc: StorageError) -> tuple[str, dict[str, Any]]:
-    return str(exc), {}
+Answer = tuple[str, dict[str, Any]]
+_LABELS: dict[str, str] = {ConfigKind.PROFILE: "alerting profile", ConfigKind.INTEGRATION: "integration"}
 
 
-def _at_field(exc: StorageError) -> tuple[str, dict[str, Any]]:
-    return f"{exc.field}: {exc}", {"field": exc.field}
+def _label(kind: str) -> str:
+    return _LABELS.get(kind, kind.lower())
 
 
-def _in_use(exc: ProfileInUse) -> tuple[str, dict[str, Any]]:
-    return str(exc), {"integrations": exc.integration_ids}
+def _not_found(exc: NotFound) -> Answer:
+    return f"no {_label(exc.kind)} with id {exc.item_id}", {}
 
 
-def _too_large(exc: ItemTooLarge) -> tuple[str, dict[str, Any]]:
+def _no_delivery(exc: DeliveryNotFound) -> Answer:
+    return f"no delivery {exc.delivery_id} for integration {exc.integration_id}", {}
+
+
+def _stale(exc: VersionConflict) -> Answer:
+    return f"{_label(exc.kind)} {exc.item_id} changed since version {exc.expected_version}", {}
+
+
+def _concurrent(_exc: TransactionConflict) -> Answer:
+    return "a concurrent change touched the same items; try again", {}
+
+
+def _throttled(_exc: Throttled) -> Answer:
+    return "too many writes at once; try again in a moment", {}
+
+
+def _limit(exc: LimitExceeded) -> Answer:
+    return f"at most {exc.max_count} {_label(exc.kind)}s may exist", {}
+
+
+def _in_use(exc: ProfileInUse) -> Answer:
+    names = ", ".join(f"{name} ({integration_id})" for integration_id, name in exc.users)
+    message = f"alerting profile {exc.profile_id} is used by {len(exc.users)} integration(s): {names}"
+    return message, {"integrations": exc.integration_ids}
+
+
+def _profile_missing(exc: ProfileMissing) -> Answer:
+    return f"{exc.field}: no alerting profile with id {exc.profile_id}", {"field": exc.field}
+
+
+def _too_large(exc: ItemTooLarge) -> Answer:
+    message = (
+        f"{_label(exc.kind)}: the stored item would take {exc.size:,} bytes; the cap is {exc.cap:,} bytes"
+    )
     # What grows in an integration is its webhook: headers and payload.
-    return f"{exc.item}: {exc}", {"field": "webhook" if exc.item == "integration" else None}
+    return message, {"field": "webhook"} if exc.kind == ConfigKind.INTEGRATION else {}
 
 
-# The one translation of storage's domain errors into answers: the status, then the message and
-# the body's other fields. Looked up along the class hierarchy, most specific first.
-ERROR_TABLE: dict[type[StorageError], tuple[int, Callable[[Any], tuple[str, dict[str, Any]]]]] = {
-    NotFound: (404, _as_is),
-    VersionConflict: (412, _as_is),  # the caller's copy is stale: read again before writing
-    TransactionConflict: (409, _as_is),  # a concurrent writer: the same request may be sent again
-    LimitExceeded: (409, _as_is),
+def _bad_token(exc: InvalidToken) -> Answer:
+    return f"{exc.field}: {exc.field} is not a token this API issued", {"field": exc.field}
+
+
+# The one translation of the domain errors into answers: the status, then the message and the
+# body's other fields. Looked up along the class hierarchy, most specific first.
+ERROR_TABLE: dict[type[DomainError], tuple[int, Callable[[Any], Answer]]] = {
+    NotFound: (404, _not_found),
+    DeliveryNotFound: (404, _no_delivery),
+    VersionConflict: (412, _stale),  # the caller's copy is stale: read again before writing
+    TransactionConflict: (409, _concurrent),  # a concurrent writer: the same request may be sent again
+    Throttled: (429, _throttled),
+    LimitExceeded: (409, _limit),
     ProfileInUse: (409, _in_use),
-    ProfileMissing: (400, _at_field),
+    ProfileMissing: (400, _profile_missing),
     ItemTooLarge: (400, _too_large),
-    InvalidToken: (400, _at_field),
+    InvalidToken: (400, _bad_token),
 }
+# Answers a client is told to send again after a pause, and how long, in seconds.
+RETRY_AFTER: dict[type[DomainError], int] = {Throttled: 1}
 
 
-def storage_error_answer(exc: StorageError) -> tuple[int, str, dict[str, Any]]:
+def domain_error_answer(exc: DomainError) -> tuple[int, str, dict[str, Any]]:
     """Status, message and other body fields of the answer to ``exc``."""
     for cls in type(exc).__mro__:
         row = ERROR_TABLE.get(cls)
@@ -141,10 +195,12 @@ def register_error_handlers(app: APIGatewayRestResolver, logger: Logger) -> None
         details = {k: v for k, v in exc.details.items() if k in ErrorBody.model_fields}
         return error(exc.status, exc.message, **details)
 
-    @app.exception_handler(StorageError)
-    def _storage_error(exc: StorageError) -> Response:
-        status, message, details = storage_error_answer(exc)
-        return error(status, message, **details)
+    @app.exception_handler(DomainError)
+    def _domain_error(exc: DomainError) -> Response:
+        status, message, details = domain_error_answer(exc)
+        retry_after = RETRY_AFTER.get(type(exc))
+        headers = {"Retry-After": str(retry_after)} if retry_after is not None else None
+        return error(status, message, headers, **details)
 
     @app.not_found
     def _not_found(exc: Exception) -> Response:

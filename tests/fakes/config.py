@@ -5,9 +5,8 @@ from __future__ import annotations
 import threading
 from typing import Any
 
-from secnotify.storage.config_repository import ConfigSnapshot, StoredItem
-from secnotify.storage.errors import NotFound
-from secnotify.storage.keys import INTEGRATION, PROFILE
+from secnotify.errors import NotFound
+from secnotify.service.ports.config import ConfigKind, ConfigSnapshot, StoredItem
 
 _STAMP = "2027-01-01T00:00:00.000Z"
 
@@ -19,7 +18,7 @@ class InMemoryConfig:
 
     def add_profile(self, profile_id: str, **doc: Any) -> None:
         base = {"name": profile_id, "enabledTriggerEvents": ["SECURITY_PROBLEM_OPENED"], "createdAt": _STAMP}
-        self._put(PROFILE, profile_id, {**base, "updatedAt": _STAMP, **doc})
+        self._put(ConfigKind.PROFILE, profile_id, {**base, "updatedAt": _STAMP, **doc})
 
     def add_integration(self, integration_id: str, profile_id: str, url: str, **doc: Any) -> None:
         base = {
@@ -33,15 +32,15 @@ class InMemoryConfig:
             "createdAt": _STAMP,
             "updatedAt": _STAMP,
         }
-        self._put(INTEGRATION, integration_id, {**base, **doc})
+        self._put(ConfigKind.INTEGRATION, integration_id, {**base, **doc})
 
     def update_integration(self, integration_id: str, **changes: Any) -> None:
-        current = self.get_config_item(INTEGRATION, integration_id)
-        self._put(INTEGRATION, integration_id, {**current.doc, **changes}, current.version + 1)
+        current = self.get_config_item(ConfigKind.INTEGRATION, integration_id)
+        self._put(ConfigKind.INTEGRATION, integration_id, {**current.doc, **changes}, current.version + 1)
 
     def delete_integration(self, integration_id: str) -> None:
         with self._lock:
-            del self._items[(INTEGRATION, integration_id)]
+            del self._items[(ConfigKind.INTEGRATION, integration_id)]
 
     def _put(self, kind: str, item_id: str, doc: dict[str, Any], version: int = 1) -> None:
         with self._lock:
@@ -51,13 +50,13 @@ class InMemoryConfig:
         with self._lock:
             items = dict(self._items)
         return ConfigSnapshot(
-            profiles=[v for (k, _), v in items.items() if k == PROFILE],
-            integrations=[v for (k, _), v in items.items() if k == INTEGRATION],
+            profiles=[v for (k, _), v in items.items() if k == ConfigKind.PROFILE],
+            integrations=[v for (k, _), v in items.items() if k == ConfigKind.INTEGRATION],
         )
 
     def get_config_item(self, kind: str, item_id: str) -> StoredItem:
         with self._lock:
             found = self._items.get((kind, item_id))
         if found is None:
-            raise NotFound(f"no {kind} {item_id}")
+            raise NotFound(kind, item_id)
         return found

@@ -12,8 +12,8 @@ from collections.abc import Callable
 from dataclasses import dataclass, replace
 from typing import Any
 
+from secnotify.errors import DeliveryNotFound
 from secnotify.models.delivery import Claim, DeliveryRecord, Lease, NotificationState, Outcome
-from secnotify.storage.errors import NotFound
 
 
 class InMemoryDeliveryLog:
@@ -31,7 +31,7 @@ class InMemoryDeliveryLog:
         with self._lock:
             found = self._items.get((integration_id, delivery_id))
         if found is None:
-            raise NotFound(f"no delivery {delivery_id} for integration {integration_id}")
+            raise DeliveryNotFound(integration_id, delivery_id)
         return DeliveryRecord.from_stored(found)
 
     def list_deliveries(

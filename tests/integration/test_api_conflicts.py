@@ -1,4 +1,5 @@
-"""Concurrent transactions: a clash with another writer is a retryable 409, never a 412 or a 5xx.
+"""Concurrent transactions: a clash with another writer is a retryable 409, never a 412 or a 5xx;
+a throttled transaction is a 429 to send again, never a 5xx.
 
 moto serves DynamoDB one request at a time (local/endpoint.py), so two transactions never
 overlap there and it never answers ``TransactionConflict``. DynamoDB does, when another
@@ -34,6 +35,7 @@ class ConflictingEndpoint:
         self.upstream = urlsplit(upstream)
         self._lock = threading.Lock()
         self._to_refuse = 0
+        self._code = "TransactionConflict"
         self.refused: list[list[str]] = []  # the reason codes sent, one list per refusal
         outer = self
 
@@ -67,9 +69,12 @@ class ConflictingEndpoint:
         host, port = self._server.server_address[:2]
         return f"http://{host!s}:{port}"
 
-    def refuse(self, count: int) -> None:
+    def refuse(self, count: int, code: str = "TransactionConflict") -> None:
+        """Refuse the next ``count`` transactions with the reason ``code`` (DynamoDB's
+        ``TransactionConflict``, or ``ThrottlingError`` when it lacks capacity)."""
         with self._lock:
             self._to_refuse = count
+            self._code = code
 
     def _take(self) -> bool:
         with self._lock:
@@ -80,9 +85,9 @@ class ConflictingEndpoint:
 
     def _conflict(self, request: dict[str, Any]) -> tuple[int, list[tuple[str, str]], bytes]:
         ops = request["TransactItems"]
-        codes = ["TransactionConflict" if _touches_profile(op) else "None" for op in ops]
-        if "TransactionConflict" not in codes:
-            codes[0] = "TransactionConflict"
+        codes = [self._code if _touches_profile(op) else "None" for op in ops]
+        if self._code not in codes:
+            codes[0] = self._code
         self.refused.append(codes)
         reasons = [
             {"Code": c, "Message": "Transaction is ongoing for the item"} if c != "None" else {"Code": c}
@@ -181,3 +186,26 @@ def test_a_transaction_conflict_on_create_and_delete_is_409(
     _is_retryable_conflict(api.delete(f"/alerting-profiles/{pid}"))
     assert api.delete(f"/alerting-profiles/{pid}").status == 204
     assert len(endpoint.refused) == 4
+
+
+def _is_throttled(resp: Any) -> None:
+    assert resp.status == 429, (resp.status, resp.text)
+    assert "try again" in resp.json()["message"], resp.text
+    assert resp.headers.get("Retry-After") == "1", resp.headers
+
+
+def test_a_throttled_transaction_is_429_with_retry_after(
+    api: ApiClient, endpoint: ConflictingEndpoint
+) -> None:
+    endpoint.refuse(1, "ThrottlingError")
+    _is_throttled(api.post("/alerting-profiles", {"name": "p"}))
+    pid = make_profile(api)
+    endpoint.refuse(1, "ThrottlingError")
+    _is_throttled(api.post("/integrations", body(pid)))
+    # Not taken for a missing profile or one in use: the profile is there, and unused.
+    endpoint.refuse(1, "ThrottlingError")
+    _is_throttled(api.delete(f"/alerting-profiles/{pid}"))
+    assert api.get(f"/alerting-profiles/{pid}").status == 200
+    assert api.delete(f"/alerting-profiles/{pid}").status == 204
+    assert [codes for codes in endpoint.refused if "ThrottlingError" not in codes] == []
+    assert len(endpoint.refused) == 3

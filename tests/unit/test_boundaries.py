@@ -1,5 +1,6 @@
 """The layer's boundaries, checked on the source: boto3 and botocore only in the storage
-package, the process environment only in the settings module, and no import cycles."""
+package, the process environment only in the settings module, the services on ports (not on
+storage), and no import cycles."""
 
 from __future__ import annotations
 
@@ -111,3 +112,17 @@ def test_no_import_cycles_in_the_layer() -> None:
 
     deps = {m: {r for e in edges if (r := resolve(e)) and r != m} for m, edges in graph.items()}
     assert _cycles(deps) == []
+
+
+def test_services_depend_on_ports_not_on_storage() -> None:
+    """Only the wiring picks the adapters; every other service module, the ports included, sees
+    storage through the protocols of ``service/ports`` (and its errors through ``secnotify.errors``)."""
+    service = LAYER / "service"
+    checked = [path for path in sorted(service.rglob("*.py")) if path != service / "wiring.py"]
+    offenders = [
+        f"{path.relative_to(ROOT)}:{line} imports {name}"
+        for path in checked
+        for name, line in _imports(ast.parse(path.read_text()))
+        if name == "secnotify.storage" or name.startswith("secnotify.storage.")
+    ]
+    assert len(checked) > 10 and offenders == []

@@ -1,4 +1,4 @@
-"""The one error table: every storage error has an answer, and each answer is what the API has
+"""The one error table: every domain error has an answer, and each answer is what the API has
 always sent; DynamoDB's cancelled transactions become the right domain error."""
 
 from __future__ import annotations
@@ -8,20 +8,23 @@ from typing import Any
 import pytest
 from botocore.exceptions import ClientError
 
-from secnotify.http_api import ERROR_TABLE, storage_error_answer
-from secnotify.storage import errors
-from secnotify.storage.conditional import Cancelled, transact
-from secnotify.storage.errors import (
+from secnotify import errors
+from secnotify.errors import (
+    DeliveryNotFound,
+    DomainError,
     InvalidToken,
     ItemTooLarge,
     LimitExceeded,
     NotFound,
     ProfileInUse,
     ProfileMissing,
-    StorageError,
+    Throttled,
     TransactionConflict,
     VersionConflict,
 )
+from secnotify.http_api import ERROR_TABLE, domain_error_answer
+from secnotify.service.ports.config import ConfigKind
+from secnotify.storage.conditional import Cancelled, transact
 
 
 def _subclasses(cls: type) -> set[type]:
@@ -31,10 +34,10 @@ def _subclasses(cls: type) -> set[type]:
     return found
 
 
-def test_every_storage_error_has_a_row() -> None:
-    defined = {c for c in vars(errors).values() if isinstance(c, type) and issubclass(c, StorageError)}
-    assert defined - {StorageError} == set(ERROR_TABLE)
-    assert _subclasses(StorageError) <= set(ERROR_TABLE)
+def test_every_domain_error_has_a_row() -> None:
+    defined = {c for c in vars(errors).values() if isinstance(c, type) and issubclass(c, DomainError)}
+    assert defined - {DomainError} == set(ERROR_TABLE)
+    assert _subclasses(DomainError) <= set(ERROR_TABLE)
 
 
 def test_a_transaction_conflict_is_not_a_version_conflict() -> None:
@@ -44,17 +47,39 @@ def test_a_transaction_conflict_is_not_a_version_conflict() -> None:
 @pytest.mark.parametrize(
     ("exc", "status", "message", "details"),
     [
-        (NotFound("no integration with id 42"), 404, "no integration with id 42", {}),
+        (NotFound(ConfigKind.INTEGRATION, "42"), 404, "no integration with id 42", {}),
         (
-            VersionConflict("integration 42 changed since version 1"),
+            VersionConflict(ConfigKind.INTEGRATION, "42", 1),
             412,
             "integration 42 changed since version 1",
             {},
         ),
-        (TransactionConflict(), 409, "a concurrent change touched the same items; try again", {}),
-        (LimitExceeded("at most 2 integrations may exist"), 409, "at most 2 integrations may exist", {}),
+        (NotFound(ConfigKind.PROFILE, "p1"), 404, "no alerting profile with id p1", {}),
+        (DeliveryNotFound("i1", "d1"), 404, "no delivery d1 for integration i1", {}),
         (
-            ProfileInUse("alerting profile p is used by 1 integration(s): Slack (i1)", ["i1"]),
+            VersionConflict(ConfigKind.PROFILE, "p1", 3),
+            412,
+            "alerting profile p1 changed since version 3",
+            {},
+        ),
+        (LimitExceeded(ConfigKind.PROFILE, 5), 409, "at most 5 alerting profiles may exist", {}),
+        (
+            ProfileInUse("p", [("i1", "Slack"), ("i2", "")]),
+            409,
+            "alerting profile p is used by 2 integration(s): Slack (i1),  (i2)",
+            {"integrations": ["i1", "i2"]},
+        ),
+        (
+            ItemTooLarge(400_000, 358_400, ConfigKind.PROFILE),
+            400,
+            "alerting profile: the stored item would take 400,000 bytes; the cap is 358,400 bytes",
+            {},
+        ),
+        (TransactionConflict(), 409, "a concurrent change touched the same items; try again", {}),
+        (Throttled(), 429, "too many writes at once; try again in a moment", {}),
+        (LimitExceeded(ConfigKind.INTEGRATION, 2), 409, "at most 2 integrations may exist", {}),
+        (
+            ProfileInUse("p", [("i1", "Slack")]),
             409,
             "alerting profile p is used by 1 integration(s): Slack (i1)",
             {"integrations": ["i1"]},
@@ -66,13 +91,13 @@ def test_a_transaction_conflict_is_not_a_version_conflict() -> None:
             {"field": "alertingProfileId"},
         ),
         (
-            ItemTooLarge(380_000, 358_400, "integration"),
+            ItemTooLarge(380_000, 358_400, ConfigKind.INTEGRATION),
             400,
             "integration: the stored item would take 380,000 bytes; the cap is 358,400 bytes",
             {"field": "webhook"},
         ),
         (
-            InvalidToken("nextToken is not a token this API issued"),
+            InvalidToken(),
             400,
             "nextToken: nextToken is not a token this API issued",
             {"field": "nextToken"},
@@ -80,14 +105,17 @@ def test_a_transaction_conflict_is_not_a_version_conflict() -> None:
     ],
 )
 def test_each_error_answers_as_the_api_always_has(
-    exc: StorageError, status: int, message: str, details: dict[str, Any]
+    exc: DomainError, status: int, message: str, details: dict[str, Any]
 ) -> None:
-    assert storage_error_answer(exc) == (status, message, details)
+    assert domain_error_answer(exc) == (status, message, details)
 
 
-def test_storage_messages_carry_no_field_prefix() -> None:
+def test_domain_errors_carry_data_not_words() -> None:
     missing = ProfileMissing("p9")
-    assert str(missing) == "no alerting profile with id p9" and missing.field == "alertingProfileId"
+    assert (missing.profile_id, missing.field) == ("p9", "alertingProfileId")
+    for exc in (missing, NotFound(ConfigKind.INTEGRATION, "42"), LimitExceeded(ConfigKind.INTEGRATION, 2)):
+        message = domain_error_answer(exc)[1]
+        assert "no " not in str(exc) and "at most" not in str(exc) and message not in str(exc)
 
 
 class _Table:
@@ -119,13 +147,33 @@ def _cancelled(codes: list[str], with_reasons: bool = True) -> ClientError:
 def test_a_conflict_reason_is_a_transaction_conflict(with_reasons: bool) -> None:
     client = _Table(_cancelled(["None", "TransactionConflict", "None"], with_reasons))
     with pytest.raises(TransactionConflict) as raised:
-        transact(client, [{}, {}, {}], {0: VersionConflict("stale")})
-    assert storage_error_answer(raised.value)[0] == 409
+        transact(client, [{}, {}, {}], {0: VersionConflict(ConfigKind.INTEGRATION, "42", 1)})
+    assert domain_error_answer(raised.value)[0] == 409
 
 
 def test_a_failed_check_is_the_error_mapped_to_it() -> None:
     client = _Table(_cancelled(["ConditionalCheckFailed", "None"]))
     with pytest.raises(VersionConflict):
-        transact(client, [{}, {}], {0: VersionConflict("stale")})
+        transact(client, [{}, {}], {0: VersionConflict(ConfigKind.INTEGRATION, "42", 1)})
     with pytest.raises(Cancelled):
-        transact(_Table(_cancelled(["None", "ConditionalCheckFailed"])), [{}, {}], {0: NotFound("x")})
+        transact(
+            _Table(_cancelled(["None", "ConditionalCheckFailed"])),
+            [{}, {}],
+            {0: NotFound(ConfigKind.INTEGRATION, "x")},
+        )
+
+
+@pytest.mark.parametrize("reason", ["ThrottlingError", "ProvisionedThroughputExceeded"])
+@pytest.mark.parametrize("with_reasons", [True, False])
+def test_a_throttled_transaction_is_a_429_to_try_again(reason: str, with_reasons: bool) -> None:
+    client = _Table(_cancelled(["None", reason], with_reasons))
+    with pytest.raises(Throttled) as raised:
+        transact(client, [{}, {}], {0: VersionConflict(ConfigKind.INTEGRATION, "42", 1)})
+    status, message, _details = domain_error_answer(raised.value)
+    assert status == 429 and "try again" in message
+
+
+def test_other_cancellations_stay_unmapped() -> None:
+    with pytest.raises(Cancelled) as raised:
+        transact(_Table(_cancelled(["ValidationError", "None"])), [{}, {}], {})
+    assert raised.value.codes == ["ValidationError", "None"]

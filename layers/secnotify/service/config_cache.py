@@ -7,12 +7,12 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass
 
+from secnotify.errors import NotFound
 from secnotify.models.integration import Integration
 from secnotify.models.profile import AlertingProfile
 from secnotify.service.ports.config import ConfigKind, ConfigReader, StoredItem
+from secnotify.service.ports.secrets import SecretSealer
 from secnotify.service.secret_fields import open_integration
-from secnotify.storage.errors import NotFound
-from secnotify.storage.secrets import SecretBox
 
 
 @dataclass(frozen=True)
@@ -27,8 +27,8 @@ class Configuration:
         return None
 
 
-def load_configuration(store: ConfigReader, secrets: SecretBox) -> Configuration:
-    snapshot = store.load_config()
+def load_configuration(repository: ConfigReader, secrets: SecretSealer) -> Configuration:
+    snapshot = repository.load_config()
     profiles = {
         p.id: AlertingProfile.model_validate({**p.doc, "id": p.id, "version": p.version})
         for p in snapshot.profiles
@@ -37,7 +37,7 @@ def load_configuration(store: ConfigReader, secrets: SecretBox) -> Configuration
     return Configuration(profiles, integrations)
 
 
-def _integration(item: StoredItem, secrets: SecretBox) -> Integration:
+def _integration(item: StoredItem, secrets: SecretSealer) -> Integration:
     return Integration.model_validate(
         {**open_integration(item.doc, item.id, secrets), "id": item.id, "version": item.version}
     )
@@ -48,12 +48,12 @@ class ConfigCache:
 
     def __init__(
         self,
-        store: ConfigReader,
-        secrets: SecretBox,
+        repository: ConfigReader,
+        secrets: SecretSealer,
         ttl_s: float,
         clock: Callable[[], float] = time.monotonic,
     ) -> None:
-        self.store = store
+        self.repository = repository
         self.secrets = secrets
         self.ttl_s = ttl_s
         self.clock = clock
@@ -64,7 +64,7 @@ class ConfigCache:
     def get(self) -> Configuration:
         with self._lock:
             if self._value is None or self.clock() - self._loaded_at >= self.ttl_s:
-                self._value = load_configuration(self.store, self.secrets)
+                self._value = load_configuration(self.repository, self.secrets)
                 self._loaded_at = self.clock()
             return self._value
 
@@ -73,7 +73,7 @@ class ConfigCache:
         of an edit or a delete. One read; secrets are opened only when the cached copy is stale,
         and the rest of the cache stays as it is."""
         try:
-            stored = self.store.get_config_item(ConfigKind.INTEGRATION, integration_id)
+            stored = self.repository.get_config_item(ConfigKind.INTEGRATION, integration_id)
         except NotFound:
             return None
         cached = self.get().integration(integration_id)

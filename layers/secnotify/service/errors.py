@@ -1,4 +1,6 @@
-"""Errors the API turns into JSON answers; every message names the field or the reason."""
+"""Errors the services raise when they validate a request: each carries its status and a message
+that names the field or the reason, and the API answers it as it is. What storage reports goes
+the other path, as a domain error (``secnotify.errors``) worded by the API's error table."""
 
 from __future__ import annotations
 
@@ -18,17 +20,9 @@ class BadRequest(ApiError):
     status = 400
 
 
-class NotFoundError(ApiError):
-    status = 404
-
-
 class Conflict(ApiError):
     status = 409
 
 
 class PreconditionFailed(ApiError):
     status = 412
-
-
-class PayloadTooLarge(ApiError):
-    status = 413

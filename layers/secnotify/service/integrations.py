@@ -17,20 +17,20 @@ from secnotify.service.integration_edits import apply_input, check_payload_lengt
 from secnotify.service.notify import Notifier
 from secnotify.service.ports.config import ConfigKind, ConfigRepository, StoredItem
 from secnotify.service.ports.ledger import DeliveryLogReader, EventArchive
+from secnotify.service.ports.secrets import SecretSealer
 from secnotify.service.secret_fields import open_integration, seal_integration
 from secnotify.settings import Settings
 from secnotify.sources import MalformedEvent, parse_eventbridge
-from secnotify.storage.secrets import SecretBox
 from secnotify.templating import RenderLimits, render_preview
 
 
 @dataclass
 class IntegrationService:
-    store: ConfigRepository
+    config: ConfigRepository
     events: EventArchive
     deliveries_log: DeliveryLogReader
     settings: Settings
-    secrets: SecretBox
+    secrets: SecretSealer
     make_notifier: Callable[[], Notifier]
     _notifier: Notifier | None = field(default=None, init=False)
 
@@ -52,19 +52,19 @@ class IntegrationService:
         now = now_iso()
         item_id = new_id()
         doc = stored_doc(data, edit, now, now)
-        stored = self.store.create_integration(
+        stored = self.config.create_integration(
             item_id, seal_integration(doc, item_id, self.secrets), self.settings.max_integrations
         )
         return _view(stored, reveal=edit.reveal)
 
     def get_stored(self, integration_id: str) -> Integration:
-        return self._integration(self.store.get_config_item(ConfigKind.INTEGRATION, integration_id))
+        return self._integration(self.config.get_config_item(ConfigKind.INTEGRATION, integration_id))
 
     def get(self, integration_id: str) -> IntegrationView:
-        return _view(self.store.get_config_item(ConfigKind.INTEGRATION, integration_id))
+        return _view(self.config.get_config_item(ConfigKind.INTEGRATION, integration_id))
 
     def page(self, limit: int, token: str | None) -> tuple[list[IntegrationView], str | None]:
-        page = self.store.list_config_items(ConfigKind.INTEGRATION, limit, token)
+        page = self.config.list_config_items(ConfigKind.INTEGRATION, limit, token)
         return [_view(i) for i in page.items], page.next_token
 
     def replace(self, integration_id: str, data: IntegrationInput, if_match: str | None) -> IntegrationView:
@@ -78,7 +78,7 @@ class IntegrationService:
         ``apply_input`` (kept secrets stay at their origin, header and template rules) always hold."""
         edit = apply_input(data, current, self.settings.max_payload_chars, self.render_limits)
         doc = stored_doc(data, edit, current.createdAt, now_iso())
-        stored = self.store.replace_integration(
+        stored = self.config.replace_integration(
             current.id,
             seal_integration(doc, current.id, self.secrets),
             current.version,
@@ -87,7 +87,7 @@ class IntegrationService:
         return _view(stored, reveal=edit.reveal)
 
     def delete(self, integration_id: str) -> None:
-        self.store.delete_integration(integration_id)
+        self.config.delete_integration(integration_id)
 
     # ---- preview and test-send ----------------------------------------------------
 

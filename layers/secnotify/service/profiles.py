@@ -13,28 +13,28 @@ def _profile(item: StoredItem) -> AlertingProfile:
 
 
 class ProfileService:
-    def __init__(self, store: ConfigRepository, settings: Settings) -> None:
-        self.store = store
+    def __init__(self, config: ConfigRepository, settings: Settings) -> None:
+        self.config = config
         self.settings = settings
 
     def create(self, data: AlertingProfileInput) -> AlertingProfile:
         now = now_iso()
         item_id = new_id()
         doc = {**data.model_dump(mode="json"), "createdAt": now, "updatedAt": now}
-        return _profile(self.store.create_profile(item_id, doc, self.settings.max_profiles))
+        return _profile(self.config.create_profile(item_id, doc, self.settings.max_profiles))
 
     def get(self, profile_id: str) -> AlertingProfile:
-        return _profile(self.store.get_config_item(ConfigKind.PROFILE, profile_id))
+        return _profile(self.config.get_config_item(ConfigKind.PROFILE, profile_id))
 
     def page(self, limit: int, token: str | None) -> tuple[list[AlertingProfile], str | None]:
-        page = self.store.list_config_items(ConfigKind.PROFILE, limit, token)
+        page = self.config.list_config_items(ConfigKind.PROFILE, limit, token)
         return [_profile(i) for i in page.items], page.next_token
 
     def replace(self, profile_id: str, data: AlertingProfileInput, if_match: str | None) -> AlertingProfile:
         current = self.get(profile_id)
         check_if_match(if_match, current.version, f"alerting profile {profile_id}")
         doc = {**data.model_dump(mode="json"), "createdAt": current.createdAt, "updatedAt": now_iso()}
-        return _profile(self.store.replace_profile(profile_id, doc, current.version))
+        return _profile(self.config.replace_profile(profile_id, doc, current.version))
 
     def delete(self, profile_id: str) -> None:
-        self.store.delete_profile(profile_id)
+        self.config.delete_profile(profile_id)

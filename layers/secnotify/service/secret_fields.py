@@ -6,7 +6,7 @@ import copy
 from collections.abc import Callable
 from typing import Any
 
-from secnotify.storage.secrets import SecretBox
+from secnotify.service.ports.secrets import SecretSealer
 
 
 def _map_secrets(doc: dict[str, Any], change: Callable[[str, str], str]) -> dict[str, Any]:
@@ -20,10 +20,10 @@ def _map_secrets(doc: dict[str, Any], change: Callable[[str, str], str]) -> dict
     return out
 
 
-def seal_integration(doc: dict[str, Any], integration_id: str, box: SecretBox) -> dict[str, Any]:
+def seal_integration(doc: dict[str, Any], integration_id: str, box: SecretSealer) -> dict[str, Any]:
     # Bound to the integration and the field: a sealed value cannot be moved to another.
     return _map_secrets(doc, lambda value, field: box.seal(value, f"{integration_id}|{field}"))
 
 
-def open_integration(doc: dict[str, Any], integration_id: str, box: SecretBox) -> dict[str, Any]:
+def open_integration(doc: dict[str, Any], integration_id: str, box: SecretSealer) -> dict[str, Any]:
     return _map_secrets(doc, lambda value, field: box.open(value, f"{integration_id}|{field}"))

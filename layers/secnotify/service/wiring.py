@@ -14,6 +14,7 @@ from secnotify.service.notify import Notifier
 from secnotify.service.ports.config import ConfigReader
 from secnotify.service.ports.ledger import DeliveryLedger, DeliveryLog
 from secnotify.service.ports.queues import DispatchQueues
+from secnotify.service.ports.secrets import SecretSealer
 from secnotify.service.profiles import ProfileService
 from secnotify.settings import Settings, get_settings
 from secnotify.storage.dynamodb import Storage, open_storage
@@ -49,7 +50,7 @@ def build_dispatcher(
     ledger: DeliveryLedger | None = None,
     deliveries: DeliveryLog | None = None,
     config: ConfigReader | None = None,
-    secrets: SecretBox | None = None,
+    secrets: SecretSealer | None = None,
     queues: DispatchQueues | None = None,
     sender: WebhookSender | None = None,
     clock: Clock = SYSTEM_CLOCK,

@@ -9,7 +9,10 @@ from typing import Any
 
 from botocore.exceptions import ClientError
 
-from secnotify.storage.errors import TransactionConflict
+from secnotify.errors import Throttled, TransactionConflict
+
+# Reasons a transaction is cancelled for want of capacity: the same request may pass a moment later.
+_THROTTLED = {"ThrottlingError", "ProvisionedThroughputExceeded"}
 
 
 class Cancelled(Exception):
@@ -37,8 +40,8 @@ def conditional(write: Callable[[], Any]) -> bool:
 
 def transact(client: Any, ops: list[dict[str, Any]], on_failed_check: Mapping[int, Exception]) -> None:
     """Write ``ops`` in one transaction. When the check of op ``i`` failed, raise
-    ``on_failed_check[i]``; a clash with a concurrent transaction is ``TransactionConflict``;
-    anything else is ``Cancelled`` with DynamoDB's reason codes."""
+    ``on_failed_check[i]``; a clash with a concurrent transaction is ``TransactionConflict``; a
+    throttled one is ``Throttled``; anything else is ``Cancelled`` with DynamoDB's reason codes."""
     try:
         client.transact_write_items(TransactItems=ops)
     except ClientError as exc:
@@ -50,6 +53,8 @@ def transact(client: Any, ops: list[dict[str, Any]], on_failed_check: Mapping[in
                 raise error from None
         if "TransactionConflict" in codes:
             raise TransactionConflict() from None
+        if _THROTTLED.intersection(codes):
+            raise Throttled() from None
         raise Cancelled(codes) from None
 
 

@@ -10,10 +10,7 @@ import json
 from collections.abc import Mapping
 from typing import Any
 
-from secnotify.service.ports.config import ConfigKind, ConfigSnapshot, Page, StoredItem
-from secnotify.storage.client import query_all
-from secnotify.storage.conditional import Cancelled, conditional, transact
-from secnotify.storage.errors import (
+from secnotify.errors import (
     ItemTooLarge,
     LimitExceeded,
     NotFound,
@@ -21,7 +18,10 @@ from secnotify.storage.errors import (
     ProfileMissing,
     VersionConflict,
 )
-from secnotify.storage.keys import CONFIG_PK, config_key, counter_key, dumps
+from secnotify.service.ports.config import ConfigKind, ConfigSnapshot, Page, StoredItem
+from secnotify.storage.client import query_all
+from secnotify.storage.conditional import Cancelled, conditional, transact
+from secnotify.storage.keys import CONFIG_PK, config_key, config_sk_prefix, counter_key, dumps
 from secnotify.storage.page_tokens import PagedTable
 
 # Below DynamoDB's 400 KB item limit with room to spare; items written before the cap existed
@@ -36,17 +36,18 @@ class DynamoConfigRepository(PagedTable):
         )
         item = resp.get("Item")
         if not item:
-            raise NotFound(f"no {_label(kind)} with id {item_id}")
+            raise NotFound(kind, item_id)
         return _stored(item)
 
     def list_config_items(self, kind: ConfigKind, limit: int, token: str | None) -> Page:
+        prefix = config_sk_prefix(kind)
         query = {
             "TableName": self.table_name,
             "KeyConditionExpression": "pk = :pk AND begins_with(sk, :prefix)",
-            "ExpressionAttributeValues": {":pk": {"S": CONFIG_PK}, ":prefix": {"S": f"{kind}#"}},
+            "ExpressionAttributeValues": {":pk": {"S": CONFIG_PK}, ":prefix": {"S": prefix}},
             "Limit": limit,
         }
-        items, next_token = self.tokens.query_page(query, token, f"{kind}#")
+        items, next_token = self.tokens.query_page(query, token, prefix)
         return Page([_stored(i) for i in items], next_token)
 
     def load_config(self) -> ConfigSnapshot:
@@ -67,7 +68,7 @@ class DynamoConfigRepository(PagedTable):
         transact(
             self.client,
             [self._counter_update(ConfigKind.PROFILE, +1, max_count), {"Put": put}],
-            {0: LimitExceeded(f"at most {max_count} alerting profiles may exist")},
+            {0: LimitExceeded(ConfigKind.PROFILE, max_count)},
         )
         return StoredItem(item_id, 1, doc)
 
@@ -87,7 +88,7 @@ class DynamoConfigRepository(PagedTable):
             )
         )
         if not applied:
-            raise VersionConflict(f"alerting profile {item_id} changed since version {expected_version}")
+            raise VersionConflict(ConfigKind.PROFILE, item_id, expected_version)
         return StoredItem(item_id, version, doc)
 
     def delete_profile(self, item_id: str) -> None:
@@ -110,7 +111,7 @@ class DynamoConfigRepository(PagedTable):
             users = self.integrations_using(item_id)
             if users:
                 raise _in_use(item_id, users) from None
-            raise NotFound(f"no alerting profile with id {item_id}") from None
+            raise NotFound(ConfigKind.PROFILE, item_id) from None
 
     def create_integration(self, item_id: str, doc: dict[str, Any], max_count: int) -> StoredItem:
         profile_id = doc["alertingProfileId"]
@@ -124,7 +125,7 @@ class DynamoConfigRepository(PagedTable):
                 {"Put": put},
             ],
             {
-                0: LimitExceeded(f"at most {max_count} integrations may exist"),
+                0: LimitExceeded(ConfigKind.INTEGRATION, max_count),
                 1: ProfileMissing(profile_id),
             },
         )
@@ -142,7 +143,7 @@ class DynamoConfigRepository(PagedTable):
         if new_profile_id != old_profile_id:
             ops += [self._ref_update(new_profile_id, +1), self._ref_update(old_profile_id, -1)]
         failures: Mapping[int, Exception] = {
-            0: VersionConflict(f"integration {item_id} changed since version {expected_version}"),
+            0: VersionConflict(ConfigKind.INTEGRATION, item_id, expected_version),
             1: ProfileMissing(new_profile_id),
         }
         transact(self.client, ops, failures)
@@ -161,7 +162,7 @@ class DynamoConfigRepository(PagedTable):
         profile_id = current.doc.get("alertingProfileId")
         if profile_id:
             ops.append(self._ref_update(profile_id, -1))
-        transact(self.client, ops, {0: NotFound(f"no integration with id {item_id}")})
+        transact(self.client, ops, {0: NotFound(ConfigKind.INTEGRATION, item_id)})
 
     def _put(
         self,
@@ -181,7 +182,7 @@ class DynamoConfigRepository(PagedTable):
         }
         size = item_size(item)
         if size > MAX_CONFIG_ITEM_BYTES:
-            raise ItemTooLarge(size, MAX_CONFIG_ITEM_BYTES, _label(kind))
+            raise ItemTooLarge(size, MAX_CONFIG_ITEM_BYTES, kind)
         return {"TableName": self.table_name, "Item": item}
 
     def _counter_update(self, kind: ConfigKind, delta: int, max_count: int | None) -> dict[str, Any]:
@@ -207,16 +208,8 @@ class DynamoConfigRepository(PagedTable):
         return {"Update": update}
 
 
-def _label(kind: ConfigKind) -> str:
-    return "alerting profile" if kind == ConfigKind.PROFILE else "integration"
-
-
 def _in_use(profile_id: str, users: list[StoredItem]) -> ProfileInUse:
-    names = ", ".join(f"{u.doc.get('displayName', '')} ({u.id})" for u in users)
-    return ProfileInUse(
-        f"alerting profile {profile_id} is used by {len(users)} integration(s): {names}",
-        [u.id for u in users],
-    )
+    return ProfileInUse(profile_id, [(u.id, str(u.doc.get("displayName", ""))) for u in users])
 
 
 def item_size(item: dict[str, Any]) -> int:

@@ -7,8 +7,8 @@ import time
 from collections.abc import Callable
 from typing import Any
 
+from secnotify.errors import DeliveryNotFound
 from secnotify.models.delivery import DeliveryRecord
-from secnotify.storage.errors import NotFound
 from secnotify.storage.keys import deliveries_pk, delivery_key, dumps
 from secnotify.storage.page_tokens import PagedTable, PageTokens
 
@@ -43,7 +43,7 @@ class DynamoDeliveryLog(PagedTable):
         resp = self.client.get_item(TableName=self.table_name, Key=delivery_key(integration_id, delivery_id))
         item = resp.get("Item")
         if not item:
-            raise NotFound(f"no delivery {delivery_id} for integration {integration_id}")
+            raise DeliveryNotFound(integration_id, delivery_id)
         return DeliveryRecord.from_stored(json.loads(item["doc"]["S"]))
 
     def list_deliveries(

@@ -18,8 +18,6 @@ from typing import Any
 Key = dict[str, dict[str, str]]
 
 CONFIG_PK = "CONFIG"
-PROFILE = "PROFILE"
-INTEGRATION = "INTEGRATION"
 CLAIM_SK_PREFIX = "INT#"
 
 
@@ -27,8 +25,13 @@ def _key(pk: str, sk: str) -> Key:
     return {"pk": {"S": pk}, "sk": {"S": sk}}
 
 
+def config_sk_prefix(kind: str) -> str:
+    """Where the items of one configuration kind (a ``ConfigKind`` value) begin in the partition."""
+    return f"{kind}#"
+
+
 def config_sk(kind: str, item_id: str) -> str:
-    return f"{kind}#{item_id}"
+    return f"{config_sk_prefix(kind)}{item_id}"
 
 
 def config_key(kind: str, item_id: str) -> Key:

@@ -11,12 +11,11 @@ import re
 import secrets
 from typing import Any
 
+from secnotify.errors import InvalidToken
 from secnotify.storage.conditional import conditional
-from secnotify.storage.errors import InvalidToken
 from secnotify.storage.keys import named_key
 
 _TOKEN_SK = re.compile(r"^[A-Za-z0-9#:_\-.]{1,200}$")
-_NOT_OURS = "nextToken is not a token this API issued"
 
 
 def encode_token(key: dict[str, Any], secret: bytes) -> str:
@@ -31,10 +30,10 @@ def decode_token(token: str, pk: str, sk_prefix: str, secret: bytes) -> dict[str
         blob = base64.urlsafe_b64decode((token + "=" * (-len(token) % 4)).encode("ascii"))
         mac, raw = blob[:16], blob[16:]
         if not hmac.compare_digest(mac, hmac.new(secret, raw, hashlib.sha256).digest()[:16]):
-            raise InvalidToken(_NOT_OURS)
+            raise InvalidToken()
         data = json.loads(raw)
     except (ValueError, UnicodeError, binascii.Error):
-        raise InvalidToken(_NOT_OURS) from None
+        raise InvalidToken() from None
     if (
         not isinstance(data, dict)
         or set(data) != {"pk", "sk"}
@@ -43,7 +42,7 @@ def decode_token(token: str, pk: str, sk_prefix: str, secret: bytes) -> dict[str
         or not data["sk"].startswith(sk_prefix)
         or not _TOKEN_SK.match(data["sk"])
     ):
-        raise InvalidToken(_NOT_OURS)
+        raise InvalidToken()
     return {"pk": {"S": pk}, "sk": {"S": data["sk"]}}
 
 

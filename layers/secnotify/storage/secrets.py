@@ -14,10 +14,13 @@ import threading
 from typing import Any
 
 import boto3
-from botocore.exceptions import ClientError
+
+from secnotify.storage.client import dynamodb_client
+from secnotify.storage.conditional import conditional
+from secnotify.storage.keys import named_key
 
 PREFIX = "sn1:"
-_KEY_ITEM = {"pk": {"S": "CONFIG"}, "sk": {"S": "KEY#secrets"}}
+_KEY_ITEM = named_key("secrets")
 
 
 class UnsealedSecret(ValueError):
@@ -61,21 +64,20 @@ class SecretBox:
             return self._key
 
     def _load_or_create_key(self) -> bytes:
-        dynamodb = self._dynamodb or boto3.client("dynamodb")
+        dynamodb = self._dynamodb or dynamodb_client()
         kms = self._kms or boto3.client("kms")
         context = {"table": self.table_name, "purpose": "secnotify-secrets"}
         item = dynamodb.get_item(TableName=self.table_name, Key=_KEY_ITEM, ConsistentRead=True).get("Item")
         if item is None:
             fresh = kms.generate_data_key(KeyId=self.kms_key_id, KeySpec="AES_256", EncryptionContext=context)
-            try:
-                dynamodb.put_item(
+            # A concurrent cold start may have stored its key first: then both use that one.
+            conditional(
+                lambda: dynamodb.put_item(
                     TableName=self.table_name,
                     Item={**_KEY_ITEM, "wrapped": {"B": fresh["CiphertextBlob"]}},
                     ConditionExpression="attribute_not_exists(pk)",
                 )
-            except ClientError as exc:
-                if exc.response.get("Error", {}).get("Code") != "ConditionalCheckFailedException":
-                    raise
+            )
             item = dynamodb.get_item(TableName=self.table_name, Key=_KEY_ITEM, ConsistentRead=True)["Item"]
         plain = kms.decrypt(CiphertextBlob=bytes(item["wrapped"]["B"]), EncryptionContext=context)[
             "Plaintext"

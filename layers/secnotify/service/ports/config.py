@@ -1,9 +1,8 @@
 """What the configuration services need from storage: profiles and integrations as versioned
 items, and, for the integration routes, the kept events and the delivery log they read.
 
-The adapters live in ``secnotify.storage``; they raise the domain errors of
-``secnotify.storage.errors`` (NotFound, VersionConflict, TransactionConflict, ...), which the API
-answers in one place.
+The adapters live in ``secnotify.storage``; they raise the domain errors of ``secnotify.errors``
+(NotFound, VersionConflict, TransactionConflict, ...), which the API answers in one place.
 """
 
 from __future__ import annotations
@@ -11,9 +10,6 @@ from __future__ import annotations
 from dataclasses import dataclass
 from enum import StrEnum
 from typing import Any, Protocol
-
-from secnotify.service.ports.ledger import DeliveryLogReader as DeliveryLogReader
-from secnotify.service.ports.ledger import EventArchive as EventArchive
 
 
 class ConfigKind(StrEnum):
