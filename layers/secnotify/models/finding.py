@@ -1,0 +1,77 @@
+"""A finding as an AWS security service reports it: one snapshot of its current state.
+
+The services send the whole finding again whenever anything about it changes; a snapshot is
+what one of those events says, normalised across services. Turning snapshots into lifecycle
+transitions (opened, resolved, ...) is the job of the finding-state ledger, not of the parsers.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from enum import StrEnum
+
+from pydantic import BaseModel, ConfigDict
+
+from secnotify.models.common import EventRiskLevel
+from secnotify.models.event import AffectedEntity, Tag
+
+
+class FindingStatus(StrEnum):
+    """The status class a snapshot is in; only a change of class is a transition."""
+
+    ACTIVE = "ACTIVE"
+    RESOLVED = "RESOLVED"
+    MUTED = "MUTED"  # suppressed or archived by a person: nothing is sent while muted
+
+
+class FindingSource(StrEnum):
+    """Where a finding was read from; the value is what ``{Source}`` shows."""
+
+    INSPECTOR = "Amazon Inspector"
+    SECURITY_HUB = "AWS Security Hub"
+    GUARDDUTY = "Amazon GuardDuty"
+
+
+# The prefix of each source's display id, e.g. ``INS-3c1a9f0e2b7d``.
+DISPLAY_CODES: dict[FindingSource, str] = {
+    FindingSource.INSPECTOR: "INS",
+    FindingSource.SECURITY_HUB: "SHB",
+    FindingSource.GUARDDUTY: "GD",
+}
+
+
+def display_id(source: FindingSource, finding_id: str) -> str:
+    """A short id for people: the source's code and the finding id's last 12 characters."""
+    return f"{DISPLAY_CODES[source]}-{finding_id[-12:]}"
+
+
+class FindingSnapshot(BaseModel):
+    """One finding as one event describes it. Every field has a default: the services leave
+    most of them out at one time or another."""
+
+    model_config = ConfigDict(frozen=True)
+
+    source: FindingSource
+    finding_id: str  # the provider's own id (an ARN for Inspector and GuardDuty): one problem
+    display_id: str
+    status: FindingStatus
+    updated_at: datetime  # the finding's own update time: the order of snapshots
+    created_at: datetime | None = None  # first observed
+    risk_level: EventRiskLevel = EventRiskLevel.NONE
+    risk_score: float | None = None  # 0-10
+    base_risk_score: float | None = None  # CVSS base score, 0-10
+    title: str = ""
+    description: str = ""
+    finding_type: str = ""
+    technology: str = ""
+    cve_ids: tuple[str, ...] = ()
+    public_exploit: str = "NOT_AVAILABLE"  # AVAILABLE or NOT_AVAILABLE
+    fix_available: str = ""  # YES, NO, PARTIAL, or empty when the source does not say
+    exposure: str = "NOT_AVAILABLE"  # PUBLIC_NETWORK when the finding shows a path from the internet
+    account_id: str = ""
+    account_name: str = ""
+    region: str = ""
+    console_url: str = ""
+    entities: tuple[AffectedEntity, ...] = ()
+    tags: tuple[Tag, ...] = ()
+    sample: bool = False  # a sample finding (GuardDuty CreateSampleFindings)
