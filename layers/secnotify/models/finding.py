@@ -75,3 +75,29 @@ class FindingSnapshot(BaseModel):
     entities: tuple[AffectedEntity, ...] = ()
     tags: tuple[Tag, ...] = ()
     sample: bool = False  # a sample finding (GuardDuty CreateSampleFindings)
+
+
+class FindingTransition(StrEnum):
+    """What a new snapshot changed, as receivers are told it; no transition sends nothing."""
+
+    OPENED = "OPENED"
+    REOPENED = "REOPENED"
+    RESOLVED = "RESOLVED"
+    RISK_LEVEL_CHANGED = "RISK_LEVEL_CHANGED"
+
+
+class FindingState(BaseModel):
+    """What is kept per finding, to tell a change from a re-send."""
+
+    model_config = ConfigDict(frozen=True)
+
+    status: FindingStatus
+    risk_level: EventRiskLevel
+    zone_ids: tuple[str, ...] = ()
+    updated_at: float  # the snapshot's own update time, epoch seconds: the compare-and-swap key
+    # Receivers were told it is open (opened or reopened, not resolved since): a resolution is
+    # news to them only then, and a risk change only while it holds.
+    open_notified: bool = False
+    ever_notified: bool = False  # reopened, rather than opened, once receivers have heard of it
+    notified_risk_level: EventRiskLevel | None = None  # the level receivers were last told
+    last_transition: FindingTransition | None = None  # what the snapshot at ``updated_at`` made

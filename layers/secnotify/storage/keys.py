@@ -7,6 +7,8 @@ Layout (pk / sk):
   carries the fan-out lease.
 - ``CLAIM#<eventId>`` / ``INT#<integrationId>``: where each notification of the event stands.
 - ``DELIVERIES#<integrationId>`` / ``<deliveryId>``: the delivery log, newest first by id.
+- ``FINDING#<findingId>`` / ``STATE``: what was last seen of an AWS finding (status, risk level,
+  zones), to tell a change from a re-send.
 """
 
 from __future__ import annotations
@@ -57,6 +59,10 @@ def claims_pk(event_id: str) -> str:
 
 def claim_key(event_id: str, integration_id: str) -> Key:
     return _key(claims_pk(event_id), f"{CLAIM_SK_PREFIX}{integration_id}")
+
+
+def finding_key(finding_id: str) -> Key:
+    return _key(f"FINDING#{finding_id}", "STATE")
 
 
 def deliveries_pk(integration_id: str) -> str:

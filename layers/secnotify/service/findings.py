@@ -1,0 +1,122 @@
+"""Snapshots into lifecycle: the one place that decides what a new snapshot of a finding means.
+
+AWS services send a finding's whole current state whenever anything about it changes (a tag, a
+re-scan), at least once and in no guaranteed order. A notification goes out only for a change
+receivers care about, once: opened, reopened, resolved, risk level changed. The decision is
+pure (``decide``); ``FindingLifecycle`` applies it with a compare-and-swap on the stored state,
+so two copies of one update racing in two Lambdas decide once, and an older snapshot arriving
+after a newer one changes nothing.
+
+The transition's event id is derived from (finding id, transition, snapshot time): a copy that
+loses the race, or a redelivery after a crash between the state write and the fan-out, replays
+the same transition under the same id, and the delivery ledger sends it at most once.
+"""
+
+from __future__ import annotations
+
+import uuid
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+
+from secnotify.models.finding import FindingSnapshot, FindingState, FindingStatus, FindingTransition
+from secnotify.service.clock import Clock
+from secnotify.service.ports.findings import FindingStateStore
+
+_NAMESPACE = uuid.UUID("6f1c3f3e-4d0a-4b8e-9a57-2f0c1c9d5e11")
+_MAX_RACES = 5
+
+
+@dataclass(frozen=True)
+class Decision:
+    state: FindingState
+    transition: FindingTransition | None
+    replay: bool = False  # the stored state already holds this snapshot: repeat its transition
+
+
+def transition_event_id(finding_id: str, transition: FindingTransition, updated_at: float) -> str:
+    """The same for every copy of one change, so the delivery ledger sends it once."""
+    return str(uuid.uuid5(_NAMESPACE, f"{finding_id}\x00{transition.value}\x00{updated_at!r}"))
+
+
+def decide(previous: FindingState | None, snapshot: FindingSnapshot, baseline: datetime | None) -> Decision:
+    """What ``snapshot`` means after ``previous``. ``baseline``: on first sight, an active finding
+    created before it is recorded without a notification (an install into a busy account)."""
+    at = snapshot.updated_at.timestamp()
+    if previous is not None and at < previous.updated_at:
+        return Decision(previous, None)  # an older snapshot after a newer one
+    if previous is not None and at == previous.updated_at:
+        return Decision(previous, previous.last_transition, replay=previous.last_transition is not None)
+    transition = _transition(previous, snapshot, baseline)
+    open_notified = previous.open_notified if previous is not None else False
+    ever = previous.ever_notified if previous is not None else False
+    told_level = previous.notified_risk_level if previous is not None else None
+    if transition is FindingTransition.RESOLVED:
+        open_notified = False
+    elif transition is not None:
+        open_notified, ever, told_level = True, True, snapshot.risk_level
+    state = FindingState(
+        status=snapshot.status,
+        risk_level=snapshot.risk_level,
+        zone_ids=tuple(z for z in (snapshot.account_id, snapshot.region) if z),
+        updated_at=at,
+        open_notified=open_notified,
+        ever_notified=ever,
+        notified_risk_level=told_level,
+        last_transition=transition,
+    )
+    return Decision(state, transition)
+
+
+def _transition(
+    previous: FindingState | None, snapshot: FindingSnapshot, baseline: datetime | None
+) -> FindingTransition | None:
+    status = snapshot.status
+    if status is FindingStatus.MUTED:
+        return None  # muted: nothing is sent, whatever else changed
+    if status is FindingStatus.RESOLVED:
+        told_open = previous is not None and previous.open_notified
+        return FindingTransition.RESOLVED if told_open else None
+    # ACTIVE
+    if previous is None:
+        old = baseline is not None and snapshot.created_at is not None and snapshot.created_at < baseline
+        return None if old else FindingTransition.OPENED
+    if not previous.open_notified:
+        return FindingTransition.REOPENED if previous.ever_notified else FindingTransition.OPENED
+    if snapshot.risk_level != previous.notified_risk_level:
+        return FindingTransition.RISK_LEVEL_CHANGED
+    return None
+
+
+@dataclass(frozen=True)
+class Observation:
+    transition: FindingTransition
+    event_id: str
+
+
+class FindingLifecycle:
+    def __init__(self, states: FindingStateStore, clock: Clock, baseline_hours: float = 0.0) -> None:
+        self.states = states
+        self.clock = clock
+        self.baseline_hours = baseline_hours
+
+    def observe(self, snapshot: FindingSnapshot) -> Observation | None:
+        """Record ``snapshot``; the transition to notify, if any. Raises ``RuntimeError`` only if
+        the state keeps changing under us (then the event is retried as a whole)."""
+        baseline = None
+        if self.baseline_hours > 0:
+            now = datetime.fromtimestamp(self.clock.wall(), tz=UTC)
+            baseline = now - timedelta(hours=self.baseline_hours)
+        for _ in range(_MAX_RACES):
+            previous = self.states.get(snapshot.finding_id)
+            decision = decide(previous, snapshot, baseline)
+            written = decision.replay or decision.state is previous
+            if not written:
+                written = self.states.swap(snapshot.finding_id, previous, decision.state)
+            if written:
+                if decision.transition is None:
+                    return None
+                event_id = transition_event_id(
+                    snapshot.finding_id, decision.transition, decision.state.updated_at
+                )
+                return Observation(decision.transition, event_id)
+        raise RuntimeError(f"finding {snapshot.display_id} kept changing during {_MAX_RACES} attempts")

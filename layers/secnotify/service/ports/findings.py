@@ -1,0 +1,16 @@
+"""The per-finding state that turns snapshots into lifecycle transitions."""
+
+from __future__ import annotations
+
+from typing import Protocol
+
+from secnotify.models.finding import FindingState
+
+
+class FindingStateStore(Protocol):
+    def get(self, finding_id: str) -> FindingState | None:
+        """The stored state, read consistently; None on first sight."""
+
+    def swap(self, finding_id: str, expected: FindingState | None, new: FindingState) -> bool:
+        """Store ``new`` only if the stored state is still ``expected`` (None: absent), compared by
+        its update time; False when another writer got there first."""

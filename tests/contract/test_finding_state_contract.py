@@ -1,0 +1,88 @@
+"""One contract for every FindingStateStore: the in-memory one and DynamoDB's on moto. The
+compare-and-swap checks fail against an in-memory store whose conditions are off."""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Callable
+from typing import Any
+
+import pytest
+
+from secnotify.models.common import EventRiskLevel
+from secnotify.models.finding import FindingState, FindingStatus
+from secnotify.service.ports.findings import FindingStateStore
+from tests.fakes.findings import InMemoryFindingStates
+
+
+def state(at: float, status: FindingStatus = FindingStatus.ACTIVE) -> FindingState:
+    return FindingState(status=status, risk_level=EventRiskLevel.HIGH, zone_ids=("1", "r"), updated_at=at)
+
+
+def first_write_wins(store: FindingStateStore) -> None:
+    fid = f"arn:{uuid.uuid4()}"
+    assert store.get(fid) is None
+    assert store.swap(fid, None, state(1.5)) is True
+    assert store.swap(fid, None, state(2.0)) is False  # someone else stored it first
+    assert store.get(fid) == state(1.5)
+
+
+def swap_only_from_what_was_read(store: FindingStateStore) -> None:
+    fid = f"arn:{uuid.uuid4()}"
+    store.swap(fid, None, state(1700000000.356))
+    assert store.swap(fid, state(1700000000.356), state(1700000060.5, FindingStatus.RESOLVED)) is True
+    # a writer that read the older state loses, whatever it wanted to write
+    assert store.swap(fid, state(1700000000.356), state(1700000030.0)) is False
+    assert store.get(fid) == state(1700000060.5, FindingStatus.RESOLVED)
+
+
+def states_round_trip(store: FindingStateStore) -> None:
+    fid = "arn:aws:inspector2:eu-west-1:123456789012:finding/" + "f" * 32
+    full = FindingState(
+        status=FindingStatus.MUTED,
+        risk_level=EventRiskLevel.CRITICAL,
+        zone_ids=("123456789012", "eu-west-1"),
+        updated_at=1725469184.356,
+        open_notified=True,
+        ever_notified=True,
+        notified_risk_level=EventRiskLevel.HIGH,
+    )
+    assert store.swap(fid, None, full)
+    assert store.get(fid) == full
+
+
+CHECKS: dict[str, tuple[Callable[[FindingStateStore], None], bool]] = {
+    "first_write_wins": (first_write_wins, True),
+    "swap_only_from_what_was_read": (swap_only_from_what_was_read, True),
+    "states_round_trip": (states_round_trip, False),
+}
+
+
+def _dynamodb(stack: Any) -> FindingStateStore:
+    from secnotify.storage.client import dynamodb_client
+    from secnotify.storage.finding_state import DynamoFindingStates
+
+    return DynamoFindingStates(dynamodb_client(), stack.table_name, clock=lambda: 1.7e9)
+
+
+@pytest.fixture(params=["memory", pytest.param("dynamodb", marks=pytest.mark.moto)])
+def make_store(request: pytest.FixtureRequest) -> Callable[[], FindingStateStore]:
+    if request.param == "memory":
+        return InMemoryFindingStates
+    stack = request.getfixturevalue("stack")
+    return lambda: _dynamodb(stack)
+
+
+@pytest.mark.parametrize("name", list(CHECKS))
+def test_finding_state_contract(make_store: Callable[[], FindingStateStore], name: str) -> None:
+    CHECKS[name][0](make_store())
+
+
+def test_the_contract_fails_a_store_that_skips_its_conditions() -> None:
+    failed = set()
+    for name, (check, _conditional) in CHECKS.items():
+        try:
+            check(InMemoryFindingStates(checks=False))
+        except AssertionError:
+            failed.add(name)
+    assert failed == {name for name, (_fn, conditional) in CHECKS.items() if conditional}
