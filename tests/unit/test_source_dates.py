@@ -39,7 +39,21 @@ def test_epoch_milliseconds_and_seconds() -> None:
 
 
 @pytest.mark.parametrize(
-    "value", [None, True, "", "   ", "yesterday", "2024-13-45", [], {}, "x" * 100, 10**30]
+    "value",
+    [
+        None,
+        True,
+        "",
+        "   ",
+        "yesterday",
+        "2024-13-45",
+        [],
+        {},
+        "x" * 100,
+        10**30,
+        10**400,
+        "9999-12-31T23:59:59-01:00",
+    ],
 )
 def test_anything_else_is_not_a_date(value: object) -> None:
     assert parse_date(value) is None
