@@ -58,8 +58,8 @@ def test_no_readable_finding_is_malformed_with_the_reasons() -> None:
     ("mutate", "reason"),
     [
         (lambda e: e.update({"detail-type": "Security Hub Findings - Custom Action"}), "detail-type is not"),
-        (lambda e: e.update(detail=[]), "detail must be a JSON object"),
-        (lambda e: e.pop("detail"), "detail must be a JSON object"),
+        (lambda e: e.update(detail=[]), "detail is missing or not a JSON object"),
+        (lambda e: e.pop("detail"), "detail is missing or not a JSON object"),
         (lambda e: e["detail"].update(findings=[]), "detail.findings must be a non-empty list"),
         (lambda e: e["detail"].update(findings={"Id": "x"}), "detail.findings must be a non-empty list"),
     ],
@@ -133,7 +133,7 @@ def test_lone_surrogate_in_text_is_replaced_and_in_id_is_refused() -> None:
     finding = asff_finding()
     finding["Title"] = "bad \ud800 title"
     s = one_asff(finding)
-    assert s.title == "bad ? title"
+    assert s.title == "bad \ufffd title"
     s.model_dump_json()
     with pytest.raises(MalformedEvent, match="Id is not valid Unicode"):
         parse_securityhub_asff(asff_event({"Id": "a\udfffb"}))

@@ -8,12 +8,15 @@ from secnotify.sources.eventbridge import (
     derive_risk_level,
     parse_eventbridge,
 )
+from secnotify.sources.findings import FINDING_PARSERS, parse_findings
 
 __all__ = [
+    "FINDING_PARSERS",
     "SOURCE_DETAIL_TYPES",
     "MalformedEvent",
     "SecurityProblemDetail",
     "SecurityProblemEventBridgeModel",
     "derive_risk_level",
     "parse_eventbridge",
+    "parse_findings",
 ]

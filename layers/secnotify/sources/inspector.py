@@ -17,15 +17,13 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from typing import Any
-from urllib.parse import quote
-
-from pydantic import ValidationError
 
 from secnotify.models.common import EventRiskLevel
-from secnotify.models.event import AffectedEntity, Tag
+from secnotify.models.event import AffectedEntity
 from secnotify.models.finding import FindingSnapshot, FindingSource, FindingStatus, display_id
+from secnotify.sources import aws
 from secnotify.sources import lenient as L
-from secnotify.sources.eventbridge import MalformedEvent, derive_risk_level
+from secnotify.sources.eventbridge import derive_risk_level
 
 DETAIL_TYPE = "Inspector2 Finding"
 
@@ -47,28 +45,15 @@ _INTERNET_GATEWAY = "AWS::EC2::InternetGateway"
 
 def parse_inspector(event: Mapping[str, Any]) -> list[FindingSnapshot]:
     """The one finding an Inspector event carries; anything unusable raises ``MalformedEvent``."""
-    event_id = L.event_id_of(event)
-    detail = L.require_detail(event, DETAIL_TYPE, event_id)
-    arn = L.finding_id(detail.get("findingArn"), "detail.findingArn", event_id)
-    status = _STATUS.get(L.text(detail.get("status")).upper())
+    envelope, detail = aws.read_envelope(event, DETAIL_TYPE)
+    return aws.read_one(envelope, detail, _snapshot)
+
+
+def _snapshot(detail: Mapping[str, Any], env: aws.Envelope) -> FindingSnapshot:
+    arn = L.finding_id(detail.get("findingArn"), "detail.findingArn")
+    status = _STATUS.get(L.upper(detail.get("status")))
     if status is None:
-        raise MalformedEvent("detail.status is not ACTIVE, SUPPRESSED or CLOSED", event_id)
-    try:
-        return [_snapshot(event, detail, arn, status, event_id)]
-    except (ValidationError, ValueError, TypeError) as exc:
-        # Defensive: the accessors return clean values, so this is not expected to happen.
-        raise MalformedEvent(
-            f"finding could not be read: unexpected {type(exc).__name__}", event_id
-        ) from None
-
-
-def _snapshot(
-    event: Mapping[str, Any],
-    detail: Mapping[str, Any],
-    arn: str,
-    status: FindingStatus,
-    event_id: str | None,
-) -> FindingSnapshot:
+        raise L.Unreadable("detail.status is not ACTIVE, SUPPRESSED or CLOSED")
     vulnerability = L.obj(detail.get("packageVulnerabilityDetails"))
     base_score = _base_score(detail, vulnerability)
     risk_score = L.score(detail.get("inspectorScore"))
@@ -77,15 +62,14 @@ def _snapshot(
     if risk_score is None:
         risk_score = base_score
     title = L.text(detail.get("title"), L.TITLE_MAX)
-    region = L.region_of(L.arn_part(arn, 3), L.text(event.get("region")))
+    region = aws.region_of(aws.arn_part(arn, 3), env.region)
     resources = [L.obj(r) for r in L.items(detail.get("resources"))]
-    updated = L.date(detail.get("updatedAt")) or L.envelope_time(event, event_id)
     return FindingSnapshot(
         source=FindingSource.INSPECTOR,
         finding_id=arn,
         display_id=display_id(FindingSource.INSPECTOR, arn),
         status=status,
-        updated_at=updated,
+        updated_at=aws.updated_at(L.date(detail.get("updatedAt")), env),
         created_at=L.date(detail.get("firstObservedAt")),
         risk_level=_risk_level(detail.get("severity"), risk_score),
         risk_score=risk_score,
@@ -100,13 +84,11 @@ def _snapshot(
         public_exploit="AVAILABLE" if detail.get("exploitAvailable") == "YES" else "NOT_AVAILABLE",
         fix_available=_fix_available(detail.get("fixAvailable")),
         exposure=_exposure(detail),
-        account_id=L.account_of(
-            L.ident(detail.get("awsAccountId")), L.arn_part(arn, 4), L.ident(event.get("account"))
-        ),
+        account_id=aws.account_of(L.ident(detail.get("awsAccountId")), aws.arn_part(arn, 4), env.account),
         region=region,
-        console_url=_console_url(arn, region),
-        entities=L.unique_entities([_entity(r) for r in resources]),
-        tags=L.unique_tags([t for r in resources for t in _tags(r)]),
+        console_url=aws.console_url(FindingSource.INSPECTOR, arn, region),
+        entities=L.entities(_entity(r) for r in resources),
+        tags=L.tags(p for r in resources for p in L.map_pairs(r.get("tags"))),
         sample=L.is_sample(title),
     )
 
@@ -145,7 +127,7 @@ def _technology(vulnerability: Mapping[str, Any]) -> str:
 
 
 def _fix_available(value: object) -> str:
-    fix = L.text(value).upper()
+    fix = L.upper(value)
     return fix if fix in _FIX else ""
 
 
@@ -157,20 +139,8 @@ def _exposure(detail: Mapping[str, Any]) -> str:
     return "NOT_AVAILABLE"
 
 
-def _console_url(arn: str, region: str) -> str:
-    if not L.is_region(region):
-        return ""
-    return (
-        f"https://{region}.console.aws.amazon.com/inspector/v2/home?region={region}"
-        f"#/findings/all?findingArn={quote(arn, safe='')}"
-    )
-
-
 def _entity(resource: Mapping[str, Any]) -> AffectedEntity:
-    resource_id = L.ident(resource.get("id"))
-    return AffectedEntity(
-        id=resource_id, name=_name(resource) or resource_id, type=L.text(resource.get("type"))
-    )
+    return L.entity(L.ident(resource.get("id")), _name(resource), L.text(resource.get("type")))
 
 
 def _name(resource: Mapping[str, Any]) -> str:
@@ -185,7 +155,3 @@ def _name(resource: Mapping[str, Any]) -> str:
         f"{repository}:{image_tags[0]}" if repository and image_tags else repository,
         L.text(L.obj(details.get("codeRepository")).get("projectName")),
     )
-
-
-def _tags(resource: Mapping[str, Any]) -> list[Tag]:
-    return L.tag_map(L.obj(resource.get("tags")))

@@ -1,31 +1,38 @@
-"""Lenient reading of AWS finding events: every accessor takes any JSON value and returns a
-bounded value of the expected type or a default, so a parser built on them cannot raise on odd
-input. Nothing here recurses into the input: deep nesting costs nothing.
+"""Lenient reading of hostile JSON: every reader takes any JSON value and returns a bounded value
+of the expected type or a default, so a parser built on them cannot raise on odd input. Nothing
+here recurses into the input: deep nesting costs nothing.
+
+Decisions:
+- Strings are stripped and capped (titles 1,000, descriptions 10,000, anything else 2,048
+  characters); a lone surrogate, which survives JSON parsing but cannot be sent as UTF-8,
+  becomes U+FFFD. Lists are read up to 1,000 items.
+- Ids are never cut or altered: a cut id could merge two problems, so an id too long or not
+  valid Unicode makes its finding unreadable (``Unreadable``).
 """
 
 from __future__ import annotations
 
 import math
 import re
-from collections.abc import Mapping
+from collections.abc import Iterable, Iterator, Mapping
 from datetime import datetime
 from itertools import islice
 from typing import Any
 
 from secnotify.models.event import AffectedEntity, Tag
 from secnotify.sources.dates import parse_date
-from secnotify.sources.eventbridge import MalformedEvent
 
-# Caps so that a hostile event cannot blow up memory or a template.
 TITLE_MAX = 1_000
 DESCRIPTION_MAX = 10_000
 TEXT_MAX = 2_048  # ids, ARNs, names, types, tag keys and values
 LIST_MAX = 1_000
 
-_REGION = re.compile(r"[a-z]{2}(-[a-z]+)+-\d{1,2}")
-_ACCOUNT = re.compile(r"\d{12}")
-_CVE = re.compile(r"CVE-\d{4}-\d{4,}")
+_CVE = re.compile(r"CVE-\d{4}-\d{1,12}", re.IGNORECASE)
 _EMPTY: Mapping[str, Any] = {}
+
+
+class Unreadable(Exception):
+    """A finding cannot be read; the message says why."""
 
 
 def obj(value: object) -> Mapping[str, Any]:
@@ -38,13 +45,26 @@ def items(value: object) -> list[Any]:
     return value[:LIST_MAX] if isinstance(value, list) else []
 
 
+def path(value: object, *keys: str) -> object:
+    for key in keys:
+        value = obj(value).get(key)
+    return value
+
+
 def text(value: object, limit: int = TEXT_MAX) -> str:
     """``value`` if it is a string (stripped, capped, lone surrogates replaced), else empty."""
     if not isinstance(value, str):
         return ""
     capped = value[: limit * 2].strip()[:limit]
-    # A lone surrogate survives JSON parsing but can be neither stored nor sent as UTF-8.
-    return capped.encode("utf-16", "surrogatepass").decode("utf-16", "replace")
+    try:
+        capped.encode("utf-8")
+    except UnicodeEncodeError:
+        capped = capped.encode("utf-16", "surrogatepass").decode("utf-16", "replace")
+    return capped
+
+
+def upper(value: object) -> str:
+    return text(value, 64).upper()
 
 
 def ident(value: object) -> str:
@@ -58,121 +78,97 @@ def first(*values: str) -> str:
     return next((v for v in values if v), "")
 
 
-def score(value: object) -> float | None:
-    """A 0-10 score; anything else (strings, booleans, out of range, NaN) is no score."""
+def first_item(value: object) -> object:
+    return next(iter(items(value)), None)
+
+
+def score(value: object, scale: float = 1.0, *, strings: bool = False) -> float | None:
+    """A 0-10 score from a JSON number divided by ``scale`` (with ``strings``, also from a
+    number's text, as ASFF ProductFields hold them); anything else is no score."""
+    if strings and isinstance(value, str) and 0 < len(value) <= 32:
+        try:
+            value = float(value)
+        except ValueError:
+            return None
     if isinstance(value, bool) or not isinstance(value, int | float):
         return None
     try:
-        number = float(value)
+        scaled = float(value) / scale
     except OverflowError:
         return None
-    return number if math.isfinite(number) and 0.0 <= number <= 10.0 else None
+    return scaled if math.isfinite(scaled) and 0.0 <= scaled <= 10.0 else None
 
 
-def date(value: object) -> datetime | None:
-    # parse_date can overflow on huge integers or on year-9999 dates with an offset.
-    try:
-        return parse_date(value)
-    except (OverflowError, ValueError):
-        return None
+def date(*values: object) -> datetime | None:
+    """The first of ``values`` that is a date in a known form."""
+    for value in values:
+        parsed = parse_date(value)
+        if parsed is not None:
+            return parsed
+    return None
 
 
-def envelope_time(event: Mapping[str, Any], event_id: str | None) -> datetime:
-    """The envelope's ``time``: the fallback for any unreadable finding date. It is the time
-    EventBridge received the snapshot, so it orders snapshots as well as the service's own
-    date does, at second precision."""
-    when = date(event.get("time"))
-    if when is None:
-        raise MalformedEvent("time is missing or not a date, and the finding has no readable date", event_id)
-    return when
-
-
-def event_id_of(event: object) -> str | None:
-    raw = event.get("id") if isinstance(event, Mapping) else None
-    return raw[:TEXT_MAX] if isinstance(raw, str) else None
-
-
-def require_detail(event: object, detail_type: str, event_id: str | None) -> Mapping[str, Any]:
-    """The ``detail`` of an envelope of ``detail_type``; anything else is malformed."""
-    if not isinstance(event, Mapping):
-        raise MalformedEvent(f"event must be a JSON object, not {type(event).__name__}", event_id)
-    if event.get("detail-type") != detail_type:
-        raise MalformedEvent(f"detail-type is not {detail_type!r}", event_id)
-    detail = event.get("detail")
-    if not isinstance(detail, Mapping):
-        raise MalformedEvent("detail is missing or not a JSON object", event_id)
-    return detail
-
-
-def finding_id(value: object, field: str, event_id: str | None) -> str:
-    """The provider's finding id. It is the problem's identity, so it is never truncated:
-    two distinct findings must not merge."""
+def finding_id(value: object, field: str) -> str:
+    """The provider's finding id, exactly as given: it is the problem's identity."""
     if not isinstance(value, str) or not value.strip():
-        raise MalformedEvent(f"{field} is missing or not a string", event_id)
+        raise Unreadable(f"{field} is missing or not a string")
     if len(value) > TEXT_MAX:
-        raise MalformedEvent(f"{field} is longer than {TEXT_MAX} characters", event_id)
-    return text(value)
+        raise Unreadable(f"{field} is longer than {TEXT_MAX} characters")
+    try:
+        value.encode("utf-8")
+    except UnicodeEncodeError:
+        raise Unreadable(f"{field} is not valid Unicode") from None
+    return value
 
 
-def arn_part(arn: str, index: int) -> str:
-    """One ``:``-separated part of an ARN (3 region, 4 account), or empty."""
-    parts = arn.split(":", 5)
-    return parts[index] if len(parts) > index else ""
+def cve_ids(values: Iterable[object]) -> tuple[str, ...]:
+    """The CVE ids among ``values``, upper-cased, in order, once each (vendor ids like USN-… are
+    left out)."""
+    seen: dict[str, None] = {}
+    for value in islice(values, LIST_MAX * 2):
+        if isinstance(value, str) and len(value) <= 32 and _CVE.fullmatch(value.strip()):
+            seen.setdefault(value.strip().upper(), None)
+            if len(seen) == LIST_MAX:
+                break
+    return tuple(seen)
 
 
-def region_of(*candidates: str) -> str:
-    """The first candidate that looks like a region name (the ECR sample says "N/A"), else the
-    first non-empty one: a zone id that matches no profile is harmless."""
-    return next((c for c in candidates if _REGION.fullmatch(c)), first(*candidates))
+def map_pairs(mapping: object) -> Iterator[tuple[object, object]]:
+    """The pairs of a ``{key: value}`` tag map (Inspector, ASFF)."""
+    return islice(obj(mapping).items(), LIST_MAX)
 
 
-def account_of(*candidates: str) -> str:
-    return next((c for c in candidates if _ACCOUNT.fullmatch(c)), first(*candidates))
+def list_pairs(pairs: object, key: str, value: str) -> Iterator[tuple[object, object]]:
+    """The pairs of a ``[{key, value}]`` tag list (GuardDuty ``key``/``value``, OCSF ``name``/``value``)."""
+    return ((obj(p).get(key), obj(p).get(value)) for p in items(pairs))
 
 
-def is_region(value: str) -> bool:
-    """Only a real region name goes into a console URL's host name."""
-    return _REGION.fullmatch(value) is not None
-
-
-def cve_ids(values: list[object]) -> tuple[str, ...]:
-    """The CVE ids among ``values``, in order, once each (vendor ids like USN-… are left out)."""
-    found = [v for v in (text(v, 64) for v in values) if _CVE.fullmatch(v)]
-    return tuple(dict.fromkeys(found))[:LIST_MAX]
-
-
-def tag_pairs(pairs: list[object]) -> list[Tag]:
-    """Tags in GuardDuty's ``[{key, value}]`` form."""
-    out = []
-    for pair in pairs:
-        key = text(obj(pair).get("key"))
-        if key:
-            out.append(Tag(key=key, value=_tag_value(obj(pair).get("value"))))
-    return out
-
-
-def tag_map(mapping: Mapping[str, Any]) -> list[Tag]:
-    """Tags in Inspector's ``{key: value}`` form."""
-    out = []
-    for key, value in islice(mapping.items(), LIST_MAX):
+def tags(pairs: Iterable[tuple[object, object]]) -> tuple[Tag, ...]:
+    """Tags from ``(key, value)`` pairs, each once, up to ``LIST_MAX``; a value that is not a
+    string is no value."""
+    seen: dict[Tag, None] = {}
+    for key, value in pairs:
         name = text(key)
         if name:
-            out.append(Tag(key=name, value=_tag_value(value)))
-    return out
+            seen.setdefault(Tag(key=name, value=text(value) if isinstance(value, str) else None), None)
+            if len(seen) == LIST_MAX:
+                break
+    return tuple(seen)
 
 
-def _tag_value(value: object) -> str | None:
-    return None if value is None else text(value)
+def entity(entity_id: str, name: str, kind: str) -> AffectedEntity:
+    # A readable name: the one given, else the id's last path segment (the resource's own name).
+    readable = name or entity_id.rsplit("/", 1)[-1].rsplit(":", 1)[-1] or entity_id
+    return AffectedEntity(id=entity_id, name=readable, type=kind)
 
 
-def unique_tags(tags: list[Tag]) -> tuple[Tag, ...]:
-    return tuple(dict.fromkeys(tags))[:LIST_MAX]
+def entities(found: Iterable[AffectedEntity]) -> tuple[AffectedEntity, ...]:
+    """The entities with an id, each once, up to ``LIST_MAX``."""
+    return tuple(dict.fromkeys(e for e in found if e.id))[:LIST_MAX]
 
 
-def unique_entities(entities: list[AffectedEntity]) -> tuple[AffectedEntity, ...]:
-    return tuple(dict.fromkeys(e for e in entities if e.id))[:LIST_MAX]
-
-
-def is_sample(title: str, flag: object = False) -> bool:
-    """A sample finding: GuardDuty's ``additionalInfo.sample`` or "[SAMPLE]" in the title."""
-    return flag is True or (isinstance(flag, str) and flag.lower() == "true") or "[SAMPLE]" in title
+def is_sample(title: str, *flags: object) -> bool:
+    """A sample finding: a flag that is true (or "true"), or "[SAMPLE]" in the title."""
+    return "[SAMPLE]" in title or any(
+        f is True or (isinstance(f, str) and f.lower() == "true") for f in flags
+    )

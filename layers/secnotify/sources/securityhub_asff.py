@@ -1,7 +1,7 @@
 """AWS Security Hub CSPM findings in ASFF (``aws.securityhub``, ``Security Hub Findings - Imported``).
 
 ``detail.findings`` holds one or more ASFF findings; each readable one becomes a snapshot, and an
-unreadable one is skipped with its reason (see ``securityhub_common``).
+unreadable one is skipped with its reason (see ``aws``).
 
 Decisions where the documentation leaves room:
 - Status, strongest first: the origin's own state where ASFF carries it (Inspector's
@@ -27,7 +27,8 @@ from typing import Any
 from secnotify.models.common import EventRiskLevel
 from secnotify.models.event import AffectedEntity, Tag
 from secnotify.models.finding import FindingSnapshot, FindingSource, FindingStatus, display_id
-from secnotify.sources import securityhub_common as c
+from secnotify.sources import aws
+from secnotify.sources import lenient as L
 from secnotify.sources.eventbridge import derive_risk_level
 
 DETAIL_TYPE = "Security Hub Findings - Imported"
@@ -49,42 +50,42 @@ _WORKFLOW = {
 
 def parse_securityhub_asff(event: Mapping[str, Any]) -> list[FindingSnapshot]:
     """The snapshots of an ASFF event's readable findings; ``MalformedEvent`` if there are none."""
-    envelope, findings = c.read_envelope(event, DETAIL_TYPE)
-    return c.read_all(envelope, findings, _finding)
+    envelope, detail = aws.read_envelope(event, DETAIL_TYPE)
+    return aws.read_batch(envelope, detail, _finding)
 
 
-def _finding(f: Mapping[str, Any], env: c.Envelope) -> FindingSnapshot:
-    fid = c.finding_id(f.get("Id"), "Id")
-    source = c.origin(fid)
-    fields = c.obj(f.get("ProductFields"))
-    vulns = [c.obj(v) for v in c.items(f.get("Vulnerabilities"))]
-    title = c.text(f.get("Title"), c.TITLE_MAX)
+def _finding(f: Mapping[str, Any], env: aws.Envelope) -> FindingSnapshot:
+    fid = L.finding_id(f.get("Id"), "Id")
+    source = aws.origin(fid)
+    fields = L.obj(f.get("ProductFields"))
+    vulns = [L.obj(v) for v in L.items(f.get("Vulnerabilities"))]
+    title = L.text(f.get("Title"), L.TITLE_MAX)
     base = _cvss(vulns)
     risk_score = _score(f, source, fields, base)
-    region = c.text(f.get("Region"), 64) or env.region
-    account = c.text(f.get("AwsAccountId"), 64) or env.account
+    region = L.text(f.get("Region"), 64) or env.region
+    account = L.text(f.get("AwsAccountId"), 64) or env.account
     return FindingSnapshot(
         source=source,
         finding_id=fid,
         display_id=display_id(source, fid),
         status=_status(f, source, fields),
-        updated_at=c.updated_at(c.first_date(f.get("UpdatedAt")), env),
-        created_at=c.first_date(f.get("FirstObservedAt"), f.get("CreatedAt")),
+        updated_at=aws.updated_at(L.date(f.get("UpdatedAt")), env),
+        created_at=L.date(f.get("FirstObservedAt"), f.get("CreatedAt")),
         risk_level=_level(f, source, risk_score),
         risk_score=risk_score,
         base_risk_score=base,
         title=title,
-        description=c.text(f.get("Description"), c.DESCRIPTION_MAX),
-        finding_type=c.text(next(iter(c.items(f.get("Types"))), "")) or c.text(f.get("GeneratorId")),
-        technology=c.text(f.get("ProductName")) or c.text(fields.get("aws/securityhub/ProductName")),
-        cve_ids=c.cve_ids(_vulnerability_ids(vulns)),
+        description=L.text(f.get("Description"), L.DESCRIPTION_MAX),
+        finding_type=L.text(next(iter(L.items(f.get("Types"))), "")) or L.text(f.get("GeneratorId")),
+        technology=L.text(f.get("ProductName")) or L.text(fields.get("aws/securityhub/ProductName")),
+        cve_ids=L.cve_ids(_vulnerability_ids(vulns)),
         public_exploit=_exploit(vulns),
-        fix_available=c.combine_fix([c.upper(v.get("FixAvailable")) for v in vulns]),
+        fix_available=aws.combine_fix([L.upper(v.get("FixAvailable")) for v in vulns]),
         exposure=_exposure(f),
         account_id=account,
-        account_name=c.text(f.get("AwsAccountName")) or account,
+        account_name=L.text(f.get("AwsAccountName")) or account,
         region=region,
-        console_url=c.console_url(source, fid, region, securityhub_link=True),
+        console_url=aws.console_url(source, fid, region, securityhub_link=True),
         entities=_entities(f),
         tags=_tags(f),
         sample=_sample(f, title, fields),
@@ -93,16 +94,16 @@ def _finding(f: Mapping[str, Any], env: c.Envelope) -> FindingSnapshot:
 
 def _status(f: Mapping[str, Any], source: FindingSource, fields: Mapping[str, Any]) -> FindingStatus:
     if source is FindingSource.INSPECTOR:
-        native = _INSPECTOR_STATUS.get(c.upper(fields.get("aws/inspector/FindingStatus")))
+        native = _INSPECTOR_STATUS.get(L.upper(fields.get("aws/inspector/FindingStatus")))
         if native is not None:
             return native
-    if source is FindingSource.GUARDDUTY and c.upper(fields.get("aws/guardduty/service/archived")) == "TRUE":
+    if source is FindingSource.GUARDDUTY and L.upper(fields.get("aws/guardduty/service/archived")) == "TRUE":
         return FindingStatus.MUTED
-    if c.upper(f.get("RecordState")) == "ARCHIVED":
+    if L.upper(f.get("RecordState")) == "ARCHIVED":
         return FindingStatus.RESOLVED
-    if c.upper(c.path(f, "Compliance", "Status")) == "PASSED":
+    if L.upper(L.path(f, "Compliance", "Status")) == "PASSED":
         return FindingStatus.RESOLVED
-    workflow = c.upper(c.path(f, "Workflow", "Status")) or c.upper(f.get("WorkflowState"))
+    workflow = L.upper(L.path(f, "Workflow", "Status")) or L.upper(f.get("WorkflowState"))
     return _WORKFLOW.get(workflow, FindingStatus.ACTIVE)
 
 
@@ -110,16 +111,16 @@ def _score(
     f: Mapping[str, Any], source: FindingSource, fields: Mapping[str, Any], base: float | None
 ) -> float | None:
     if source is FindingSource.INSPECTOR:
-        own = c.score(fields.get("aws/inspector/inspectorScore"))
+        own = L.score(fields.get("aws/inspector/inspectorScore"), strings=True)
         if own is not None:
             return own
     if source is FindingSource.GUARDDUTY:
-        own = c.score(c.path(f, "Severity", "Product"))
+        own = L.score(L.path(f, "Severity", "Product"), strings=True)
         if own is not None:
             return own
     if base is not None:
         return base
-    return c.score(c.path(f, "Severity", "Normalized"), scale=10.0)
+    return L.score(L.path(f, "Severity", "Normalized"), scale=10.0, strings=True)
 
 
 def _level(f: Mapping[str, Any], source: FindingSource, risk_score: float | None) -> EventRiskLevel:
@@ -127,59 +128,58 @@ def _level(f: Mapping[str, Any], source: FindingSource, risk_score: float | None
     # Hub's label, which has mapped GuardDuty severities differently over time.
     if source is FindingSource.GUARDDUTY and risk_score is not None:
         return derive_risk_level(risk_score)
-    label = _LABELS.get(c.upper(c.path(f, "Severity", "Label")))
+    label = _LABELS.get(L.upper(L.path(f, "Severity", "Label")))
     return label if label is not None else derive_risk_level(risk_score)
 
 
 def _cvss(vulns: list[Mapping[str, Any]]) -> float | None:
     """The highest CVSS base score, from NVD where NVD scored it."""
-    scored = [(c.upper(cv.get("Source")), c.score(cv.get("BaseScore"))) for v in vulns for cv in _cvss_of(v)]
+    scored = [
+        (L.upper(cv.get("Source")), L.score(cv.get("BaseScore"), strings=True))
+        for v in vulns
+        for cv in _cvss_of(v)
+    ]
     nvd = [s for src, s in scored if s is not None and src == "NVD"]
     scores = nvd or [s for _, s in scored if s is not None]
     return max(scores) if scores else None
 
 
 def _cvss_of(vuln: Mapping[str, Any]) -> list[Mapping[str, Any]]:
-    return [c.obj(cv) for cv in c.items(vuln.get("Cvss"))]
+    return [L.obj(cv) for cv in L.items(vuln.get("Cvss"))]
 
 
 def _vulnerability_ids(vulns: list[Mapping[str, Any]]) -> Iterator[object]:
     for v in vulns:
         yield v.get("Id")
-        yield from c.items(v.get("RelatedVulnerabilities"))
+        yield from L.items(v.get("RelatedVulnerabilities"))
 
 
 def _exploit(vulns: list[Mapping[str, Any]]) -> str:
-    available = any(c.upper(v.get("ExploitAvailable")) == "YES" for v in vulns)
+    available = any(L.upper(v.get("ExploitAvailable")) == "YES" for v in vulns)
     return "AVAILABLE" if available else "NOT_AVAILABLE"
 
 
 def _exposure(f: Mapping[str, Any]) -> str:
     # Inspector's network reachability findings carry the path; through an internet gateway
     # means reachable from the internet.
-    steps = c.items(f.get("NetworkPath"))
-    public = any("INTERNETGATEWAY" in c.upper(c.obj(s).get("ComponentType")) for s in steps)
+    steps = L.items(f.get("NetworkPath"))
+    public = any("INTERNETGATEWAY" in L.upper(L.obj(s).get("ComponentType")) for s in steps)
     return "PUBLIC_NETWORK" if public else "NOT_AVAILABLE"
 
 
 def _entities(f: Mapping[str, Any]) -> tuple[AffectedEntity, ...]:
-    out = []
-    for raw in c.items(f.get("Resources")):
-        r = c.obj(raw)
-        rid = c.text(r.get("Id"), c.ID_MAX)
-        if rid:
-            name = c.text(c.obj(r.get("Tags")).get("Name"))
-            out.append(c.entity(rid, name, c.text(r.get("Type"))))
-    return tuple(out)
+    resources = [L.obj(r) for r in L.items(f.get("Resources"))]
+    return L.entities(
+        L.entity(L.text(r.get("Id")), L.text(L.obj(r.get("Tags")).get("Name")), L.text(r.get("Type")))
+        for r in resources
+    )
 
 
 def _tags(f: Mapping[str, Any]) -> tuple[Tag, ...]:
-    pairs: dict[tuple[str, str | None], None] = {}
-    for raw in c.items(f.get("Resources")):
-        c.tag_pairs(iter(c.obj(c.obj(raw).get("Tags")).items()), pairs)
-    return c.tags_of(pairs)
+    return L.tags(p for r in L.items(f.get("Resources")) for p in L.map_pairs(L.obj(r).get("Tags")))
 
 
 def _sample(f: Mapping[str, Any], title: str, fields: Mapping[str, Any]) -> bool:
-    gd_sample = c.upper(fields.get("aws/guardduty/service/additionalInfo/sample")) == "TRUE"
-    return f.get("Sample") is True or gd_sample or "[SAMPLE]" in title
+    return L.is_sample(
+        title, f.get("Sample") is True, fields.get("aws/guardduty/service/additionalInfo/sample")
+    )

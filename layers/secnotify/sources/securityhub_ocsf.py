@@ -2,7 +2,7 @@
 
 ``detail.findings`` holds OCSF findings (Vulnerability 2002, Compliance 2003, Detection 2004);
 each readable one becomes a snapshot, an unreadable one is skipped with its reason (see
-``securityhub_common``).
+``aws``).
 
 Decisions where the documentation leaves room:
 - Status: ``status_id`` 3 (Suppressed) is muted; 4 (Resolved), 5 (Archived), 6 (Deleted) and
@@ -27,7 +27,8 @@ from typing import Any
 from secnotify.models.common import EventRiskLevel
 from secnotify.models.event import AffectedEntity, Tag
 from secnotify.models.finding import FindingSnapshot, FindingStatus, display_id
-from secnotify.sources import securityhub_common as c
+from secnotify.sources import aws
+from secnotify.sources import lenient as L
 from secnotify.sources.eventbridge import derive_risk_level
 
 DETAIL_TYPE = "Findings Imported V2"
@@ -54,20 +55,20 @@ _COMPLIANCE_PASS = 1
 
 def parse_securityhub_ocsf(event: Mapping[str, Any]) -> list[FindingSnapshot]:
     """The snapshots of an OCSF event's readable findings; ``MalformedEvent`` if there are none."""
-    envelope, findings = c.read_envelope(event, DETAIL_TYPE)
-    return c.read_all(envelope, findings, _finding)
+    envelope, detail = aws.read_envelope(event, DETAIL_TYPE)
+    return aws.read_batch(envelope, detail, _finding)
 
 
-def _finding(o: Mapping[str, Any], env: c.Envelope) -> FindingSnapshot:
-    info = c.obj(o.get("finding_info"))
-    fid = c.finding_id(info.get("uid"), "finding_info.uid")
-    source = c.origin(fid)
-    vulns = [c.obj(v) for v in c.items(o.get("vulnerabilities"))]
-    title = c.text(info.get("title"), c.TITLE_MAX)
+def _finding(o: Mapping[str, Any], env: aws.Envelope) -> FindingSnapshot:
+    info = L.obj(o.get("finding_info"))
+    fid = L.finding_id(info.get("uid"), "finding_info.uid")
+    source = aws.origin(fid)
+    vulns = [L.obj(v) for v in L.items(o.get("vulnerabilities"))]
+    title = L.text(info.get("title"), L.TITLE_MAX)
     base = _cvss(vulns)
-    account = c.text(c.path(o, "cloud", "account", "uid"), 64) or env.account
-    region = c.text(c.path(o, "cloud", "region"), 64) or env.region
-    own_update = c.first_date(
+    account = L.text(L.path(o, "cloud", "account", "uid"), 64) or env.account
+    region = L.text(L.path(o, "cloud", "region"), 64) or env.region
+    own_update = L.date(
         info.get("modified_time"), info.get("modified_time_dt"), o.get("time"), o.get("time_dt")
     )
     return FindingSnapshot(
@@ -75,8 +76,8 @@ def _finding(o: Mapping[str, Any], env: c.Envelope) -> FindingSnapshot:
         finding_id=fid,
         display_id=display_id(source, fid),
         status=_status(o),
-        updated_at=c.updated_at(own_update, env),
-        created_at=c.first_date(
+        updated_at=aws.updated_at(own_update, env),
+        created_at=L.date(
             info.get("first_seen_time"),
             info.get("first_seen_time_dt"),
             info.get("created_time"),
@@ -86,16 +87,16 @@ def _finding(o: Mapping[str, Any], env: c.Envelope) -> FindingSnapshot:
         risk_score=base,
         base_risk_score=base,
         title=title,
-        description=c.text(info.get("desc"), c.DESCRIPTION_MAX),
-        finding_type=c.text(next(iter(c.items(info.get("types"))), "")) or c.text(o.get("class_name")),
-        technology=c.text(c.path(o, "metadata", "product", "name")),
-        cve_ids=c.cve_ids(_vulnerability_ids(vulns)),
+        description=L.text(info.get("desc"), L.DESCRIPTION_MAX),
+        finding_type=L.text(next(iter(L.items(info.get("types"))), "")) or L.text(o.get("class_name")),
+        technology=L.text(L.path(o, "metadata", "product", "name")),
+        cve_ids=L.cve_ids(_vulnerability_ids(vulns)),
         public_exploit=_exploit(vulns),
-        fix_available=c.combine_fix([_fix(v) for v in vulns]),
+        fix_available=aws.combine_fix([_fix(v) for v in vulns]),
         account_id=account,
-        account_name=c.text(c.path(o, "cloud", "account", "name")) or account,
+        account_name=L.text(L.path(o, "cloud", "account", "name")) or account,
         region=region,
-        console_url=c.console_url(source, fid, region, securityhub_link=False),
+        console_url=aws.console_url(source, fid, region, securityhub_link=False),
         entities=_entities(o),
         tags=_tags(o),
         sample="[SAMPLE]" in title,
@@ -105,7 +106,7 @@ def _finding(o: Mapping[str, Any], env: c.Envelope) -> FindingSnapshot:
 def _enum(value: object, captions: Mapping[str, int]) -> int | None:
     if isinstance(value, int) and not isinstance(value, bool):
         return value
-    return captions.get(c.upper(value))
+    return captions.get(L.upper(value))
 
 
 def _status(o: Mapping[str, Any]) -> FindingStatus:
@@ -115,7 +116,7 @@ def _status(o: Mapping[str, Any]) -> FindingStatus:
         return status
     if _enum(o.get("activity_id"), {}) == _CLOSE_ACTIVITY:
         return FindingStatus.RESOLVED
-    if _enum(c.path(o, "compliance", "status_id"), {}) == _COMPLIANCE_PASS:
+    if _enum(L.path(o, "compliance", "status_id"), {}) == _COMPLIANCE_PASS:
         return FindingStatus.RESOLVED
     return FindingStatus.ACTIVE
 
@@ -130,16 +131,16 @@ def _cvss(vulns: list[Mapping[str, Any]]) -> float | None:
     scores = [
         s
         for v in vulns
-        for cv in c.items(c.path(v, "cve", "cvss"))
-        if (s := c.score(c.obj(cv).get("base_score"))) is not None
+        for cv in L.items(L.path(v, "cve", "cvss"))
+        if (s := L.score(L.obj(cv).get("base_score"), strings=True)) is not None
     ]
     return max(scores) if scores else None
 
 
 def _vulnerability_ids(vulns: list[Mapping[str, Any]]) -> Iterator[object]:
     for v in vulns:
-        yield c.path(v, "cve", "uid")
-        yield from c.items(v.get("related_vulnerabilities"))
+        yield L.path(v, "cve", "uid")
+        yield from L.items(v.get("related_vulnerabilities"))
 
 
 def _exploit(vulns: list[Mapping[str, Any]]) -> str:
@@ -155,22 +156,16 @@ def _fix(vuln: Mapping[str, Any]) -> str:
 
 
 def _entities(o: Mapping[str, Any]) -> tuple[AffectedEntity, ...]:
-    out = []
-    for raw in c.items(o.get("resources")):
-        r = c.obj(raw)
-        rid = c.text(r.get("uid"), c.ID_MAX)
-        if rid:
-            out.append(c.entity(rid, c.text(r.get("name")), c.text(r.get("type"))))
-    return tuple(out)
+    resources = [L.obj(r) for r in L.items(o.get("resources"))]
+    return L.entities(
+        L.entity(L.text(r.get("uid")), L.text(r.get("name")), L.text(r.get("type"))) for r in resources
+    )
 
 
 def _tags(o: Mapping[str, Any]) -> tuple[Tag, ...]:
     # OCSF tags are a list of {name, value}; a key-value map is read too.
-    pairs: dict[tuple[str, str | None], None] = {}
-    for raw in c.items(o.get("resources")):
-        tags = c.obj(raw).get("tags")
-        if isinstance(tags, Mapping):
-            c.tag_pairs(iter(tags.items()), pairs)
-        else:
-            c.tag_pairs(((c.obj(t).get("name"), c.obj(t).get("value")) for t in c.items(tags)), pairs)
-    return c.tags_of(pairs)
+    return L.tags(p for r in L.items(o.get("resources")) for p in _tag_pairs(L.obj(r).get("tags")))
+
+
+def _tag_pairs(tags: object) -> Iterator[tuple[object, object]]:
+    return L.map_pairs(tags) if isinstance(tags, Mapping) else L.list_pairs(tags, "name", "value")
