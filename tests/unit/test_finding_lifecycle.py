@@ -11,9 +11,15 @@ from datetime import UTC, datetime, timedelta
 import pytest
 
 from secnotify.models.common import EventRiskLevel
-from secnotify.models.finding import FindingSnapshot, FindingSource, FindingStatus, FindingTransition
+from secnotify.models.finding import (
+    FindingSnapshot,
+    FindingSource,
+    FindingState,
+    FindingStatus,
+    FindingTransition,
+)
 from secnotify.service.clock import Clock
-from secnotify.service.findings import FindingLifecycle, decide
+from secnotify.service.findings import FindingLifecycle, Observation, decide
 from tests.fakes.clock import FakeClock
 from tests.fakes.findings import InMemoryFindingStates
 
@@ -105,31 +111,100 @@ def test_the_baseline_lets_new_findings_through() -> None:
     assert transitions(life, [fresh]) == [FindingTransition.OPENED]
 
 
-def _race(life: FindingLifecycle, snapshot: FindingSnapshot, copies: int) -> list[object]:
-    barrier = threading.Barrier(copies)
-    results: list[object] = []
+class _Interleaved(InMemoryFindingStates):
+    """Once armed, two racers both read before either writes, and the older snapshot's write
+    waits until the newer one's is done: the interleaving a compare-and-swap exists for."""
 
-    def observe() -> None:
-        barrier.wait()
-        results.append(life.observe(snapshot))
+    def __init__(self, checks: bool, older_at: float) -> None:
+        super().__init__(checks)
+        self.older_at = older_at
+        self.armed = False
+        self._both_read = threading.Barrier(2)
+        self._newer_written = threading.Event()
+        self._readers: set[int] = set()
 
-    threads = [threading.Thread(target=observe) for _ in range(copies)]
+    def get(self, finding_id: str) -> FindingState | None:
+        state = super().get(finding_id)
+        if self.armed and threading.get_ident() not in self._readers:
+            self._readers.add(threading.get_ident())
+            self._both_read.wait(timeout=5)
+        return state
+
+    def swap(self, finding_id: str, expected: FindingState | None, new: FindingState) -> bool:
+        if self.armed and new.updated_at == self.older_at:
+            self._newer_written.wait(timeout=5)
+        applied = super().swap(finding_id, expected, new)
+        if self.armed and new.updated_at != self.older_at:
+            self._newer_written.set()
+        return applied
+
+
+def _race_resolution_with_a_stale_copy(checks: bool) -> tuple[list[Observation | None], FindingLifecycle]:
+    """An open finding; its resolution (t+10) races an older copy with a new risk level (t+5)."""
+    fake = FakeClock()
+    older = snap(5, level="CRITICAL")
+    store = _Interleaved(checks, older.updated_at.timestamp())
+    life = FindingLifecycle(store, Clock(fake.wall, fake.monotonic))
+    life.observe(snap(0))
+    store.armed = True
+    results: list[Observation | None] = []
+    threads = [
+        threading.Thread(target=lambda s=s: results.append(life.observe(s)))
+        for s in (snap(10, FindingStatus.RESOLVED), older)
+    ]
     for t in threads:
         t.start()
     for t in threads:
         t.join()
-    return results
+    store.armed = False
+    return results, life
 
 
-def test_two_copies_racing_decide_once_under_one_event_id() -> None:
+def test_a_stale_copy_racing_a_resolution_neither_wins_nor_notifies() -> None:
+    results, life = _race_resolution_with_a_stale_copy(checks=True)
+    assert [r.transition for r in results if r is not None] == [FindingTransition.RESOLVED]
+    stored = life.states.get(ARN)
+    assert stored is not None and stored.status is FindingStatus.RESOLVED
+    # and the resolution, delivered again, is the same change under the same id: sent once
+    again = life.observe(snap(10, FindingStatus.RESOLVED))
+    resolved = next(r for r in results if r is not None)
+    assert again is not None and again.event_id == resolved.event_id
+
+
+def test_without_the_compare_and_swap_the_stale_copy_overwrites_the_resolution() -> None:
+    # The same race on a store that skips its condition: the check above would catch it.
+    results, life = _race_resolution_with_a_stale_copy(checks=False)
+    stored = life.states.get(ARN)
+    assert stored is not None and stored.status is FindingStatus.ACTIVE
+    assert sorted(r.transition for r in results if r is not None) == sorted(
+        [FindingTransition.RESOLVED, FindingTransition.RISK_LEVEL_CHANGED]
+    )
+
+
+def test_two_identical_copies_racing_give_one_change_under_one_id() -> None:
     for _ in range(20):
-        results = _race(lifecycle(), snap(0), 2)
-        # The loser replays the winner's transition under the same id: the delivery ledger
-        # sends that event once.
-        assert len(results) == 2
-        assert {r.event_id for r in results if r is not None} == {  # type: ignore[attr-defined]
-            results[0].event_id  # type: ignore[attr-defined]
-        }
+        life = lifecycle()
+        results: list[Observation | None] = []
+        barrier = threading.Barrier(2)
+
+        def observe(
+            life: FindingLifecycle = life,
+            barrier: threading.Barrier = barrier,
+            results: list[Observation | None] = results,
+        ) -> None:
+            barrier.wait()
+            results.append(life.observe(snap(0)))
+
+        threads = [threading.Thread(target=observe) for _ in range(2)]
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join()
+        # Both copies name the change (the loser replays it): one id, so the ledger sends it once.
+        # (The id is derived from the change itself; what the swap protects is the stale-copy
+        # race above.)
+        assert len(results) == 2 and None not in results
+        assert results[0] == results[1]
 
 
 def test_a_redelivered_snapshot_replays_its_transition_under_the_same_id() -> None:
