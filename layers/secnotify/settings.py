@@ -136,6 +136,17 @@ class Settings(BaseModel):
         return self
 
     @property
+    def worst_send_s(self) -> float:
+        """The longest one attempt can take: connect, read, and a margin to sign and record it."""
+        return self.connect_timeout_s + self.read_timeout_s + 5
+
+    @property
+    def state_ttl_s(self) -> int:
+        """How long state items and stored events are kept: past the longest retry chain, plus a day."""
+        ladder = self.retry_ladder_s
+        return int(sum(ladder) + len(ladder) * self.max_retry_after_s) + 86400
+
+    @property
     def render_worker_environment(self) -> dict[str, str]:
         """The environment a template render process starts with (no credentials)."""
         return sandboxed_process_environment()

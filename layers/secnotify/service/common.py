@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import re
 import uuid
-from datetime import UTC, datetime
 
+from secnotify.service.clock import SYSTEM_CLOCK
 from secnotify.service.errors import PreconditionFailed
 
 # ASCII digits only: str.isdigit() also takes "²" (int() then raises) and Arabic-Indic digits
@@ -18,7 +18,7 @@ def new_id() -> str:
 
 
 def now_iso() -> str:
-    return datetime.now(UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
+    return SYSTEM_CLOCK.iso()
 
 
 def etag(version: int) -> str:

@@ -10,9 +10,9 @@ from dataclasses import dataclass
 from secnotify.errors import NotFound
 from secnotify.models.integration import Integration
 from secnotify.models.profile import AlertingProfile
-from secnotify.service.ports.config import ConfigKind, ConfigReader, StoredItem
+from secnotify.service.ports.config import ConfigKind, ConfigReader
 from secnotify.service.ports.secrets import SecretSealer
-from secnotify.service.secret_fields import open_integration
+from secnotify.service.secret_fields import stored_integration
 
 
 @dataclass(frozen=True)
@@ -33,14 +33,8 @@ def load_configuration(repository: ConfigReader, secrets: SecretSealer) -> Confi
         p.id: AlertingProfile.model_validate({**p.doc, "id": p.id, "version": p.version})
         for p in snapshot.profiles
     }
-    integrations = [_integration(i, secrets) for i in snapshot.integrations]
+    integrations = [stored_integration(i, secrets) for i in snapshot.integrations]
     return Configuration(profiles, integrations)
-
-
-def _integration(item: StoredItem, secrets: SecretSealer) -> Integration:
-    return Integration.model_validate(
-        {**open_integration(item.doc, item.id, secrets), "id": item.id, "version": item.version}
-    )
 
 
 class ConfigCache:
@@ -79,7 +73,7 @@ class ConfigCache:
         cached = self.get().integration(integration_id)
         if cached is not None and cached.version == stored.version:
             return cached
-        return _integration(stored, self.secrets)
+        return stored_integration(stored, self.secrets)
 
     def invalidate(self) -> None:
         with self._lock:

@@ -63,11 +63,8 @@ class Dispatcher:
         self.settings = settings
         self.clock = clock
         self._pool = ThreadPoolExecutor(max_workers=settings.fanout_concurrency, thread_name_prefix="fanout")
-        # State items and stored events outlive the longest possible retry chain, with a day to spare.
-        ladder = settings.retry_ladder_s
-        self.state_ttl_s = int(sum(ladder) + len(ladder) * settings.max_retry_after_s) + 86400
         self.attempts = Attempts(notifier, settings, clock)
-        self.finisher = Finisher(ledger, queues, notifier, clock, self.state_ttl_s)
+        self.finisher = Finisher(ledger, queues, notifier, clock, settings.state_ttl_s)
         self.retries = RetryPath(
             ledger,
             queues,
@@ -77,7 +74,6 @@ class Dispatcher:
             self.attempts,
             self.finisher,
             self._fan_out,
-            self.state_ttl_s,
         )
 
     # ---- EventBridge ---------------------------------------------------------------
@@ -119,7 +115,9 @@ class Dispatcher:
         if not todo:
             return
         lease_s = (remaining_s if remaining_s is not None else self.settings.claim_lease_s) + LEASE_MARGIN_S
-        lease = self.ledger.begin_event(event.event_id, event.model_dump_json(), lease_s, self.state_ttl_s)
+        lease = self.ledger.begin_event(
+            event.event_id, event.model_dump_json(), lease_s, self.settings.state_ttl_s
+        )
         if not lease.acquired:
             # Another invocation is fanning this event out. Look again once its lease ends:
             # if it finished, there is nothing left; if it crashed, we send the rest.
@@ -140,7 +138,7 @@ class Dispatcher:
     ) -> None:
         cutoff = None
         if remaining_s is not None:
-            worst = self.settings.connect_timeout_s + self.settings.read_timeout_s + 5
+            worst = self.settings.worst_send_s
             cutoff = self.clock.monotonic() + remaining_s - worst
         futures = [self._pool.submit(self._first_attempt, event, t, cutoff) for t in todo]
         batch: list[Sent] = []

@@ -18,7 +18,7 @@ from secnotify.service.notify import Notifier
 from secnotify.service.ports.config import ConfigKind, ConfigRepository, StoredItem
 from secnotify.service.ports.ledger import DeliveryLogReader, EventArchive
 from secnotify.service.ports.secrets import SecretSealer
-from secnotify.service.secret_fields import open_integration, seal_integration
+from secnotify.service.secret_fields import seal_integration, stored_integration
 from secnotify.settings import Settings
 from secnotify.sources import MalformedEvent, parse_eventbridge
 from secnotify.templating import RenderLimits, render_preview
@@ -58,7 +58,9 @@ class IntegrationService:
         return _view(stored, reveal=edit.reveal)
 
     def get_stored(self, integration_id: str) -> Integration:
-        return self._integration(self.config.get_config_item(ConfigKind.INTEGRATION, integration_id))
+        return stored_integration(
+            self.config.get_config_item(ConfigKind.INTEGRATION, integration_id), self.secrets
+        )
 
     def get(self, integration_id: str) -> IntegrationView:
         return _view(self.config.get_config_item(ConfigKind.INTEGRATION, integration_id))
@@ -162,10 +164,6 @@ class IntegrationService:
         return _outcome_view(result.record, result.outcome.delivered, integration)
 
     # ---- helpers ------------------------------------------------------------------
-
-    def _integration(self, item: StoredItem) -> Integration:
-        doc = open_integration(item.doc, item.id, self.secrets)
-        return Integration.model_validate({**doc, "id": item.id, "version": item.version})
 
     def _event(self, raw: dict[str, Any] | None) -> SecurityEvent:
         if raw is None:

@@ -43,7 +43,6 @@ class RetryPath:
     attempts: Attempts
     finisher: Finisher
     fan_out: FanOut
-    state_ttl_s: int
 
     def handle(self, body: str, remaining_s: float | None) -> DispatchResult:
         result = DispatchResult()
@@ -68,8 +67,7 @@ class RetryPath:
             result.counts[Count.RESUMED] += 1
             self.fan_out(event, result, remaining_s)
             return result
-        integration = self.config.integration_now(message.integrationId)
-        result.counts[self._retry(event, message, integration)] += 1
+        result.counts[self._retry(event, message)] += 1
         return result
 
     def _deferred(self, message: AttemptMessage | ResumeMessage, remaining_s: float | None) -> bool:
@@ -79,22 +77,22 @@ class RetryPath:
             # SQS delays stop at 15 minutes; longer rungs of the ladder hop until due.
             self.queues.schedule_retry(message.wire(), min(wait, MAX_DELAY_S))
             return True
-        worst = self.settings.connect_timeout_s + self.settings.read_timeout_s + 5
+        worst = self.settings.worst_send_s
         if isinstance(message, AttemptMessage) and remaining_s is not None and remaining_s < worst:
             # This invocation could time out mid-send and take the whole batch back with it.
             self.queues.schedule_retry(message.wire(), 0)
             return True
         return False
 
-    def _retry(self, event: SecurityEvent, message: AttemptMessage, integration: Integration | None) -> Count:
+    def _retry(self, event: SecurityEvent, message: AttemptMessage) -> Count:
         event_id, integration_id, attempt = event.event_id, message.integrationId, message.attempt
         owner = self.ledger.claim(
-            event_id, integration_id, attempt, self.settings.claim_lease_s, self.state_ttl_s
+            event_id, integration_id, attempt, self.settings.claim_lease_s, self.settings.state_ttl_s
         )
         if owner is None:
             self._not_claimed(event_id, integration_id, attempt)
             return Count.SKIPPED
-        sent = self._attempt(event, integration_id, integration, attempt)
+        sent = self._attempt(event, integration_id, attempt)
         if not self.finisher.finish_claimed(event_id, sent, attempt, owner):
             return Count.SUPERSEDED
         return sent.count_as
@@ -109,9 +107,9 @@ class RetryPath:
             # A stale message: its attempt was made, and the next one's message may be lost.
             self.finisher.requeue(event_id, [state])
 
-    def _attempt(
-        self, event: SecurityEvent, integration_id: str, integration: Integration | None, attempt: int
-    ) -> Sent:
+    def _attempt(self, event: SecurityEvent, integration_id: str, attempt: int) -> Sent:
+        # Read only once the attempt is ours: a duplicate or stale message costs no read.
+        integration = self.config.integration_now(integration_id)
         if integration is None:
             return self.attempts.cancelled(event, integration_id, attempt, "integration deleted")
         if not self._still_wanted(integration):

@@ -6,6 +6,8 @@ import copy
 from collections.abc import Callable
 from typing import Any
 
+from secnotify.models.integration import Integration
+from secnotify.service.ports.config import StoredItem
 from secnotify.service.ports.secrets import SecretSealer
 
 
@@ -27,3 +29,10 @@ def seal_integration(doc: dict[str, Any], integration_id: str, box: SecretSealer
 
 def open_integration(doc: dict[str, Any], integration_id: str, box: SecretSealer) -> dict[str, Any]:
     return _map_secrets(doc, lambda value, field: box.open(value, f"{integration_id}|{field}"))
+
+
+def stored_integration(item: StoredItem, secrets: SecretSealer) -> Integration:
+    """A stored integration with its secrets opened."""
+    return Integration.model_validate(
+        {**open_integration(item.doc, item.id, secrets), "id": item.id, "version": item.version}
+    )

@@ -68,21 +68,31 @@ def updated_at(own: datetime | None, envelope: Envelope) -> datetime:
     return when
 
 
+def _unreadable(
+    parse: Callable[[Mapping[str, Any], Envelope], FindingSnapshot],
+    raw: Mapping[str, Any],
+    envelope: Envelope,
+) -> FindingSnapshot | str:
+    """The snapshot of one finding, or why it cannot be read: the one guard of every parser."""
+    try:
+        return parse(raw, envelope)
+    except L.Unreadable as exc:
+        return str(exc)
+    except (ValueError, TypeError, KeyError, AttributeError, OverflowError, RecursionError) as exc:
+        # Defensive: whatever slips past the readers costs one finding, never the process.
+        return f"finding could not be read: unexpected {type(exc).__name__}"
+
+
 def read_one(
     envelope: Envelope,
     detail: Mapping[str, Any],
     parse: Callable[[Mapping[str, Any], Envelope], FindingSnapshot],
 ) -> list[FindingSnapshot]:
     """The one finding of a one-finding event; ``MalformedEvent`` when it cannot be read."""
-    try:
-        return [parse(detail, envelope)]
-    except L.Unreadable as exc:
-        raise MalformedEvent(str(exc), envelope.event_id) from None
-    except (ValueError, TypeError) as exc:
-        # Defensive: the readers return clean values, so this is not expected to happen.
-        raise MalformedEvent(
-            f"finding could not be read: unexpected {type(exc).__name__}", envelope.event_id
-        ) from None
+    reason = _unreadable(parse, detail, envelope)
+    if isinstance(reason, str):
+        raise MalformedEvent(reason, envelope.event_id)
+    return [reason]
 
 
 class FindingBatch(list[FindingSnapshot]):
@@ -108,15 +118,11 @@ def read_batch(
         if index >= L.LIST_MAX:
             reasons.append(f"{len(findings) - L.LIST_MAX} findings beyond the first {L.LIST_MAX} not read")
             break
-        try:
-            if not isinstance(raw, Mapping):
-                raise L.Unreadable("not a JSON object")
-            good.append(parse(raw, envelope))
-        except L.Unreadable as exc:
-            reasons.append(f"findings[{index}]: {exc}")
-        except (ValueError, TypeError, KeyError, AttributeError, OverflowError, RecursionError) as exc:
-            # Defensive: whatever slips past the readers costs one finding, not the event.
-            reasons.append(f"findings[{index}]: could not be read ({type(exc).__name__})")
+        read = _unreadable(parse, raw, envelope) if isinstance(raw, Mapping) else "not a JSON object"
+        if isinstance(read, str):
+            reasons.append(f"findings[{index}]: {read}")
+        else:
+            good.append(read)
     if not good:
         shown = "; ".join(reasons[:REASONS_MAX])
         more = f"; and {len(reasons) - REASONS_MAX} more" if len(reasons) > REASONS_MAX else ""
