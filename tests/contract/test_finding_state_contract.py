@@ -44,7 +44,6 @@ def states_round_trip(store: FindingStateStore) -> None:
         zone_ids=("123456789012", "eu-west-1"),
         updated_at=1725469184.356,
         open_notified=True,
-        ever_notified=True,
         notified_risk_level=EventRiskLevel.HIGH,
     )
     assert store.swap(fid, None, full)

@@ -34,7 +34,6 @@ def snap(
         {
             "source": FindingSource.INSPECTOR,
             "finding_id": ARN,
-            "display_id": "INS-finding/abc",
             "status": status,
             "updated_at": T0 + timedelta(minutes=minutes),
             "risk_level": EventRiskLevel(level),

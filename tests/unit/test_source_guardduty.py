@@ -65,10 +65,10 @@ def test_fixture_is_listed_in_the_readme() -> None:
 def test_sample_parses_to_the_expected_snapshot() -> None:
     snapshot = parse_one(sample())
     when = datetime(2017, 11, 1, 21, 31, 5, 542000, tzinfo=UTC)
+    assert snapshot.display_id == "GD-ee9895961baa"
     assert snapshot == FindingSnapshot(
         source=FindingSource.GUARDDUTY,
         finding_id=ARN,
-        display_id="GD-ee9895961baa",
         status=FindingStatus.ACTIVE,
         updated_at=when,
         created_at=when,

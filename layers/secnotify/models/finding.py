@@ -10,7 +10,7 @@ from __future__ import annotations
 from datetime import datetime
 from enum import StrEnum
 
-from pydantic import BaseModel, ConfigDict
+from pydantic import BaseModel, ConfigDict, computed_field
 
 from secnotify.models.common import EventRiskLevel
 from secnotify.models.event import AffectedEntity, Tag
@@ -53,7 +53,6 @@ class FindingSnapshot(BaseModel):
 
     source: FindingSource
     finding_id: str  # the provider's own id (an ARN for Inspector and GuardDuty): one problem
-    display_id: str
     status: FindingStatus
     updated_at: datetime  # the finding's own update time: the order of snapshots
     created_at: datetime | None = None  # first observed
@@ -76,6 +75,11 @@ class FindingSnapshot(BaseModel):
     tags: tuple[Tag, ...] = ()
     sample: bool = False  # a sample finding (GuardDuty CreateSampleFindings)
 
+    @computed_field  # type: ignore[prop-decorator]
+    @property
+    def display_id(self) -> str:
+        return display_id(self.source, self.finding_id)
+
 
 class FindingTransition(StrEnum):
     """What a new snapshot changed, as receivers are told it; no transition sends nothing."""
@@ -91,6 +95,8 @@ class FindingState(BaseModel):
 
     model_config = ConfigDict(frozen=True)
 
+    # What the finding is now, kept for asking "what is open" across sources; decisions use
+    # what receivers were told (below), not these.
     status: FindingStatus
     risk_level: EventRiskLevel
     zone_ids: tuple[str, ...] = ()
@@ -98,6 +104,7 @@ class FindingState(BaseModel):
     # Receivers were told it is open (opened or reopened, not resolved since): a resolution is
     # news to them only then, and a risk change only while it holds.
     open_notified: bool = False
-    ever_notified: bool = False  # reopened, rather than opened, once receivers have heard of it
-    notified_risk_level: EventRiskLevel | None = None  # the level receivers were last told
+    # The level receivers were last told; None until they have heard of the finding at all
+    # (so an active finding is then reopened rather than opened).
+    notified_risk_level: EventRiskLevel | None = None
     last_transition: FindingTransition | None = None  # what the snapshot at ``updated_at`` made

@@ -48,19 +48,17 @@ def decide(previous: FindingState | None, snapshot: FindingSnapshot, baseline: d
         return Decision(previous, previous.last_transition, replay=previous.last_transition is not None)
     transition = _transition(previous, snapshot, baseline)
     open_notified = previous.open_notified if previous is not None else False
-    ever = previous.ever_notified if previous is not None else False
     told_level = previous.notified_risk_level if previous is not None else None
     if transition is FindingTransition.RESOLVED:
         open_notified = False
     elif transition is not None:
-        open_notified, ever, told_level = True, True, snapshot.risk_level
+        open_notified, told_level = True, snapshot.risk_level
     state = FindingState(
         status=snapshot.status,
         risk_level=snapshot.risk_level,
         zone_ids=tuple(z for z in (snapshot.account_id, snapshot.region) if z),
         updated_at=at,
         open_notified=open_notified,
-        ever_notified=ever,
         notified_risk_level=told_level,
         last_transition=transition,
     )
@@ -81,7 +79,8 @@ def _transition(
         old = baseline is not None and snapshot.created_at is not None and snapshot.created_at < baseline
         return None if old else FindingTransition.OPENED
     if not previous.open_notified:
-        return FindingTransition.REOPENED if previous.ever_notified else FindingTransition.OPENED
+        heard = previous.notified_risk_level is not None
+        return FindingTransition.REOPENED if heard else FindingTransition.OPENED
     if snapshot.risk_level != previous.notified_risk_level:
         return FindingTransition.RISK_LEVEL_CHANGED
     return None

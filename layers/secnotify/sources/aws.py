@@ -14,12 +14,14 @@ from __future__ import annotations
 import re
 from collections.abc import Callable, Mapping
 from datetime import datetime
+from types import MappingProxyType
 from typing import Any
 from urllib.parse import quote
 
+from secnotify.models.common import EventRiskLevel
 from secnotify.models.finding import FindingSnapshot, FindingSource
 from secnotify.sources import lenient as L
-from secnotify.sources.eventbridge import MalformedEvent
+from secnotify.sources.eventbridge import MalformedEvent, derive_risk_level
 
 REASONS_MAX = 5
 
@@ -178,3 +180,21 @@ def combine_fix(values: list[str]) -> str:
     if not known:
         return ""
     return known.pop() if len(known) == 1 else "PARTIAL"
+
+
+# The services' own severity labels; INFORMATIONAL matches no profile.
+SEVERITY_LABELS: Mapping[str, EventRiskLevel] = MappingProxyType(
+    {
+        "CRITICAL": EventRiskLevel.CRITICAL,
+        "HIGH": EventRiskLevel.HIGH,
+        "MEDIUM": EventRiskLevel.MEDIUM,
+        "LOW": EventRiskLevel.LOW,
+        "INFORMATIONAL": EventRiskLevel.NONE,
+    }
+)
+
+
+def risk_level(label: object, risk_score: float | None) -> EventRiskLevel:
+    """The source's own label when it is one we know, else the level of the score."""
+    level = SEVERITY_LABELS.get(L.upper(label))
+    return level if level is not None else derive_risk_level(risk_score)

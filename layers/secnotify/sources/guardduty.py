@@ -20,7 +20,7 @@ from collections.abc import Mapping
 from typing import Any
 
 from secnotify.models.event import AffectedEntity
-from secnotify.models.finding import FindingSnapshot, FindingSource, FindingStatus, display_id
+from secnotify.models.finding import FindingSnapshot, FindingSource, FindingStatus
 from secnotify.sources import aws
 from secnotify.sources import lenient as L
 from secnotify.sources.eventbridge import derive_risk_level
@@ -57,7 +57,6 @@ def _snapshot(detail: Mapping[str, Any], env: aws.Envelope) -> FindingSnapshot:
     return FindingSnapshot(
         source=FindingSource.GUARDDUTY,
         finding_id=arn,
-        display_id=display_id(FindingSource.GUARDDUTY, arn),
         status=FindingStatus.MUTED if service.get("archived") is True else FindingStatus.ACTIVE,
         updated_at=aws.updated_at(L.date(detail.get("updatedAt")), env),
         created_at=L.date(detail.get("createdAt"), service.get("eventFirstSeen")),

@@ -18,12 +18,10 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-from secnotify.models.common import EventRiskLevel
 from secnotify.models.event import AffectedEntity
-from secnotify.models.finding import FindingSnapshot, FindingSource, FindingStatus, display_id
+from secnotify.models.finding import FindingSnapshot, FindingSource, FindingStatus
 from secnotify.sources import aws
 from secnotify.sources import lenient as L
-from secnotify.sources.eventbridge import derive_risk_level
 
 DETAIL_TYPE = "Inspector2 Finding"
 
@@ -32,14 +30,6 @@ _STATUS = {
     "SUPPRESSED": FindingStatus.MUTED,
     "CLOSED": FindingStatus.RESOLVED,
 }
-_LEVELS = {
-    "CRITICAL": EventRiskLevel.CRITICAL,
-    "HIGH": EventRiskLevel.HIGH,
-    "MEDIUM": EventRiskLevel.MEDIUM,
-    "LOW": EventRiskLevel.LOW,
-    "INFORMATIONAL": EventRiskLevel.NONE,
-}
-_FIX = frozenset({"YES", "NO", "PARTIAL"})
 _INTERNET_GATEWAY = "AWS::EC2::InternetGateway"
 
 
@@ -67,11 +57,10 @@ def _snapshot(detail: Mapping[str, Any], env: aws.Envelope) -> FindingSnapshot:
     return FindingSnapshot(
         source=FindingSource.INSPECTOR,
         finding_id=arn,
-        display_id=display_id(FindingSource.INSPECTOR, arn),
         status=status,
         updated_at=aws.updated_at(L.date(detail.get("updatedAt")), env),
         created_at=L.date(detail.get("firstObservedAt")),
-        risk_level=_risk_level(detail.get("severity"), risk_score),
+        risk_level=aws.risk_level(detail.get("severity"), risk_score),
         risk_score=risk_score,
         base_risk_score=base_score,
         title=title,
@@ -82,7 +71,7 @@ def _snapshot(detail: Mapping[str, Any], env: aws.Envelope) -> FindingSnapshot:
             [vulnerability.get("vulnerabilityId"), *L.items(vulnerability.get("relatedVulnerabilities"))]
         ),
         public_exploit="AVAILABLE" if detail.get("exploitAvailable") == "YES" else "NOT_AVAILABLE",
-        fix_available=_fix_available(detail.get("fixAvailable")),
+        fix_available=aws.combine_fix([L.upper(detail.get("fixAvailable"))]),
         exposure=_exposure(detail),
         account_id=aws.account_of(L.ident(detail.get("awsAccountId")), aws.arn_part(arn, 4), env.account),
         region=region,
@@ -91,11 +80,6 @@ def _snapshot(detail: Mapping[str, Any], env: aws.Envelope) -> FindingSnapshot:
         tags=L.tags(p for r in resources for p in L.map_pairs(r.get("tags"))),
         sample=L.is_sample(title),
     )
-
-
-def _risk_level(label: object, risk_score: float | None) -> EventRiskLevel:
-    level = _LEVELS.get(L.text(label).upper())
-    return level if level is not None else derive_risk_level(risk_score)
 
 
 def _adjusted_score(detail: Mapping[str, Any]) -> float | None:
@@ -124,11 +108,6 @@ def _version(value: object) -> tuple[int, ...]:
 def _technology(vulnerability: Mapping[str, Any]) -> str:
     packages = L.items(vulnerability.get("vulnerablePackages"))
     return L.text(L.obj(packages[0]).get("packageManager")) if packages else ""
-
-
-def _fix_available(value: object) -> str:
-    fix = L.upper(value)
-    return fix if fix in _FIX else ""
 
 
 def _exposure(detail: Mapping[str, Any]) -> str:

@@ -78,10 +78,6 @@ def first(*values: str) -> str:
     return next((v for v in values if v), "")
 
 
-def first_item(value: object) -> object:
-    return next(iter(items(value)), None)
-
-
 def score(value: object, scale: float = 1.0, *, strings: bool = False) -> float | None:
     """A 0-10 score from a JSON number divided by ``scale`` (with ``strings``, also from a
     number's text, as ASFF ProductFields hold them); anything else is no score."""

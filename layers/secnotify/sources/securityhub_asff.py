@@ -26,20 +26,13 @@ from typing import Any
 
 from secnotify.models.common import EventRiskLevel
 from secnotify.models.event import AffectedEntity, Tag
-from secnotify.models.finding import FindingSnapshot, FindingSource, FindingStatus, display_id
+from secnotify.models.finding import FindingSnapshot, FindingSource, FindingStatus
 from secnotify.sources import aws
 from secnotify.sources import lenient as L
 from secnotify.sources.eventbridge import derive_risk_level
 
 DETAIL_TYPE = "Security Hub Findings - Imported"
 
-_LABELS = {
-    "CRITICAL": EventRiskLevel.CRITICAL,
-    "HIGH": EventRiskLevel.HIGH,
-    "MEDIUM": EventRiskLevel.MEDIUM,
-    "LOW": EventRiskLevel.LOW,
-    "INFORMATIONAL": EventRiskLevel.NONE,
-}
 _INSPECTOR_STATUS = {"CLOSED": FindingStatus.RESOLVED, "SUPPRESSED": FindingStatus.MUTED}
 _WORKFLOW = {
     "RESOLVED": FindingStatus.RESOLVED,
@@ -67,7 +60,6 @@ def _finding(f: Mapping[str, Any], env: aws.Envelope) -> FindingSnapshot:
     return FindingSnapshot(
         source=source,
         finding_id=fid,
-        display_id=display_id(source, fid),
         status=_status(f, source, fields),
         updated_at=aws.updated_at(L.date(f.get("UpdatedAt")), env),
         created_at=L.date(f.get("FirstObservedAt"), f.get("CreatedAt")),
@@ -128,8 +120,7 @@ def _level(f: Mapping[str, Any], source: FindingSource, risk_score: float | None
     # Hub's label, which has mapped GuardDuty severities differently over time.
     if source is FindingSource.GUARDDUTY and risk_score is not None:
         return derive_risk_level(risk_score)
-    label = _LABELS.get(L.upper(L.path(f, "Severity", "Label")))
-    return label if label is not None else derive_risk_level(risk_score)
+    return aws.risk_level(L.path(f, "Severity", "Label"), risk_score)
 
 
 def _cvss(vulns: list[Mapping[str, Any]]) -> float | None:

@@ -26,7 +26,7 @@ from typing import Any
 
 from secnotify.models.common import EventRiskLevel
 from secnotify.models.event import AffectedEntity, Tag
-from secnotify.models.finding import FindingSnapshot, FindingStatus, display_id
+from secnotify.models.finding import FindingSnapshot, FindingStatus
 from secnotify.sources import aws
 from secnotify.sources import lenient as L
 from secnotify.sources.eventbridge import derive_risk_level
@@ -74,7 +74,6 @@ def _finding(o: Mapping[str, Any], env: aws.Envelope) -> FindingSnapshot:
     return FindingSnapshot(
         source=source,
         finding_id=fid,
-        display_id=display_id(source, fid),
         status=_status(o),
         updated_at=aws.updated_at(own_update, env),
         created_at=L.date(
@@ -99,7 +98,7 @@ def _finding(o: Mapping[str, Any], env: aws.Envelope) -> FindingSnapshot:
         console_url=aws.console_url(source, fid, region, securityhub_link=False),
         entities=_entities(o),
         tags=_tags(o),
-        sample="[SAMPLE]" in title,
+        sample=L.is_sample(title),
     )
 
 
