@@ -4,11 +4,8 @@ refuse it with ``MalformedEvent``, and nothing else."""
 from __future__ import annotations
 
 import copy
-import json
 import re
 from collections.abc import Callable
-from functools import cache
-from pathlib import Path
 from typing import Any
 
 from hypothesis import strategies as st
@@ -17,14 +14,7 @@ from secnotify.models.finding import FindingSnapshot
 from secnotify.sources import MalformedEvent
 from secnotify.sources.aws import FindingBatch
 
-FIXTURES = Path(__file__).resolve().parents[1] / "fixtures" / "aws"
 HUGE = 1_000_000
-
-
-@cache
-def load_fixture(name: str) -> Any:
-    # Cached: callers copy before they change anything (mutate does).
-    return json.loads((FIXTURES / name).read_text(encoding="utf-8"))
 
 
 def paths(value: Any, prefix: tuple[Any, ...] = ()) -> list[tuple[Any, ...]]:

@@ -15,6 +15,7 @@ from secnotify.models.finding import FindingSnapshot
 from secnotify.sources.eventbridge import MalformedEvent
 from secnotify.sources.securityhub_asff import parse_securityhub_asff
 from secnotify.sources.securityhub_ocsf import parse_securityhub_ocsf
+from tests.unit.aws_samples import asff_event, guardduty_asff, inspector_asff, ocsf_event
 from tests.unit.finding_mutations import (
     assert_not_caught_crash,
     assert_parses_or_malformed,
@@ -24,7 +25,6 @@ from tests.unit.finding_mutations import (
     paths,
     replacements,
 )
-from tests.unit.securityhub_samples import asff_event, guardduty_asff, inspector_asff, ocsf_event
 
 Parser = Callable[[Any], list[FindingSnapshot]]
 
