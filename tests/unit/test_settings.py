@@ -297,7 +297,7 @@ def test_dispatcher_handler_stops_at_cold_start_without_a_queue(monkeypatch: pyt
     with pytest.raises(ConfigurationError, match="RETRY_QUEUE_URL is empty"):
         lambda_handler(event, LocalContext())
     batch = sqs_event([{"MessageId": "m-1", "ReceiptHandle": "r", "Body": "{}"}])
-    with pytest.raises(Exception, match="RETRY_QUEUE_URL is empty"):
+    with pytest.raises(ConfigurationError, match="RETRY_QUEUE_URL is empty"):
         lambda_handler(batch, LocalContext())
 
 
