@@ -6,14 +6,13 @@ must fail them (tests/contract/test_ledger_contract.py shows it does).
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from typing import Any
 
 from secnotify.models.delivery import AttemptStatus, DeliveryRecord, NotificationState, Outcome, RecordKind
 from secnotify.service.ports.ledger import DeliveryLedger, DeliveryLog
+from tests.contract.checks import Contract
 from tests.fakes.clock import FakeClock
 
 S = NotificationState
@@ -28,16 +27,8 @@ class Subject:
     event_id: str
 
 
-Check = Callable[[Subject], None]
-CHECKS: dict[str, tuple[Check, bool]] = {}
-
-
-def check(conditional: bool) -> Callable[[Check], Check]:
-    def register(fn: Check) -> Check:
-        CHECKS[fn.__name__] = (fn, conditional)
-        return fn
-
-    return register
+LEDGER: Contract[Subject] = Contract()
+check = LEDGER.check
 
 
 def _record(event_id: str, integration_id: str, n: int = 1) -> DeliveryRecord:
@@ -164,16 +155,3 @@ def the_log_reads_records_back_as_written_newest_first(s: Subject) -> None:
     assert isinstance(read, DeliveryRecord) and read == newer and read.test_marker == "true"
     page, _token = s.log.list_deliveries("i", 10, None)
     assert page == [newer, older]
-
-
-def run_all(make: Callable[[], Subject]) -> dict[str, Any]:
-    """Every check on a fresh subject: name -> None when it passed, else the failure."""
-    out: dict[str, Any] = {}
-    for name, (fn, _conditional) in CHECKS.items():
-        try:
-            fn(make())
-        except AssertionError as exc:
-            out[name] = exc
-        else:
-            out[name] = None
-    return out

@@ -12,13 +12,17 @@ import pytest
 from secnotify.models.common import EventRiskLevel
 from secnotify.models.finding import FindingState, FindingStatus
 from secnotify.service.ports.findings import FindingStateStore
+from tests.contract.checks import Contract
 from tests.fakes.findings import InMemoryFindingStates
+
+FINDING_STATES: Contract[FindingStateStore] = Contract()
 
 
 def state(at: float, status: FindingStatus = FindingStatus.ACTIVE) -> FindingState:
     return FindingState(status=status, risk_level=EventRiskLevel.HIGH, zone_ids=("1", "r"), updated_at=at)
 
 
+@FINDING_STATES.check(conditional=True)
 def first_write_wins(store: FindingStateStore) -> None:
     fid = f"arn:{uuid.uuid4()}"
     assert store.get(fid) is None
@@ -27,6 +31,7 @@ def first_write_wins(store: FindingStateStore) -> None:
     assert store.get(fid) == state(1.5)
 
 
+@FINDING_STATES.check(conditional=True)
 def swap_only_from_what_was_read(store: FindingStateStore) -> None:
     fid = f"arn:{uuid.uuid4()}"
     store.swap(fid, None, state(1700000000.356))
@@ -36,6 +41,7 @@ def swap_only_from_what_was_read(store: FindingStateStore) -> None:
     assert store.get(fid) == state(1700000060.5, FindingStatus.RESOLVED)
 
 
+@FINDING_STATES.check(conditional=False)
 def states_round_trip(store: FindingStateStore) -> None:
     fid = "arn:aws:inspector2:eu-west-1:123456789012:finding/" + "f" * 32
     full = FindingState(
@@ -48,13 +54,6 @@ def states_round_trip(store: FindingStateStore) -> None:
     )
     assert store.swap(fid, None, full)
     assert store.get(fid) == full
-
-
-CHECKS: dict[str, tuple[Callable[[FindingStateStore], None], bool]] = {
-    "first_write_wins": (first_write_wins, True),
-    "swap_only_from_what_was_read": (swap_only_from_what_was_read, True),
-    "states_round_trip": (states_round_trip, False),
-}
 
 
 def _dynamodb(stack: Any) -> FindingStateStore:
@@ -72,16 +71,10 @@ def make_store(request: pytest.FixtureRequest) -> Callable[[], FindingStateStore
     return lambda: _dynamodb(stack)
 
 
-@pytest.mark.parametrize("name", list(CHECKS))
+@pytest.mark.parametrize("name", FINDING_STATES.names())
 def test_finding_state_contract(make_store: Callable[[], FindingStateStore], name: str) -> None:
-    CHECKS[name][0](make_store())
+    FINDING_STATES.run(name, make_store())
 
 
 def test_the_contract_fails_a_store_that_skips_its_conditions() -> None:
-    failed = set()
-    for name, (check, _conditional) in CHECKS.items():
-        try:
-            check(InMemoryFindingStates(checks=False))
-        except AssertionError:
-            failed.add(name)
-    assert failed == {name for name, (_fn, conditional) in CHECKS.items() if conditional}
+    FINDING_STATES.assert_conditions_are_tested(lambda: InMemoryFindingStates(checks=False))

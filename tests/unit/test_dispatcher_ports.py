@@ -1,25 +1,12 @@
-"""The dispatcher and the Notifier reach storage and queues through ports only: their modules
-import nothing from ``secnotify.storage`` (wiring.py picks the adapters)."""
+"""The wiring checks the dispatcher's settings before it opens any storage or queue. (That the
+service modules import no storage is test_boundaries' check.)"""
 
 from __future__ import annotations
-
-import ast
 
 import pytest
 
 from secnotify.service.wiring import build_dispatcher
 from secnotify.settings import ConfigurationError, Settings
-from tests.unit.test_boundaries import LAYER, _imports
-
-DISPATCH_MODULES = ["dispatch", "dispatch_result", "retry", "finish", "attempt", "notify", "clock"]
-
-
-@pytest.mark.parametrize("name", DISPATCH_MODULES)
-def test_dispatch_modules_depend_on_ports_not_storage(name: str) -> None:
-    path = LAYER / "service" / f"{name}.py"
-    imported = [(module, line) for module, line in _imports(ast.parse(path.read_text())) if module]
-    assert imported, path
-    assert [(m, line) for m, line in imported if m.startswith("secnotify.storage")] == []
 
 
 def test_the_wiring_checks_the_dispatchers_queue_urls_before_it_opens_anything() -> None:

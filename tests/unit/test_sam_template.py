@@ -12,8 +12,9 @@ from typing import Any
 
 import pytest
 
-from local.cfn import NO_VALUE, Resolver, load_template, resolve_parameters
+from local.cfn import NO_VALUE, Resolver, load_template, resolve_parameters, resources_of_type
 from secnotify import settings as settings_module
+from tests.unit.template_env import traced_environment
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -45,10 +46,10 @@ SPEC_DETAIL_TYPES = (
 )
 # Variables whose settings default is useless in AWS, so the template must set them.
 REQUIRED_FROM_RESOURCES = {
-    "TABLE_NAME": {"Ref": "Table"},
-    "RETRY_QUEUE_URL": {"Ref": "RetryQueue"},
-    "DEAD_LETTER_QUEUE_URL": {"Ref": "DeadLetterQueue"},
-    "KMS_KEY_ID": {"Fn::GetAtt": ["EncryptionKey", "Arn"]},
+    "TABLE_NAME": "!Ref Table",
+    "RETRY_QUEUE_URL": "!Ref RetryQueue",
+    "DEAD_LETTER_QUEUE_URL": "!Ref DeadLetterQueue",
+    "KMS_KEY_ID": "!GetAtt EncryptionKey.Arn",
 }
 FROM_PARAMETERS = {
     "CONNECT_TIMEOUT_SECONDS": "ConnectTimeoutSeconds",
@@ -70,17 +71,6 @@ POWERTOOLS_SSM = re.compile(
 @pytest.fixture(scope="module")
 def template() -> dict[str, Any]:
     return load_template(ROOT / "template.yaml")
-
-
-def resources_of(template: dict[str, Any], kind: str) -> dict[str, dict[str, Any]]:
-    return {lid: res for lid, res in template["Resources"].items() if res["Type"] == kind}
-
-
-def function_env(template: dict[str, Any], function: str) -> dict[str, Any]:
-    merged = dict(template["Globals"]["Function"]["Environment"]["Variables"])
-    props = template["Resources"][function]["Properties"]
-    merged.update(props.get("Environment", {}).get("Variables", {}))
-    return merged
 
 
 def settings_env_names() -> set[str]:
@@ -121,7 +111,7 @@ def test_handler_resolves_to_lambda_handler(template: dict[str, Any], function: 
 
 
 def test_every_function_in_template_is_checked(template: dict[str, Any]) -> None:
-    assert set(resources_of(template, "AWS::Serverless::Function")) == {
+    assert set(resources_of_type(template, "AWS::Serverless::Function")) == {
         "ConfigApiFunction",
         "DispatcherFunction",
     }
@@ -129,7 +119,7 @@ def test_every_function_in_template_is_checked(template: dict[str, Any]) -> None
 
 @pytest.mark.parametrize("function", ["ConfigApiFunction", "DispatcherFunction"])
 def test_environment_agrees_with_settings(template: dict[str, Any], function: str) -> None:
-    env = function_env(template, function)
+    env = traced_environment(template, function)
     ours = {name for name in env if not name.startswith(("POWERTOOLS_", "AWS_"))}
     read = settings_env_names()
     assert ours - read == set(), "template sets variables settings.py never reads"
@@ -138,7 +128,7 @@ def test_environment_agrees_with_settings(template: dict[str, Any], function: st
         assert env.get(name) == value, f"{name} must be {value}"
     for name, parameter in FROM_PARAMETERS.items():
         assert name in read
-        assert env.get(name) == {"Ref": parameter}, f"{name} must come from parameter {parameter}"
+        assert env.get(name) == f"!Ref {parameter}", f"{name} must come from parameter {parameter}"
     assert env["POWERTOOLS_SERVICE_NAME"] == "secnotify"
     assert env["POWERTOOLS_METRICS_NAMESPACE"] == "secnotify"
 
@@ -205,7 +195,7 @@ def test_every_spec_route_is_an_iam_api_event(template: dict[str, Any]) -> None:
     assert api["Auth"]["DefaultAuthorizer"] == "AWS_IAM"
     assert api["TracingEnabled"] is True
     routes = set()
-    for function, resource in resources_of(template, "AWS::Serverless::Function").items():
+    for function, resource in resources_of_type(template, "AWS::Serverless::Function").items():
         for name, event in resource["Properties"].get("Events", {}).items():
             if event["Type"] != "Api":
                 continue
@@ -630,7 +620,7 @@ EXPECTED_ALARMS = {
 
 
 def test_alarms_on_errors_throttles_api_5xx_and_retry_age(template: dict[str, Any]) -> None:
-    alarms = resources_of(template, "AWS::CloudWatch::Alarm")
+    alarms = resources_of_type(template, "AWS::CloudWatch::Alarm")
     found: dict[tuple[str, str, str, str], dict[str, Any]] = {}
     for alarm in alarms.values():
         props = alarm["Properties"]
@@ -656,7 +646,7 @@ def test_alarms_on_errors_throttles_api_5xx_and_retry_age(template: dict[str, An
 def test_readme_lists_every_alarm(template: dict[str, Any]) -> None:
     readme = (ROOT / "README.md").read_text(encoding="utf-8")
     operations = readme.split("## Operations", 1)[1].split("\n## ", 1)[0]
-    for logical_id in resources_of(template, "AWS::CloudWatch::Alarm"):
+    for logical_id in resources_of_type(template, "AWS::CloudWatch::Alarm"):
         assert f"`{logical_id}`" in operations, f"README Operations does not list {logical_id}"
 
 

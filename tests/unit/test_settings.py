@@ -8,12 +8,13 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-import yaml
 
+from local.cfn import load_template, resources_of_type
 from local.lambda_runtime import LocalContext, sqs_event
 from secnotify.service import wiring
 from secnotify.settings import ConfigurationError, Settings, load_settings
 from secnotify.storage.secrets import SecretBox, UnsealedSecret
+from tests.unit.template_env import traced_environment
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -222,30 +223,15 @@ def test_settings_are_frozen_and_replace_validates() -> None:
 # ---- the SAM template's parameters stay inside the settings' ranges ---------------------------
 
 
-class _CfnLoader(yaml.SafeLoader):
-    pass
-
-
-def _tag(loader: yaml.SafeLoader, suffix: str, node: yaml.Node) -> dict[str, Any]:
-    name = "Ref" if suffix == "Ref" else f"Fn::{suffix}"
-    if isinstance(node, yaml.ScalarNode):
-        return {name: loader.construct_scalar(node)}
-    if isinstance(node, yaml.SequenceNode):
-        return {name: loader.construct_sequence(node)}
-    return {name: loader.construct_mapping(node)}
-
-
-_CfnLoader.add_multi_constructor("!", _tag)
-
-
 def _parameters_behind_variables() -> list[tuple[str, str, dict[str, Any]]]:
-    template = yaml.load((ROOT / "template.yaml").read_text(encoding="utf-8"), Loader=_CfnLoader)  # noqa: S506
-    env = template["Globals"]["Function"]["Environment"]["Variables"]
-    found = []
-    for name, value in env.items():
-        if isinstance(value, dict) and value.get("Ref") in template["Parameters"]:
-            found.append((name, value["Ref"], template["Parameters"][value["Ref"]]))
-    return found
+    template = load_template(ROOT / "template.yaml")
+    found: dict[str, tuple[str, str, dict[str, Any]]] = {}
+    for function in resources_of_type(template, "AWS::Serverless::Function"):
+        for name, value in traced_environment(template, function).items():
+            parameter = value.removeprefix("!Ref ")
+            if value.startswith("!Ref ") and parameter in template["Parameters"]:
+                found[name] = (name, parameter, template["Parameters"][parameter])
+    return list(found.values())
 
 
 def test_template_parameters_feed_settings() -> None:
@@ -297,7 +283,7 @@ def test_dispatcher_handler_stops_at_cold_start_without_a_queue(monkeypatch: pyt
     with pytest.raises(ConfigurationError, match="RETRY_QUEUE_URL is empty"):
         lambda_handler(event, LocalContext())
     batch = sqs_event([{"MessageId": "m-1", "ReceiptHandle": "r", "Body": "{}"}])
-    with pytest.raises(Exception, match="RETRY_QUEUE_URL is empty"):
+    with pytest.raises(ConfigurationError, match="RETRY_QUEUE_URL is empty"):
         lambda_handler(batch, LocalContext())
 
 

@@ -3,7 +3,6 @@ other event is left to the ``secnotify`` parser, and one finding read by any par
 
 from __future__ import annotations
 
-import copy
 from typing import Any
 
 import pytest
@@ -14,39 +13,16 @@ from secnotify.sources.guardduty import parse_guardduty
 from secnotify.sources.inspector import parse_inspector
 from secnotify.sources.securityhub_asff import parse_securityhub_asff
 from secnotify.sources.securityhub_ocsf import parse_securityhub_ocsf
-from tests.unit.securityhub_samples import (
+from tests.unit.aws_samples import (
     FIXTURES,
     GUARDDUTY_ARN,
     INSPECTOR_ARN,
     asff_event,
+    event_of,
     guardduty_asff,
+    guardduty_event,
     inspector_asff,
-    load,
 )
-
-
-def guardduty_event(detail: dict[str, Any] | None = None) -> dict[str, Any]:
-    # The envelope GuardDuty's EventBridge page documents around the bare finding.
-    return {
-        "version": "0",
-        "id": "c8c4daa7-a20c-2f03-0070-b7393dd542ad",
-        "detail-type": "GuardDuty Finding",
-        "source": "aws.guardduty",
-        "account": "111122223333",
-        "time": "2017-11-01T21:36:07Z",
-        "region": "us-east-1",
-        "resources": [],
-        "detail": detail if detail is not None else load(FIXTURES / "guardduty-ec2-portprobe.detail.json"),
-    }
-
-
-def event_of(name: str) -> dict[str, Any]:
-    if name.endswith(".detail.json"):
-        return guardduty_event()
-    if name.endswith(".finding.json"):
-        return asff_event(load(FIXTURES / name))
-    return copy.deepcopy(load(FIXTURES / name))
-
 
 ROUTES = {
     "inspector2-ec2-package-closed.json": parse_inspector,

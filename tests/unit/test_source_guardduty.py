@@ -3,7 +3,6 @@ kinds, date forms, and mutated events."""
 
 from __future__ import annotations
 
-import copy
 from datetime import UTC, datetime
 from typing import Any
 
@@ -16,46 +15,24 @@ from secnotify.models.event import AffectedEntity, Tag
 from secnotify.models.finding import FindingSnapshot, FindingSource, FindingStatus
 from secnotify.sources import MalformedEvent
 from secnotify.sources.guardduty import parse_guardduty
+from tests.unit.aws_samples import FIXTURES
+from tests.unit.aws_samples import GUARDDUTY_DETAIL as DETAIL
+from tests.unit.aws_samples import GUARDDUTY_EVENT_ID as EVENT_ID
+from tests.unit.aws_samples import guardduty_event as sample
+from tests.unit.aws_samples import one_guardduty as parse_one
 from tests.unit.finding_mutations import (
-    FIXTURES,
     assert_parses_or_malformed,
     json_values,
-    load_fixture,
     mutate,
     paths,
     replacements,
 )
 
-DETAIL = "guardduty-ec2-portprobe.detail.json"
-EVENT_ID = "c8c4daa7-a20c-2f03-0070-b7393dd542ad"
 ENVELOPE_TIME = datetime(2017, 11, 1, 21, 36, 7, tzinfo=UTC)
 ARN = (
     "arn:aws:guardduty:us-east-1:012345678910:detector/aaaf7420746be13be119afd94e417684"
     "/finding/38af75470eced5f1c6e4ee9895961baa"
 )
-
-
-def sample() -> dict[str, Any]:
-    # The documentation shows the finding bare; GuardDuty's EventBridge page documents this
-    # envelope (resources empty, the finding as detail). The receiving account here is a
-    # delegated administrator, not the finding's account.
-    return {
-        "version": "0",
-        "id": EVENT_ID,
-        "detail-type": "GuardDuty Finding",
-        "source": "aws.guardduty",
-        "account": "111122223333",
-        "time": "2017-11-01T21:36:07Z",
-        "region": "us-east-1",
-        "resources": [],
-        "detail": copy.deepcopy(load_fixture(DETAIL)),
-    }
-
-
-def parse_one(event: dict[str, Any]) -> FindingSnapshot:
-    snapshots = parse_guardduty(event)
-    assert len(snapshots) == 1
-    return snapshots[0]
 
 
 def test_fixture_is_listed_in_the_readme() -> None:

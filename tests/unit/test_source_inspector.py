@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import copy
 from datetime import UTC, datetime
 from typing import Any
 
@@ -10,17 +9,15 @@ import pytest
 
 from secnotify.models.common import EventRiskLevel
 from secnotify.models.event import AffectedEntity, Tag
-from secnotify.models.finding import FindingSnapshot, FindingSource, FindingStatus
-from secnotify.sources.inspector import parse_inspector
-from tests.unit.finding_mutations import (
-    FIXTURES,
-    load_fixture,
-)
+from secnotify.models.finding import FindingSource, FindingStatus
+from tests.unit.aws_samples import FIXTURES
+from tests.unit.aws_samples import INSPECTOR_CLOSED as CLOSED
+from tests.unit.aws_samples import INSPECTOR_ECR as ECR
+from tests.unit.aws_samples import INSPECTOR_REACHABILITY as REACHABILITY
+from tests.unit.aws_samples import INSPECTOR_SAMPLES as SAMPLES
+from tests.unit.aws_samples import inspector_event as sample
+from tests.unit.aws_samples import one_inspector as parse_one
 
-CLOSED = "inspector2-ec2-package-closed.json"
-ECR = "inspector2-ecr-package-active.json"
-REACHABILITY = "inspector2-ec2-network-reachability-active.json"
-SAMPLES = (CLOSED, ECR, REACHABILITY)
 ENVELOPE_TIME = datetime(2024, 9, 4, 17, 0, 36, tzinfo=UTC)  # the closed sample's time
 
 
@@ -122,16 +119,6 @@ EXPECTED: dict[str, dict[str, Any]] = {
         "sample": False,
     },
 }
-
-
-def sample(name: str = CLOSED) -> dict[str, Any]:
-    return copy.deepcopy(load_fixture(name))
-
-
-def parse_one(event: dict[str, Any]) -> FindingSnapshot:
-    snapshots = parse_inspector(event)
-    assert len(snapshots) == 1
-    return snapshots[0]
 
 
 def test_fixtures_are_listed_in_the_readme() -> None:

@@ -11,16 +11,17 @@ from hypothesis import strategies as st
 
 from secnotify.sources import MalformedEvent
 from secnotify.sources.inspector import parse_inspector
+from tests.unit.aws_samples import INSPECTOR_SAMPLES as SAMPLES
+from tests.unit.aws_samples import inspector_event as sample
+from tests.unit.aws_samples import one_inspector as parse_one
 from tests.unit.finding_mutations import (
     assert_parses_or_malformed,
     json_values,
-    load_fixture,
     mutate,
     nested,
     paths,
     replacements,
 )
-from tests.unit.test_source_inspector import SAMPLES, parse_one, sample
 
 
 @pytest.mark.parametrize("status", [None, "OPEN", 3, ""])
@@ -112,7 +113,7 @@ def test_a_non_object_event_is_malformed(raw: Any) -> None:
     assert info.value.event_id is None
 
 
-BASES = [(name, path) for name in SAMPLES for path in paths(load_fixture(name))]
+BASES = [(name, path) for name in SAMPLES for path in paths(sample(name))]
 
 
 @settings(max_examples=600, suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large])
@@ -121,7 +122,7 @@ def test_mutated_samples_parse_or_are_malformed(
     base: tuple[str, tuple[Any, ...]], value: object, delete: bool
 ) -> None:
     name, path = base
-    assert_parses_or_malformed(parse_inspector, mutate(load_fixture(name), path, value, delete))
+    assert_parses_or_malformed(parse_inspector, mutate(sample(name), path, value, delete))
 
 
 @settings(max_examples=200, suppress_health_check=[HealthCheck.too_slow])

@@ -10,7 +10,7 @@ import pytest
 from secnotify.models.common import EventRiskLevel
 from secnotify.models.event import AffectedEntity, Tag
 from secnotify.models.finding import FindingSource, FindingStatus, display_id
-from tests.unit.securityhub_samples import (
+from tests.unit.aws_samples import (
     GUARDDUTY_ARN,
     INSPECTOR_ARN,
     asff_finding,

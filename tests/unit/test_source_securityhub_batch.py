@@ -11,7 +11,7 @@ from secnotify.models.common import EventRiskLevel
 from secnotify.models.finding import FindingSource, FindingStatus
 from secnotify.sources.eventbridge import MalformedEvent
 from secnotify.sources.securityhub_asff import parse_securityhub_asff
-from tests.unit.securityhub_samples import (
+from tests.unit.aws_samples import (
     asff_event,
     asff_finding,
     guardduty_asff,

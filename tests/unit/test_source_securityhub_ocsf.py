@@ -12,7 +12,7 @@ from secnotify.models.event import AffectedEntity, Tag
 from secnotify.models.finding import FindingSource, FindingStatus, display_id
 from secnotify.sources.eventbridge import MalformedEvent
 from secnotify.sources.securityhub_ocsf import parse_securityhub_ocsf
-from tests.unit.securityhub_samples import INSPECTOR_ARN, ocsf_event, utc
+from tests.unit.aws_samples import INSPECTOR_ARN, ocsf_event, utc
 
 
 def one_ocsf(**changes: Any) -> Any:

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import copy
 import json
 from datetime import UTC, datetime
 from pathlib import Path
@@ -17,6 +16,7 @@ from secnotify.models.event import ManagementZone, SecurityEvent
 from secnotify.models.integration import IntegrationInput
 from secnotify.models.profile import AlertingProfileInput
 from secnotify.sources import SOURCE_DETAIL_TYPES, MalformedEvent, parse_eventbridge
+from tests.unit.finding_mutations import json_values, mutate, paths
 
 EVENTS = Path(__file__).resolve().parents[2] / "events"
 EB = EVENTS / "eventbridge"
@@ -312,18 +312,6 @@ def test_opened_sample_matches_api_profile() -> None:
 
 # --- fuzzing -------------------------------------------------------------------------------------
 
-json_values = st.recursive(
-    st.none()
-    | st.booleans()
-    | st.integers()
-    | st.floats(allow_nan=True, allow_infinity=True)
-    | st.text(max_size=50),
-    lambda children: (
-        st.lists(children, max_size=5) | st.dictionaries(st.text(max_size=12), children, max_size=5)
-    ),
-    max_leaves=25,
-)
-
 
 @settings(max_examples=300, suppress_health_check=[HealthCheck.too_slow])
 @given(json_values)
@@ -334,32 +322,14 @@ def test_arbitrary_json_only_raises_malformed(raw: object) -> None:
         assert exc.reason
 
 
-def _paths(value: Any, prefix: tuple[Any, ...] = ()) -> list[tuple[Any, ...]]:
-    out = [prefix] if prefix else []
-    if isinstance(value, dict):
-        for key, child in value.items():
-            out += _paths(child, (*prefix, key))
-    elif isinstance(value, list):
-        for index, child in enumerate(value):
-            out += _paths(child, (*prefix, index))
-    return out
-
-
 BASE = opened()
-BASE_PATHS = _paths(BASE)
+BASE_PATHS = paths(BASE)
 
 
 @settings(max_examples=500, suppress_health_check=[HealthCheck.too_slow])
 @given(st.sampled_from(BASE_PATHS), json_values, st.booleans())
 def test_mutated_event_parses_or_is_malformed(path: tuple[Any, ...], value: object, delete: bool) -> None:
-    raw = copy.deepcopy(BASE)
-    target = raw
-    for key in path[:-1]:
-        target = target[key]
-    if delete and isinstance(target, dict):
-        del target[path[-1]]
-    else:
-        target[path[-1]] = value
+    raw = mutate(BASE, path, value, delete)
     try:
         event = parse_eventbridge(raw)
     except MalformedEvent as exc:

@@ -1,19 +1,31 @@
-"""The Security Hub samples the source tests share: the fixtures, wrapped as AWS documents them,
-and ASFF findings from Inspector and GuardDuty built from documented field names."""
+"""The AWS samples the source tests share: the documented fixtures (each read once, handed out as
+a fresh copy), the EventBridge envelopes AWS documents around them, and ASFF findings from
+Inspector and GuardDuty built from documented field names."""
 
 from __future__ import annotations
 
+import copy
 import json
 from datetime import UTC, datetime
+from functools import cache
 from pathlib import Path
 from typing import Any
 
+from secnotify.models.finding import FindingSnapshot
+from secnotify.sources.guardduty import parse_guardduty
+from secnotify.sources.inspector import parse_inspector
 from secnotify.sources.securityhub_asff import parse_securityhub_asff
 
 FIXTURES = Path(__file__).resolve().parents[1] / "fixtures" / "aws"
-ASFF_FILE = FIXTURES / "securityhub-asff-fsbp-control-failed.finding.json"
-OCSF_FILE = FIXTURES / "securityhub-ocsf-v2-guardduty-detection-suppressed.json"
+INSPECTOR_CLOSED = "inspector2-ec2-package-closed.json"
+INSPECTOR_ECR = "inspector2-ecr-package-active.json"
+INSPECTOR_REACHABILITY = "inspector2-ec2-network-reachability-active.json"
+INSPECTOR_SAMPLES = (INSPECTOR_CLOSED, INSPECTOR_ECR, INSPECTOR_REACHABILITY)
+GUARDDUTY_DETAIL = "guardduty-ec2-portprobe.detail.json"
+ASFF_FINDING = "securityhub-asff-fsbp-control-failed.finding.json"
+OCSF_EVENT = "securityhub-ocsf-v2-guardduty-detection-suppressed.json"
 
+GUARDDUTY_EVENT_ID = "c8c4daa7-a20c-2f03-0070-b7393dd542ad"
 INSPECTOR_ARN = "arn:aws:inspector2:eu-west-1:111122223333:finding/c830773636319eaf8313475ae5876490"
 GUARDDUTY_ARN = (
     "arn:aws:guardduty:us-east-1:193043430472:detector/d4b040365221be2b54a6264dc9a4bc64"
@@ -21,12 +33,46 @@ GUARDDUTY_ARN = (
 )
 
 
-def load(path: Path) -> Any:
-    return json.loads(path.read_text(encoding="utf-8"))
+@cache
+def _read(name: str) -> Any:
+    return json.loads((FIXTURES / name).read_text(encoding="utf-8"))
+
+
+def fixture(name: str) -> Any:
+    """A fresh copy of one fixture: callers may change it freely."""
+    return copy.deepcopy(_read(name))
+
+
+def utc(text: str) -> datetime:
+    return datetime.fromisoformat(text).replace(tzinfo=UTC)
+
+
+def inspector_event(name: str = INSPECTOR_CLOSED) -> dict[str, Any]:
+    # The Inspector fixtures are whole EventBridge events.
+    event: dict[str, Any] = fixture(name)
+    return event
+
+
+def guardduty_event(detail: dict[str, Any] | None = None) -> dict[str, Any]:
+    # The documentation shows the finding bare; GuardDuty's EventBridge page documents this
+    # envelope (resources empty, the finding as detail). The receiving account here is a
+    # delegated administrator, not the finding's account.
+    return {
+        "version": "0",
+        "id": GUARDDUTY_EVENT_ID,
+        "detail-type": "GuardDuty Finding",
+        "source": "aws.guardduty",
+        "account": "111122223333",
+        "time": "2017-11-01T21:36:07Z",
+        "region": "us-east-1",
+        "resources": [],
+        "detail": detail if detail is not None else fixture(GUARDDUTY_DETAIL),
+    }
 
 
 def asff_finding() -> dict[str, Any]:
-    return load(ASFF_FILE)
+    finding: dict[str, Any] = fixture(ASFF_FINDING)
+    return finding
 
 
 def asff_event(*findings: Any, time: object = "2021-09-28T16:10:10Z") -> dict[str, Any]:
@@ -44,17 +90,35 @@ def asff_event(*findings: Any, time: object = "2021-09-28T16:10:10Z") -> dict[st
     }
 
 
-def one_asff(finding: dict[str, Any]) -> Any:
-    [snapshot] = parse_securityhub_asff(asff_event(finding))
+def ocsf_event() -> dict[str, Any]:
+    # The OCSF fixture is a whole EventBridge event.
+    event: dict[str, Any] = fixture(OCSF_EVENT)
+    return event
+
+
+def event_of(name: str) -> dict[str, Any]:
+    """Any fixture as the EventBridge event that carries it."""
+    if name.endswith(".detail.json"):
+        return guardduty_event(fixture(name))
+    if name.endswith(".finding.json"):
+        return asff_event(fixture(name))
+    event: dict[str, Any] = fixture(name)
+    return event
+
+
+def one_inspector(event: dict[str, Any]) -> FindingSnapshot:
+    [snapshot] = parse_inspector(event)
     return snapshot
 
 
-def utc(text: str) -> datetime:
-    return datetime.fromisoformat(text).replace(tzinfo=UTC)
+def one_guardduty(event: dict[str, Any]) -> FindingSnapshot:
+    [snapshot] = parse_guardduty(event)
+    return snapshot
 
 
-def ocsf_event() -> dict[str, Any]:
-    return load(OCSF_FILE)
+def one_asff(finding: dict[str, Any]) -> FindingSnapshot:
+    [snapshot] = parse_securityhub_asff(asff_event(finding))
+    return snapshot
 
 
 def inspector_asff(status: str = "ACTIVE") -> dict[str, Any]:
