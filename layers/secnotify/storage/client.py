@@ -8,12 +8,29 @@ from typing import Any
 import boto3
 from botocore.config import Config
 
+from secnotify.errors import Throttled
 
-def dynamodb_client() -> Any:
-    return boto3.client(
+# DynamoDB's answers for want of capacity.
+_THROTTLE_CODES = frozenset(
+    {"ProvisionedThroughputExceededException", "ThrottlingException", "RequestLimitExceeded"}
+)
+
+
+def dynamodb_client(max_attempts: int = 5) -> Any:
+    client = boto3.client(
         "dynamodb",
-        config=Config(retries={"max_attempts": 5, "mode": "standard"}, max_pool_connections=64),
+        config=Config(retries={"max_attempts": max_attempts, "mode": "standard"}, max_pool_connections=64),
     )
+    # After botocore's own retries: every call of every adapter, in one place.
+    client.meta.events.register("after-call.dynamodb", _raise_throttled)
+    return client
+
+
+def _raise_throttled(parsed: Any = None, **_: Any) -> None:
+    """A call still refused for want of capacity once retried is ``Throttled`` (the API answers
+    429, try again), not a raw client error."""
+    if isinstance(parsed, dict) and parsed.get("Error", {}).get("Code") in _THROTTLE_CODES:
+        raise Throttled()
 
 
 def query_pages(client: Any, table_name: str, pk: str) -> Iterator[list[dict[str, Any]]]:
