@@ -34,12 +34,13 @@ class Edit:
 
 
 def apply_input(
-    data: IntegrationInput, current: Integration | None, max_payload_chars: int, limits: RenderLimits
+    data: IntegrationInput, current: Integration | None, max_payload_chars: int, limits: RenderLimits | None
 ) -> Edit:
     """The one place an input becomes what is stored: on create (``current`` None) and on
     every edit. A secret left out is kept from ``current``, but only at the same origin:
     a kept value must never follow the URL to another server, and neither may a kept
-    signing secret (it would sign forgeries for the real receiver)."""
+    signing secret (it would sign forgeries for the real receiver). ``limits`` None: the caller
+    renders the template against the sample event itself (a preview), so it is not done twice."""
     check_payload_length(data.webhook.payload, max_payload_chars)
     headers, kept = _headers(data.webhook.headers, current)
     secret, reveal, kept_secret = _signing_secret(data, current)
@@ -47,7 +48,7 @@ def apply_input(
     if current is not None and kept:
         _check_origin(current.webhook.url, data.webhook.url, kept)
     content_type = _check_headers(headers)
-    errors = validate_template(data.webhook.payload, content_type, limits=limits)
+    errors = validate_template(data.webhook.payload, content_type, limits=limits) if limits else []
     if errors:
         raise BadRequest(
             f"webhook.payload: {errors[0].message}",

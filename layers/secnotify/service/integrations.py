@@ -103,8 +103,10 @@ class IntegrationService:
             # Refused outright, as on save: it bounds the work a preview does.
             check_payload_length(draft.webhook.payload, self.settings.max_payload_chars)
             current = self.get_stored(integration_id) if integration_id is not None else None
+            # The render below checks the template; against the sample event it is the save's check.
+            limits = self.render_limits if event is not None else None
             try:
-                apply_input(draft, current, self.settings.max_payload_chars, self.render_limits)
+                apply_input(draft, current, self.settings.max_payload_chars, limits)
             except BadRequest as exc:
                 errors = list(exc.details.get("errors") or [_bad_request_view(exc)])
             payload, content_type = draft.webhook.payload, draft.webhook.content_type()
