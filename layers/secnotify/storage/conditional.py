@@ -38,6 +38,23 @@ def conditional(write: Callable[[], Any]) -> bool:
     return True
 
 
+def get_or_create(
+    client: Any, table_name: str, key: dict[str, Any], make: Callable[[], dict[str, Any]]
+) -> dict[str, Any]:
+    """The item at ``key``; when there is none, ``make()``'s attributes are stored first. Read
+    first, so a warm table costs one read; of concurrent creators the first wins and all get it."""
+    item = client.get_item(TableName=table_name, Key=key, ConsistentRead=True).get("Item")
+    if item is None:
+        conditional(
+            lambda: client.put_item(
+                TableName=table_name, Item={**key, **make()}, ConditionExpression="attribute_not_exists(pk)"
+            )
+        )
+        item = client.get_item(TableName=table_name, Key=key, ConsistentRead=True)["Item"]
+    found: dict[str, Any] = item
+    return found
+
+
 def transact(client: Any, ops: list[dict[str, Any]], on_failed_check: Mapping[int, Exception]) -> None:
     """Write ``ops`` in one transaction. When the check of op ``i`` failed, raise
     ``on_failed_check[i]``; a clash with a concurrent transaction is ``TransactionConflict``; a

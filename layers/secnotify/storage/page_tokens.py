@@ -12,7 +12,7 @@ import secrets
 from typing import Any
 
 from secnotify.errors import InvalidToken
-from secnotify.storage.conditional import conditional
+from secnotify.storage.conditional import get_or_create
 from secnotify.storage.keys import named_key
 
 _TOKEN_SK = re.compile(r"^[A-Za-z0-9#:_\-.]{1,200}$")
@@ -56,15 +56,12 @@ class PageTokens:
 
     def _key(self) -> bytes:
         if self._secret is None:
-            key = named_key("page-token")
-            conditional(
-                lambda: self.client.put_item(
-                    TableName=self.table_name,
-                    Item={**key, "secret": {"B": secrets.token_bytes(32)}},
-                    ConditionExpression="attribute_not_exists(pk)",
-                )
+            item = get_or_create(
+                self.client,
+                self.table_name,
+                named_key("page-token"),
+                lambda: {"secret": {"B": secrets.token_bytes(32)}},
             )
-            item = self.client.get_item(TableName=self.table_name, Key=key, ConsistentRead=True)["Item"]
             self._secret = bytes(item["secret"]["B"])
         return self._secret
 

@@ -16,7 +16,7 @@ from typing import Any
 import boto3
 
 from secnotify.storage.client import dynamodb_client
-from secnotify.storage.conditional import conditional
+from secnotify.storage.conditional import get_or_create
 from secnotify.storage.keys import named_key
 
 PREFIX = "sn1:"
@@ -67,18 +67,13 @@ class SecretBox:
         dynamodb = self._dynamodb or dynamodb_client()
         kms = self._kms or boto3.client("kms")
         context = {"table": self.table_name, "purpose": "secnotify-secrets"}
-        item = dynamodb.get_item(TableName=self.table_name, Key=_KEY_ITEM, ConsistentRead=True).get("Item")
-        if item is None:
-            fresh = kms.generate_data_key(KeyId=self.kms_key_id, KeySpec="AES_256", EncryptionContext=context)
-            # A concurrent cold start may have stored its key first: then both use that one.
-            conditional(
-                lambda: dynamodb.put_item(
-                    TableName=self.table_name,
-                    Item={**_KEY_ITEM, "wrapped": {"B": fresh["CiphertextBlob"]}},
-                    ConditionExpression="attribute_not_exists(pk)",
-                )
-            )
-            item = dynamodb.get_item(TableName=self.table_name, Key=_KEY_ITEM, ConsistentRead=True)["Item"]
+
+        def fresh() -> dict[str, Any]:
+            # A concurrent cold start may store its key first: then both use that one.
+            made = kms.generate_data_key(KeyId=self.kms_key_id, KeySpec="AES_256", EncryptionContext=context)
+            return {"wrapped": {"B": made["CiphertextBlob"]}}
+
+        item = get_or_create(dynamodb, self.table_name, _KEY_ITEM, fresh)
         plain = kms.decrypt(CiphertextBlob=bytes(item["wrapped"]["B"]), EncryptionContext=context)[
             "Plaintext"
         ]
