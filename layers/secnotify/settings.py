@@ -103,6 +103,9 @@ class Settings(BaseModel):
         1_048_576, alias="RENDER_MAX_OUTPUT_BYTES", ge=1, le=16 * 1024 * 1024
     )
     render_timeout_s: float = Field(1.0, alias="RENDER_TIMEOUT_SECONDS", gt=0, le=30)
+    # AWS findings created longer ago than this are recorded without a notification on first
+    # sight (an install into a busy account skips the catch-up); 0 notifies every one.
+    source_baseline_hours: float = Field(0.0, alias="SOURCE_BASELINE_HOURS", ge=0, le=24 * 3650)
 
     @classmethod
     def from_environment(cls, environ: Mapping[str, str]) -> Settings:
