@@ -115,6 +115,20 @@ def _fresh_api_stack(children: Children) -> str:
     return str(stack.table_name)
 
 
+def _fresh_dispatcher_stack(children: Children) -> str:
+    """A third moto server for figure 7: its own profile and one integration, so a notified
+    finding is one delivery and the bench's 200 integrations stay out of it."""
+    from local.provision import provision
+    from secnotify.service import wiring
+
+    endpoint = children.moto()
+    os.environ["AWS_ENDPOINT_URL"] = endpoint
+    stack = provision(endpoint, prefix=f"benchaws{uuid.uuid4().hex[:8]}")
+    os.environ.update(stack.environment())
+    wiring.reset()
+    return str(stack.table_name)
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description="secnotify performance figures")
     parser.add_argument(
@@ -181,6 +195,11 @@ def main(argv: list[str] | None = None) -> int:
         )
         _print_figure(api)
         results.append(api)
+        table = _fresh_dispatcher_stack(children)
+        aws = figures.finding_snapshots(fast)
+        aws.lines.append(f"on a third moto server (table {table}), receiver without delay")
+        _print_figure(aws)
+        results.append(aws)
 
         _table(results)
         missed = [f.number for f in results if f.verdict in ("MISS", "ERROR")]
