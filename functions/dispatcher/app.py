@@ -76,7 +76,11 @@ def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, A
     if result.malformed_reason:
         logger.warning(
             "malformed event dead-lettered",
-            extra={"event_id": result.event_id, "reason": result.malformed_reason},
+            extra={
+                "event_id": result.event_id,
+                "reason": result.malformed_reason,
+                "counts": dict(result.counts),
+            },
         )
     else:
         logger.info("event dispatched", extra={"event_id": result.event_id, "counts": dict(result.counts)})

@@ -68,3 +68,32 @@ def test_a_malformed_retry_message_is_not_a_malformed_event(api: ApiClient, stac
     metrics = emitted()
     assert metrics.get("MalformedRetryMessages") == 1, metrics
     assert "MalformedEvents" not in metrics, metrics
+
+
+def test_every_event_counts_as_received_readable_or_not(api: ApiClient, stack: Any, emitted: Any) -> None:
+    # The NoEventsAlarm watches SecurityEventsReceived: a quiet week and a dead rule must differ.
+    from tests.integration.test_dispatch import dispatch
+
+    emitted()
+    dispatch(load_event("eventbridge/resolved.json"))
+    dispatch({"id": "not-a-security-event", "detail-type": "Security Problem Opened", "detail": []})
+    metrics = emitted()
+    assert metrics.get("SecurityEventsReceived") == 2, metrics
+    assert metrics.get("MalformedEvents") == 1, metrics
+
+
+def test_finding_snapshots_count_as_transitions_or_unchanged(
+    api: ApiClient, stack: Any, emitted: Any
+) -> None:
+    from tests.integration.test_dispatch import dispatch
+    from tests.unit.aws_samples import INSPECTOR_REACHABILITY, inspector_event
+
+    emitted()
+    first = inspector_event(INSPECTOR_REACHABILITY)
+    again = inspector_event(INSPECTOR_REACHABILITY)
+    again["id"] = "a-later-copy"
+    again["detail"]["updatedAt"] = "Thu Sep 05 14:06:56.334 UTC 2024"
+    dispatch(first)
+    dispatch(again)
+    metrics = emitted()
+    assert (metrics.get("FindingTransitions"), metrics.get("FindingSnapshotsUnchanged")) == (1, 1), metrics
