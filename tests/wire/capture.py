@@ -387,7 +387,7 @@ def _event_path(
     """Delivered, failed, and four scheduled for attempt 2; then the same event again. Returns
     the retry message of the integration whose attempt 2 is slow, and the others."""
     out = dispatch(load_event("opened.json", e_opened))
-    assert _nonzero(out) == {"matched": 6, "delivered": 1, "failed": 1, "retrying": 4}, out
+    assert _nonzero(out) == {"received": 1, "matched": 6, "delivered": 1, "failed": 1, "retrying": 4}, out
     claim = f"CLAIM#{e_opened}"
     cap.keep_item("state-delivered", "DELIVERED, written by the event path", claim, f"INT#{ids['ok']}")
     cap.keep_item("state-failed", "FAILED (400), written by the event path", claim, f"INT#{ids['fail']}")
