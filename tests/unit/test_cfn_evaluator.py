@@ -315,7 +315,13 @@ def test_template_declares_the_resources_the_provisioner_creates(real: dict[str,
     assert list(resources_of_type(real, "AWS::SQS::Queue")) == ["RetryQueue", "DeadLetterQueue"]
     functions = resources_of_type(real, "AWS::Serverless::Function")
     assert list(functions) == ["ConfigApiFunction", "DispatcherFunction"]
-    assert list(function_events(real, "DispatcherFunction", "EventBridgeRule")) == ["SecurityEvents"]
+    assert list(function_events(real, "DispatcherFunction", "EventBridgeRule")) == [
+        "SecurityEvents",
+        "InspectorFindingEvents",
+        "SecurityHubFindingEvents",
+        "SecurityHubOcsfFindingEvents",
+        "GuardDutyFindingEvents",
+    ]
     assert list(function_events(real, "DispatcherFunction", "SQS")) == ["RetryQueueEvent"]
     assert function_events(real, "ConfigApiFunction", "EventBridgeRule") == {}
 
@@ -370,6 +376,17 @@ def test_dispatcher_rule_and_retry_queue_resolve(real: dict[str, Any]) -> None:
     assert resolver.value(outputs["RetryQueueUrl"]) == "http://q/retry"
     with pytest.raises(LookupError, match="!Ref Api"):
         resolver.value(outputs["ApiUrl"])
+
+
+def test_finding_rules_of_the_template_follow_their_switches(real: dict[str, Any]) -> None:
+    rules = function_events(real, "DispatcherFunction", "EventBridgeRule")
+    on = {name: rule_state(resolver_for(real), props) for name, props in rules.items()}
+    assert set(on.values()) == {"ENABLED"}
+    off = {
+        name: rule_state(resolver_for(real, GuardDutyFindings="Disabled"), props)
+        for name, props in rules.items()
+    }
+    assert off == {**on, "GuardDutyFindingEvents": "DISABLED"}
 
 
 def test_dispatcher_settings_that_depend_on_conditions(real: dict[str, Any]) -> None:
