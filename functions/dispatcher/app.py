@@ -30,6 +30,10 @@ _METRICS = {
     Count.DROPPED: "RetryMessages",
     Count.SKIPPED: "RetryMessages",
     Count.SUPERSEDED: "RetryMessages",
+    Count.RECEIVED: "SecurityEventsReceived",  # the NoEventsAlarm watches this one
+    Count.TRANSITIONS: "FindingTransitions",
+    Count.UNCHANGED: "FindingSnapshotsUnchanged",
+    Count.UNREADABLE_FINDINGS: "UnreadableFindings",
 }
 
 

@@ -10,7 +10,7 @@ from typing import Any
 import pytest
 
 from secnotify.models.common import EventRiskLevel
-from secnotify.models.finding import FindingState, FindingStatus
+from secnotify.models.finding import FindingState, FindingStatus, FindingTransition
 from secnotify.service.ports.findings import FindingStateStore
 from tests.contract.checks import Contract
 from tests.fakes.findings import InMemoryFindingStates
@@ -18,8 +18,10 @@ from tests.fakes.findings import InMemoryFindingStates
 FINDING_STATES: Contract[FindingStateStore] = Contract()
 
 
-def state(at: float, status: FindingStatus = FindingStatus.ACTIVE) -> FindingState:
-    return FindingState(status=status, risk_level=EventRiskLevel.HIGH, zone_ids=("1", "r"), updated_at=at)
+def state(at: float, status: FindingStatus = FindingStatus.ACTIVE, revision: int = 1) -> FindingState:
+    return FindingState(
+        status=status, risk_level=EventRiskLevel.HIGH, zone_ids=("1", "r"), updated_at=at, revision=revision
+    )
 
 
 @FINDING_STATES.check(conditional=True)
@@ -35,10 +37,33 @@ def first_write_wins(store: FindingStateStore) -> None:
 def swap_only_from_what_was_read(store: FindingStateStore) -> None:
     fid = f"arn:{uuid.uuid4()}"
     store.swap(fid, None, state(1700000000.356))
-    assert store.swap(fid, state(1700000000.356), state(1700000060.5, FindingStatus.RESOLVED)) is True
+    resolved = state(1700000060.5, FindingStatus.RESOLVED, revision=2)
+    assert store.swap(fid, state(1700000000.356), resolved) is True
     # a writer that read the older state loses, whatever it wanted to write
-    assert store.swap(fid, state(1700000000.356), state(1700000030.0)) is False
-    assert store.get(fid) == state(1700000060.5, FindingStatus.RESOLVED)
+    assert store.swap(fid, state(1700000000.356), state(1700000030.0, revision=2)) is False
+    assert store.get(fid) == resolved
+
+
+@FINDING_STATES.check(conditional=True)
+def swap_is_keyed_on_the_revision_not_the_time(store: FindingStateStore) -> None:
+    # Security Hub leaves UpdatedAt alone on a workflow change: two writers that read the same
+    # time but different revisions must not both win.
+    fid = f"arn:{uuid.uuid4()}"
+    store.swap(fid, None, state(5.0))
+    assert store.swap(fid, state(5.0), state(5.0, FindingStatus.RESOLVED, revision=2)) is True
+    assert store.swap(fid, state(5.0), state(5.0, FindingStatus.MUTED, revision=2)) is False
+    assert store.get(fid) == state(5.0, FindingStatus.RESOLVED, revision=2)
+
+
+@FINDING_STATES.check(conditional=True)
+def record_keeps_the_newest_and_moves_the_revision(store: FindingStateStore) -> None:
+    fid = f"tracked-{uuid.uuid4()}"
+    assert store.record(fid, state(10.0, revision=0)) is True
+    assert store.record(fid, state(5.0, FindingStatus.RESOLVED, revision=0)) is False  # older
+    assert store.record(fid, state(10.0, FindingStatus.RESOLVED, revision=0)) is False  # not newer
+    assert store.get(fid) == state(10.0, revision=1)
+    assert store.record(fid, state(11.0, FindingStatus.RESOLVED, revision=0)) is True
+    assert store.get(fid) == state(11.0, FindingStatus.RESOLVED, revision=2)
 
 
 @FINDING_STATES.check(conditional=False)
@@ -51,6 +76,8 @@ def states_round_trip(store: FindingStateStore) -> None:
         updated_at=1725469184.356,
         open_notified=True,
         notified_risk_level=EventRiskLevel.HIGH,
+        last_transition=FindingTransition.RISK_LEVEL_CHANGED,
+        revision=7,
     )
     assert store.swap(fid, None, full)
     assert store.get(fid) == full

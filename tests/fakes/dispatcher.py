@@ -18,6 +18,7 @@ from secnotify.service.wiring import build_dispatcher
 from secnotify.settings import Settings
 from tests.fakes.clock import FakeClock
 from tests.fakes.config import InMemoryConfig
+from tests.fakes.findings import InMemoryFindingStates
 from tests.fakes.ledger import InMemoryLedger
 from tests.fakes.queues import InMemoryQueues
 from tests.fakes.secrets import InMemorySecrets
@@ -60,6 +61,7 @@ class Harness:
         self.ledger = InMemoryLedger(self.clock.wall)
         self.log = self.ledger.log
         self.queues = InMemoryQueues(self.clock.wall)
+        self.findings = InMemoryFindingStates()
         self.config = InMemoryConfig()
         self.config.add_profile(PROFILE)
         self.settings = Settings(
@@ -82,6 +84,7 @@ class Harness:
             config=self.config,
             secrets=InMemorySecrets(),
             queues=self.queues,
+            findings=self.findings,
             clock=self.clock.clock(),
         )
         self.receivers: dict[str, Receiver] = {}

@@ -128,6 +128,7 @@ BAD = {
     "MAX_REQUEST_BODY_BYTES": "20000000",
     "RENDER_MAX_OUTPUT_BYTES": "0",
     "RENDER_TIMEOUT_SECONDS": "inf",
+    "SOURCE_BASELINE_HOURS": "-1",
 }
 PYDANTIC_WORDS = ("pydantic", "validation error", "Input should", "input_value", "type=", "errors.pydantic")
 
@@ -166,6 +167,7 @@ def test_several_bad_values_are_all_named(monkeypatch: pytest.MonkeyPatch) -> No
         ("READ_TIMEOUT_SECONDS", ["0.3", "60"], ["0", "1e6", "inf"]),
         ("CLAIM_LEASE_SECONDS", ["2", "900"], ["0", "901"]),
         ("RENDER_TIMEOUT_SECONDS", ["0.05", "30"], ["0", "31"]),
+        ("SOURCE_BASELINE_HOURS", ["0", "0.5", "87600"], ["-0.1", "87601", "a day"]),
         ("CONFIG_CACHE_TTL_SECONDS", ["0", "86400"], ["-0.5", "86401"]),
         ("MAX_RETRY_AFTER_SECONDS", ["0", "604800"], ["-1", "604801"]),
         ("RETRY_LADDER_SECONDS", ["0", "0,0,0", " 0 , 5 ,60", ",".join(["1"] * 100)], [",", "5,-1", "1e9"]),

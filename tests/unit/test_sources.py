@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
+from typing import Any, get_args
 
 import pytest
 from hypothesis import HealthCheck, given, settings
@@ -16,6 +16,7 @@ from secnotify.models.event import ManagementZone, SecurityEvent
 from secnotify.models.integration import IntegrationInput
 from secnotify.models.profile import AlertingProfileInput
 from secnotify.sources import SOURCE_DETAIL_TYPES, MalformedEvent, parse_eventbridge
+from secnotify.sources.eventbridge import DetailType
 from tests.unit.finding_mutations import json_values, mutate, paths
 
 EVENTS = Path(__file__).resolve().parents[2] / "events"
@@ -160,12 +161,17 @@ def test_status_defaults_from_detail_type(detail_type: str) -> None:
     assert event.status == ("RESOLVED" if detail_type == "Security Problem Resolved" else "OPEN")
 
 
+def test_the_envelope_model_accepts_exactly_the_mapped_detail_types() -> None:
+    assert set(get_args(DetailType)) == set(SOURCE_DETAIL_TYPES)
+
+
 def test_detail_type_mapping() -> None:
     assert dict(SOURCE_DETAIL_TYPES) == {
         "Security Problem Opened": OPENED,
         "Security Problem Reopened": OPENED,
         "Security Problem Resolved": RESOLVED,
         "Security Problem Management Zone Added": ZONE,
+        "Security Problem Risk Level Changed": TriggerEvent.RISK_LEVEL_CHANGED,
     }
 
 

@@ -35,6 +35,12 @@ SPEC_NAMES = [
     "Technology",
     "EventId",
     "EventTime",
+    "Source",
+    "AccountId",
+    "Region",
+    "FindingType",
+    "FixAvailable",
+    "ConsoleUrl",
 ]
 
 SAMPLE_VALUES = {
@@ -60,6 +66,12 @@ SAMPLE_VALUES = {
     "Technology": "JAVA",
     "EventId": "00000000-0000-4000-8000-000000000001",
     "EventTime": "2026-01-01T12:00:00Z",
+    "Source": "Amazon Inspector",
+    "AccountId": "123456789012",
+    "Region": "eu-west-1",
+    "FindingType": "PACKAGE_VULNERABILITY",
+    "FixAvailable": "YES",
+    "ConsoleUrl": "https://console.aws.amazon.com/inspector/v2/home?region=eu-west-1#/findings",
 }
 
 

@@ -59,6 +59,13 @@ class SecurityEvent(BaseModel):
     tags: tuple[Tag, ...] = ()
     first_seen_timestamp: int | None = None
     last_updated_timestamp: int | None = None
+    # Where the finding comes from; AWS findings fill these, the platform's own events leave them empty.
+    source: str = ""
+    account_id: str = ""
+    region: str = ""
+    finding_type: str = ""
+    fix_available: str = ""  # YES, NO, PARTIAL, or empty when the source does not say
+    console_url: str = ""
     extra: dict[str, str] = Field(default_factory=dict)
 
 
@@ -92,4 +99,10 @@ def sample_event() -> SecurityEvent:
         tags=(Tag(key="owner", value="team-a"), Tag(key="pci")),
         first_seen_timestamp=1700000000000,
         last_updated_timestamp=1700000100000,
+        source="Amazon Inspector",
+        account_id="123456789012",
+        region="eu-west-1",
+        finding_type="PACKAGE_VULNERABILITY",
+        fix_available="YES",
+        console_url="https://console.aws.amazon.com/inspector/v2/home?region=eu-west-1#/findings",
     )

@@ -108,3 +108,6 @@ class FindingState(BaseModel):
     # (so an active finding is then reopened rather than opened).
     notified_risk_level: EventRiskLevel | None = None
     last_transition: FindingTransition | None = None  # what the snapshot at ``updated_at`` made
+    # Counts the writes: the compare-and-swap key, since a change need not move ``updated_at``
+    # (Security Hub leaves UpdatedAt alone when a person changes a finding's workflow status).
+    revision: int = 0

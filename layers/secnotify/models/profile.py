@@ -31,7 +31,9 @@ class AlertingProfileInput(BaseModel):
         default_factory=lambda: list(ALL_RISK_LEVELS), min_length=1, max_length=4
     )
     enabledTriggerEvents: list[TriggerEvent] = Field(
-        default_factory=lambda: [TriggerEvent.SECURITY_PROBLEM_OPENED], min_length=1, max_length=3
+        default_factory=lambda: [TriggerEvent.SECURITY_PROBLEM_OPENED],
+        min_length=1,
+        max_length=len(TriggerEvent),
     )
     managementZone: Annotated[str, Field(min_length=1, max_length=500)] | None = None
 

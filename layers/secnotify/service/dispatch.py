@@ -30,13 +30,15 @@ from secnotify.service.attempt import Attempts, Sent
 from secnotify.service.clock import SYSTEM_CLOCK, Clock
 from secnotify.service.config_cache import ConfigCache
 from secnotify.service.dispatch_result import Count, DispatchResult
+from secnotify.service.findings import FindingLifecycle
 from secnotify.service.finish import Finisher
+from secnotify.service.intake import Intake
 from secnotify.service.notify import Notifier
 from secnotify.service.ports.ledger import DeliveryLedger
 from secnotify.service.ports.queues import MAX_DELAY_S, DispatchQueues
 from secnotify.service.retry import RetryNotReady, RetryPath
 from secnotify.settings import Settings
-from secnotify.sources import MalformedEvent, parse_eventbridge
+from secnotify.sources import MalformedEvent
 
 __all__ = ["DispatchResult", "Dispatcher", "RetryNotReady"]
 
@@ -54,6 +56,7 @@ class Dispatcher:
         notifier: Notifier,
         config: ConfigCache,
         settings: Settings,
+        lifecycle: FindingLifecycle,
         clock: Clock = SYSTEM_CLOCK,
     ) -> None:
         self.ledger = ledger
@@ -63,6 +66,8 @@ class Dispatcher:
         self.settings = settings
         self.clock = clock
         self._pool = ThreadPoolExecutor(max_workers=settings.fanout_concurrency, thread_name_prefix="fanout")
+        # A batch's findings are looked up on the fan-out pool: it is idle until they are.
+        self.intake = Intake(lifecycle, mapper=self._pool.map)
         self.attempts = Attempts(notifier, settings, clock)
         self.finisher = Finisher(ledger, queues, notifier, clock, settings.state_ttl_s)
         self.retries = RetryPath(
@@ -79,22 +84,33 @@ class Dispatcher:
     # ---- EventBridge ---------------------------------------------------------------
 
     def handle_event(self, raw: Any, remaining_s: float | None = None) -> DispatchResult:
-        """Deliver one event. ``remaining_s`` is the invocation's time left: notifications that
-        could not finish before it runs out are handed to the retry queue instead of started."""
+        """Deliver what one EventBridge event means: the platform's own event, or each change an
+        AWS finding event makes. ``remaining_s`` is the invocation's time left: notifications
+        that could not finish before it runs out are handed to the retry queue instead of started."""
         result = DispatchResult()
+        result.counts[Count.RECEIVED] += 1
         try:
-            event = parse_eventbridge(raw)
+            reading = self.intake.read(raw, result)
         except MalformedEvent as exc:
             result.event_id = exc.event_id
             result.malformed_reason = exc.reason
             result.counts[Count.MALFORMED_EVENT] += 1
             self.queues.dead_letter(DeadLetterKind.EVENT, exc.reason, _dump_raw(raw))
             return result
-        result.event_id = event.event_id
-        if event.muted:
-            result.counts[Count.MUTED] += 1
-            return result
-        self._fan_out(event, result, remaining_s)
+        result.event_id = reading.event_id
+        if reading.unreadable:
+            # The readable findings go on; the event goes to the dead-letter queue for the rest
+            # (replaying it is safe: the others' changes are already recorded and sent once).
+            result.counts[Count.UNREADABLE_FINDINGS] += len(reading.unreadable)
+            result.malformed_reason = "; ".join(reading.unreadable)
+            self.queues.dead_letter(DeadLetterKind.EVENT, result.malformed_reason, _dump_raw(raw))
+        deadline = None if remaining_s is None else self.clock.monotonic() + remaining_s
+        for event in reading.events:
+            if event.muted:
+                result.counts[Count.MUTED] += 1
+                continue
+            left = None if deadline is None else deadline - self.clock.monotonic()
+            self._fan_out(event, result, left)
         return result
 
     def handle_retry(self, body: str, remaining_s: float | None = None) -> DispatchResult:

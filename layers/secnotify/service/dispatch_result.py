@@ -25,6 +25,10 @@ class Count(StrEnum):
     DROPPED = "dropped"  # a retry message whose event is no longer kept
     SKIPPED = "skipped"  # a retry message whose attempt was not (or no longer) scheduled
     SUPERSEDED = "superseded"  # our claim's lease ran out and another worker settled the attempt
+    RECEIVED = "received"  # an EventBridge event reached the dispatcher, readable or not
+    TRANSITIONS = "transitions"  # finding snapshots that changed what receivers know
+    UNCHANGED = "unchanged"  # finding snapshots that changed nothing receivers care about
+    UNREADABLE_FINDINGS = "unreadable_findings"  # findings of a batch skipped (and dead-lettered)
 
 
 @dataclass

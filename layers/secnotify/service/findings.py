@@ -7,9 +7,14 @@ pure (``decide``); ``FindingLifecycle`` applies it with a compare-and-swap on th
 so two copies of one update racing in two Lambdas decide once, and an older snapshot arriving
 after a newer one changes nothing.
 
-The transition's event id is derived from (finding id, transition, snapshot time): a copy that
-loses the race, or a redelivery after a crash between the state write and the fan-out, replays
-the same transition under the same id, and the delivery ledger sends it at most once.
+Snapshots are ordered by the finding's own update time. A snapshot with the stored time but
+other content (status class or risk level) is a change all the same: Security Hub leaves
+``UpdatedAt`` alone when a person changes a finding's workflow, so only its content tells. The
+swap is keyed on the state's revision, which every write moves.
+
+The transition's event id is derived from (finding id, transition, revision): a copy that loses
+the race, or a redelivery after a crash between the state write and the fan-out, replays the
+same transition under the same id, and the delivery ledger sends it at most once.
 """
 
 from __future__ import annotations
@@ -18,6 +23,8 @@ import uuid
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
+from secnotify.models.common import EventRiskLevel
+from secnotify.models.event import SecurityEvent
 from secnotify.models.finding import FindingSnapshot, FindingState, FindingStatus, FindingTransition
 from secnotify.service.clock import Clock
 from secnotify.service.ports.findings import FindingStateStore
@@ -33,9 +40,9 @@ class Decision:
     replay: bool = False  # the stored state already holds this snapshot: repeat its transition
 
 
-def transition_event_id(finding_id: str, transition: FindingTransition, updated_at: float) -> str:
+def transition_event_id(finding_id: str, transition: FindingTransition, revision: int) -> str:
     """The same for every copy of one change, so the delivery ledger sends it once."""
-    return str(uuid.uuid5(_NAMESPACE, f"{finding_id}\x00{transition.value}\x00{updated_at!r}"))
+    return str(uuid.uuid5(_NAMESPACE, f"{finding_id}\x00{transition.value}\x00{revision}"))
 
 
 def decide(previous: FindingState | None, snapshot: FindingSnapshot, baseline: datetime | None) -> Decision:
@@ -44,7 +51,7 @@ def decide(previous: FindingState | None, snapshot: FindingSnapshot, baseline: d
     at = snapshot.updated_at.timestamp()
     if previous is not None and at < previous.updated_at:
         return Decision(previous, None)  # an older snapshot after a newer one
-    if previous is not None and at == previous.updated_at:
+    if previous is not None and at == previous.updated_at and _says_the_same(previous, snapshot):
         return Decision(previous, previous.last_transition, replay=previous.last_transition is not None)
     transition = _transition(previous, snapshot, baseline)
     open_notified = previous.open_notified if previous is not None else False
@@ -61,8 +68,13 @@ def decide(previous: FindingState | None, snapshot: FindingSnapshot, baseline: d
         open_notified=open_notified,
         notified_risk_level=told_level,
         last_transition=transition,
+        revision=previous.revision + 1 if previous is not None else 1,
     )
     return Decision(state, transition)
+
+
+def _says_the_same(state: FindingState, snapshot: FindingSnapshot) -> bool:
+    return (state.status, state.risk_level) == (snapshot.status, snapshot.risk_level)
 
 
 def _transition(
@@ -90,6 +102,9 @@ def _transition(
 class Observation:
     transition: FindingTransition
     event_id: str
+    # The level receivers are told: the snapshot's, except that a resolution keeps the level
+    # they heard (Security Hub lowers a passed control to INFORMATIONAL, which no profile wants).
+    risk_level: EventRiskLevel
 
 
 class FindingLifecycle:
@@ -114,8 +129,36 @@ class FindingLifecycle:
             if written:
                 if decision.transition is None:
                     return None
-                event_id = transition_event_id(
-                    snapshot.finding_id, decision.transition, decision.state.updated_at
-                )
-                return Observation(decision.transition, event_id)
+                state = decision.state
+                event_id = transition_event_id(snapshot.finding_id, decision.transition, state.revision)
+                told = state.notified_risk_level or snapshot.risk_level
+                return Observation(decision.transition, event_id, told)
         raise RuntimeError(f"finding {snapshot.display_id} kept changing during {_MAX_RACES} attempts")
+
+    def track(self, event: SecurityEvent) -> None:
+        """Record the state an event of the platform's own reports; an older one changes nothing."""
+        state = tracked_state(event)
+        if state is not None:
+            self.states.record(event.security_problem_id, state)
+
+
+def tracked_state(event: SecurityEvent) -> FindingState | None:
+    """The state of a problem whose event already says its transition (the platform's own
+    events): kept so that "what is open" has one answer across sources; None without an id."""
+    if not event.security_problem_id:
+        return None
+    if event.muted:
+        status = FindingStatus.MUTED
+    elif event.status == "RESOLVED":
+        status = FindingStatus.RESOLVED
+    else:
+        status = FindingStatus.ACTIVE
+    at = event.last_updated_timestamp
+    return FindingState(
+        status=status,
+        risk_level=event.risk_level,
+        zone_ids=tuple(z.id for z in event.management_zones if z.id),
+        updated_at=at / 1000 if at is not None else event.event_time.timestamp(),
+        open_notified=status is FindingStatus.ACTIVE,
+        notified_risk_level=event.risk_level,
+    )

@@ -9,9 +9,11 @@ from secnotify.delivery import WebhookSender
 from secnotify.service.clock import SYSTEM_CLOCK, Clock
 from secnotify.service.config_cache import ConfigCache
 from secnotify.service.dispatch import Dispatcher
+from secnotify.service.findings import FindingLifecycle
 from secnotify.service.integrations import IntegrationService
 from secnotify.service.notify import Notifier
 from secnotify.service.ports.config import ConfigReader
+from secnotify.service.ports.findings import FindingStateStore
 from secnotify.service.ports.ledger import DeliveryLedger, DeliveryLog
 from secnotify.service.ports.queues import DispatchQueues
 from secnotify.service.ports.secrets import SecretSealer
@@ -53,6 +55,7 @@ def build_dispatcher(
     secrets: SecretSealer | None = None,
     queues: DispatchQueues | None = None,
     sender: WebhookSender | None = None,
+    findings: FindingStateStore | None = None,
     clock: Clock = SYSTEM_CLOCK,
 ) -> Dispatcher:
     """The dispatcher's graph, for production, the benchmark and the fast tests alike.
@@ -64,11 +67,12 @@ def build_dispatcher(
     """
     settings = settings.for_dispatcher()
     storage: Storage | None = None
-    if ledger is None or deliveries is None or config is None or secrets is None:
+    if ledger is None or deliveries is None or config is None or secrets is None or findings is None:
         storage = open_storage(settings.table_name, clock=clock.wall)
         ledger = ledger or storage.ledger
         deliveries = deliveries or storage.deliveries
         config = config or storage.config
+        findings = findings or storage.findings
         secrets = secrets or SecretBox(settings.table_name, settings.kms_key_id, dynamodb=storage.client)
     return Dispatcher(
         ledger=ledger,
@@ -76,6 +80,7 @@ def build_dispatcher(
         notifier=Notifier(deliveries, settings, sender=sender, clock=clock),
         config=ConfigCache(config, secrets, settings.config_cache_ttl_s, clock=clock.monotonic),
         settings=settings,
+        lifecycle=FindingLifecycle(findings, clock, settings.source_baseline_hours),
         clock=clock,
     )
 

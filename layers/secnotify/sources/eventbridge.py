@@ -35,6 +35,7 @@ SOURCE_DETAIL_TYPES: Mapping[str, TriggerEvent] = MappingProxyType(
         "Security Problem Reopened": TriggerEvent.SECURITY_PROBLEM_OPENED,
         "Security Problem Resolved": TriggerEvent.SECURITY_PROBLEM_RESOLVED,
         "Security Problem Management Zone Added": TriggerEvent.NEW_MANAGEMENT_ZONE_AFFECTED,
+        "Security Problem Risk Level Changed": TriggerEvent.RISK_LEVEL_CHANGED,
     }
 )
 
@@ -124,6 +125,7 @@ DetailType = Literal[
     "Security Problem Reopened",
     "Security Problem Resolved",
     "Security Problem Management Zone Added",
+    "Security Problem Risk Level Changed",
 ]
 
 

@@ -1,4 +1,5 @@
-"""The stack's one DynamoDB table, opened as its adapters: configuration, ledger, delivery log."""
+"""The stack's one DynamoDB table, opened as its adapters: configuration, ledger, delivery log,
+finding state."""
 
 from __future__ import annotations
 
@@ -10,6 +11,7 @@ from typing import Any
 from secnotify.storage.client import dynamodb_client
 from secnotify.storage.config_repository import DynamoConfigRepository
 from secnotify.storage.delivery_log import DynamoDeliveryLog
+from secnotify.storage.finding_state import DynamoFindingStates
 from secnotify.storage.ledger import DynamoLedger
 from secnotify.storage.page_tokens import PageTokens
 
@@ -20,6 +22,7 @@ class Storage:
     config: DynamoConfigRepository
     ledger: DynamoLedger
     deliveries: DynamoDeliveryLog
+    findings: DynamoFindingStates
 
 
 def open_storage(
@@ -34,4 +37,5 @@ def open_storage(
         config=DynamoConfigRepository(client, table_name, tokens),
         ledger=DynamoLedger(client, table_name, clock),
         deliveries=DynamoDeliveryLog(client, table_name, tokens, clock),
+        findings=DynamoFindingStates(client, table_name, clock),
     )

@@ -181,6 +181,32 @@ _SPECS: tuple[_Spec, ...] = (
     _s("Technology", "The affected technology, e.g. JAVA", lambda e: e.technology),
     _s("EventId", "The EventBridge event id", lambda e: e.event_id),
     _s("EventTime", "The event time, ISO-8601 in UTC", _event_time),
+    _s(
+        "Source",
+        "The service that reported the finding, e.g. Amazon Inspector; empty for the platform's own events",
+        lambda e: e.source,
+    ),
+    _s(
+        "AccountId",
+        "The AWS account id of the finding; empty when not an AWS finding",
+        lambda e: e.account_id,
+    ),
+    _s("Region", "The AWS region of the finding, e.g. eu-west-1", lambda e: e.region),
+    _s(
+        "FindingType",
+        "The finding's type as its source names it, e.g. PACKAGE_VULNERABILITY",
+        lambda e: e.finding_type,
+    ),
+    _s(
+        "FixAvailable",
+        "YES, NO or PARTIAL: whether a fix exists for every vulnerability; empty when unknown",
+        lambda e: e.fix_available,
+    ),
+    _s(
+        "ConsoleUrl",
+        "A link to the finding in the AWS console where one can be built; else empty",
+        lambda e: e.console_url,
+    ),
 )
 
 SPECS: dict[str, _Spec] = {spec.name: spec for spec in _SPECS}

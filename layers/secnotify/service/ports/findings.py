@@ -13,4 +13,9 @@ class FindingStateStore(Protocol):
 
     def swap(self, finding_id: str, expected: FindingState | None, new: FindingState) -> bool:
         """Store ``new`` only if the stored state is still ``expected`` (None: absent), compared by
-        its update time; False when another writer got there first."""
+        its revision; False when another writer got there first."""
+
+    def record(self, finding_id: str, new: FindingState) -> bool:
+        """Store ``new`` unless the stored state is as recent (by ``updated_at``) or more, in one
+        write without a read, moving the revision on; False when it was not stored. For sources
+        that decide their transitions themselves and are only tracked."""
