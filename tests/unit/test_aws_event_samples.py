@@ -4,6 +4,7 @@ events/aws/README.md claim, and template.yaml's rules route it."""
 from __future__ import annotations
 
 import json
+import re
 from pathlib import Path
 from typing import Any
 
@@ -127,3 +128,27 @@ def test_make_send_keeps_other_events_on_the_configured_bus() -> None:
     assert send_entry(opened, "custom-bus")["EventBusName"] == "custom-bus"
     assert bus_for({"source": "awsome.security"}, "custom-bus") == "custom-bus"
     assert bus_for({"source": ["aws.inspector2"]}, "custom-bus") == "custom-bus"
+
+
+def test_readme_section_names_real_samples_and_the_templates_parameters() -> None:
+    readme = (ROOT / "README.md").read_text(encoding="utf-8")
+    section = readme.split("\n## Findings from AWS security services\n", 1)[1].split("\n## ", 1)[0]
+    named = set(re.findall(r"events/aws/([\w-]+\.json)", section))
+    assert named >= {"inspector-active.json", "inspector-unchanged.json", "inspector-closed.json"}
+    assert named <= {name for name, _ in ALL}
+    parameters = load_template()["Parameters"]
+    switches = {
+        "InspectorFindings",
+        "SecurityHubFindings",
+        "SecurityHubOcsfFindings",
+        "GuardDutyFindings",
+        "SourceBaselineHours",
+        "NoEventsAlarmHours",
+    }
+    assert switches <= set(parameters)
+    deploy = readme.split("\n## Deploy\n", 1)[1].split("\n## ", 1)[0]
+    for name in switches:
+        assert f"`{name}`" in section, name
+        assert re.search(rf"^\| [^|]*`{name}`", deploy, re.M), f"the Deploy table has no row for {name}"
+    for rule in rule_patterns():
+        assert f"`{rule['source'][0]}` | `{rule['detail-type'][0]}`" in section
