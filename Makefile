@@ -52,8 +52,9 @@ lint: venv  ## ruff and mypy
 	$(BIN)/mypy
 
 .PHONY: validate
-validate: $(SAM_VENV)/.installed  ## sam validate --lint (cfn-lint) on template.yaml
+validate: $(SAM_VENV)/.installed  ## sam validate --lint (cfn-lint) on template.yaml, cfn-lint on forwarding/template.yaml
 	$(SAM) validate --lint --template template.yaml --region $(AWS_DEFAULT_REGION)
+	$(SAM_VENV)/bin/cfn-lint --regions $(AWS_DEFAULT_REGION) -- forwarding/template.yaml
 
 .PHONY: build
 build: $(SAM_VENV)/.installed  ## sam build for python3.13 on arm64

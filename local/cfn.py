@@ -112,6 +112,8 @@ class UnsupportedIntrinsic(LookupError):
 
 
 def _checked_parameter(name: str, spec: Mapping[str, Any], value: str) -> str:
+    if spec.get("Type") == "Number":
+        _check_number(name, spec, value)
     allowed = spec.get("AllowedValues")
     if allowed is not None and value not in {str(a) for a in allowed}:
         raise ValueError(f"parameter {name}={value!r} is not one of {allowed}")
@@ -119,6 +121,17 @@ def _checked_parameter(name: str, spec: Mapping[str, Any], value: str) -> str:
     if pattern is not None and not re.fullmatch(pattern, value):
         raise ValueError(f"parameter {name}={value!r} does not match {pattern}")
     return value
+
+
+def _check_number(name: str, spec: Mapping[str, Any], value: str) -> None:
+    try:
+        number = float(value)
+    except ValueError:
+        raise ValueError(f"parameter {name}={value!r} is not a number") from None
+    if "MinValue" in spec and number < float(spec["MinValue"]):
+        raise ValueError(f"parameter {name}={value!r} is less than its MinValue {spec['MinValue']}")
+    if "MaxValue" in spec and number > float(spec["MaxValue"]):
+        raise ValueError(f"parameter {name}={value!r} is more than its MaxValue {spec['MaxValue']}")
 
 
 def resolve_parameters(
@@ -296,6 +309,23 @@ _INTRINSICS: dict[str, Callable[[Resolver, Any], Any]] = {
     "Fn::Split": _split,
     "Fn::Select": _select,
 }
+
+
+_RULE_STATES = ("ENABLED", "DISABLED", "ENABLED_WITH_ALL_CLOUDTRAIL_MANAGEMENT_EVENTS")
+
+
+def rule_state(resolver: Resolver, properties: Mapping[str, Any]) -> str:
+    """The ``State`` SAM gives the rule of an ``EventBridgeRule`` event: its ``State``, else its
+    ``Enabled`` flag, else ENABLED."""
+    if "State" in properties and "Enabled" in properties:
+        raise ValueError("an EventBridgeRule event cannot have both State and Enabled")
+    if "Enabled" in properties:
+        enabled = resolver.value(properties["Enabled"])
+        return "ENABLED" if enabled is True or str(enabled).lower() == "true" else "DISABLED"
+    state = str(resolver.value(properties.get("State", "ENABLED")))
+    if state not in _RULE_STATES:
+        raise ValueError(f"rule State {state!r} is not one of {', '.join(_RULE_STATES)}")
+    return state
 
 
 def function_environment(template: Mapping[str, Any], resolver: Resolver, function: str) -> dict[str, str]:

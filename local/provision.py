@@ -1,9 +1,10 @@
 """Create on a local AWS endpoint (moto server) the stateful resources that template.yaml declares.
 
 The template is the single source of truth: table keys, queue settings, the dispatcher's
-EventBridge rule and the function environment are all read from it, so the local stack cannot
-drift from what ``sam deploy`` creates. ``local.cfn`` evaluates the template; this module only
-creates what it describes (KMS keys, tables, queues, the dispatcher's rules) through boto3.
+EventBridge rules (bus, pattern and State) and the function environment are all read from it,
+so the local stack cannot drift from what ``sam deploy`` creates. ``local.cfn`` evaluates the
+template; this module only creates what it describes (KMS keys, tables, queues, the
+dispatcher's rules) through boto3.
 Lambda, API Gateway, logs and alarms have no local counterpart; the local runner plays the
 functions and drains the rule's inbox queue instead.
 
@@ -32,6 +33,7 @@ from local.cfn import (
     load_template,
     resolve_parameters,
     resources_of_type,
+    rule_state,
 )
 
 DISPATCHER = "DispatcherFunction"
@@ -43,6 +45,17 @@ LOCAL_PARAMETER_DEFAULTS: dict[str, str] = {"SsrfAllowCidrs": LOCAL_SSRF_ALLOW_C
 
 def _kebab(logical_id: str) -> str:
     return re.sub(r"(?<=[a-z0-9])(?=[A-Z])", "-", logical_id).lower()
+
+
+@dataclass(frozen=True)
+class LocalRule:
+    """One EventBridgeRule event of the dispatcher, as created locally."""
+
+    event_id: str
+    name: str
+    arn: str
+    bus: str
+    state: str
 
 
 @dataclass(frozen=True)
@@ -59,6 +72,8 @@ class LocalStack:
     source_name: str
     rule_name: str
     function_environments: Mapping[str, Mapping[str, str]] = field(default_factory=dict, repr=False)
+    # Every rule of the dispatcher, in template order; the first is ``rule_name``'s.
+    rules: tuple[LocalRule, ...] = ()
 
     def environment(self, function: str = DISPATCHER) -> dict[str, str]:
         """Environment variables template.yaml gives ``function``, resolved for the local stack."""
@@ -247,31 +262,41 @@ def _provision_keys(kms: Any, resolver: Resolver, prefix: str) -> None:
         resolver.resources[logical_id] = {"Ref": key_id, "Arn": arn, "KeyId": key_id}
 
 
-@dataclass(frozen=True)
-class _Rule:
-    name: str
-    arn: str
-    bus: str
+_INBOX_TARGET = "dispatcher-inbox"
 
 
-def _provision_rules(events: Any, resolver: Resolver, prefix: str, inbox_arn: str) -> list[_Rule]:
-    """One EventBridge rule per EventBridgeRule event of the dispatcher, each targeting the inbox."""
+def _route(events: Any, name: str, bus: str, state: str, inbox_arn: str) -> None:
+    """Targets the inbox from an enabled rule; a disabled rule keeps no target.
+
+    AWS does not deliver through a disabled rule, but moto does (it ignores ``State``), so only
+    a rule without a target routes nothing here as it would there.
+    """
+    if state != "DISABLED":
+        events.put_targets(Rule=name, EventBusName=bus, Targets=[{"Id": _INBOX_TARGET, "Arn": inbox_arn}])
+        return
+    targets = events.list_targets_by_rule(Rule=name, EventBusName=bus)["Targets"]
+    if targets:
+        events.remove_targets(Rule=name, EventBusName=bus, Ids=[t["Id"] for t in targets])
+
+
+def _provision_rules(events: Any, resolver: Resolver, prefix: str, inbox_arn: str) -> list[LocalRule]:
+    """One EventBridge rule per EventBridgeRule event of the dispatcher, on the bus the event
+    names (the default bus when it names none), in the State the template gives it."""
     rule_events = function_events(resolver.template, DISPATCHER, "EventBridgeRule")
     if not rule_events:
         raise ValueError(f"{DISPATCHER} has no EventBridgeRule event in the template")
-    rules: list[_Rule] = []
+    rules: list[LocalRule] = []
     for event_id, properties in rule_events.items():
         bus = str(resolver.value(properties.get("EventBusName", "default")))
+        state = rule_state(resolver, properties)
         _ensure_event_bus(events, bus)
         name = f"{prefix}-{_kebab(DISPATCHER)}-{_kebab(event_id)}"
         pattern = resolver.value(properties["Pattern"])
         rule_arn = events.put_rule(
-            Name=name, EventBusName=bus, EventPattern=json.dumps(pattern), State="ENABLED"
+            Name=name, EventBusName=bus, EventPattern=json.dumps(pattern), State=state
         )["RuleArn"]
-        events.put_targets(
-            Rule=name, EventBusName=bus, Targets=[{"Id": "dispatcher-inbox", "Arn": inbox_arn}]
-        )
-        rules.append(_Rule(name=name, arn=str(rule_arn), bus=bus))
+        _route(events, name, bus, state, inbox_arn)
+        rules.append(LocalRule(event_id=event_id, name=name, arn=str(rule_arn), bus=bus, state=state))
     return rules
 
 
@@ -282,7 +307,7 @@ def provision(
     prefix: str = "secnotify",
     template_path: Path | str = TEMPLATE_PATH,
 ) -> LocalStack:
-    """Create (or bring up to date) the template's table, queues and dispatcher rule on ``endpoint_url``.
+    """Create (or bring up to date) the template's table, queues and dispatcher rules on ``endpoint_url``.
 
     Every EventBridge rule of the dispatcher targets one SQS queue, ``<prefix>-dispatcher-inbox``,
     which the local runner drains into the dispatcher handler. Safe to run again on the same endpoint.
@@ -322,6 +347,7 @@ def provision(
         source_name=values["SourceName"],
         rule_name=rules[0].name,
         function_environments=environments,
+        rules=tuple(rules),
     )
 
 
@@ -334,7 +360,10 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     overrides = dict(item.split("=", 1) for item in args.overrides)
     stack = provision(args.endpoint_url, region=args.region, parameters=overrides, prefix=args.prefix)
-    summary = {k: v for k, v in vars(stack).items() if k != "function_environments"}
+    summary: dict[str, Any] = {
+        k: v for k, v in vars(stack).items() if k not in {"function_environments", "rules"}
+    }
+    summary["rules"] = [vars(rule) for rule in stack.rules]
     summary["environment"] = stack.environment()
     json.dump(summary, sys.stdout, indent=2)
     sys.stdout.write("\n")

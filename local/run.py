@@ -1,7 +1,7 @@
 """`make run`: the whole stack on this machine, with no Docker and no AWS account.
 
 - an embedded AWS endpoint (moto server) on 127.0.0.1:4566, unless AWS_ENDPOINT_URL names another;
-- the table, queues and EventBridge rule created from template.yaml itself;
+- the table, queues and EventBridge rules created from template.yaml itself;
 - the config API on http://127.0.0.1:3000, through the real handler;
 - the dispatcher fed by the template's rule, and by its retry queue;
 - a webhook sink on http://127.0.0.1:8080 that prints what it receives.
@@ -111,6 +111,11 @@ def main() -> None:
     running = start()
     stack = running.stack
     own = ", ".join(map(str, running.own_ports))
+    findings = ", ".join(
+        f"{rule.event_id.removesuffix('FindingEvents')} {'off' if rule.state == 'DISABLED' else 'on'}"
+        for rule in stack.rules
+        if rule.event_id != "SecurityEvents"
+    )
     print(
         f"""
 secnotify is running ({time.monotonic() - began:.1f} s to start)
@@ -122,6 +127,8 @@ secnotify is running ({time.monotonic() - began:.1f} s to start)
                  (webhooks may reach any loopback port but the stack's own: {own})
   event bus      {stack.event_bus_name}, source {stack.source_name}
                  (make send EVENT=events/eventbridge/opened.json)
+  AWS findings   default bus: {findings}
+                 (make send EVENT=events/aws/inspector-active.json)
 
 Ctrl-C stops everything.""",
         flush=True,

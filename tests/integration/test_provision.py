@@ -9,17 +9,20 @@ from __future__ import annotations
 import json
 import uuid
 from collections.abc import Iterator
+from pathlib import Path
 from typing import Any
 
 import boto3
 import pytest
 from moto.server import ThreadedMotoServer
 
-from local.cfn import load_template
+from local.cfn import function_events, load_template
 from local.provision import LOCAL_SSRF_ALLOW_CIDRS, LocalStack, provision
+from local.send import send_entry
 from secnotify.settings import load_settings
 
 REGION = "us-east-1"
+ROOT = Path(__file__).resolve().parents[2]
 TEMPLATE = load_template()
 MATCHING = (
     "Security Problem Opened",
@@ -185,8 +188,10 @@ def test_environment_configures_settings_and_reaches_the_resources(
         endpoint, region=REGION, prefix=unique_prefix(), parameters={"ConnectTimeoutSeconds": "7"}
     )
     env = stack.environment()
+    dispatcher = TEMPLATE["Resources"]["DispatcherFunction"]["Properties"]
     declared = set(TEMPLATE["Globals"]["Function"]["Environment"]["Variables"])
-    assert set(env) == declared
+    assert set(env) == declared | set(dispatcher["Environment"]["Variables"])
+    assert env["SOURCE_BASELINE_HOURS"] == "0"
     assert env["SSRF_ALLOW_CIDRS"] == LOCAL_SSRF_ALLOW_CIDRS
     assert stack.environment("ConfigApiFunction")["TABLE_NAME"] == stack.table_name
 
@@ -234,4 +239,116 @@ def test_local_stack_type() -> None:
         "event_bus_name",
         "source_name",
         "rule_name",
+        "rules",
     }
+
+
+# ---- the AWS finding rules: on the default bus, in the State the template gives them ---------
+
+AWS_SAMPLES = ROOT / "events" / "aws"
+FINDING_SAMPLES = {
+    "InspectorFindingEvents": "inspector-active.json",
+    "SecurityHubFindingEvents": "securityhub-asff-active.json",
+    "SecurityHubOcsfFindingEvents": "securityhub-ocsf-active.json",
+    "GuardDutyFindingEvents": "guardduty-active.json",
+}
+
+
+def sample(name: str) -> dict[str, Any]:
+    event: dict[str, Any] = json.loads((AWS_SAMPLES / name).read_text(encoding="utf-8"))
+    return event
+
+
+def put_sample(endpoint: str, name: str, configured_bus: str = "default") -> None:
+    """What `make send EVENT=events/aws/<name>` puts, with EVENT_BUS_NAME=configured_bus."""
+    result = client("events", endpoint).put_events(Entries=[send_entry(sample(name), configured_bus)])
+    # The local endpoint takes an aws.* source, which AWS refuses from PutEvents.
+    assert result["FailedEntryCount"] == 0, result
+
+
+def received_types(endpoint: str, queue_url: str) -> list[tuple[str, str]]:
+    return sorted((b["source"], b["detail-type"]) for b in drain(endpoint, queue_url))
+
+
+def test_every_dispatcher_rule_is_created_on_its_bus_in_its_state(endpoint: str) -> None:
+    prefix = unique_prefix()
+    bus = f"{prefix}-bus"
+    stack = provision(endpoint, region=REGION, prefix=prefix, parameters={"EventBusName": bus})
+    declared = function_events(TEMPLATE, "DispatcherFunction", "EventBridgeRule")
+    assert [r.event_id for r in stack.rules] == list(declared)
+    assert stack.rules[0].name == stack.rule_name
+    events = client("events", endpoint)
+    for rule in stack.rules:
+        # The SourceName rule follows EventBusName; AWS services publish on the default bus only.
+        assert rule.bus == (bus if rule.event_id == "SecurityEvents" else "default")
+        described = events.describe_rule(Name=rule.name, EventBusName=rule.bus)
+        assert described["State"] == rule.state == "ENABLED"
+        if rule.event_id != "SecurityEvents":
+            assert json.loads(described["EventPattern"]) == declared[rule.event_id]["Pattern"]
+
+
+def test_each_aws_finding_sample_reaches_the_inbox_through_its_rule(endpoint: str) -> None:
+    prefix = unique_prefix()
+    stack = provision(endpoint, region=REGION, prefix=prefix, parameters={"EventBusName": f"{prefix}-bus"})
+    for name in FINDING_SAMPLES.values():
+        # make send with EVENT_BUS_NAME at the custom bus still puts findings on the default bus.
+        put_sample(endpoint, name, configured_bus=f"{prefix}-bus")
+    # Same sources, other detail-types: no rule takes them.
+    put(endpoint, "default", "aws.inspector2", "Inspector2 Coverage", "coverage")
+    put(endpoint, "default", "aws.securityhub", "Security Hub Insight Results", "insight")
+    # The right pair on the wrong bus: AWS never publishes there, and no rule listens.
+    put(endpoint, f"{prefix}-bus", "aws.guardduty", "GuardDuty Finding", "custom bus")
+
+    assert received_types(endpoint, stack.inbox_queue_url) == sorted(
+        (sample(n)["source"], sample(n)["detail-type"]) for n in FINDING_SAMPLES.values()
+    )
+
+
+def test_a_disabled_source_routes_nothing_and_the_others_still_route(endpoint: str) -> None:
+    stack = provision(
+        endpoint, region=REGION, prefix=unique_prefix(), parameters={"InspectorFindings": "Disabled"}
+    )
+    states = {r.event_id: r.state for r in stack.rules}
+    assert states["InspectorFindingEvents"] == "DISABLED"
+    assert {s for e, s in states.items() if e != "InspectorFindingEvents"} == {"ENABLED"}
+    rule = next(r for r in stack.rules if r.event_id == "InspectorFindingEvents")
+    assert client("events", endpoint).describe_rule(Name=rule.name)["State"] == "DISABLED"
+
+    put_sample(endpoint, "inspector-active.json")
+    put_sample(endpoint, "guardduty-active.json")
+    assert received_types(endpoint, stack.inbox_queue_url) == [("aws.guardduty", "GuardDuty Finding")]
+
+
+def test_a_source_switched_off_and_on_again_on_the_same_endpoint(endpoint: str) -> None:
+    prefix = unique_prefix()
+    provision(endpoint, region=REGION, prefix=prefix)
+    off = provision(endpoint, region=REGION, prefix=prefix, parameters={"GuardDutyFindings": "Disabled"})
+    put_sample(endpoint, "guardduty-active.json")
+    assert drain(endpoint, off.inbox_queue_url) == []
+
+    on = provision(endpoint, region=REGION, prefix=prefix, parameters={"GuardDutyFindings": "Enabled"})
+    put_sample(endpoint, "guardduty-active.json")
+    assert received_types(endpoint, on.inbox_queue_url) == [("aws.guardduty", "GuardDuty Finding")]
+    rule = next(r for r in on.rules if r.event_id == "GuardDutyFindingEvents")
+    targets = client("events", endpoint).list_targets_by_rule(Rule=rule.name)["Targets"]
+    assert len(targets) == 1
+
+
+def test_moto_delivers_through_a_disabled_rule_so_a_disabled_local_rule_keeps_no_target(
+    endpoint: str,
+) -> None:
+    """Why provision leaves a disabled rule without its target: moto ignores State. When this
+    fails, moto honours State, and the disabled rule may keep its target as in AWS."""
+    prefix = unique_prefix()
+    stack = provision(endpoint, region=REGION, prefix=prefix, parameters={"InspectorFindings": "Disabled"})
+    rule = next(r for r in stack.rules if r.event_id == "InspectorFindingEvents")
+    events = client("events", endpoint)
+    assert events.list_targets_by_rule(Rule=rule.name)["Targets"] == []
+    inbox_arn = client("sqs", endpoint).get_queue_attributes(
+        QueueUrl=stack.inbox_queue_url, AttributeNames=["QueueArn"]
+    )["Attributes"]["QueueArn"]
+    events.put_targets(Rule=rule.name, Targets=[{"Id": "probe", "Arn": inbox_arn}])
+    assert events.describe_rule(Name=rule.name)["State"] == "DISABLED"
+    put_sample(endpoint, "inspector-active.json")
+    assert received_types(endpoint, stack.inbox_queue_url) == [("aws.inspector2", "Inspector2 Finding")]
+    events.remove_targets(Rule=rule.name, Ids=["probe"])

@@ -23,12 +23,13 @@ from local.cfn import (
     load_template,
     resolve_parameters,
     resources_of_type,
+    rule_state,
 )
 
 SMALL = """\
 Parameters:
   Stage: {Type: String, Default: dev, AllowedValues: [dev, prod]}
-  Size: {Type: Number, Default: 5}
+  Size: {Type: Number, Default: 5, MinValue: 0, MaxValue: 168}
   Name: {Type: String, Default: "", AllowedPattern: "^$|^[a-z]+$"}
 Mappings:
   Sizes:
@@ -133,6 +134,9 @@ def test_parameters_take_defaults_as_strings_and_overrides_win(small: dict[str, 
         ({"Nope": "1", "Other": "2"}, "unknown template parameter.*Nope, Other"),
         ({"Stage": "test"}, r"Stage='test' is not one of \['dev', 'prod'\]"),
         ({"Name": "ABC"}, r"Name='ABC' does not match"),
+        ({"Size": "169"}, r"Size='169' is more than its MaxValue 168"),
+        ({"Size": "-1"}, r"Size='-1' is less than its MinValue 0"),
+        ({"Size": "many"}, r"Size='many' is not a number"),
     ],
 )
 def test_bad_parameter_values_are_refused(
@@ -140,6 +144,11 @@ def test_bad_parameter_values_are_refused(
 ) -> None:
     with pytest.raises(ValueError, match=message):
         resolve_parameters(small, overrides)
+
+
+@pytest.mark.parametrize("size", ["0", "168", "1.5"])
+def test_numbers_within_their_range_are_taken(small: dict[str, Any], size: str) -> None:
+    assert resolve_parameters(small, {"Size": size})["Size"] == size
 
 
 def test_a_parameter_without_default_needs_a_value() -> None:
@@ -262,6 +271,41 @@ def test_a_missing_reference_names_itself(small: dict[str, Any], node: Any, mess
         resolver_for(small).value(node)
 
 
+# ---- EventBridgeRule State ------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("properties", "state"),
+    [
+        ({}, "ENABLED"),
+        ({"State": "DISABLED"}, "DISABLED"),
+        ({"State": {"Fn::If": ["IsProd", "ENABLED", "DISABLED"]}}, "DISABLED"),
+        ({"Enabled": False}, "DISABLED"),
+        ({"Enabled": True}, "ENABLED"),
+        ({"Enabled": {"Fn::Equals": [{"Ref": "Stage"}, "dev"]}}, "ENABLED"),
+    ],
+)
+def test_rule_state_is_what_sam_gives_the_rule(small: dict[str, Any], properties: Any, state: str) -> None:
+    assert rule_state(resolver_for(small), properties) == state
+
+
+def test_rule_state_follows_parameters(small: dict[str, Any]) -> None:
+    switched = {"State": {"Fn::If": ["IsProd", "ENABLED", "DISABLED"]}}
+    assert rule_state(resolver_for(small, Stage="prod"), switched) == "ENABLED"
+
+
+@pytest.mark.parametrize(
+    ("properties", "message"),
+    [
+        ({"State": "enabled"}, "rule State 'enabled' is not one of"),
+        ({"State": "ENABLED", "Enabled": True}, "both State and Enabled"),
+    ],
+)
+def test_a_rule_state_sam_refuses_is_refused(small: dict[str, Any], properties: Any, message: str) -> None:
+    with pytest.raises(ValueError, match=message):
+        rule_state(resolver_for(small), properties)
+
+
 # ---- the real template.yaml ----------------------------------------------------------------
 
 
@@ -271,7 +315,13 @@ def test_template_declares_the_resources_the_provisioner_creates(real: dict[str,
     assert list(resources_of_type(real, "AWS::SQS::Queue")) == ["RetryQueue", "DeadLetterQueue"]
     functions = resources_of_type(real, "AWS::Serverless::Function")
     assert list(functions) == ["ConfigApiFunction", "DispatcherFunction"]
-    assert list(function_events(real, "DispatcherFunction", "EventBridgeRule")) == ["SecurityEvents"]
+    assert list(function_events(real, "DispatcherFunction", "EventBridgeRule")) == [
+        "SecurityEvents",
+        "InspectorFindingEvents",
+        "SecurityHubFindingEvents",
+        "SecurityHubOcsfFindingEvents",
+        "GuardDutyFindingEvents",
+    ]
     assert list(function_events(real, "DispatcherFunction", "SQS")) == ["RetryQueueEvent"]
     assert function_events(real, "ConfigApiFunction", "EventBridgeRule") == {}
 
@@ -326,6 +376,17 @@ def test_dispatcher_rule_and_retry_queue_resolve(real: dict[str, Any]) -> None:
     assert resolver.value(outputs["RetryQueueUrl"]) == "http://q/retry"
     with pytest.raises(LookupError, match="!Ref Api"):
         resolver.value(outputs["ApiUrl"])
+
+
+def test_finding_rules_of_the_template_follow_their_switches(real: dict[str, Any]) -> None:
+    rules = function_events(real, "DispatcherFunction", "EventBridgeRule")
+    on = {name: rule_state(resolver_for(real), props) for name, props in rules.items()}
+    assert set(on.values()) == {"ENABLED"}
+    off = {
+        name: rule_state(resolver_for(real, GuardDutyFindings="Disabled"), props)
+        for name, props in rules.items()
+    }
+    assert off == {**on, "GuardDutyFindingEvents": "DISABLED"}
 
 
 def test_dispatcher_settings_that_depend_on_conditions(real: dict[str, Any]) -> None:

@@ -66,3 +66,21 @@ def test_make_test_says_which_python_it_runs_on() -> None:
     block = recipe.split("\npytest: venv", 1)[1].split("\n\n", 1)[0]
     assert 'echo "pytest on ' in block and "sys.executable" in block and "python_version()" in block
     assert "$(PYTHON) -m venv $(VENV)" in recipe
+
+
+def test_make_validate_lints_both_templates() -> None:
+    recipe = subprocess.run(
+        ["make", "--no-print-directory", "-p", "-n", "-f", "Makefile", "help"],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=True,
+    ).stdout
+    block = recipe.split("\nvalidate: ", 1)[1].split("\n\n", 1)[0]
+    assert "$(SAM) validate --lint --template template.yaml" in block
+    # The forwarding template is plain CloudFormation: cfn-lint itself, from the SAM virtualenv.
+    lint = next(line.strip() for line in block.splitlines() if "cfn-lint" in line)
+    assert lint.startswith("$(SAM_VENV)/bin/cfn-lint ")
+    assert lint.split()[-1] == "forwarding/template.yaml"
+    assert (ROOT / "forwarding" / "template.yaml").is_file()

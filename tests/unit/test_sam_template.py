@@ -43,6 +43,7 @@ SPEC_DETAIL_TYPES = (
     "Security Problem Reopened",
     "Security Problem Resolved",
     "Security Problem Management Zone Added",
+    "Security Problem Risk Level Changed",
 )
 # Variables whose settings default is useless in AWS, so the template must set them.
 REQUIRED_FROM_RESOURCES = {
@@ -163,6 +164,12 @@ def test_parameters_are_documented(template: dict[str, Any]) -> None:
         "ConfigureApiGatewayLogging": "true",
         "PowertoolsLayerArn": "",
         "RetryMaximumConcurrency": "10",
+        "InspectorFindings": "Enabled",
+        "SecurityHubFindings": "Enabled",
+        "SecurityHubOcsfFindings": "Enabled",
+        "GuardDutyFindings": "Enabled",
+        "SourceBaselineHours": "0",
+        "NoEventsAlarmHours": "24",
     }
     params = template["Parameters"]
     for name, default in expected.items():
@@ -658,3 +665,130 @@ def test_fanout_concurrency_has_one_value(template: dict[str, Any]) -> None:
     rows = re.findall(r"^\| `FanoutConcurrency` \| ([^|]+) \|", readme, re.M)
     assert rows == [default]
     assert f"`FanoutConcurrency` ({default})" in readme
+
+
+# ---- issue 10: findings from AWS security services ------------------------------------------
+
+# The rule of each AWS finding source: its switch, source and detail-type.
+FINDING_RULES = {
+    "InspectorFindingEvents": ("InspectorFindings", "aws.inspector2", "Inspector2 Finding"),
+    "SecurityHubFindingEvents": (
+        "SecurityHubFindings",
+        "aws.securityhub",
+        "Security Hub Findings - Imported",
+    ),
+    "SecurityHubOcsfFindingEvents": ("SecurityHubOcsfFindings", "aws.securityhub", "Findings Imported V2"),
+    "GuardDutyFindingEvents": ("GuardDutyFindings", "aws.guardduty", "GuardDuty Finding"),
+}
+
+
+def dispatcher_rules(template: dict[str, Any]) -> dict[str, dict[str, Any]]:
+    events = template["Resources"]["DispatcherFunction"]["Properties"]["Events"]
+    return {name: e["Properties"] for name, e in events.items() if e["Type"] == "EventBridgeRule"}
+
+
+def test_every_finding_source_has_a_rule_on_the_default_bus(template: dict[str, Any]) -> None:
+    rules = dispatcher_rules(template)
+    assert set(rules) == {"SecurityEvents", *FINDING_RULES}
+    # The other parser registry entries are exactly these pairs: none is left without a rule.
+    from secnotify.sources.findings import FINDING_PARSERS
+
+    assert set(FINDING_PARSERS) == {(source, dt) for _, source, dt in FINDING_RULES.values()}
+    # Not moved by EventBusName: a custom bus would make every finding rule deaf.
+    resolver = Resolver(template=template, parameters=resolve_parameters(template, {"EventBusName": "ours"}))
+    for name, (_, source, detail_type) in FINDING_RULES.items():
+        props = rules[name]
+        assert resolver.value(props.get("EventBusName", "default")) == "default", name
+        assert props["Pattern"] == {"source": [source], "detail-type": [detail_type]}, name
+    assert resolver.value(rules["SecurityEvents"]["EventBusName"]) == "ours"
+
+
+def test_finding_rules_dead_letter_and_retry_like_the_security_events_rule(template: dict[str, Any]) -> None:
+    rules = dispatcher_rules(template)
+    reference = rules["SecurityEvents"]
+    for name in FINDING_RULES:
+        assert rules[name]["DeadLetterConfig"] == reference["DeadLetterConfig"], name
+        assert rules[name]["RetryPolicy"] == reference["RetryPolicy"], name
+
+
+@pytest.mark.parametrize("rule", list(FINDING_RULES))
+@pytest.mark.parametrize(("switch", "state"), [("Enabled", "ENABLED"), ("Disabled", "DISABLED")])
+def test_finding_rule_state_follows_its_parameter(
+    template: dict[str, Any], rule: str, switch: str, state: str
+) -> None:
+    parameter = FINDING_RULES[rule][0]
+    spec = template["Parameters"][parameter]
+    assert (spec["Type"], spec["Default"], spec["AllowedValues"]) == (
+        "String",
+        "Enabled",
+        ["Enabled", "Disabled"],
+    )
+    resolver = Resolver(template=template, parameters=resolve_parameters(template, {parameter: switch}))
+    states = {
+        name: resolver.value(props["State"])
+        for name, props in dispatcher_rules(template).items()
+        if name in FINDING_RULES
+    }
+    # The switch turns its own rule only.
+    assert states == {name: (state if name == rule else "ENABLED") for name in FINDING_RULES}
+
+
+def test_security_events_rule_keeps_its_pattern_and_takes_risk_level_changes(
+    template: dict[str, Any],
+) -> None:
+    props = dispatcher_rules(template)["SecurityEvents"]
+    assert "State" not in props and "Enabled" not in props
+    prefix = props["Pattern"]["detail-type"][0]["prefix"]
+    assert "Security Problem Risk Level Changed".startswith(prefix)
+
+
+def test_source_baseline_hours_reaches_the_dispatcher_only(template: dict[str, Any]) -> None:
+    spec = template["Parameters"]["SourceBaselineHours"]
+    field = settings_module.Settings.model_fields["source_baseline_hours"]
+    bounds = {type(m).__name__: m for m in field.metadata}
+    assert (spec["Type"], float(spec["Default"])) == ("Number", field.default)
+    assert (spec["MinValue"], spec["MaxValue"]) == (bounds["Ge"].ge, bounds["Le"].le)
+    assert (
+        traced_environment(template, "DispatcherFunction")["SOURCE_BASELINE_HOURS"]
+        == "!Ref SourceBaselineHours"
+    )
+    assert "SOURCE_BASELINE_HOURS" not in traced_environment(template, "ConfigApiFunction")
+
+
+def test_no_events_alarm_watches_the_received_events(template: dict[str, Any]) -> None:
+    alarm = template["Resources"]["NoEventsAlarm"]
+    assert alarm["Condition"] == "HasNoEventsAlarm"
+    props = alarm["Properties"]
+    assert (props["Namespace"], props["MetricName"]) == ("secnotify", "SecurityEventsReceived")
+    # The dimension Powertools gives every metric, as on NotificationsFailed.
+    failed = template["Resources"]["FailedNotificationsAlarm"]["Properties"]
+    assert props["Dimensions"] == failed["Dimensions"] == [{"Name": "service", "Value": "secnotify"}]
+    assert (props["Statistic"], props["Period"], props["Threshold"]) == ("Sum", 3600, 1)
+    assert props["ComparisonOperator"] == "LessThanThreshold"
+    # No datapoint is no event: silence is what this alarm is for.
+    assert props["TreatMissingData"] == "breaching"
+    assert props["EvaluationPeriods"] == props["DatapointsToAlarm"] == {"Ref": "NoEventsAlarmHours"}
+    assert {"Ref": "AlarmTopic"} in props["AlarmActions"]
+    assert "quiet week" in props["AlarmDescription"]["Fn::Sub"]
+
+
+@pytest.mark.parametrize(("hours", "exists"), [("24", True), ("1", True), ("168", True), ("0", False)])
+def test_no_events_alarm_hours_zero_disables_it(template: dict[str, Any], hours: str, exists: bool) -> None:
+    resolver = Resolver(
+        template=template, parameters=resolve_parameters(template, {"NoEventsAlarmHours": hours})
+    )
+    assert resolver.condition("HasNoEventsAlarm") is exists
+    if exists:
+        resolver.resources["AlarmTopic"] = {"Ref": "arn:topic"}
+        props = resolver.value(template["Resources"]["NoEventsAlarm"]["Properties"])
+        assert props["EvaluationPeriods"] == props["DatapointsToAlarm"] == hours
+        assert f"for {hours} hours" in props["AlarmDescription"]
+
+
+def test_no_events_alarm_hours_stay_within_cloudwatchs_seven_days(template: dict[str, Any]) -> None:
+    spec = template["Parameters"]["NoEventsAlarmHours"]
+    period = template["Resources"]["NoEventsAlarm"]["Properties"]["Period"]
+    assert (spec["Type"], spec["Default"], spec["MinValue"]) == ("Number", 24, 0)
+    assert spec["MaxValue"] * period <= 7 * 24 * 3600
+    with pytest.raises(ValueError, match="NoEventsAlarmHours='169' is more than its MaxValue 168"):
+        resolve_parameters(template, {"NoEventsAlarmHours": "169"})
