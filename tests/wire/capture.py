@@ -355,6 +355,7 @@ def _scenarios(cap: Capture, rx: dict[str, Any]) -> None:
     _lease_and_hand_off(cap, rx, ids)
     _test_send_and_redelivery(cap, ids, e_opened)
     _dead_letters(cap, ids, e_opened)
+    _finding_states(cap)
     _keys_and_configuration(cap)
 
 
@@ -564,6 +565,22 @@ def _dead_letters(cap: Capture, ids: dict[str, str], e_opened: str) -> None:
         "dead-letter-retry-event-gone",
         "a retry whose event is no longer kept",
         dead_letter("retry", "no longer"),
+    )
+
+
+def _finding_states(cap: Capture) -> None:
+    """The state of a finding: one the platform's own events recorded (tracking only, by now the
+    opened sample's problem), and one an AWS finding made: an archived GuardDuty finding, first
+    seen muted, so the capture's receivers are not involved."""
+    archived = json.loads((EVENTS / "aws" / "guardduty-archived.json").read_text(encoding="utf-8"))
+    out = dispatch(archived)
+    assert _nonzero(out) == {"received": 1, "unchanged": 1}, out
+    findings = [item for (pk, _), item in sorted(scan(cap.table).items()) if pk.startswith("FINDING#")]
+    assert len(findings) == 2, findings
+    cap.keep_items(
+        "finding-state",
+        "the state of each finding: one tracked from the platform's own events, one from an AWS finding",
+        findings,
     )
 
 

@@ -321,6 +321,29 @@ def test_dead_letters_have_the_documented_shape(stack: Any, api: ApiClient) -> N
     assert set(gone) == {"eventId", "integrationId", "attempt", "notBefore"}
 
 
+# ---- finding state ------------------------------------------------------------------------------
+
+
+def test_stored_finding_states_still_decide_what_is_news(stack: Any) -> None:
+    from secnotify.models.finding import FindingStatus
+    from secnotify.service.wiring import dispatcher
+
+    load(stack, "finding-state")
+    tracked, aws = (i["pk"]["S"].removeprefix("FINDING#") for i in fixture("finding-state")["items"])
+    states = dispatcher().intake.lifecycle.states
+    assert (states.get(tracked).status, states.get(aws).status) == (  # type: ignore[union-attr]
+        FindingStatus.RESOLVED,
+        FindingStatus.MUTED,
+    )
+    archived = json.loads((capture.EVENTS / "aws" / "guardduty-archived.json").read_text(encoding="utf-8"))
+    # The same archived snapshot again is no news; un-archived later, it opens.
+    assert dispatch(archived)["counts"].get("unchanged") == 1
+    archived["detail"]["service"]["archived"] = False
+    archived["detail"]["updatedAt"] = "2017-11-03T08:15:30.660+0000"
+    assert dispatch(archived)["counts"].get("transitions") == 1
+    assert states.get(aws).status is FindingStatus.ACTIVE  # type: ignore[union-attr]
+
+
 # ---- the capture itself ----------------------------------------------------------------------
 
 
