@@ -176,6 +176,21 @@ def test_a_workflow_change_that_keeps_updated_at_is_still_a_change(h: Harness) -
     assert state is not None and state.status is FindingStatus.RESOLVED
 
 
+def test_a_late_copy_of_the_snapshot_before_a_workflow_change_reopens_nothing(h: Harness) -> None:
+    # ProcessedAt orders what UpdatedAt cannot: the resolution, then a late copy of the old state.
+    wants(h, OPENED, RESOLVED)
+    h.integration("slack")
+    finding = asff_finding()
+    finding.update(Severity={"Label": "HIGH", "Normalized": 70}, ProcessedAt="2021-09-28T16:10:05.000Z")
+    resolved = copy.deepcopy(finding)
+    resolved.update(Workflow={"Status": "RESOLVED"}, ProcessedAt="2021-09-29T09:00:00.000Z")
+    for raw in (finding, resolved, finding):
+        h.handle(asff_event(raw))
+    assert len(h.receivers["slack"].requests) == 2
+    state = h.findings.get(finding["Id"])
+    assert state is not None and state.status is FindingStatus.RESOLVED
+
+
 def test_a_batch_sends_its_readable_findings_and_dead_letters_the_rest(h: Harness) -> None:
     wants(h, OPENED)
     h.integration("slack")

@@ -15,6 +15,9 @@ Decisions where the documentation leaves room:
   parser does; an absent or unknown label is derived from the score.
 - Score: Inspector's score (``aws/inspector/inspectorScore``), GuardDuty's severity, else the
   highest CVSS base score, else ``Severity.Normalized`` / 10.
+- Order: the later of ``UpdatedAt`` and ``ProcessedAt``: a person's workflow or severity change
+  (``BatchUpdateFindings``) leaves ``UpdatedAt`` alone but is processed anew. Where neither
+  moves, the lifecycle still tells a change by its content.
 - Console link: the origin's console for Inspector and GuardDuty findings, else Security Hub's
   finding search. ``SourceUrl`` is not used: it is whatever the provider put there.
 """
@@ -22,6 +25,7 @@ Decisions where the documentation leaves room:
 from __future__ import annotations
 
 from collections.abc import Iterator, Mapping
+from datetime import datetime
 from typing import Any
 
 from secnotify.models.common import EventRiskLevel
@@ -47,6 +51,11 @@ def parse_securityhub_asff(event: Mapping[str, Any]) -> list[FindingSnapshot]:
     return aws.read_batch(envelope, detail, _finding)
 
 
+def _last_change(f: Mapping[str, Any]) -> datetime | None:
+    times = [t for t in (L.date(f.get("UpdatedAt")), L.date(f.get("ProcessedAt"))) if t is not None]
+    return max(times) if times else None
+
+
 def _finding(f: Mapping[str, Any], env: aws.Envelope) -> FindingSnapshot:
     fid = L.finding_id(f.get("Id"), "Id")
     source = aws.origin(fid)
@@ -61,7 +70,7 @@ def _finding(f: Mapping[str, Any], env: aws.Envelope) -> FindingSnapshot:
         source=source,
         finding_id=fid,
         status=_status(f, source, fields),
-        updated_at=aws.updated_at(L.date(f.get("UpdatedAt")), env),
+        updated_at=aws.updated_at(_last_change(f), env),
         created_at=L.date(f.get("FirstObservedAt"), f.get("CreatedAt")),
         risk_level=_level(f, source, risk_score),
         risk_score=risk_score,
