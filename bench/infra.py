@@ -100,6 +100,11 @@ class Children:
         child = self.start(f"receiver({delay_s})", "receiver", str(delay_s))
         return Receiver(f"http://{LOOPBACK}:{child.port}")
 
+    def tls_receiver(self, delay_s: float, cert_pem: str) -> Receiver:
+        """An HTTPS receiver in its own process, serving ``cert_pem`` (certificate and key)."""
+        child = self.start(f"tls-receiver({delay_s})", "tls-receiver", str(delay_s), cert_pem)
+        return Receiver(f"https://{LOOPBACK}:{child.port}")
+
     def stop_all(self) -> None:
         for child in reversed(self.items):
             child.stop()

@@ -200,6 +200,11 @@ def main(argv: list[str] | None = None) -> int:
         aws.lines.append(f"on a third moto server (table {table}), receiver without delay")
         _print_figure(aws)
         results.append(aws)
+        table = _fresh_dispatcher_stack(children)
+        https = figures.fanout_https(children, args.concurrency, sweep=(64, 128, 256))
+        https.lines.append(f"on a fourth moto server (table {table})")
+        _print_figure(https)
+        results.append(https)
 
         _table(results)
         missed = [f.number for f in results if f.verdict in ("MISS", "ERROR")]

@@ -1,6 +1,8 @@
 """Child processes the benchmark talks to: a moto server and webhook receivers, on 127.0.0.1 only.
 
-Run as ``python -m bench.servers moto PORT`` or ``python -m bench.servers receiver DELAY_S``.
+Run as ``python -m bench.servers moto PORT``, ``python -m bench.servers receiver DELAY_S`` or
+``python -m bench.servers tls-receiver DELAY_S CERT_PEM`` (a certificate and key, as trustme writes
+them, for every hostname the bench's integrations use).
 Each child prints one ready line and exits when its stdin closes, so it cannot outlive the bench
 even if the bench is killed.
 """
@@ -9,6 +11,8 @@ from __future__ import annotations
 
 import json
 import os
+import socket
+import ssl
 import sys
 import threading
 import time
@@ -77,8 +81,24 @@ class _Server(ThreadingHTTPServer):
     delay_s: float
 
 
-def run_receiver(delay_s: float) -> None:
-    server = _Server((LOOPBACK, 0), _Handler)
+class _TlsServer(_Server):
+    """HTTPS: the handshake happens in the connection's own thread (on its first read), not in
+    the accept loop, so 200 clients connecting at once do not queue behind each other."""
+
+    context: ssl.SSLContext
+
+    def get_request(self) -> tuple[socket.socket, Any]:
+        sock, address = super().get_request()
+        return self.context.wrap_socket(sock, server_side=True, do_handshake_on_connect=False), address
+
+
+def run_receiver(delay_s: float, cert_pem: str | None = None) -> None:
+    if cert_pem is None:
+        server = _Server((LOOPBACK, 0), _Handler)
+    else:
+        server = _TlsServer((LOOPBACK, 0), _Handler)
+        server.context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
+        server.context.load_cert_chain(cert_pem)
     server.stats = _Stats()
     server.delay_s = delay_s
     _exit_with_parent()
@@ -101,6 +121,8 @@ if __name__ == "__main__":
     kind = sys.argv[1]
     if kind == "receiver":
         run_receiver(float(sys.argv[2]))
+    elif kind == "tls-receiver":
+        run_receiver(float(sys.argv[2]), sys.argv[3])
     elif kind == "moto":
         run_moto(int(sys.argv[2]))
     else:

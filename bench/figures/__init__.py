@@ -19,6 +19,7 @@ from bench.figures.config_api import config_api
 from bench.figures.delivery import delivery_overhead
 from bench.figures.dynamodb import dynamodb_per_event
 from bench.figures.fanout import fanout
+from bench.figures.fanout_https import fanout_https
 from bench.figures.findings import finding_snapshots
 from bench.figures.rendering import jinja_rendering, rendering
 
@@ -32,6 +33,7 @@ __all__ = [
     "dynamodb_per_event",
     "event_from",
     "fanout",
+    "fanout_https",
     "finding_snapshots",
     "fresh",
     "invoke_dispatcher",

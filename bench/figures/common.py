@@ -67,8 +67,55 @@ def invoke_dispatcher(event: dict[str, Any]) -> dict[str, Any]:
 # ---- setup ---------------------------------------------------------------------------------
 
 
+def batched_integrations() -> Any:
+    """The config API's integration service with every save check and the sealing of
+    production, whose creates are held and written by ``flush()`` in batches: moto copies the
+    whole table for each operation of a transaction, so 1,000 creates one by one take minutes
+    (a thousand transactions on DynamoDB itself take seconds)."""
+    from secnotify.service.integrations import IntegrationService
+    from secnotify.service.ports.config import ConfigKind, StoredItem
+    from secnotify.service.wiring import api_services
+    from secnotify.storage.conditional import batch_write
+    from secnotify.storage.config_repository import DynamoConfigRepository
+    from secnotify.storage.keys import counter_key
+
+    class BatchedCreates(DynamoConfigRepository):
+        pending: list[dict[str, Any]]
+        profiles: dict[str, int]
+
+        def create_integration(self, item_id: str, doc: dict[str, Any], max_count: int) -> StoredItem:
+            self.pending.append(
+                {"PutRequest": {"Item": self._put(ConfigKind.INTEGRATION, item_id, doc, 1)["Item"]}}
+            )
+            profile = doc["alertingProfileId"]
+            self.profiles[profile] = self.profiles.get(profile, 0) + 1
+            return StoredItem(item_id, 1, doc)
+
+        def flush(self) -> None:
+            batch_write(self.client, self.table_name, self.pending)
+            count = {":n": {"N": str(len(self.pending))}}
+            self.client.update_item(
+                TableName=self.table_name,
+                Key=counter_key(ConfigKind.INTEGRATION),
+                UpdateExpression="SET n = if_not_exists(n, :zero) + :n",
+                ExpressionAttributeValues={":zero": {"N": "0"}, **count},
+            )
+            for profile_id, n in self.profiles.items():
+                self.client.update_item(**self._ref_update(profile_id, n)["Update"])
+            self.pending, self.profiles = [], {}
+
+    live = api_services().integrations
+    repository = BatchedCreates(live.config.client, live.config.table_name, live.config.tokens)
+    repository.pending, repository.profiles = [], {}
+    service = IntegrationService(
+        repository, live.events, live.deliveries_log, live.settings, live.secrets, live.make_notifier
+    )
+    return service, repository
+
+
 def create_integrations(receiver: Receiver, count: int) -> str:
-    """One profile for opened events, ``count`` signed integrations on it, via the service layer."""
+    """One profile for opened events, ``count`` signed integrations on it, via the service layer
+    (creates written in batches: see ``batched_integrations``)."""
     from secnotify.models.integration import IntegrationInput
     from secnotify.models.profile import AlertingProfileInput
     from secnotify.service.wiring import api_services
@@ -79,8 +126,9 @@ def create_integrations(receiver: Receiver, count: int) -> str:
             {"name": "bench: opened", "enabledTriggerEvents": ["SECURITY_PROBLEM_OPENED"]}
         )
     )
+    integrations, repository = batched_integrations()
     for i in range(count):
-        services.integrations.create(
+        integrations.create(
             IntegrationInput.model_validate(
                 {
                     "displayName": f"bench {i}",
@@ -97,4 +145,5 @@ def create_integrations(receiver: Receiver, count: int) -> str:
                 }
             )
         )
+    repository.flush()
     return profile.id
