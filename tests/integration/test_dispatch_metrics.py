@@ -26,6 +26,11 @@ def emitted(monkeypatch: pytest.MonkeyPatch, capfd: pytest.CaptureFixture[str]) 
 
     monkeypatch.delenv("POWERTOOLS_METRICS_DISABLED", raising=False)  # metrics as in AWS
     wiring.reset()
+    # The handler's Metrics is process-wide: what earlier tests added with metrics disabled
+    # (never flushed) would be counted here.
+    from functions.dispatcher.app import metrics
+
+    metrics.clear_metrics()
 
     def read() -> dict[str, float]:
         return _emitted_metrics(capfd.readouterr().out)
