@@ -224,6 +224,21 @@ def sandboxed_process_environment() -> dict[str, str]:
     return {name: value for name, value in os.environ.items() if name in keep}
 
 
+# Powertools' reading of a boolean variable (aws_lambda_powertools.shared.functions.strtobool).
+_TRUE = frozenset({"1", "y", "yes", "t", "true", "on"})
+_FALSE = frozenset({"0", "n", "no", "f", "false", "off"})
+
+
+def tracing_enabled() -> bool:
+    """Whether the handlers trace with X-Ray: ``POWERTOOLS_TRACE_DISABLED``, which the template
+    sets from its ``Tracing`` parameter, read as Powertools reads it. Decided at import, before
+    any settings: the Tracer imports the X-Ray SDK, which an untraced cold start does not need."""
+    value = os.environ.get("POWERTOOLS_TRACE_DISABLED", "").strip().lower() or "false"
+    if value not in _TRUE | _FALSE:
+        raise ConfigurationError(f"POWERTOOLS_TRACE_DISABLED: {value!r} is not true or false")
+    return value in _FALSE
+
+
 @lru_cache(maxsize=1)
 def get_settings() -> Settings:
     """Settings for this process; tests call ``get_settings.cache_clear()`` after changing env."""
