@@ -95,6 +95,9 @@ class Settings(BaseModel):
     max_integrations: int = Field(1000, alias="MAX_INTEGRATIONS", ge=1, le=1_000_000)
     fanout_concurrency: int = Field(64, alias="FANOUT_CONCURRENCY", ge=1, le=1024)
     config_cache_ttl_s: float = Field(15.0, alias="CONFIG_CACHE_TTL_SECONDS", ge=0, le=86400)
+    # Past the TTL the cached configuration is served while one thread reloads it, up to this age;
+    # older, events wait for the load. At or below the TTL every reload is waited for.
+    config_max_age_s: float = Field(60.0, alias="CONFIG_MAX_AGE_SECONDS", ge=0, le=86400)
     delivery_record_ttl_days: int = Field(30, alias="DELIVERY_RECORD_TTL_DAYS", ge=1, le=3650)
     claim_lease_s: float = Field(60.0, alias="CLAIM_LEASE_SECONDS", gt=0, le=LAMBDA_MAX_S)
     # API Gateway refuses bodies over 10 MB before we see them.

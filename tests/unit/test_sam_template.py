@@ -60,6 +60,7 @@ FROM_PARAMETERS = {
     "MAX_PAYLOAD_CHARS": "MaxPayloadChars",
     "FANOUT_CONCURRENCY": "FanoutConcurrency",
     "CONFIG_CACHE_TTL_SECONDS": "ConfigCacheTtlSeconds",
+    "CONFIG_MAX_AGE_SECONDS": "ConfigMaxAgeSeconds",
 }
 CLOUDWATCH_RETENTION_DAYS = {
     1, 3, 5, 7, 14, 30, 60, 90, 120, 150, 180, 365, 400, 545, 731, 1096, 1827, 2192, 2557, 2922, 3288, 3653
@@ -144,6 +145,8 @@ def test_parameter_defaults_equal_settings_defaults(template: dict[str, Any]) ->
     assert int(params["MaxPayloadChars"]) == defaults.max_payload_chars
     assert int(params["FanoutConcurrency"]) == defaults.fanout_concurrency
     assert float(params["ConfigCacheTtlSeconds"]) == defaults.config_cache_ttl_s
+    assert float(params["ConfigMaxAgeSeconds"]) == defaults.config_max_age_s
+    assert defaults.config_max_age_s > defaults.config_cache_ttl_s  # the background refresh is on
     assert params["SsrfAllowCidrs"] == ""
 
 
@@ -158,6 +161,7 @@ def test_parameters_are_documented(template: dict[str, Any]) -> None:
         "FanoutConcurrency": "64",
         "DispatcherReservedConcurrency": "0",
         "ConfigCacheTtlSeconds": "15",
+        "ConfigMaxAgeSeconds": "60",
         "Tracing": "Active",
         "LogRetentionDays": "30",
         "AlarmEmail": "",
