@@ -175,6 +175,7 @@ def main(argv: list[str] | None = None) -> int:
             lambda: [figures.rendering(total=10_000, chunk=1000)],
             lambda: list(figures.jinja_rendering(total=4000, chunk=200)),
             lambda: list(figures.dynamodb_per_event(1000, args.integrations)),
+            lambda: [figures.config_reload(args.integrations)],
         ]
         for step in steps:
             for fig in step():

@@ -16,6 +16,7 @@ from bench.figures.common import (
     invoke_dispatcher,
 )
 from bench.figures.config_api import config_api
+from bench.figures.config_reload import config_reload
 from bench.figures.delivery import delivery_overhead
 from bench.figures.dynamodb import dynamodb_per_event
 from bench.figures.fanout import fanout
@@ -28,6 +29,7 @@ __all__ = [
     "bench_request",
     "cold_import",
     "config_api",
+    "config_reload",
     "create_integrations",
     "delivery_overhead",
     "dynamodb_per_event",

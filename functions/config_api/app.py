@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Annotated, Any
 
 from aws_lambda_powertools import Logger, Tracer
@@ -28,10 +29,12 @@ from secnotify.models.delivery import AttemptStatus
 from secnotify.models.integration import IntegrationInput, IntegrationView
 from secnotify.models.profile import AlertingProfile, AlertingProfileInput
 from secnotify.service.wiring import api_services
+from secnotify.settings import tracing_enabled
 from secnotify.templating import PLACEHOLDERS
 
 logger = Logger()
-tracer = Tracer()
+# Built only when tracing is on: the Tracer imports the X-Ray SDK (wrapt, asyncio) even disabled.
+tracer = Tracer() if tracing_enabled() else None
 # No Metrics here: the API publishes none, and log_metrics on an empty set warns on every call.
 app = APIGatewayRestResolver(enable_validation=True)
 register_docs(
@@ -338,9 +341,13 @@ def placeholders() -> Response[PlaceholderList]:
     return json_response(PlaceholderList.model_validate({"items": items}))
 
 
+def _traced(handler: Callable[..., Any]) -> Callable[..., Any]:
+    # capture_response=False: a create or rotate response carries the signing secret.
+    return tracer.capture_lambda_handler(handler, capture_response=False) if tracer is not None else handler
+
+
 @logger.inject_lambda_context(correlation_id_path=correlation_paths.API_GATEWAY_REST, log_event=False)
-# capture_response=False: a create or rotate response carries the signing secret.
-@tracer.capture_lambda_handler(capture_response=False)
+@_traced
 @screen_body
 def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
     return app.resolve(event, context)

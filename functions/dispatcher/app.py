@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 from aws_lambda_powertools import Logger, Metrics, Tracer
@@ -10,9 +11,11 @@ from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from secnotify.service.dispatch_result import Count, DispatchResult
 from secnotify.service.wiring import dispatcher
+from secnotify.settings import tracing_enabled
 
 logger = Logger()
-tracer = Tracer()
+# Built only when tracing is on: the Tracer imports the X-Ray SDK (wrapt, asyncio) even disabled.
+tracer = Tracer() if tracing_enabled() else None
 metrics = Metrics()
 
 # Counts without a metric (muted, already handled) are in the logs only.
@@ -45,6 +48,10 @@ def _count(result: DispatchResult) -> None:
             metrics.add_metric(name=name, unit=MetricUnit.Count, value=value)
 
 
+def _traced(handler: Callable[..., Any]) -> Callable[..., Any]:
+    return tracer.capture_lambda_handler(handler) if tracer is not None else handler
+
+
 def _retry_record(record: Any, lambda_context: LambdaContext) -> None:
     remaining_s = lambda_context.get_remaining_time_in_millis() / 1000
     result = dispatcher().handle_retry(record.body, remaining_s)
@@ -56,7 +63,7 @@ def _retry_record(record: Any, lambda_context: LambdaContext) -> None:
 
 
 @logger.inject_lambda_context(log_event=False)
-@tracer.capture_lambda_handler
+@_traced
 @metrics.log_metrics
 def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
     graph = dispatcher()  # first: a misconfigured function fails here, naming the variable

@@ -95,6 +95,9 @@ class Settings(BaseModel):
     max_integrations: int = Field(1000, alias="MAX_INTEGRATIONS", ge=1, le=1_000_000)
     fanout_concurrency: int = Field(64, alias="FANOUT_CONCURRENCY", ge=1, le=1024)
     config_cache_ttl_s: float = Field(15.0, alias="CONFIG_CACHE_TTL_SECONDS", ge=0, le=86400)
+    # Past the TTL the cached configuration is served while one thread reloads it, up to this age;
+    # older, events wait for the load. At or below the TTL every reload is waited for.
+    config_max_age_s: float = Field(60.0, alias="CONFIG_MAX_AGE_SECONDS", ge=0, le=86400)
     delivery_record_ttl_days: int = Field(30, alias="DELIVERY_RECORD_TTL_DAYS", ge=1, le=3650)
     claim_lease_s: float = Field(60.0, alias="CLAIM_LEASE_SECONDS", gt=0, le=LAMBDA_MAX_S)
     # API Gateway refuses bodies over 10 MB before we see them.
@@ -222,6 +225,21 @@ def sandboxed_process_environment() -> dict[str, str]:
     configuration (AWS keys, the KMS key id, queue URLs)."""
     keep = ("PATH", "LANG", "LC_ALL", "TZ", "PYTHONHASHSEED", "LD_LIBRARY_PATH")
     return {name: value for name, value in os.environ.items() if name in keep}
+
+
+# Powertools' reading of a boolean variable (aws_lambda_powertools.shared.functions.strtobool).
+_TRUE = frozenset({"1", "y", "yes", "t", "true", "on"})
+_FALSE = frozenset({"0", "n", "no", "f", "false", "off"})
+
+
+def tracing_enabled() -> bool:
+    """Whether the handlers trace with X-Ray: ``POWERTOOLS_TRACE_DISABLED``, which the template
+    sets from its ``Tracing`` parameter, read as Powertools reads it. Decided at import, before
+    any settings: the Tracer imports the X-Ray SDK, which an untraced cold start does not need."""
+    value = os.environ.get("POWERTOOLS_TRACE_DISABLED", "").strip().lower() or "false"
+    if value not in _TRUE | _FALSE:
+        raise ConfigurationError(f"POWERTOOLS_TRACE_DISABLED: {value!r} is not true or false")
+    return value in _FALSE
 
 
 @lru_cache(maxsize=1)

@@ -60,6 +60,7 @@ FROM_PARAMETERS = {
     "MAX_PAYLOAD_CHARS": "MaxPayloadChars",
     "FANOUT_CONCURRENCY": "FanoutConcurrency",
     "CONFIG_CACHE_TTL_SECONDS": "ConfigCacheTtlSeconds",
+    "CONFIG_MAX_AGE_SECONDS": "ConfigMaxAgeSeconds",
 }
 CLOUDWATCH_RETENTION_DAYS = {
     1, 3, 5, 7, 14, 30, 60, 90, 120, 150, 180, 365, 400, 545, 731, 1096, 1827, 2192, 2557, 2922, 3288, 3653
@@ -144,6 +145,8 @@ def test_parameter_defaults_equal_settings_defaults(template: dict[str, Any]) ->
     assert int(params["MaxPayloadChars"]) == defaults.max_payload_chars
     assert int(params["FanoutConcurrency"]) == defaults.fanout_concurrency
     assert float(params["ConfigCacheTtlSeconds"]) == defaults.config_cache_ttl_s
+    assert float(params["ConfigMaxAgeSeconds"]) == defaults.config_max_age_s
+    assert defaults.config_max_age_s > defaults.config_cache_ttl_s  # the background refresh is on
     assert params["SsrfAllowCidrs"] == ""
 
 
@@ -158,6 +161,8 @@ def test_parameters_are_documented(template: dict[str, Any]) -> None:
         "FanoutConcurrency": "64",
         "DispatcherReservedConcurrency": "0",
         "ConfigCacheTtlSeconds": "15",
+        "ConfigMaxAgeSeconds": "60",
+        "Tracing": "Active",
         "LogRetentionDays": "30",
         "AlarmEmail": "",
         "MaxPayloadChars": "5000",
@@ -185,7 +190,7 @@ def test_globals_runtime_layers_and_tracing(template: dict[str, Any]) -> None:
     glob = template["Globals"]["Function"]
     assert glob["Runtime"] == "python3.13"
     assert glob["Architectures"] == ["arm64"]
-    assert glob["Tracing"] == "Active"
+    assert glob["Tracing"] == {"Ref": "Tracing"}
     assert len(glob["Layers"]) == 2 and glob["Layers"][1] == {"Ref": "SecnotifyLayer"}
     layer = template["Resources"]["SecnotifyLayer"]
     assert layer["Type"] == "AWS::Serverless::LayerVersion"
@@ -200,7 +205,6 @@ def test_every_spec_route_is_an_iam_api_event(template: dict[str, Any]) -> None:
     api = template["Resources"]["Api"]["Properties"]
     assert api["StageName"] == "v1"
     assert api["Auth"]["DefaultAuthorizer"] == "AWS_IAM"
-    assert api["TracingEnabled"] is True
     routes = set()
     for function, resource in resources_of_type(template, "AWS::Serverless::Function").items():
         for name, event in resource["Properties"].get("Events", {}).items():
@@ -212,6 +216,25 @@ def test_every_spec_route_is_an_iam_api_event(template: dict[str, Any]) -> None:
             assert props["Auth"]["Authorizer"] == "AWS_IAM", f"{name} is not IAM-authorised"
             routes.add((props["Method"].upper(), props["Path"]))
     assert routes == SPEC_ROUTES
+
+
+@pytest.mark.parametrize(("tracing", "on"), [("Active", True), ("PassThrough", False)])
+def test_tracing_parameter_drives_functions_api_and_the_handlers_tracer(
+    template: dict[str, Any], tracing: str, on: bool
+) -> None:
+    resolver = Resolver(template=template, parameters=resolve_parameters(template, {"Tracing": tracing}))
+    assert resolver.value(template["Globals"]["Function"]["Tracing"]) == tracing
+    assert resolver.value(template["Resources"]["Api"]["Properties"]["TracingEnabled"]) is on
+    for function in ("ConfigApiFunction", "DispatcherFunction"):
+        props = template["Resources"][function]["Properties"]
+        assert "Tracing" not in props, f"{function} overrides the Tracing parameter"
+        variables = template["Globals"]["Function"]["Environment"]["Variables"]
+        variables = {**variables, **props.get("Environment", {}).get("Variables", {})}
+        disabled = resolver.value(variables["POWERTOOLS_TRACE_DISABLED"])
+        assert disabled == ("false" if on else "true")
+    assert template["Parameters"]["Tracing"]["AllowedValues"] == ["Active", "PassThrough"]
+    with pytest.raises(ValueError, match="Tracing"):
+        resolve_parameters(template, {"Tracing": "Enabled"})
 
 
 def test_api_access_log_format_is_json(template: dict[str, Any]) -> None:
