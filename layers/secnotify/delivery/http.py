@@ -35,9 +35,11 @@ from secnotify.delivery.outcome import (
     classify,
     parse_retry_after,
 )
+from secnotify.delivery.pooling import make_pool
 from secnotify.delivery.redact import Masker, masker_for
 from secnotify.delivery.signing import USER_AGENT, sign
 from secnotify.delivery.ssrf import BlockedTarget, SsrfGuard, parse_numeric_host
+from secnotify.delivery.tls import CaSource, tls_context
 from secnotify.models.integration import HEADER_NAME, HEADER_VALUE_FORBIDDEN, RESERVED_HEADERS
 from secnotify.settings import Settings, get_settings
 
@@ -63,18 +65,6 @@ def shared_pool(settings: Settings | None = None) -> urllib3.PoolManager:
         if _shared_pool is None:
             _shared_pool = make_pool(settings or get_settings())
         return _shared_pool
-
-
-def make_pool(settings: Settings) -> urllib3.PoolManager:
-    # block=False: a burst beyond maxsize opens extra connections instead of waiting.
-    pool = urllib3.PoolManager(
-        num_pools=max(64, settings.fanout_concurrency * 2),
-        maxsize=max(10, settings.fanout_concurrency),
-        block=False,
-    )
-    # Connections that report to the watchdog, which bounds each request as a whole.
-    pool.pool_classes_by_scheme = deadline.POOL_CLASSES
-    return pool
 
 
 @dataclass(frozen=True)
@@ -220,6 +210,8 @@ class WebhookSender:
         self.settings = settings or get_settings()
         self.pool = pool or shared_pool(self.settings)
         self.guard = guard or SsrfGuard.from_settings(self.settings)
+        kw = self.pool.connection_pool_kw
+        self._ca: CaSource = (kw.get("ca_certs"), kw.get("ca_cert_dir"), kw.get("ca_cert_data"))
         self.timeout = urllib3.Timeout(
             connect=self.settings.connect_timeout_s, read=self.settings.read_timeout_s
         )
@@ -284,7 +276,7 @@ class WebhookSender:
         except (OSError, UnicodeError) as exc:
             raise DnsFailure(f"DNS lookup failed for {target.host}: {dns_reason(exc)}") from None
         conn_pool = self.pool.connection_from_host(
-            ip, target.port, target.scheme, pool_kwargs=self._tls_kwargs(req, target)
+            ip, target.port, target.scheme, pool_kwargs=self._tls_kwargs(req, target, ip)
         )
         resp = conn_pool.urlopen(
             "POST",
@@ -310,14 +302,29 @@ class WebhookSender:
             error = f"HTTP {status} {resp.reason or ''}".rstrip()
         return status, error, text, retry_after, complete
 
-    def _tls_kwargs(self, req: WebhookRequest, target: _Target) -> dict[str, object] | None:
+    def _tls_kwargs(self, req: WebhookRequest, target: _Target, ip: str) -> dict[str, object] | None:
         if target.scheme != "https":
             return None
+        # The shared context of the mode (pool keys include it and cert_reqs, so the two modes
+        # never share a connection). A CA the pool was configured with is built into its
+        # context, not loaded again into it by urllib3 on every connection.
         if req.accept_any_certificate:
-            return {"cert_reqs": "CERT_NONE", "assert_hostname": False, "server_hostname": target.sni}
+            return {
+                "ssl_context": tls_context(False),
+                "cert_reqs": "CERT_NONE",
+                "assert_hostname": False,
+                "server_hostname": target.sni,
+                **_NO_CA_KWARGS,
+            }
         # We connect to an IP, so name the host for SNI and check the certificate against it.
         return {
+            "ssl_context": tls_context(True, self._ca),
             "cert_reqs": "CERT_REQUIRED",
             "server_hostname": target.sni,
-            "assert_hostname": target.sni,
+            "assert_hostname": target.sni or ip,
+            **_NO_CA_KWARGS,
         }
+
+
+# None removes a key from the pool's own keyword arguments for this pool.
+_NO_CA_KWARGS: dict[str, object] = {"ca_certs": None, "ca_cert_dir": None, "ca_cert_data": None}
