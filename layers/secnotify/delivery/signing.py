@@ -41,9 +41,8 @@ def sign(secret: str, msg_id: str, timestamp: int, body: bytes) -> str:
 
 def sign_with_key(key: bytes, msg_id: str, timestamp: int, body: bytes) -> str:
     """``sign`` with the key already decoded (``signing_key``), for a sender that keeps it."""
-    mac = hmac.new(key, f"{msg_id}.{int(timestamp)}.".encode(), hashlib.sha256)
-    mac.update(body)
-    return "v1," + base64.b64encode(mac.digest()).decode("ascii")
+    digest = hmac.digest(key, f"{msg_id}.{int(timestamp)}.".encode() + body, hashlib.sha256)
+    return "v1," + base64.b64encode(digest).decode("ascii")
 
 
 def generate_secret() -> str:
