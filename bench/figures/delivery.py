@@ -12,7 +12,7 @@ ROUNDS = 5
 def delivery_overhead(receiver: Receiver, total: int, chunk: int) -> Figure:
     import urllib3
 
-    from secnotify.delivery import WebhookSender, generate_secret, sign
+    from secnotify.delivery import SendStateCache, WebhookSender, generate_secret, sign
     from secnotify.delivery.signing import USER_AGENT
     from secnotify.models.event import sample_event
     from secnotify.settings import get_settings
@@ -22,6 +22,8 @@ def delivery_overhead(receiver: Receiver, total: int, chunk: int) -> Figure:
     body = compile_template(SLACK_TEMPLATE, "application/json").render(sample_event()).encode()
     secret = generate_secret()
     sender = WebhookSender(get_settings())
+    # The integration's send state, kept per version as the notifier keeps it.
+    states = SendStateCache()
     ours_url = receiver.url("/ours")
     bare_url = receiver.url("/bare")
     bare_pool = urllib3.PoolManager()
@@ -40,7 +42,7 @@ def delivery_overhead(receiver: Receiver, total: int, chunk: int) -> Figure:
 
     def ours(count: int) -> None:
         for i in range(count):
-            outcome = sender.send(bench_request(ours_url, body, secret, i))
+            outcome = sender.send(bench_request(ours_url, body, secret, i, states))
             if not outcome.delivered:
                 raise RuntimeError(f"delivery failed: {outcome.error}")
 
