@@ -258,7 +258,13 @@ def _read_body(resp: urllib3.BaseHTTPResponse) -> tuple[bytes, bool]:
     complete = False
     data = b""
     try:
-        data = resp.read(MAX_RESPONSE_READ + 1, decode_content=True)
+        length = getattr(resp, "length_remaining", None)
+        if length is not None and length <= MAX_RESPONSE_READ and "content-encoding" not in resp.headers:
+            # Announced, small and not compressed: one read of exactly that, without the
+            # chunked buffering a read of ``amt`` bytes goes through.
+            data = resp.read(decode_content=False)
+        else:
+            data = resp.read(MAX_RESPONSE_READ + 1, decode_content=True)
         complete = len(data) <= MAX_RESPONSE_READ
     except (HTTPError, OSError):
         pass  # the status already decided the outcome; a broken body only shortens the log
