@@ -9,19 +9,27 @@ from typing import Any
 from bench.infra import ROOT, Receiver
 
 
-def bench_request(url: str, body: bytes, secret: str, index: int) -> Any:
-    """The request figure 2 sends: the seed payload, a secret header, signed."""
-    from secnotify.delivery import WebhookRequest
+def bench_request(url: str, body: bytes, secret: str, index: int, states: Any = None) -> Any:
+    """The request figure 2 sends: the seed payload, a secret header, signed. With ``states`` (a
+    ``SendStateCache``), its send state is looked up per send as the notifier does."""
+    from secnotify.delivery import WebhookRequest, prepare_send
 
+    headers = (("Content-Type", "application/json"), ("Authorization", AUTH))
+    secret_names = frozenset({"authorization"})
+    state = None
+    if states is not None:
+        state = states.get("bench-integration", 1, lambda: prepare_send(headers, secret, secret_names))
+        headers, secret_names = state.headers, state.secret_header_names
     return WebhookRequest(
         url=url,
-        headers=(("Content-Type", "application/json"), ("Authorization", AUTH)),
+        headers=headers,
         body=body,
         accept_any_certificate=False,
         webhook_id=f"msg_{index:032d}",
         timestamp=int(time.time()),
         signing_secret=secret,
-        secret_header_names=frozenset({"authorization"}),
+        secret_header_names=secret_names,
+        state=state,
     )
 
 

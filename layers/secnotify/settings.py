@@ -90,6 +90,8 @@ class Settings(BaseModel):
     # Ports of this machine's own services (the local stack's endpoint and API) that no webhook
     # may reach even where loopback is allowed; empty in AWS.
     ssrf_deny_ports: Annotated[tuple[Port, ...], CommaList] = Field((), alias="SSRF_DENY_PORTS")
+    # Webhook hosts whose keep-alive pools are kept between events (least recently used go first).
+    http_pool_hosts: int = Field(1000, alias="HTTP_POOL_HOSTS", ge=1, le=100_000)
     max_payload_chars: int = Field(5000, alias="MAX_PAYLOAD_CHARS", ge=1, le=1_000_000)
     max_profiles: int = Field(200, alias="MAX_PROFILES", ge=1, le=1_000_000)
     max_integrations: int = Field(1000, alias="MAX_INTEGRATIONS", ge=1, le=1_000_000)

@@ -236,6 +236,23 @@ def test_undecodable_body_uses_replacement_characters(rx: Receiver) -> None:
     assert sender().send(request(rx.url("/"))).response_body == "ok \ufffd\ufffd done"
 
 
+def test_answers_are_read_whole_whether_announced_plain_or_compressed(rx: Receiver) -> None:
+    import gzip
+
+    rx.reply(
+        Reply(body=b"accepted: 1"),
+        Reply(headers=(("Content-Encoding", "gzip"),), body=gzip.compress(b"accepted: 2")),
+        Reply(body=b"accepted: 3"),
+    )
+    s = sender()
+    assert [s.send(request(rx.url("/"))).response_body for _ in range(3)] == [
+        "accepted: 1",
+        "accepted: 2",
+        "accepted: 3",
+    ]
+    assert len({r.client for r in rx.wait_for(3)}) == 1  # each read to its end: one connection
+
+
 def test_secret_values_echoed_back_are_masked(rx: Receiver) -> None:
     rx.reply(Reply(status=401, body=f"bad credentials: {SECRET_TOKEN} / {SECRET_TOKEN.split()[1]}".encode()))
     outcome = sender().send(request(rx.url("/")))

@@ -65,6 +65,14 @@ def test_a_short_secret_is_masked_as_a_whole_token_only() -> None:
     assert masker_for(["7"], None).mask("code 7 of 17") == f"code {MASK} of 17"
 
 
+def test_an_answer_exactly_as_long_as_the_shortest_form_is_still_masked() -> None:
+    masker = masker_for(["abc"], None)
+    assert masker.mask("abc") == MASK
+    assert masker.mask("ABC") == MASK
+    assert masker.mask("ab") == "ab"  # shorter than every form: left as it is, unexamined
+    assert masker_for(["7"], None).mask("7") == MASK
+
+
 def test_credentials_inside_authorization_values_are_masked_alone() -> None:
     pair = "robot:pässwörd"
     masker = masker_for(["Basic " + base64.b64encode(pair.encode()).decode(), "Bearer xyz"], None)

@@ -175,6 +175,29 @@ def test_resolves_once_and_returns_the_vetted_address() -> None:
     assert resolve.calls == [("hooks.example.com", 8443)]
 
 
+def test_every_vet_resolves_again_and_judges_the_new_answer() -> None:
+    """Verdicts on addresses are remembered; the answer for a name never is."""
+    answers = [["93.184.215.14"], ["10.0.0.7"], ["93.184.215.14"]]
+    calls: list[str] = []
+
+    def rebinding(host: str, port: int) -> list[str]:
+        calls.append(host)
+        return answers[len(calls) - 1]
+
+    guard = SsrfGuard(allow_cidrs=[], resolver=rebinding, deny_ports=[443])
+    assert guard.vet("rebind.example.com", 443) == "93.184.215.14"
+    with pytest.raises(BlockedTarget, match=r"10\.0\.0\.7 is private"):
+        guard.vet("rebind.example.com", 443)
+    assert guard.vet("rebind.example.com", 443) == "93.184.215.14"
+    assert calls == ["rebind.example.com"] * 3
+    # The same address on another port is judged for that port.
+    local = SsrfGuard(allow_cidrs=LOCAL_ALLOW, resolver=never, deny_ports=[4566])
+    assert local.vet("127.0.0.1", 8080) == "127.0.0.1"
+    with pytest.raises(BlockedTarget, match="own endpoint"):
+        local.vet("127.0.0.1", 4566)
+    assert local.vet("127.0.0.1", 8080) == "127.0.0.1"
+
+
 def test_resolver_scope_ids_do_not_hide_link_local() -> None:
     guard = SsrfGuard(allow_cidrs=[], resolver=fixed("fe80::1%2"))
     with pytest.raises(BlockedTarget, match="link-local"):

@@ -1,7 +1,14 @@
 """Webhook delivery: SSRF guard, Standard Webhooks signing, the urllib3 sender, retry rules
 (README "Delivery")."""
 
-from secnotify.delivery.http import WebhookRequest, WebhookSender, shared_pool
+from secnotify.delivery.http import (
+    SendState,
+    SendStateCache,
+    WebhookRequest,
+    WebhookSender,
+    prepare_send,
+    shared_pool,
+)
 from secnotify.delivery.outcome import DeliveryOutcome, classify, next_delay, parse_retry_after
 from secnotify.delivery.signing import USER_AGENT, generate_secret, sign
 from secnotify.delivery.ssrf import BlockedTarget, SsrfGuard
@@ -10,6 +17,8 @@ __all__ = [
     "USER_AGENT",
     "BlockedTarget",
     "DeliveryOutcome",
+    "SendState",
+    "SendStateCache",
     "SsrfGuard",
     "WebhookRequest",
     "WebhookSender",
@@ -17,6 +26,7 @@ __all__ = [
     "generate_secret",
     "next_delay",
     "parse_retry_after",
+    "prepare_send",
     "shared_pool",
     "sign",
 ]

@@ -15,6 +15,8 @@ import functools
 import logging
 import threading
 import time
+from collections import OrderedDict
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from urllib.parse import quote, urlsplit
 
@@ -35,9 +37,11 @@ from secnotify.delivery.outcome import (
     classify,
     parse_retry_after,
 )
+from secnotify.delivery.pooling import make_pool
 from secnotify.delivery.redact import Masker, masker_for
-from secnotify.delivery.signing import USER_AGENT, sign
+from secnotify.delivery.signing import USER_AGENT, sign_with_key, signing_key
 from secnotify.delivery.ssrf import BlockedTarget, SsrfGuard, parse_numeric_host
+from secnotify.delivery.tls import CaSource, tls_context
 from secnotify.models.integration import HEADER_NAME, HEADER_VALUE_FORBIDDEN, RESERVED_HEADERS
 from secnotify.settings import Settings, get_settings
 
@@ -65,18 +69,6 @@ def shared_pool(settings: Settings | None = None) -> urllib3.PoolManager:
         return _shared_pool
 
 
-def make_pool(settings: Settings) -> urllib3.PoolManager:
-    # block=False: a burst beyond maxsize opens extra connections instead of waiting.
-    pool = urllib3.PoolManager(
-        num_pools=max(64, settings.fanout_concurrency * 2),
-        maxsize=max(10, settings.fanout_concurrency),
-        block=False,
-    )
-    # Connections that report to the watchdog, which bounds each request as a whole.
-    pool.pool_classes_by_scheme = deadline.POOL_CLASSES
-    return pool
-
-
 @dataclass(frozen=True)
 class WebhookRequest:
     url: str
@@ -88,6 +80,8 @@ class WebhookRequest:
     signing_secret: str | None = None
     secret_header_names: frozenset[str] = field(default_factory=frozenset)
     test_marker: str | None = None  # the webhook-test header of a test send
+    # Prepared from exactly these headers and secrets (``SendStateCache``); None: per send.
+    state: SendState | None = field(default=None, repr=False, compare=False)
 
 
 class _Refused(Exception):
@@ -148,34 +142,112 @@ def _wire_value(value: str) -> str:
     return value.encode("utf-8").decode("latin-1")
 
 
-def _build_headers(req: WebhookRequest, target: _Target) -> urllib3.HTTPHeaderDict:
-    headers = urllib3.HTTPHeaderDict()
-    for name, value in req.headers:
+WireHeaders = dict[str, str] | urllib3.HTTPHeaderDict
+
+
+@dataclass(frozen=True, eq=False)
+class SendState:
+    """What every send of one integration version shares, worked out once: its headers screened
+    and in wire form, the signing key decoded, the masker for its secrets. ``refused`` says why
+    it cannot be sent as configured (then every send is refused with that reason).
+
+    Build it with ``prepare_send`` from exactly the request's headers and secrets;
+    ``SendStateCache`` keeps one per integration version.
+    """
+
+    headers: tuple[tuple[str, str], ...] = field(repr=False)  # as configured
+    secret_header_names: frozenset[str]
+    wire_headers: WireHeaders = field(repr=False)
+    signing_key: bytes | None = field(repr=False)
+    masker: Masker = field(repr=False)
+    refused: str | None = None
+
+
+def _screened_headers(headers: tuple[tuple[str, str], ...]) -> WireHeaders:
+    kept: list[tuple[str, str]] = []
+    for name, value in headers:
         if not HEADER_NAME.match(name):
             raise _Refused(f"header name {name[:100]!r} is not a valid HTTP header name")
         if HEADER_VALUE_FORBIDDEN.search(value):
             raise _Refused(f"header {name} has a value with control characters or line breaks")
         if name.lower() in RESERVED_HEADERS:
             continue
-        headers.add(name, _wire_value(value))
-    if "user-agent" not in headers:
-        headers["User-Agent"] = USER_AGENT
+        kept.append((name, _wire_value(value)))
+    names = {name.lower() for name, _ in kept}
+    # A plain dict goes to urllib3 as it is; only a name given twice needs the multi-value dict.
+    wire: WireHeaders = dict(kept) if len(names) == len(kept) else urllib3.HTTPHeaderDict()
+    if isinstance(wire, urllib3.HTTPHeaderDict):
+        for name, value in kept:
+            wire.add(name, value)
+    if "user-agent" not in names:
+        wire["User-Agent"] = USER_AGENT
+    return wire
+
+
+def prepare_send(
+    headers: tuple[tuple[str, str], ...],
+    signing_secret: str | None,
+    secret_header_names: frozenset[str],
+) -> SendState:
+    """The ``SendState`` of an integration's headers and signing secret."""
+    masker = masker_for(
+        (value for name, value in headers if name.lower() in secret_header_names), signing_secret
+    )
+    try:
+        wire = _screened_headers(headers)
+        try:
+            key = signing_key(signing_secret) if signing_secret else None
+        except ValueError:
+            raise _Refused("the integration's signing secret is not valid") from None
+    except _Refused as exc:
+        return SendState(headers, secret_header_names, {}, None, masker, str(exc))
+    return SendState(headers, secret_header_names, wire, key, masker)
+
+
+class SendStateCache:
+    """One ``SendState`` per key (an integration id) for its current version; thread-safe.
+
+    A send for another version rebuilds and replaces it, so an edit takes effect on the next
+    send. The least recently used go first beyond ``max_entries``.
+    """
+
+    def __init__(self, max_entries: int = 4096) -> None:
+        self.max_entries = max(1, max_entries)
+        self._entries: OrderedDict[str, tuple[int, SendState]] = OrderedDict()
+        self._lock = threading.Lock()
+
+    def __len__(self) -> int:
+        return len(self._entries)
+
+    def get(self, key: str, version: int, build: Callable[[], SendState]) -> SendState:
+        with self._lock:
+            hit = self._entries.get(key)
+            if hit is not None and hit[0] == version:
+                self._entries.move_to_end(key)
+                return hit[1]
+        state = build()  # outside the lock: a masker costs milliseconds on a secret echo
+        with self._lock:
+            self._entries[key] = (version, state)
+            self._entries.move_to_end(key)
+            while len(self._entries) > self.max_entries:
+                self._entries.popitem(last=False)
+        return state
+
+
+def _request_headers(req: WebhookRequest, state: SendState, target: _Target) -> WireHeaders:
+    if state.refused is not None:
+        raise _Refused(state.refused)
+    headers = state.wire_headers.copy()
     headers["Host"] = target.host_header
     headers["webhook-id"] = _wire_value(req.webhook_id)
     headers["webhook-timestamp"] = str(int(req.timestamp))
     if req.test_marker is not None:
         headers["webhook-test"] = req.test_marker
-    if req.signing_secret:
-        try:
-            headers["webhook-signature"] = sign(req.signing_secret, req.webhook_id, req.timestamp, req.body)
-        except ValueError:
-            raise _Refused("the integration's signing secret is not valid") from None
+    if state.signing_key is not None:
+        headers["webhook-signature"] = sign_with_key(
+            state.signing_key, req.webhook_id, req.timestamp, req.body
+        )
     return headers
-
-
-def _masker(req: WebhookRequest) -> Masker:
-    values = (value for name, value in req.headers if name.lower() in req.secret_header_names)
-    return masker_for(values, req.signing_secret)
 
 
 def _read_body(resp: urllib3.BaseHTTPResponse) -> tuple[bytes, bool]:
@@ -186,7 +258,13 @@ def _read_body(resp: urllib3.BaseHTTPResponse) -> tuple[bytes, bool]:
     complete = False
     data = b""
     try:
-        data = resp.read(MAX_RESPONSE_READ + 1, decode_content=True)
+        length = getattr(resp, "length_remaining", None)
+        if length is not None and length <= MAX_RESPONSE_READ and "content-encoding" not in resp.headers:
+            # Announced, small and not compressed: one read of exactly that, without the
+            # chunked buffering a read of ``amt`` bytes goes through.
+            data = resp.read(decode_content=False)
+        else:
+            data = resp.read(MAX_RESPONSE_READ + 1, decode_content=True)
         complete = len(data) <= MAX_RESPONSE_READ
     except (HTTPError, OSError):
         pass  # the status already decided the outcome; a broken body only shortens the log
@@ -220,13 +298,18 @@ class WebhookSender:
         self.settings = settings or get_settings()
         self.pool = pool or shared_pool(self.settings)
         self.guard = guard or SsrfGuard.from_settings(self.settings)
+        kw = self.pool.connection_pool_kw
+        self._ca: CaSource = (kw.get("ca_certs"), kw.get("ca_cert_dir"), kw.get("ca_cert_data"))
         self.timeout = urllib3.Timeout(
             connect=self.settings.connect_timeout_s, read=self.settings.read_timeout_s
         )
 
     def send(self, req: WebhookRequest) -> DeliveryOutcome:
         started = time.perf_counter()
-        masker = _masker(req)
+        state = req.state
+        if state is None:
+            state = prepare_send(req.headers, req.signing_secret, req.secret_header_names)
+        masker = state.masker
         status: int | None = None
         error: str | None = None
         kind: str | None = None
@@ -236,7 +319,7 @@ class WebhookSender:
         token = deadline.begin(budget)
         answered = False
         try:
-            status, error, body, retry_after, answered = self._attempt(req)
+            status, error, body, retry_after, answered = self._attempt(req, state)
         except _Refused as exc:
             kind, error = ERROR_INVALID, str(exc)
         except BlockedTarget as exc:
@@ -276,15 +359,17 @@ class WebhookSender:
         )
         return outcome
 
-    def _attempt(self, req: WebhookRequest) -> tuple[int, str | None, str, float | None, bool]:
+    def _attempt(
+        self, req: WebhookRequest, state: SendState
+    ) -> tuple[int, str | None, str, float | None, bool]:
         target = _parse_url(req.url)
-        headers = _build_headers(req, target)
+        headers = _request_headers(req, state, target)
         try:
             ip = self.guard.vet(target.host, target.port)
         except (OSError, UnicodeError) as exc:
             raise DnsFailure(f"DNS lookup failed for {target.host}: {dns_reason(exc)}") from None
         conn_pool = self.pool.connection_from_host(
-            ip, target.port, target.scheme, pool_kwargs=self._tls_kwargs(req, target)
+            ip, target.port, target.scheme, pool_kwargs=self._tls_kwargs(req, target, ip)
         )
         resp = conn_pool.urlopen(
             "POST",
@@ -310,14 +395,29 @@ class WebhookSender:
             error = f"HTTP {status} {resp.reason or ''}".rstrip()
         return status, error, text, retry_after, complete
 
-    def _tls_kwargs(self, req: WebhookRequest, target: _Target) -> dict[str, object] | None:
+    def _tls_kwargs(self, req: WebhookRequest, target: _Target, ip: str) -> dict[str, object] | None:
         if target.scheme != "https":
             return None
+        # The shared context of the mode (pool keys include it and cert_reqs, so the two modes
+        # never share a connection). A CA the pool was configured with is built into its
+        # context, not loaded again into it by urllib3 on every connection.
         if req.accept_any_certificate:
-            return {"cert_reqs": "CERT_NONE", "assert_hostname": False, "server_hostname": target.sni}
+            return {
+                "ssl_context": tls_context(False),
+                "cert_reqs": "CERT_NONE",
+                "assert_hostname": False,
+                "server_hostname": target.sni,
+                **_NO_CA_KWARGS,
+            }
         # We connect to an IP, so name the host for SNI and check the certificate against it.
         return {
+            "ssl_context": tls_context(True, self._ca),
             "cert_reqs": "CERT_REQUIRED",
             "server_hostname": target.sni,
-            "assert_hostname": target.sni,
+            "assert_hostname": target.sni or ip,
+            **_NO_CA_KWARGS,
         }
+
+
+# None removes a key from the pool's own keyword arguments for this pool.
+_NO_CA_KWARGS: dict[str, object] = {"ca_certs": None, "ca_cert_dir": None, "ca_cert_data": None}

@@ -118,12 +118,14 @@ class Masker:
     def __init__(self, forms: tuple[str, ...]) -> None:
         self._forms = forms  # longest first
         self._folded = tuple({f.casefold() for f in forms})
+        # The pattern matches character for character, so no text shorter than every form can hold one.
+        self._shortest = min(map(len, forms), default=0)
         self._pattern: re.Pattern[str] | None = None
         self.longest = max(map(len, forms), default=0)  # so a caller can scrub a prefix of a text
 
     def mask(self, text: str) -> str:
-        if not self._forms or not text:
-            return text
+        if not self._forms or len(text) < self._shortest:
+            return text  # also the usual short answer ("ok", "{}"), which can hold no secret
         folded = text.casefold()
         if not any(form in folded for form in self._folded):
             return text

@@ -26,14 +26,22 @@ def _secret_key(secret: str) -> bytes:
     return key
 
 
+def signing_key(secret: str) -> bytes:
+    """The HMAC key a ``whsec_`` secret stands for; ``ValueError`` when it is not valid."""
+    return _secret_key(secret)
+
+
 def sign(secret: str, msg_id: str, timestamp: int, body: bytes) -> str:
     """The ``webhook-signature`` value: ``v1,<base64 HMAC-SHA256 of "id.timestamp.body">``.
 
     The body is signed as the exact bytes sent, so receivers that verify the raw body agree with us.
     """
-    key = _secret_key(secret)
-    message = f"{msg_id}.{int(timestamp)}.".encode() + body
-    digest = hmac.new(key, message, hashlib.sha256).digest()
+    return sign_with_key(_secret_key(secret), msg_id, timestamp, body)
+
+
+def sign_with_key(key: bytes, msg_id: str, timestamp: int, body: bytes) -> str:
+    """``sign`` with the key already decoded (``signing_key``), for a sender that keeps it."""
+    digest = hmac.digest(key, f"{msg_id}.{int(timestamp)}.".encode() + body, hashlib.sha256)
     return "v1," + base64.b64encode(digest).decode("ascii")
 
 

@@ -6,6 +6,7 @@ that changes between the check and the connect (DNS rebinding) cannot steer the 
 
 from __future__ import annotations
 
+import functools
 import ipaddress
 import re
 import socket
@@ -71,6 +72,7 @@ _THIS_NETWORK = ipaddress.IPv4Network("0.0.0.0/8")
 _IPV4_PART = re.compile(r"^(0x[0-9a-f]*|0[0-7]*|[1-9][0-9]*)$")
 
 
+@functools.lru_cache(maxsize=4096)  # pure, and the same few hosts are sent to again and again
 def parse_numeric_host(host: str) -> IPAddress | None:
     """The address a numeric host stands for, in every form ``inet_aton`` accepts, else ``None``.
 
@@ -169,6 +171,9 @@ def _show_port(addr: IPAddress, port: int) -> str:
     return f"[{shown}]:{port}" if ":" in shown else f"{shown}:{port}"
 
 
+_MAX_VERDICTS = 4096
+
+
 def _default_resolver(host: str, port: int) -> list[str]:
     infos = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM)
     return [str(info[4][0]) for info in infos]
@@ -197,6 +202,7 @@ class SsrfGuard:
         )
         self.deny_ports = frozenset(deny_ports)
         self._resolve = resolver or _default_resolver
+        self._verdicts: dict[tuple[IPAddress, int], str | None] = {}
 
     @classmethod
     def from_settings(cls, settings: Settings, resolver: Resolver | None = None) -> SsrfGuard:
@@ -227,15 +233,30 @@ class SsrfGuard:
         """The address to connect to for ``host``; raises ``BlockedTarget`` when it is refused."""
         found = self.addresses(host, port)
         for addr in found:
-            if port in self.deny_ports and _this_machine(addr):
-                raise BlockedTarget(f"blocked: {_show_port(addr, port)} is the local stack's own endpoint")
-            if self._allowed(addr):
-                continue
-            reason = block_reason(addr)
-            if reason is not None:
-                raise BlockedTarget(f"blocked: {_show(addr)} is {reason}")
+            refusal = self._refusal(addr, port)
+            if refusal is not None:
+                raise BlockedTarget(refusal)
         chosen = found[0]
         # Talk IPv4 to an IPv4-mapped address: the socket layer would do so anyway.
         if isinstance(chosen, ipaddress.IPv6Address) and chosen.ipv4_mapped is not None:
             return str(chosen.ipv4_mapped)
         return str(chosen)
+
+    def _refusal(self, addr: IPAddress, port: int) -> str | None:
+        # The verdict on an address depends on nothing but it, the port and this guard's fixed
+        # lists: decided once (every send vets its target again, the answer may differ).
+        key = (addr, port)
+        try:
+            return self._verdicts[key]
+        except KeyError:
+            pass
+        refusal: str | None = None
+        if port in self.deny_ports and _this_machine(addr):
+            refusal = f"blocked: {_show_port(addr, port)} is the local stack's own endpoint"
+        elif not self._allowed(addr):
+            reason = block_reason(addr)
+            refusal = f"blocked: {_show(addr)} is {reason}" if reason is not None else None
+        if len(self._verdicts) >= _MAX_VERDICTS:
+            self._verdicts.clear()
+        self._verdicts[key] = refusal
+        return refusal

@@ -7,7 +7,14 @@ import hashlib
 import uuid
 from dataclasses import dataclass
 
-from secnotify.delivery import DeliveryOutcome, WebhookRequest, WebhookSender
+from secnotify.delivery import (
+    DeliveryOutcome,
+    SendState,
+    SendStateCache,
+    WebhookRequest,
+    WebhookSender,
+    prepare_send,
+)
 from secnotify.models.delivery import AttemptStatus, DeliveryRecord, RecordKind
 from secnotify.models.event import SecurityEvent
 from secnotify.models.integration import Integration
@@ -27,6 +34,16 @@ def delivery_id(now: float) -> str:
     """Sorts by creation time (``now``, unix seconds), so the log reads newest first with a
     reverse query."""
     return f"{int(now * 1000):013d}-{uuid.uuid4().hex[:12]}"
+
+
+def send_state(integration: Integration) -> SendState:
+    """What every send of this version of the integration shares (headers, signing key, masker)."""
+    webhook = integration.webhook
+    return prepare_send(
+        tuple((h.name, h.value) for h in webhook.headers),
+        integration.signingSecret,
+        frozenset(h.name.lower() for h in webhook.headers if h.secret),
+    )
 
 
 @dataclass(frozen=True)
@@ -52,6 +69,8 @@ class Notifier:
         self.clock = clock
         # How long a delivery record is kept: also the stored event of a test-send.
         self.record_ttl_s = settings.delivery_record_ttl_days * 86400
+        # Every live integration's send state, by id; every edit bumps the version it is kept for.
+        self.send_states = SendStateCache(settings.max_integrations)
 
     def attempt(
         self,
@@ -84,18 +103,18 @@ class Notifier:
                 retry_after_s=None,
             )
         else:
+            state = self.send_states.get(integration.id, integration.version, lambda: send_state(integration))
             request = WebhookRequest(
                 url=integration.webhook.url,
-                headers=tuple((h.name, h.value) for h in integration.webhook.headers),
+                headers=state.headers,
                 body=body,
                 accept_any_certificate=integration.webhook.acceptAnyCertificate,
                 webhook_id=msg_id,
                 timestamp=int(self.clock.wall()),
                 signing_secret=integration.signingSecret,
-                secret_header_names=frozenset(
-                    h.name.lower() for h in integration.webhook.headers if h.secret
-                ),
+                secret_header_names=state.secret_header_names,
                 test_marker=test_marker,
+                state=state,
             )
             outcome = self.sender.send(request)
         # Only the dispatcher retries; a test or a redelivery that failed has failed.
