@@ -247,3 +247,72 @@ def test_a_500_finding_burst_at_steady_state_notifies_exactly_the_50_changes(h: 
     assert (totals[Count.UNCHANGED], totals[Count.TRANSITIONS]) == (450, 50)
     resolved = bodies(h, "slack")[500:]
     assert len(resolved) == 50
+
+
+def test_a_baselined_finding_stays_silent_while_it_is_resent_unchanged() -> None:
+    h = Harness()
+    try:
+        wants(h, OPENED, RESOLVED)
+        h.integration("slack")
+        h.dispatcher.intake.lifecycle.baseline_hours = 24  # the sample was created in 2024
+        counts = [h.handle(inspector(m)).counts for m in (0, 1, 2)]
+        assert [c[Count.UNCHANGED] for c in counts] == [1, 1, 1]
+        h.handle(inspector(3, severity="CRITICAL"))  # its first change: now receivers hear of it
+        bodies_sent = len(h.receivers["slack"].requests)
+    finally:
+        h.close()
+    assert bodies_sent == 1
+
+
+def test_an_inspector_finding_and_its_late_security_hub_copies_notify_each_change_once(h: Harness) -> None:
+    # Security Hub processes Inspector's updates later than Inspector sends them: its copies must
+    # be ordered by Inspector's own time, or the old state would come back.
+    wants(h, OPENED, RESOLVED)
+    h.integration("slack")
+    h.handle(inspector(10, severity="CRITICAL"))
+    h.handle(inspector(11, "CLOSED", severity="CRITICAL"))
+    active, closed = inspector_asff("ACTIVE"), inspector_asff("CLOSED")
+    active.update(UpdatedAt="2024-09-05T13:10:56.334Z", ProcessedAt="2024-09-05T13:12:00.000Z")
+    closed.update(UpdatedAt="2024-09-05T13:11:56.334Z", ProcessedAt="2024-09-05T13:12:30.000Z")
+    h.handle(asff_event(active))
+    h.handle(asff_event(closed))
+    assert [b["title"] for b in bodies(h, "slack")] == [bodies(h, "slack")[0]["title"]] * 2
+
+
+def test_a_drop_to_informational_while_open_still_resolves_at_the_level_heard(h: Harness) -> None:
+    wants(h, OPENED, RESOLVED)
+    h.integration("slack")
+    h.handle(inspector(0, severity="HIGH"))
+    h.handle(inspector(1, severity="INFORMATIONAL"))
+    h.handle(inspector(2, "CLOSED", severity="INFORMATIONAL"))
+    assert len(h.receivers["slack"].requests) == 2
+
+
+def test_a_late_copy_with_the_same_time_but_other_content_changes_nothing(h: Harness) -> None:
+    # Inspector moves updatedAt with every change: a disagreeing copy at the stored time is stale.
+    wants(h, OPENED, RESOLVED)
+    h.integration("slack")
+    h.handle(inspector(0))
+    result = h.handle(inspector(0, "CLOSED"))
+    assert result.counts[Count.UNCHANGED] == 1
+    assert len(h.receivers["slack"].requests) == 1
+
+
+def test_a_finding_id_too_long_for_a_key_is_dead_lettered_and_the_rest_go_on(h: Harness) -> None:
+    wants(h, OPENED)
+    h.integration("slack")
+    good = asff_finding()
+    good["Severity"] = {"Label": "HIGH", "Normalized": 70}
+    long_id = copy.deepcopy(good)
+    long_id["Id"] = "\U0001f600" * 512  # within ASFF's 512 characters, 2,048 bytes of UTF-8
+    result = h.handle(asff_event(good, long_id))
+    assert (result.counts[Count.TRANSITIONS], result.counts[Count.UNREADABLE_FINDINGS]) == (1, 1)
+    assert len(h.receivers["slack"].requests) == 1
+
+
+def test_a_platform_event_whose_id_is_too_long_to_track_is_still_delivered(h: Harness) -> None:
+    h.integration("slack")
+    raw = event()
+    raw["detail"] = {**raw["detail"], "securityProblemId": "9" * 2100}
+    assert h.handle(raw).counts[Count.DELIVERED] == 1
+    assert h.findings.get("9" * 2100) is None

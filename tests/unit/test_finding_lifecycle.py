@@ -203,7 +203,10 @@ def test_two_identical_copies_racing_give_one_change_under_one_id() -> None:
         # (The id is derived from the change itself; what the swap protects is the stale-copy
         # race above.)
         assert len(results) == 2 and None not in results
-        assert results[0] == results[1]
+        first, second = results
+        assert first is not None and second is not None
+        assert (first.transition, first.event_id) == (second.transition, second.event_id)
+        assert sorted([first.replay, second.replay]) == [False, True]
 
 
 def test_a_redelivered_snapshot_replays_its_transition_under_the_same_id() -> None:

@@ -27,6 +27,12 @@ def one_ocsf(**changes: Any) -> Any:
     return snapshot
 
 
+def test_archived_is_resolved_for_a_finding_that_is_not_guarddutys() -> None:
+    info = {**ocsf_event()["detail"]["findings"][0]["finding_info"], "uid": "arn:aws:securityhub:x:finding/1"}
+    assert one_ocsf(status_id=5, finding_info=info).status is FindingStatus.RESOLVED
+    assert one_ocsf(status_id=5).status is FindingStatus.MUTED
+
+
 def test_ocsf_guardduty_sample_is_the_expected_snapshot() -> None:
     s = one_ocsf()
     uid = ocsf_event()["detail"]["findings"][0]["finding_info"]["uid"]
@@ -61,7 +67,7 @@ def test_ocsf_guardduty_sample_is_the_expected_snapshot() -> None:
         ({"status_id": 2, "status": "In Progress"}, FindingStatus.ACTIVE),
         ({"status_id": 3}, FindingStatus.MUTED),
         ({"status_id": 4}, FindingStatus.RESOLVED),
-        ({"status_id": 5}, FindingStatus.RESOLVED),
+        ({"status_id": 5}, FindingStatus.MUTED),  # the sample is GuardDuty's: archived is muted
         ({"status_id": 6}, FindingStatus.RESOLVED),
         ({"status_id": 99, "status": "Other"}, FindingStatus.ACTIVE),
         ({"status_id": None, "status": "Resolved"}, FindingStatus.RESOLVED),  # the caption stands in

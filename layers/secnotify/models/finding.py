@@ -40,6 +40,11 @@ DISPLAY_CODES: dict[FindingSource, str] = {
 }
 
 
+# A finding's state is keyed by ``FINDING#<id>``, and DynamoDB keys hold 2,048 bytes: ids are
+# capped well below that (ASFF's own limit is 512 characters).
+MAX_FINDING_ID_BYTES = 1024
+
+
 def display_id(source: FindingSource, finding_id: str) -> str:
     """A short id for people: the source's code and the finding id's last 12 characters."""
     return f"{DISPLAY_CODES[source]}-{finding_id[-12:]}"
@@ -74,6 +79,10 @@ class FindingSnapshot(BaseModel):
     entities: tuple[AffectedEntity, ...] = ()
     tags: tuple[Tag, ...] = ()
     sample: bool = False  # a sample finding (GuardDuty CreateSampleFindings)
+    # False where a change may keep the update time (a person's workflow change in Security Hub,
+    # without ProcessedAt): then a snapshot with the stored time but other content is a change.
+    # Elsewhere it is a late copy, and changes nothing.
+    updated_at_moves: bool = True
 
     @computed_field  # type: ignore[prop-decorator]
     @property
@@ -108,6 +117,9 @@ class FindingState(BaseModel):
     # (so an active finding is then reopened rather than opened).
     notified_risk_level: EventRiskLevel | None = None
     last_transition: FindingTransition | None = None  # what the snapshot at ``updated_at`` made
+    # Recorded silently on first sight (older than the baseline) and unchanged since: it stays
+    # silent until it changes.
+    baselined: bool = False
     # Counts the writes: the compare-and-swap key, since a change need not move ``updated_at``
     # (Security Hub leaves UpdatedAt alone when a person changes a finding's workflow status).
     revision: int = 0

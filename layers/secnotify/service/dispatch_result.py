@@ -28,6 +28,7 @@ class Count(StrEnum):
     RECEIVED = "received"  # an EventBridge event reached the dispatcher, readable or not
     TRANSITIONS = "transitions"  # finding snapshots that changed what receivers know
     UNCHANGED = "unchanged"  # finding snapshots that changed nothing receivers care about
+    REPLAYED = "replayed"  # copies of a finding's last change: sent only if the first was not
     UNREADABLE_FINDINGS = "unreadable_findings"  # findings of a batch skipped (and dead-lettered)
 
 

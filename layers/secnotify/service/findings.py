@@ -25,7 +25,13 @@ from datetime import UTC, datetime, timedelta
 
 from secnotify.models.common import EventRiskLevel
 from secnotify.models.event import SecurityEvent
-from secnotify.models.finding import FindingSnapshot, FindingState, FindingStatus, FindingTransition
+from secnotify.models.finding import (
+    MAX_FINDING_ID_BYTES,
+    FindingSnapshot,
+    FindingState,
+    FindingStatus,
+    FindingTransition,
+)
 from secnotify.service.clock import Clock
 from secnotify.service.ports.findings import FindingStateStore
 
@@ -47,13 +53,20 @@ def transition_event_id(finding_id: str, transition: FindingTransition, revision
 
 def decide(previous: FindingState | None, snapshot: FindingSnapshot, baseline: datetime | None) -> Decision:
     """What ``snapshot`` means after ``previous``. ``baseline``: on first sight, an active finding
-    created before it is recorded without a notification (an install into a busy account)."""
+    created before it is recorded without a notification (an install into a busy account), and
+    stays silent until it changes."""
     at = snapshot.updated_at.timestamp()
-    if previous is not None and at < previous.updated_at:
-        return Decision(previous, None)  # an older snapshot after a newer one
-    if previous is not None and at == previous.updated_at and _says_the_same(previous, snapshot):
-        return Decision(previous, previous.last_transition, replay=previous.last_transition is not None)
-    transition = _transition(previous, snapshot, baseline)
+    if previous is not None:
+        if at < previous.updated_at:
+            return Decision(previous, None)  # an older snapshot after a newer one
+        if at == previous.updated_at:
+            if _says_the_same(previous, snapshot):
+                replay = previous.last_transition is not None
+                return Decision(previous, previous.last_transition, replay=replay)
+            if snapshot.updated_at_moves:
+                return Decision(previous, None)  # a late copy that disagrees: not newer
+    baselined = previous.baselined if previous is not None else _before(snapshot, baseline)
+    transition = _transition(previous, snapshot, baselined)
     open_notified = previous.open_notified if previous is not None else False
     told_level = previous.notified_risk_level if previous is not None else None
     if transition is FindingTransition.RESOLVED:
@@ -68,9 +81,17 @@ def decide(previous: FindingState | None, snapshot: FindingSnapshot, baseline: d
         open_notified=open_notified,
         notified_risk_level=told_level,
         last_transition=transition,
+        baselined=baselined and transition is None and snapshot.status is not FindingStatus.RESOLVED,
         revision=previous.revision + 1 if previous is not None else 1,
     )
     return Decision(state, transition)
+
+
+def _before(snapshot: FindingSnapshot, baseline: datetime | None) -> bool:
+    created = snapshot.created_at
+    if baseline is None or created is None:
+        return False
+    return snapshot.status is FindingStatus.ACTIVE and created < baseline
 
 
 def _says_the_same(state: FindingState, snapshot: FindingSnapshot) -> bool:
@@ -78,7 +99,7 @@ def _says_the_same(state: FindingState, snapshot: FindingSnapshot) -> bool:
 
 
 def _transition(
-    previous: FindingState | None, snapshot: FindingSnapshot, baseline: datetime | None
+    previous: FindingState | None, snapshot: FindingSnapshot, baselined: bool
 ) -> FindingTransition | None:
     status = snapshot.status
     if status is FindingStatus.MUTED:
@@ -87,10 +108,13 @@ def _transition(
         told_open = previous is not None and previous.open_notified
         return FindingTransition.RESOLVED if told_open else None
     # ACTIVE
+    if snapshot.risk_level is EventRiskLevel.NONE:
+        return None  # no profile can receive it: it opens (or changes) when its level rises
     if previous is None:
-        old = baseline is not None and snapshot.created_at is not None and snapshot.created_at < baseline
-        return None if old else FindingTransition.OPENED
+        return None if baselined else FindingTransition.OPENED
     if not previous.open_notified:
+        if baselined and snapshot.risk_level == previous.risk_level:
+            return None  # recorded silently, and still as it was
         heard = previous.notified_risk_level is not None
         return FindingTransition.REOPENED if heard else FindingTransition.OPENED
     if snapshot.risk_level != previous.notified_risk_level:
@@ -105,6 +129,7 @@ class Observation:
     # The level receivers are told: the snapshot's, except that a resolution keeps the level
     # they heard (Security Hub lowers a passed control to INFORMATIONAL, which no profile wants).
     risk_level: EventRiskLevel
+    replay: bool = False  # a copy of the last change: sent only if its first copy was not
 
 
 class FindingLifecycle:
@@ -132,7 +157,7 @@ class FindingLifecycle:
                 state = decision.state
                 event_id = transition_event_id(snapshot.finding_id, decision.transition, state.revision)
                 told = state.notified_risk_level or snapshot.risk_level
-                return Observation(decision.transition, event_id, told)
+                return Observation(decision.transition, event_id, told, decision.replay)
         raise RuntimeError(f"finding {snapshot.display_id} kept changing during {_MAX_RACES} attempts")
 
     def track(self, event: SecurityEvent) -> None:
@@ -145,8 +170,8 @@ class FindingLifecycle:
 def tracked_state(event: SecurityEvent) -> FindingState | None:
     """The state of a problem whose event already says its transition (the platform's own
     events): kept so that "what is open" has one answer across sources; None without an id."""
-    if not event.security_problem_id:
-        return None
+    if not event.security_problem_id or len(event.security_problem_id.encode()) > MAX_FINDING_ID_BYTES:
+        return None  # no id to keep it under (the event itself is still delivered)
     if event.muted:
         status = FindingStatus.MUTED
     elif event.status == "RESOLVED":

@@ -49,7 +49,7 @@ class Intake:
             if observed is None:
                 result.counts[Count.UNCHANGED] += 1
                 continue
-            result.counts[Count.TRANSITIONS] += 1
+            result.counts[Count.REPLAYED if observed.replay else Count.TRANSITIONS] += 1
             reading.events.append(
                 security_event(snapshot, observed.transition, observed.event_id, observed.risk_level)
             )

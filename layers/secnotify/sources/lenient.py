@@ -20,6 +20,7 @@ from itertools import islice
 from typing import Any
 
 from secnotify.models.event import AffectedEntity, Tag
+from secnotify.models.finding import MAX_FINDING_ID_BYTES
 from secnotify.sources.dates import parse_date
 
 TITLE_MAX = 1_000
@@ -111,9 +112,11 @@ def finding_id(value: object, field: str) -> str:
     if len(value) > TEXT_MAX:
         raise Unreadable(f"{field} is longer than {TEXT_MAX} characters")
     try:
-        value.encode("utf-8")
+        size = len(value.encode("utf-8"))
     except UnicodeEncodeError:
         raise Unreadable(f"{field} is not valid Unicode") from None
+    if size > MAX_FINDING_ID_BYTES:
+        raise Unreadable(f"{field} is longer than {MAX_FINDING_ID_BYTES} bytes of UTF-8")
     return value
 
 

@@ -6,7 +6,7 @@ unreadable one is skipped with its reason (see ``aws``).
 Decisions where the documentation leaves room:
 - Status, strongest first: the origin's own state where ASFF carries it (Inspector's
   ``aws/inspector/FindingStatus`` CLOSED is resolved and SUPPRESSED muted; GuardDuty's
-  ``aws/guardduty/service/archived`` "true" is muted, as an archived finding is natively); then
+  ``aws/guardduty/service/archived`` "true" or an archived record is muted, as natively); then
   ``RecordState`` ARCHIVED, ``Compliance.Status`` PASSED or ``Workflow.Status`` RESOLVED is
   resolved; ``Workflow.Status`` SUPPRESSED is muted; anything else is active. The legacy
   ``WorkflowState`` stands in when ``Workflow`` is absent (DEFERRED is muted).
@@ -15,9 +15,14 @@ Decisions where the documentation leaves room:
   parser does; an absent or unknown label is derived from the score.
 - Score: Inspector's score (``aws/inspector/inspectorScore``), GuardDuty's severity, else the
   highest CVSS base score, else ``Severity.Normalized`` / 10.
-- Order: the later of ``UpdatedAt`` and ``ProcessedAt``: a person's workflow or severity change
-  (``BatchUpdateFindings``) leaves ``UpdatedAt`` alone but is processed anew. Where neither
-  moves, the lifecycle still tells a change by its content.
+- Order: ``UpdatedAt`` for an Inspector or GuardDuty finding, which is the origin's own time,
+  so its direct and Security Hub copies are ordered alike. For Security Hub's own findings the
+  later of ``UpdatedAt`` and ``ProcessedAt``: a person's workflow or severity change
+  (``BatchUpdateFindings``) leaves ``UpdatedAt`` alone but is processed anew; without
+  ``ProcessedAt`` the snapshot says its time may not move, and the lifecycle tells a change by
+  its content.
+- GuardDuty has no "resolved": an archived GuardDuty finding (natively, or ``RecordState``
+  ARCHIVED) is muted, as the native parser has it.
 - Console link: the origin's console for Inspector and GuardDuty findings, else Security Hub's
   finding search. ``SourceUrl`` is not used: it is whatever the provider put there.
 """
@@ -51,9 +56,15 @@ def parse_securityhub_asff(event: Mapping[str, Any]) -> list[FindingSnapshot]:
     return aws.read_batch(envelope, detail, _finding)
 
 
-def _last_change(f: Mapping[str, Any]) -> datetime | None:
-    times = [t for t in (L.date(f.get("UpdatedAt")), L.date(f.get("ProcessedAt"))) if t is not None]
-    return max(times) if times else None
+def _last_change(f: Mapping[str, Any], source: FindingSource) -> tuple[datetime | None, bool]:
+    """The snapshot's order time, and whether it moves with every change (see the docstring)."""
+    updated = L.date(f.get("UpdatedAt"))
+    if source is not FindingSource.SECURITY_HUB:
+        return updated, True  # ordered as its origin orders it, so both paths agree
+    processed = L.date(f.get("ProcessedAt"))
+    if processed is None:
+        return updated, False
+    return (max(updated, processed) if updated is not None else processed), True
 
 
 def _finding(f: Mapping[str, Any], env: aws.Envelope) -> FindingSnapshot:
@@ -66,11 +77,13 @@ def _finding(f: Mapping[str, Any], env: aws.Envelope) -> FindingSnapshot:
     risk_score = _score(f, source, fields, base)
     region = L.text(f.get("Region"), 64) or env.region
     account = L.text(f.get("AwsAccountId"), 64) or env.account
+    changed, moves = _last_change(f, source)
     return FindingSnapshot(
         source=source,
         finding_id=fid,
         status=_status(f, source, fields),
-        updated_at=aws.updated_at(_last_change(f), env),
+        updated_at=aws.updated_at(changed, env),
+        updated_at_moves=moves,
         created_at=L.date(f.get("FirstObservedAt"), f.get("CreatedAt")),
         risk_level=_level(f, source, risk_score),
         risk_score=risk_score,
@@ -98,9 +111,12 @@ def _status(f: Mapping[str, Any], source: FindingSource, fields: Mapping[str, An
         native = _INSPECTOR_STATUS.get(L.upper(fields.get("aws/inspector/FindingStatus")))
         if native is not None:
             return native
-    if source is FindingSource.GUARDDUTY and L.upper(fields.get("aws/guardduty/service/archived")) == "TRUE":
+    archived = L.upper(f.get("RecordState")) == "ARCHIVED"
+    # GuardDuty has no "resolved": archived is muted, however the finding arrives.
+    native_archive = L.upper(fields.get("aws/guardduty/service/archived")) == "TRUE"
+    if source is FindingSource.GUARDDUTY and (archived or native_archive):
         return FindingStatus.MUTED
-    if L.upper(f.get("RecordState")) == "ARCHIVED":
+    if archived:
         return FindingStatus.RESOLVED
     if L.upper(L.path(f, "Compliance", "Status")) == "PASSED":
         return FindingStatus.RESOLVED

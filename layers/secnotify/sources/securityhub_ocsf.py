@@ -5,7 +5,8 @@ each readable one becomes a snapshot, an unreadable one is skipped with its reas
 ``aws``).
 
 Decisions where the documentation leaves room:
-- Status: ``status_id`` 3 (Suppressed) is muted; 4 (Resolved), 5 (Archived), 6 (Deleted) and
+- Status: ``status_id`` 3 (Suppressed) is muted, and so is 5 (Archived) for a GuardDuty
+  finding, which has no "resolved"; 4 (Resolved), 5 (Archived), 6 (Deleted) and
   ``activity_id`` 3 (Close) are resolved; a compliance finding whose check passes
   (``compliance.status_id`` 1) is resolved too, as ``Compliance.Status`` PASSED is in ASFF.
   The ``status`` caption stands in when ``status_id`` is absent.
@@ -26,7 +27,7 @@ from typing import Any
 
 from secnotify.models.common import EventRiskLevel
 from secnotify.models.event import AffectedEntity, Tag
-from secnotify.models.finding import FindingSnapshot, FindingStatus
+from secnotify.models.finding import FindingSnapshot, FindingSource, FindingStatus
 from secnotify.sources import aws
 from secnotify.sources import lenient as L
 from secnotify.sources.eventbridge import derive_risk_level
@@ -49,6 +50,7 @@ _STATUS_IDS = {
     6: FindingStatus.RESOLVED,
 }
 _STATUS_CAPTIONS = {"NEW": 1, "IN PROGRESS": 2, "SUPPRESSED": 3, "RESOLVED": 4, "ARCHIVED": 5, "DELETED": 6}
+_ARCHIVED = 5
 _CLOSE_ACTIVITY = 3
 _COMPLIANCE_PASS = 1
 
@@ -74,7 +76,7 @@ def _finding(o: Mapping[str, Any], env: aws.Envelope) -> FindingSnapshot:
     return FindingSnapshot(
         source=source,
         finding_id=fid,
-        status=_status(o),
+        status=_status(o, source),
         updated_at=aws.updated_at(own_update, env),
         created_at=L.date(
             info.get("first_seen_time"),
@@ -108,9 +110,11 @@ def _enum(value: object, captions: Mapping[str, int]) -> int | None:
     return captions.get(L.upper(value))
 
 
-def _status(o: Mapping[str, Any]) -> FindingStatus:
+def _status(o: Mapping[str, Any], source: FindingSource) -> FindingStatus:
     status_id = _enum(o.get("status_id"), {}) or _enum(o.get("status"), _STATUS_CAPTIONS)
     status = _STATUS_IDS.get(status_id) if status_id is not None else None
+    if source is FindingSource.GUARDDUTY and status_id == _ARCHIVED:
+        return FindingStatus.MUTED  # GuardDuty has no "resolved": archived is muted
     if status is not None:
         return status
     if _enum(o.get("activity_id"), {}) == _CLOSE_ACTIVITY:
