@@ -47,6 +47,8 @@ __all__ = ["DispatchResult", "Dispatcher", "RetryNotReady"]
 FLUSH_EVERY = 12
 FLUSH_INTERVAL_S = 0.25
 LEASE_MARGIN_S = 30.0
+# An event's states are spread over at most this many partitions, each read with one query.
+MAX_CLAIM_SHARDS = 64
 
 
 class Dispatcher:
@@ -138,7 +140,11 @@ class Dispatcher:
             return
         lease_s = (remaining_s if remaining_s is not None else self.settings.claim_lease_s) + LEASE_MARGIN_S
         lease = self.ledger.begin_event(
-            event.event_id, event.model_dump_json(), lease_s, self.settings.state_ttl_s
+            event.event_id,
+            event.model_dump_json(),
+            lease_s,
+            self.settings.state_ttl_s,
+            claim_shards(len(targets), self.settings.claims_per_shard),
         )
         if not lease.acquired:
             # Another invocation is fanning this event out. Look again once its lease ends:
@@ -186,6 +192,12 @@ class Dispatcher:
         if cutoff is not None and self.clock.monotonic() > cutoff:
             return self.attempts.handed_off(integration.id)
         return self.attempts.send(event, integration, 1)
+
+
+def claim_shards(targets: int, per_shard: int) -> int:
+    """Over how many partitions an event to ``targets`` integrations spreads its states: at most
+    ``per_shard`` states each (README "Scale, on paper"), one for all but large fan-outs."""
+    return max(1, min(MAX_CLAIM_SHARDS, -(-targets // per_shard)))
 
 
 def _dump_raw(raw: Any) -> str:
