@@ -102,6 +102,10 @@ class Settings(BaseModel):
     config_max_age_s: float = Field(60.0, alias="CONFIG_MAX_AGE_SECONDS", ge=0, le=86400)
     delivery_record_ttl_days: int = Field(30, alias="DELIVERY_RECORD_TTL_DAYS", ge=1, le=3650)
     claim_lease_s: float = Field(60.0, alias="CLAIM_LEASE_SECONDS", gt=0, le=LAMBDA_MAX_S)
+    # Outcome batches of one event written at once, each on its own thread beside the fan-out.
+    outcome_write_concurrency: int = Field(6, alias="OUTCOME_WRITE_CONCURRENCY", ge=1, le=64)
+    # Notification states per DynamoDB partition key in one event: larger fan-outs get more keys.
+    claims_per_shard: int = Field(250, alias="CLAIMS_PER_SHARD", ge=1, le=1000)
     # API Gateway refuses bodies over 10 MB before we see them.
     max_request_body_bytes: int = Field(262144, alias="MAX_REQUEST_BODY_BYTES", ge=1, le=10 * 1024 * 1024)
     render_max_output_bytes: int = Field(

@@ -2,6 +2,9 @@
 
 Checks marked ``conditional`` exercise a conditional write: a ledger that skips its conditions
 must fail them (tests/contract/test_ledger_contract.py shows it does).
+
+Each check runs on an event begun with one shard and with several (``Subject.shards``); ``other``
+is a second ledger on the same store, as another process has it, which knows nothing yet.
 """
 
 from __future__ import annotations
@@ -25,6 +28,8 @@ class Subject:
     log: DeliveryLog
     clock: FakeClock
     event_id: str
+    shards: int
+    other: DeliveryLedger
 
 
 LEDGER: Contract[Subject] = Contract()
@@ -47,20 +52,25 @@ def _record(event_id: str, integration_id: str, n: int = 1) -> DeliveryRecord:
     )
 
 
+def _open(s: Subject) -> None:
+    """Begin the event with the subject's shards, as the event path does before any state."""
+    assert s.ledger.begin_event(s.event_id, '{"a":1}', lease_s=30, ttl_s=TTL, shards=s.shards).acquired
+
+
 def _schedule(s: Subject, integration_id: str, attempt: int) -> None:
     s.ledger.record_outcomes(s.event_id, [Outcome(integration_id, S.RETRY_SCHEDULED, attempt)], TTL)
 
 
 @check(conditional=True)
 def a_running_lease_keeps_others_out_until_it_ends(s: Subject) -> None:
-    first = s.ledger.begin_event(s.event_id, '{"a":1}', lease_s=30, ttl_s=TTL)
+    first = s.ledger.begin_event(s.event_id, '{"a":1}', lease_s=30, ttl_s=TTL, shards=s.shards)
     assert first.acquired and not first.took_over
     s.clock.advance(10)
-    second = s.ledger.begin_event(s.event_id, '{"a":1}', lease_s=30, ttl_s=TTL)
+    second = s.ledger.begin_event(s.event_id, '{"a":1}', lease_s=30, ttl_s=TTL, shards=s.shards)
     assert not second.acquired
     assert abs(second.held_until - (s.clock.wall() + 20)) < 0.01
     s.clock.advance(21)
-    third = s.ledger.begin_event(s.event_id, '{"a":1}', lease_s=30, ttl_s=TTL)
+    third = s.ledger.begin_event(s.event_id, '{"a":1}', lease_s=30, ttl_s=TTL, shards=s.shards)
     assert third.acquired and third.took_over
 
 
@@ -69,12 +79,13 @@ def a_kept_event_without_a_lease_is_begun_fresh(s: Subject) -> None:
     assert s.ledger.get_event(s.event_id) is None
     s.ledger.put_event(s.event_id, '{"kept":true}', ttl_s=TTL)
     assert s.ledger.get_event(s.event_id) == '{"kept":true}'
-    lease = s.ledger.begin_event(s.event_id, '{"kept":true}', lease_s=30, ttl_s=TTL)
+    lease = s.ledger.begin_event(s.event_id, '{"kept":true}', lease_s=30, ttl_s=TTL, shards=s.shards)
     assert lease.acquired and not lease.took_over
 
 
 @check(conditional=True)
 def only_a_scheduled_attempt_can_be_claimed(s: Subject) -> None:
+    _open(s)
     assert s.ledger.claim(s.event_id, "nothing-scheduled", 1, 60, TTL) is None
     _schedule(s, "i", 2)
     assert s.ledger.claim(s.event_id, "i", 1, 60, TTL) is None
@@ -88,6 +99,7 @@ def only_a_scheduled_attempt_can_be_claimed(s: Subject) -> None:
 
 @check(conditional=True)
 def an_attempt_in_flight_is_claimed_again_only_once_its_lease_ran_out(s: Subject) -> None:
+    _open(s)
     _schedule(s, "i", 2)
     first = s.ledger.claim(s.event_id, "i", 2, 60, TTL)
     assert first is not None
@@ -104,6 +116,7 @@ def an_attempt_in_flight_is_claimed_again_only_once_its_lease_ran_out(s: Subject
 
 @check(conditional=True)
 def only_the_owner_settles_and_only_once(s: Subject) -> None:
+    _open(s)
     _schedule(s, "i", 1)
     owner = s.ledger.claim(s.event_id, "i", 1, 60, TTL)
     assert owner is not None
@@ -117,6 +130,7 @@ def only_the_owner_settles_and_only_once(s: Subject) -> None:
 
 @check(conditional=True)
 def settled_states_cannot_be_claimed(s: Subject) -> None:
+    _open(s)
     for state in (S.DELIVERED, S.FAILED, S.CANCELLED):
         s.ledger.record_outcomes(s.event_id, [Outcome(f"i-{state}", state, 1)], TTL)
         assert s.ledger.claim(s.event_id, f"i-{state}", 1, 60, TTL) is None, state
@@ -124,6 +138,7 @@ def settled_states_cannot_be_claimed(s: Subject) -> None:
 
 @check(conditional=True)
 def of_many_racing_claims_exactly_one_wins(s: Subject) -> None:
+    _open(s)
     _schedule(s, "i", 2)
     with ThreadPoolExecutor(8) as pool:
         owners = list(pool.map(lambda _: s.ledger.claim(s.event_id, "i", 2, 60, TTL), range(16)))
@@ -132,6 +147,7 @@ def of_many_racing_claims_exactly_one_wins(s: Subject) -> None:
 
 @check(conditional=False)
 def outcomes_are_written_whatever_stands_and_with_their_records(s: Subject) -> None:
+    _open(s)
     _schedule(s, "i", 1)
     assert s.ledger.claim(s.event_id, "i", 1, 60, TTL) is not None
     record = _record(s.event_id, "i")
@@ -155,3 +171,68 @@ def the_log_reads_records_back_as_written_newest_first(s: Subject) -> None:
     assert isinstance(read, DeliveryRecord) and read == newer and read.test_marker == "true"
     page, _token = s.log.list_deliveries("i", 10, None)
     assert page == [newer, older]
+
+
+@check(conditional=True)
+def a_kept_event_keeps_a_running_lease(s: Subject) -> None:
+    _open(s)
+    s.ledger.put_event(s.event_id, '{"kept":true}', ttl_s=TTL)
+    assert s.ledger.get_event(s.event_id) == '{"kept":true}'
+    assert not s.other.begin_event(s.event_id, '{"a":1}', lease_s=30, ttl_s=TTL, shards=s.shards).acquired
+
+
+WIDE = 300  # more states than one shard of a large fan-out holds
+
+
+def _wide(s: Subject) -> dict[str, tuple[S, int, float]]:
+    """WIDE outcomes, written in batches as the event path does: what each should read back."""
+    statuses = (S.DELIVERED, S.FAILED, S.RETRY_SCHEDULED, S.CANCELLED)
+    want = {f"int-{n:03d}": (statuses[n % 4], 1 + n % 3, float(n)) for n in range(WIDE)}
+    outcomes = [Outcome(iid, st, attempt, None, TTL, nb) for iid, (st, attempt, nb) in want.items()]
+    for start in range(0, WIDE, 12):
+        s.ledger.record_outcomes(s.event_id, outcomes[start : start + 12], TTL)
+    return want
+
+
+def _read(ledger: DeliveryLedger, event_id: str) -> dict[str, tuple[S, int, float]]:
+    return {iid: (c.status, c.attempt, c.not_before) for iid, c in ledger.get_claims(event_id).items()}
+
+
+@check(conditional=False)
+def every_state_of_a_wide_event_is_read_back_by_every_process(s: Subject) -> None:
+    _open(s)
+    want = _wide(s)
+    assert _read(s.ledger, s.event_id) == want
+    assert _read(s.other, s.event_id) == want
+
+
+@check(conditional=True)
+def another_process_claims_and_settles_a_wide_events_states(s: Subject) -> None:
+    _open(s)
+    ids = [f"int-{n:02d}" for n in range(40)]
+    s.ledger.record_outcomes(s.event_id, [Outcome(i, S.RETRY_SCHEDULED, 2) for i in ids], TTL)
+    assert s.other.get_event(s.event_id) == '{"a":1}'  # as the retry path reads it first
+    owners = {i: s.other.claim(s.event_id, i, 2, 60, TTL) for i in ids}
+    assert None not in owners.values()
+    assert all(s.ledger.claim(s.event_id, i, 2, 60, TTL) is None for i in ids)
+    for i, owner in owners.items():
+        assert owner is not None and s.other.settle_claim(s.event_id, i, 2, owner, S.DELIVERED, 2)
+    assert {c.status for c in s.ledger.get_claims(s.event_id).values()} == {S.DELIVERED}
+    assert len(s.ledger.get_claims(s.event_id)) == len(ids)
+
+
+@check(conditional=False)
+def the_call_that_creates_an_event_fixes_its_shards_for_good(s: Subject) -> None:
+    _open(s)
+    want = _wide(s)
+    s.clock.advance(31)
+    # Taken over by processes that would have chosen otherwise (the configuration changed):
+    # the states stay where the first call put them, for the old process and the new ones.
+    for shards in (1, 7):
+        assert s.other.begin_event(s.event_id, '{"a":1}', lease_s=30, ttl_s=TTL, shards=shards).acquired
+        late = [f"late-{shards}-{n}" for n in range(20)]
+        s.other.record_outcomes(s.event_id, [Outcome(i, S.DELIVERED, 1) for i in late], TTL)
+        want.update({i: (S.DELIVERED, 1, 0.0) for i in late})
+        assert _read(s.ledger, s.event_id) == want
+        assert _read(s.other, s.event_id) == want
+        s.clock.advance(31)

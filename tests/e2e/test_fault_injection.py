@@ -102,7 +102,13 @@ def _deliveries(ddb: Any, table: str, integration_id: str) -> list[dict[str, Any
 
 
 def _start_workers(stack: Any, tmp: Path) -> list[tuple[subprocess.Popen[bytes], Path]]:
-    env = {**os.environ, "PYTHONPATH": os.pathsep.join(["layers", "."]), "POWERTOOLS_LOG_LEVEL": "WARNING"}
+    env = {
+        **os.environ,
+        "PYTHONPATH": os.pathsep.join(["layers", "."]),
+        "POWERTOOLS_LOG_LEVEL": "WARNING",
+        # Two states per shard: every event's claims are spread, as a large fan-out's are.
+        "CLAIMS_PER_SHARD": "2",
+    }
     workers = []
     roles = [("inbox", stack.inbox_queue_url)] * INBOX_WORKERS + [
         ("retry", stack.retry_queue_url)

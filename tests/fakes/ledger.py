@@ -67,16 +67,25 @@ class InMemoryLedger:
         self.checks = checks
         self._lock = threading.Lock()
         self._events: dict[str, tuple[str, float | None]] = {}  # event id -> (json, leaseUntil)
+        # Kept as DynamoDB keeps it (fixed when the event is created); states are not placed by
+        # it here, as nothing a caller sees depends on where they are.
+        self.shards: dict[str, int] = {}
         self._states: dict[tuple[str, str], _State] = {}
 
     def put_event(self, event_id: str, event_json: str, ttl_s: int) -> None:
         with self._lock:
-            self._events[event_id] = (event_json, None)  # a put replaces the item, lease and all
+            old = self._events.get(event_id)
+            self._events[event_id] = (event_json, old[1] if old is not None else None)
 
-    def begin_event(self, event_id: str, event_json: str, lease_s: float, ttl_s: int) -> Lease:
+    def begin_event(
+        self, event_id: str, event_json: str, lease_s: float, ttl_s: int, shards: int = 1
+    ) -> Lease:
+        if shards < 1:
+            raise ValueError(f"an event has at least one shard, not {shards}")
         now = self.clock()
         with self._lock:
             old = self._events.get(event_id)
+            self.shards.setdefault(event_id, shards if old is None else 1)
             held = old[1] if old is not None else None
             if self.checks and held is not None and not held < now:
                 return Lease(acquired=False, held_until=held)

@@ -98,6 +98,8 @@ def _text_shape(text: str) -> Any:
 
 def _key_shape(pk: str, sk: str) -> dict[str, str]:
     kind = pk.split("#")[0]
+    if kind.startswith("CLAIM") and kind[5:].isdigit():
+        kind = "CLAIM"  # any shard of an event's states: the same items as its first shard's
     if kind == "DELIVERIES":
         return {"pk": kind, "sk": "<deliveryId>"}
     if sk.startswith(("KEY#", "COUNTER#")):
@@ -355,6 +357,7 @@ def _scenarios(cap: Capture, rx: dict[str, Any]) -> None:
     _lease_and_hand_off(cap, rx, ids)
     _test_send_and_redelivery(cap, ids, e_opened)
     _dead_letters(cap, ids, e_opened)
+    _sharded_event(cap)
     _finding_states(cap)
     _keys_and_configuration(cap)
 
@@ -566,6 +569,28 @@ def _dead_letters(cap: Capture, ids: dict[str, str], e_opened: str) -> None:
         "a retry whose event is no longer kept",
         dead_letter("retry", "no longer"),
     )
+
+
+def _sharded_event(cap: Capture) -> None:
+    """An event whose states are spread over shards: one state per shard at most here, so its
+    four integrations (two delivered, one failed, one scheduled) are as a 1,000-way fan-out's."""
+    e_sharded = f"wire-sharded-{uuid.uuid4()}"
+    with _environment({"CLAIMS_PER_SHARD": "1"}):
+        out = dispatch(load_event("opened.json", e_sharded))
+    assert _nonzero(out) == {"received": 1, "matched": 4, "delivered": 2, "failed": 1, "retrying": 1}, out
+    table = scan(cap.table)
+    event = table[(f"EVENT#{e_sharded}", "EVENT")]
+    assert event["shards"] == {"N": "4"}, event
+    states = [
+        item
+        for (pk, _), item in sorted(table.items())
+        if pk.endswith(f"#{e_sharded}") and pk != f"EVENT#{e_sharded}"
+    ]
+    assert len(states) == 4, states
+    cap.keep_items("event-sharded", "stored event with four shards, and its states in them", [event, *states])
+    (retry,) = cap.drain_retries()
+    cap.keep_message("retry-attempt-sharded", "retry message for attempt 2 of that event", retry)
+    cap.seen_messages += drain(cap.dead_letter_url)
 
 
 def _finding_states(cap: Capture) -> None:

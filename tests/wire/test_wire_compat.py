@@ -355,3 +355,21 @@ def test_the_code_still_writes_the_captured_shapes(moto_endpoint: str, tmp_path:
         assert fixture_shapes(fresh[name]) == fixture_shapes(fixture(name)), name
     # What was written to disk is what the run returned.
     assert sorted(p.stem for p in tmp_path.glob("*.json")) == committed
+
+
+def test_a_sharded_events_states_are_found_in_their_shards_and_its_retry_settled(stack: Any) -> None:
+    items = fixture("event-sharded")["items"]
+    (event,) = [i for i in items if i["sk"]["S"] == "EVENT"]
+    assert event["shards"] == {"N": "4"}
+    event_id = event["pk"]["S"].removeprefix("EVENT#")
+    states = {i["sk"]["S"].removeprefix("INT#"): i["status"]["S"] for i in items if i["sk"]["S"] != "EVENT"}
+    message = json.loads(body("retry-attempt-sharded"))
+    assert message["eventId"] == event_id and states[message["integrationId"]] == "RETRY_SCHEDULED"
+    with Receiver() as rx:
+        load(stack, *CONFIG, "event-sharded", url=rx.url("/"))
+        # A process that has not seen the event finds each state through the event's shard count.
+        assert {iid: state(event_id, iid).status for iid in states} == states
+        assert dispatch_retries([body("retry-attempt-sharded")])["batchItemFailures"] == []
+        rx.wait_for(1)
+    settled = state(event_id, message["integrationId"])
+    assert (settled.status, settled.attempt) == ("DELIVERED", 2)

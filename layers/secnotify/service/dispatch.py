@@ -10,16 +10,17 @@ Exactly-once, as a receiver sees it, rests on two kinds of ledger items (README 
   or deleted meanwhile).
 
 The event path sends only to integrations without a state item, and records outcomes in
-batches as sends complete. Retries (service/retry.py) claim their attempt with a conditional
-write. Both write outcomes through one finish step (service/finish.py), whose docstring argues
-its order. A crash can at worst resend the notifications whose outcome was not yet written,
-with the same webhook-id.
+batches as sends complete, several batches at once (each keeps the finish step's order; batches
+are independent) and all of them before the event is done. Retries (service/retry.py) claim
+their attempt with a conditional write. Both write outcomes through one finish step
+(service/finish.py), whose docstring argues its order. A crash can at worst resend the
+notifications whose outcome was not yet written, with the same webhook-id.
 """
 
 from __future__ import annotations
 
 import json
-from concurrent.futures import ThreadPoolExecutor, as_completed
+from concurrent.futures import Future, ThreadPoolExecutor, as_completed, wait
 from typing import Any
 
 from secnotify.matching import select_targets
@@ -46,6 +47,8 @@ __all__ = ["DispatchResult", "Dispatcher", "RetryNotReady"]
 FLUSH_EVERY = 12
 FLUSH_INTERVAL_S = 0.25
 LEASE_MARGIN_S = 30.0
+# An event's states are spread over at most this many partitions, each read with one query.
+MAX_CLAIM_SHARDS = 64
 
 
 class Dispatcher:
@@ -66,6 +69,11 @@ class Dispatcher:
         self.settings = settings
         self.clock = clock
         self._pool = ThreadPoolExecutor(max_workers=settings.fanout_concurrency, thread_name_prefix="fanout")
+        # Outcomes are written on their own few threads: queued behind sends on the fan-out
+        # pool, they would wait for the slowest receivers.
+        self._writers = ThreadPoolExecutor(
+            max_workers=settings.outcome_write_concurrency, thread_name_prefix="outcomes"
+        )
         # A batch's findings are looked up on the fan-out pool: it is idle until they are.
         self.intake = Intake(lifecycle, mapper=self._pool.map)
         self.attempts = Attempts(notifier, settings, clock)
@@ -132,7 +140,11 @@ class Dispatcher:
             return
         lease_s = (remaining_s if remaining_s is not None else self.settings.claim_lease_s) + LEASE_MARGIN_S
         lease = self.ledger.begin_event(
-            event.event_id, event.model_dump_json(), lease_s, self.settings.state_ttl_s
+            event.event_id,
+            event.model_dump_json(),
+            lease_s,
+            self.settings.state_ttl_s,
+            claim_shards(len(targets), self.settings.claims_per_shard),
         )
         if not lease.acquired:
             # Another invocation is fanning this event out. Look again once its lease ends:
@@ -157,22 +169,35 @@ class Dispatcher:
             worst = self.settings.worst_send_s
             cutoff = self.clock.monotonic() + remaining_s - worst
         futures = [self._pool.submit(self._first_attempt, event, t, cutoff) for t in todo]
+        writes: list[Future[None]] = []
         batch: list[Sent] = []
         flushed = self.clock.monotonic()
-        for future in as_completed(futures):
-            sent = future.result()
-            result.counts[sent.count_as] += 1
-            batch.append(sent)
-            if len(batch) >= FLUSH_EVERY or self.clock.monotonic() - flushed > FLUSH_INTERVAL_S:
-                self.finisher.finish_batch(event.event_id, batch)
-                batch, flushed = [], self.clock.monotonic()
-        if batch:
-            self.finisher.finish_batch(event.event_id, batch)
+        try:
+            for future in as_completed(futures):
+                sent = future.result()
+                result.counts[sent.count_as] += 1
+                batch.append(sent)
+                if len(batch) >= FLUSH_EVERY or self.clock.monotonic() - flushed > FLUSH_INTERVAL_S:
+                    writes.append(self._writers.submit(self.finisher.finish_batch, event.event_id, batch))
+                    batch, flushed = [], self.clock.monotonic()
+            if batch:
+                writes.append(self._writers.submit(self.finisher.finish_batch, event.event_id, batch))
+        finally:
+            # Every batch handed over is written (or has failed) before the event is done.
+            wait(writes)
+        for write in writes:
+            write.result()  # the first failed batch's error, once the others are written
 
     def _first_attempt(self, event: SecurityEvent, integration: Integration, cutoff: float | None) -> Sent:
         if cutoff is not None and self.clock.monotonic() > cutoff:
             return self.attempts.handed_off(integration.id)
         return self.attempts.send(event, integration, 1)
+
+
+def claim_shards(targets: int, per_shard: int) -> int:
+    """Over how many partitions an event to ``targets`` integrations spreads its states: at most
+    ``per_shard`` states each (README "Scale, on paper"), one for all but large fan-outs."""
+    return max(1, min(MAX_CLAIM_SHARDS, -(-targets // per_shard)))
 
 
 def _dump_raw(raw: Any) -> str:

@@ -54,7 +54,9 @@ class Finisher:
     state_ttl_s: int
 
     def finish_batch(self, event_id: str, batch: Sequence[Sent]) -> None:
-        """The event path: the lease holder's outcomes, states and records in batches."""
+        """The event path: the lease holder's outcomes, states and records in batches. Several
+        batches of one event may be finished at once on different threads: each keeps the order
+        above, and none depends on another, as each holds notifications of its own."""
 
         record_ttl_s = self.notifier.record_ttl_s
 

@@ -6,6 +6,8 @@ Layout (pk / sk):
 - ``EVENT#<eventId>`` / ``EVENT``: the normalised event, kept for retries and redelivery; it
   carries the fan-out lease.
 - ``CLAIM#<eventId>`` / ``INT#<integrationId>``: where each notification of the event stands.
+  A large fan-out spreads these over shards (``claim_shards``): shard 0 is ``CLAIM#<eventId>``,
+  shard k > 0 is ``CLAIM<k>#<eventId>``; the event item's ``shards`` says how many (absent: 1).
 - ``DELIVERIES#<integrationId>`` / ``<deliveryId>``: the delivery log, newest first by id.
 - ``FINDING#<findingId>`` / ``STATE``: what was last seen of an AWS finding (status, risk level,
   zones), to tell a change from a re-send.
@@ -14,6 +16,7 @@ Layout (pk / sk):
 from __future__ import annotations
 
 import json
+import zlib
 from collections.abc import Mapping
 from typing import Any
 
@@ -53,12 +56,22 @@ def event_key(event_id: str) -> Key:
     return _key(f"EVENT#{event_id}", "EVENT")
 
 
-def claims_pk(event_id: str) -> str:
-    return f"CLAIM#{event_id}"
+def claims_pk(event_id: str, shard: int = 0) -> str:
+    """The partition of one shard of an event's states. Shard 0 keeps the key of an unsharded
+    event, so items written before sharding read as shard 0 of 1. Other shards put their number
+    where that key has its ``#``: an event id may hold ``#``, but no ``CLAIM#...`` key is ever
+    another event's ``CLAIM<k>#...``."""
+    return f"CLAIM#{event_id}" if shard == 0 else f"CLAIM{shard}#{event_id}"
 
 
-def claim_key(event_id: str, integration_id: str) -> Key:
-    return _key(claims_pk(event_id), f"{CLAIM_SK_PREFIX}{integration_id}")
+def claim_shard(integration_id: str, shards: int) -> int:
+    """Which of an event's ``shards`` holds this integration's state: stable across processes."""
+    return zlib.crc32(integration_id.encode("utf-8", "surrogatepass")) % shards if shards > 1 else 0
+
+
+def claim_key(event_id: str, integration_id: str, shards: int = 1) -> Key:
+    shard = claim_shard(integration_id, shards)
+    return _key(claims_pk(event_id, shard), f"{CLAIM_SK_PREFIX}{integration_id}")
 
 
 def finding_key(finding_id: str) -> Key:

@@ -14,7 +14,7 @@ class EventArchive(Protocol):
     the integration routes use (a test-send keeps its event; a redelivery reads one back)."""
 
     def put_event(self, event_id: str, event_json: str, ttl_s: int) -> None:
-        """Keep an event for redelivery, without touching its lease."""
+        """Keep an event for redelivery, without touching its lease or its shard count."""
 
     def get_event(self, event_id: str) -> str | None: ...
 
@@ -25,9 +25,16 @@ class DeliveryLedger(EventArchive, Protocol):
     Times are the ledger's own clock (unix seconds): a lease runs out by that clock.
     """
 
-    def begin_event(self, event_id: str, event_json: str, lease_s: float, ttl_s: int) -> Lease:
+    def begin_event(
+        self, event_id: str, event_json: str, lease_s: float, ttl_s: int, shards: int = 1
+    ) -> Lease:
         """Store the event and take the right to fan it out for ``lease_s`` seconds, unless
-        another holder's lease still runs."""
+        another holder's lease still runs.
+
+        ``shards``: over how many partitions the event's state items are spread, so a large
+        fan-out does not write them all to one. Only the call that creates the event sets it;
+        the event keeps it for good (every later reader and writer finds its states by it), and
+        an event stored without it (``put_event``, or before sharding) has one."""
 
     def record_outcomes(self, event_id: str, outcomes: list[Outcome], ttl_s: int) -> None:
         """Write states and delivery records unconditionally: only the lease holder calls it."""
