@@ -19,7 +19,13 @@ _THROTTLE_CODES = frozenset(
 def dynamodb_client(max_attempts: int = 5) -> Any:
     client = boto3.client(
         "dynamodb",
-        config=Config(retries={"max_attempts": max_attempts, "mode": "standard"}, max_pool_connections=64),
+        config=Config(
+            retries={"max_attempts": max_attempts, "mode": "standard"},
+            max_pool_connections=64,
+            # Every request is built by this package and DynamoDB checks it anyway; client-side
+            # validation cost about 0.2 ms of CPU per notification on a 1,000-way fan-out.
+            parameter_validation=False,
+        ),
     )
     # After botocore's own retries: every call of every adapter, in one place.
     client.meta.events.register("after-call.dynamodb", _raise_throttled)
