@@ -59,6 +59,12 @@ def _deny_own_ports(ports: tuple[int, ...]) -> None:
     os.environ["SSRF_DENY_PORTS"] = ",".join(str(port) for port in ports)
 
 
+# Someone trying the stack creates an integration and sends an event at once: the dispatcher
+# reloads its configuration a second after a change and waits for it (in AWS: 15 s, then in the
+# background up to 60 s).
+RUN_PARAMETERS = {"ConfigCacheTtlSeconds": "1", "ConfigMaxAgeSeconds": "0"}
+
+
 def start(
     endpoint: str | None = None,
     api_port: int = 3000,
@@ -83,7 +89,7 @@ def start(
 
     from local.provision import provision
 
-    stack = provision(endpoint, region=region, prefix=prefix)
+    stack = provision(endpoint, region=region, prefix=prefix, parameters=RUN_PARAMETERS)
     os.environ.update(stack.environment())
     _deny_own_ports(own_ports(endpoint, api_port))
 
