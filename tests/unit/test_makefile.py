@@ -54,8 +54,9 @@ def test_python_3_11_only_where_3_13_is_absent() -> None:
     assert tuple(int(x) for x in version.split(".")) >= (3, 11)
 
 
-def test_make_test_says_which_python_it_runs_on() -> None:
-    recipe = subprocess.run(
+def _make_database() -> str:
+    """make's rules and variables as it reads the Makefile (nothing is run)."""
+    return subprocess.run(
         ["make", "--no-print-directory", "-p", "-n", "-f", "Makefile", "help"],
         cwd=ROOT,
         capture_output=True,
@@ -63,20 +64,17 @@ def test_make_test_says_which_python_it_runs_on() -> None:
         timeout=60,
         check=True,
     ).stdout
+
+
+def test_make_test_says_which_python_it_runs_on() -> None:
+    recipe = _make_database()
     block = recipe.split("\npytest: venv", 1)[1].split("\n\n", 1)[0]
     assert 'echo "pytest on ' in block and "sys.executable" in block and "python_version()" in block
     assert "$(PYTHON) -m venv $(VENV)" in recipe
 
 
 def test_make_validate_lints_both_templates() -> None:
-    recipe = subprocess.run(
-        ["make", "--no-print-directory", "-p", "-n", "-f", "Makefile", "help"],
-        cwd=ROOT,
-        capture_output=True,
-        text=True,
-        timeout=60,
-        check=True,
-    ).stdout
+    recipe = _make_database()
     block = recipe.split("\nvalidate: ", 1)[1].split("\n\n", 1)[0]
     assert "$(SAM) validate --lint --template template.yaml" in block
     # The forwarding template is plain CloudFormation: cfn-lint itself, from the SAM virtualenv.
