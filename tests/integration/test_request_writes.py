@@ -111,28 +111,40 @@ def exchange(conn: HTTPConnection, body: Any, chunked: bool) -> int:
     return int(response.status)
 
 
+def capture(
+    listener: socket.socket, conn_cls: type[HTTPConnection], writes: Writes, case: str, watched: bool
+) -> tuple[list[bytes], bytes]:
+    """The writes a connection of ``conn_cls`` makes for one request, and the bytes its peer reads
+    (a bare listening socket: no answer is needed to see what was sent)."""
+    body, chunked = BODIES[case]
+    if callable(body):
+        body = body()
+    conn = conn_cls("127.0.0.1", listener.getsockname()[1])
+    token = deadline.begin(10.0) if watched else None
+    try:
+        conn.request("POST", "/same", body=body, headers=HEADERS, chunked=chunked)
+    finally:
+        if token is not None:
+            assert deadline.end(token) is False  # the watchdog did not fire
+    sent = writes.take()
+    peer, _ = listener.accept()
+    conn.close()
+    with peer:
+        received = b""
+        while chunk := peer.recv(65536):
+            received += chunk
+    return sent, received
+
+
 @pytest.mark.parametrize("watched", [False, True], ids=["no-deadline", "under-a-deadline"])
 @pytest.mark.parametrize("case", list(BODIES))
 def test_the_watched_connection_sends_the_same_bytes_as_urllib3_in_fewer_writes(
     writes: Writes, case: str, watched: bool
 ) -> None:
-    body, chunked = BODIES[case]
-    with Receiver() as rx:
-        plain = HTTPConnection("127.0.0.1", rx.port)
-        exchange(plain, body, chunked)
-        plain.close()
-        reference = writes.take()
-
-        ours = deadline.WatchedHTTPConnection("127.0.0.1", rx.port)
-        token = deadline.begin(10.0) if watched else None
-        try:
-            status = exchange(ours, body, chunked)
-        finally:
-            if token is not None:
-                assert deadline.end(token) is False  # the watchdog did not fire
-        ours.close()
-        sent = writes.take()
-    assert status == 200
+    with socket.create_server(("127.0.0.1", 0)) as listener:  # one port: the same Host header
+        reference, reference_received = capture(listener, HTTPConnection, writes, case, watched)
+        sent, received = capture(listener, deadline.WatchedHTTPConnection, writes, case, watched)
+    assert received == reference_received == b"".join(reference)
     assert reference[0].endswith(b"\r\n\r\n")  # urllib3 alone: the header block by itself
     if len(reference) == 1:  # no body: the header block alone, still one write
         assert sent == reference
