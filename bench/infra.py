@@ -103,7 +103,7 @@ class Children:
     def tls_receiver(self, delay_s: float, cert_pem: str) -> Receiver:
         """An HTTPS receiver in its own process, serving ``cert_pem`` (certificate and key)."""
         child = self.start(f"tls-receiver({delay_s})", "tls-receiver", str(delay_s), cert_pem)
-        return Receiver(f"https://{LOOPBACK}:{child.port}")
+        return Receiver(f"https://{LOOPBACK}:{child.port}", child.proc.pid)
 
     def stop_all(self) -> None:
         for child in reversed(self.items):
@@ -114,6 +114,7 @@ class Children:
 @dataclass(frozen=True)
 class Receiver:
     base_url: str
+    pid: int = 0  # its process, for the CPU it uses
 
     def url(self, path: str) -> str:
         return f"{self.base_url}{path}"

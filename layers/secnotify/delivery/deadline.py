@@ -161,17 +161,57 @@ def end(token: int) -> bool:
     return WATCHDOG.disarm(token)
 
 
+_BYTES = (bytes, bytearray, memoryview)
+
+
 class _Watched:
-    """Mixin: the connection a request uses reports itself to the watchdog."""
+    """Mixin: the connection a request uses reports itself to the watchdog, and sends the header
+    block together with the first piece of the body.
+
+    urllib3 sends the header block and the body in two writes: over TLS that is two records and
+    two syscalls per request, and the second write can wait on Nagle and a delayed ACK.
+    http.client's own ``_send_output`` joins them when it is given the body; urllib3 never gives
+    it, so the header block is held here until the next ``send`` (or the end of the request)."""
+
+    _held_head: bytes | None = None
+    _holding = False
 
     def request(self, *args: Any, **kwargs: Any) -> Any:
         token = getattr(_current, "token", None)
-        if token is None:
-            return super().request(*args, **kwargs)  # type: ignore[misc]
-        WATCHDOG.attach(token, self)
-        result = super().request(*args, **kwargs)  # type: ignore[misc]
-        WATCHDOG.sent(token)
+        if token is not None:
+            WATCHDOG.attach(token, self)
+        self._holding = True
+        try:
+            result = super().request(*args, **kwargs)  # type: ignore[misc]
+            self._flush_head()  # no body: the header block alone
+        finally:
+            self._holding = False
+            self._held_head = None  # a request that failed half-way leaves nothing behind
+        if token is not None:
+            WATCHDOG.sent(token)
         return result
+
+    def send(self, data: Any) -> None:
+        if self._holding:  # the first send of a request is the header block (``endheaders``)
+            self._holding = False
+            self._held_head = bytes(data)
+            return
+        head = self._held_head
+        if head is None:
+            super().send(data)  # type: ignore[misc]
+            return
+        self._held_head = None
+        if isinstance(data, _BYTES):
+            super().send(head + bytes(data))  # type: ignore[misc]
+        else:  # a file or an iterable: http.client sends it piece by piece
+            super().send(head)  # type: ignore[misc]
+            super().send(data)  # type: ignore[misc]
+
+    def _flush_head(self) -> None:
+        head = self._held_head
+        if head is not None:
+            self._held_head = None
+            super().send(head)  # type: ignore[misc]
 
 
 class WatchedHTTPConnection(_Watched, HTTPConnection):
