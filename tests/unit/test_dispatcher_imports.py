@@ -21,6 +21,7 @@ API_ONLY = (
     "secnotify.service.common",
     "secnotify.http_api",
     "secnotify.models.api",
+    "secnotify.models.integration_api",
     "secnotify.models.examples",
 )
 
