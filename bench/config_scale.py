@@ -19,7 +19,8 @@ import uuid
 from typing import Any
 
 from bench.infra import BASE_ENV, Children, median
-from secnotify.models.integration import MAX_HEADER_BYTES, IntegrationInput
+from secnotify.models.integration import MAX_HEADER_BYTES
+from secnotify.models.integration_api import IntegrationInput
 
 
 def _headers(secret: bool) -> list[dict[str, Any]]:

@@ -124,7 +124,7 @@ def batched_integrations() -> Any:
 def create_integrations(receiver: Receiver, count: int) -> str:
     """One profile for opened events, ``count`` signed integrations on it, via the service layer
     (creates written in batches: see ``batched_integrations``)."""
-    from secnotify.models.integration import IntegrationInput
+    from secnotify.models.integration_api import IntegrationInput
     from secnotify.models.profile import AlertingProfileInput
     from secnotify.service.wiring import api_services
 

@@ -39,7 +39,7 @@ def _certificates(directory: Path) -> tuple[str, list[str]]:
 
 def _create(base_url: str, names: list[str]) -> None:
     from bench.figures.common import AUTH, SLACK_TEMPLATE, batched_integrations
-    from secnotify.models.integration import IntegrationInput
+    from secnotify.models.integration_api import IntegrationInput
     from secnotify.models.profile import AlertingProfileInput
     from secnotify.service.wiring import api_services
 

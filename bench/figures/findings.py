@@ -55,7 +55,7 @@ def _imports(minute: int, passing: int = 0) -> Iterator[dict[str, Any]]:
 
 
 def _setup(receiver: Receiver) -> None:
-    from secnotify.models.integration import IntegrationInput
+    from secnotify.models.integration_api import IntegrationInput
     from secnotify.models.profile import AlertingProfileInput
     from secnotify.service.wiring import api_services
 

@@ -26,7 +26,7 @@ from secnotify.models.api import (
     TestSendResult,
 )
 from secnotify.models.delivery import AttemptStatus
-from secnotify.models.integration import IntegrationInput, IntegrationView
+from secnotify.models.integration_api import IntegrationInput, IntegrationView
 from secnotify.models.profile import AlertingProfile, AlertingProfileInput
 from secnotify.service.wiring import api_services
 from secnotify.settings import tracing_enabled

@@ -10,7 +10,7 @@ from aws_lambda_powertools.metrics import MetricUnit
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from secnotify.service.dispatch_result import Count, DispatchResult
-from secnotify.service.wiring import dispatcher
+from secnotify.service.dispatcher_wiring import dispatcher
 from secnotify.settings import tracing_enabled
 
 logger = Logger()

@@ -138,7 +138,7 @@ def test_origin_is_scheme_idna_host_and_explicit_port(
 
 def test_the_rule_holds_in_the_service_layer_itself(api: ApiClient, stack: Any) -> None:
     # Any edit path (the PUT route today) goes through the service; call it directly.
-    from secnotify.models.integration import IntegrationInput
+    from secnotify.models.integration_api import IntegrationInput
     from secnotify.service.errors import BadRequest
     from secnotify.service.wiring import api_services
 

@@ -13,7 +13,7 @@ from hypothesis import strategies as st
 
 from secnotify.models.common import EventRiskLevel, TriggerEvent
 from secnotify.models.event import ManagementZone, SecurityEvent
-from secnotify.models.integration import IntegrationInput
+from secnotify.models.integration_api import IntegrationInput
 from secnotify.models.profile import AlertingProfileInput
 from secnotify.sources import SOURCE_DETAIL_TYPES, MalformedEvent, parse_eventbridge
 from secnotify.sources.eventbridge import DetailType

@@ -9,7 +9,7 @@ from typing import Annotated, Any
 from pydantic import BaseModel, ConfigDict, Field
 
 from secnotify.models.delivery import DeliveryRecord
-from secnotify.models.integration import IntegrationInput, IntegrationView
+from secnotify.models.integration_api import IntegrationInput, IntegrationView
 from secnotify.models.profile import AlertingProfile
 
 

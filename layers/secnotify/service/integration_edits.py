@@ -10,14 +10,13 @@ from secnotify.delivery import generate_secret
 from secnotify.models.integration import (
     MAX_HEADER_BYTES,
     Integration,
-    IntegrationInput,
     StoredHeader,
     StoredWebhook,
-    WebhookHeader,
     header_bytes,
     show_origin,
     url_origin,
 )
+from secnotify.models.integration_api import IntegrationInput, WebhookHeader
 from secnotify.service.errors import BadRequest
 from secnotify.templating import RenderLimits, validate_template
 

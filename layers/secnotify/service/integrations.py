@@ -10,7 +10,8 @@ from typing import Any
 
 from secnotify.models.delivery import DeliveryRecord, RecordKind
 from secnotify.models.event import SecurityEvent, sample_event
-from secnotify.models.integration import Integration, IntegrationInput, IntegrationView
+from secnotify.models.integration import Integration
+from secnotify.models.integration_api import IntegrationInput, IntegrationView
 from secnotify.service.common import check_if_match, new_id, now_iso
 from secnotify.service.errors import BadRequest, Conflict
 from secnotify.service.integration_edits import apply_input, check_payload_length, error_view, stored_doc

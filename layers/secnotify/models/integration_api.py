@@ -1,0 +1,165 @@
+"""An integration as the config API reads it from a client (the inputs, checked field by field)
+and shows it (the views, secrets withheld). Apart from ``integration`` so the dispatcher, which
+only loads stored integrations, never builds these models."""
+
+from __future__ import annotations
+
+from typing import Annotated, Literal
+from urllib.parse import urlsplit
+
+from pydantic import BaseModel, ConfigDict, Field, StrictBool, field_validator, model_validator
+
+from secnotify.models.common import NotBlank
+from secnotify.models.integration import (
+    HEADER_NAME,
+    HEADER_VALUE_FORBIDDEN,
+    RESERVED_HEADERS,
+    SIGNING_SECRET_PATTERN,
+    Integration,
+)
+
+
+class WebhookHeader(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    name: Annotated[str, Field(min_length=1, max_length=500)]
+    # repr=False: a secret value must not surface in a debug log of the parsed request.
+    value: Annotated[str, Field(max_length=8192)] | None = Field(default=None, repr=False)
+    secret: StrictBool = False
+
+    @field_validator("name")
+    @classmethod
+    def _valid_name(cls, value: str) -> str:
+        if not HEADER_NAME.match(value):
+            raise ValueError("header name may contain only RFC 9110 token characters")
+        if value.lower() in RESERVED_HEADERS:
+            raise ValueError(f"header {value} is set by secnotify and cannot be overridden")
+        return value
+
+    @model_validator(mode="after")
+    def _content_type_is_public(self) -> WebhookHeader:
+        if self.secret and self.name.lower() == "content-type":
+            raise ValueError("the Content-Type header cannot be secret")
+        return self
+
+    @field_validator("value")
+    @classmethod
+    def _valid_value(cls, value: str | None) -> str | None:
+        if value is not None and HEADER_VALUE_FORBIDDEN.search(value):
+            raise ValueError("header value must not contain control characters or line breaks")
+        return value
+
+
+class WebhookInput(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    url: Annotated[str, Field(min_length=1, max_length=1000)]
+    acceptAnyCertificate: StrictBool = False
+    headers: Annotated[list[WebhookHeader], Field(max_length=100)] = Field(default_factory=list)
+    payload: Annotated[str, Field(min_length=1)]
+
+    @field_validator("url")
+    @classmethod
+    def _valid_url(cls, value: str) -> str:
+        if HEADER_VALUE_FORBIDDEN.search(value) or " " in value:
+            raise ValueError("url must not contain spaces or control characters")
+        try:
+            parts = urlsplit(value)
+            parts.port  # noqa: B018 - raises on a malformed port
+        except ValueError as exc:
+            raise ValueError(f"url is not a valid URL: {exc}") from None
+        if parts.scheme not in {"http", "https"}:
+            raise ValueError("url must start with http:// or https://")
+        if not parts.hostname:
+            raise ValueError("url must name a host")
+        if parts.username is not None or parts.password is not None:  # `https://@host/` too
+            raise ValueError("url must not carry credentials; use a secret header instead")
+        return value
+
+    @model_validator(mode="after")
+    def _content_type_required(self) -> WebhookInput:
+        names = [h.name.lower() for h in self.headers]
+        if "content-type" not in names:
+            raise ValueError("webhook.headers must include a Content-Type header")
+        duplicates = sorted({n for n in names if names.count(n) > 1})
+        if duplicates:
+            raise ValueError(f"webhook.headers lists {', '.join(duplicates)} more than once")
+        return self
+
+    def content_type(self) -> str:
+        for header in self.headers:
+            if header.name.lower() == "content-type":
+                return header.value or ""
+        return ""
+
+
+class IntegrationInput(BaseModel):
+    """What a client sends to create or replace an integration."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    displayName: Annotated[str, Field(min_length=1, max_length=100), NotBlank]
+    enabled: StrictBool = True
+    type: Literal["WEBHOOK"] = "WEBHOOK"
+    alertingProfileId: Annotated[str, Field(min_length=1, max_length=64)]
+    webhook: WebhookInput
+    signingSecret: Annotated[str, Field(pattern=SIGNING_SECRET_PATTERN, max_length=200)] | None = Field(
+        default=None, repr=False
+    )
+    generateSigningSecret: StrictBool = False
+
+
+class PublicHeader(BaseModel):
+    name: str
+    value: str | None = None
+    secret: bool = False
+
+
+class PublicWebhook(BaseModel):
+    url: str
+    acceptAnyCertificate: bool
+    headers: list[PublicHeader]
+    payload: str
+
+
+class IntegrationView(BaseModel):
+    """An integration as the API shows it: secret values and the signing secret withheld."""
+
+    id: str
+    displayName: str
+    enabled: bool
+    type: Literal["WEBHOOK"]
+    alertingProfileId: str
+    webhook: PublicWebhook
+    hasSigningSecret: bool
+    signingSecret: str | None = Field(
+        default=None, description="Present only in the response that created or rotated it."
+    )
+    version: int
+    createdAt: str
+    updatedAt: str
+
+    @classmethod
+    def of(cls, item: Integration, reveal_signing_secret: bool = False) -> IntegrationView:
+        headers = [
+            PublicHeader(name=h.name, value=None if h.secret else h.value, secret=h.secret)
+            for h in item.webhook.headers
+        ]
+        return cls(
+            id=item.id,
+            displayName=item.displayName,
+            enabled=item.enabled,
+            type=item.type,
+            alertingProfileId=item.alertingProfileId,
+            webhook=PublicWebhook(
+                url=item.webhook.url,
+                acceptAnyCertificate=item.webhook.acceptAnyCertificate,
+                headers=headers,
+                payload=item.webhook.payload,
+            ),
+            hasSigningSecret=item.signingSecret is not None,
+            signingSecret=item.signingSecret if reveal_signing_secret else None,
+            version=item.version,
+            createdAt=item.createdAt,
+            updatedAt=item.updatedAt,
+        )
