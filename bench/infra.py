@@ -25,7 +25,9 @@ BASE_ENV = LOCAL_ENV
 
 
 def child_env(extra: dict[str, str] | None = None) -> dict[str, str]:
-    env = {k: v for k, v in os.environ.items() if k != "AWS_PROFILE"}
+    # Children may write bytecode whatever this shell says: the import figures measure warm
+    # .pyc files on both sides, as site-packages has them (and as the layer ships them).
+    env = {k: v for k, v in os.environ.items() if k not in ("AWS_PROFILE", "PYTHONDONTWRITEBYTECODE")}
     env.update(BASE_ENV)
     env["PYTHONPATH"] = os.pathsep.join([str(ROOT / "layers"), str(ROOT)])
     env.update(extra or {})

@@ -82,3 +82,8 @@ def test_make_validate_lints_both_templates() -> None:
     assert lint.startswith("$(SAM_VENV)/bin/cfn-lint ")
     assert lint.split()[-1] == "forwarding/template.yaml"
     assert (ROOT / "forwarding" / "template.yaml").is_file()
+
+
+def test_make_build_ships_bytecode_that_a_read_only_code_directory_can_use() -> None:
+    block = _make_database().split("\nbuild: ", 1)[1].split("\n\n", 1)[0]
+    assert "-m compileall" in block and "--invalidation-mode unchecked-hash .aws-sam/build" in block
