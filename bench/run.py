@@ -154,7 +154,7 @@ def main(argv: list[str] | None = None) -> int:
         from bench import figures
 
         started = time.perf_counter()
-        figures.create_integrations(slow, args.integrations)
+        figures.create_integrations([slow.url(f"/fanout/{i}") for i in range(args.integrations)], "opened")
         print(
             f"setup: stack {stack.table_name}, 1 profile + {args.integrations} signed integrations "
             f"created through the service layer in {time.perf_counter() - started:.1f} s",

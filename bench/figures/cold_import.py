@@ -39,30 +39,27 @@ def _tracing_on(daemon_port: int) -> dict[str, str]:
     }
 
 
-def _import_once(module: str, env: dict[str, str]) -> tuple[float, float]:
-    started = time.perf_counter()
-    out = subprocess.run(
-        [sys.executable, "-c", _IMPORT.format(module=module)],
+def _python(args: list[str], env: dict[str, str], timeout_s: float = 60) -> subprocess.CompletedProcess[str]:
+    """A fresh interpreter of this virtualenv, run from the repository root."""
+    return subprocess.run(
+        [sys.executable, *args],
         cwd=ROOT,
         env=env,
         capture_output=True,
         text=True,
-        timeout=60,
+        timeout=timeout_s,
         check=True,
     )
+
+
+def _import_once(module: str, env: dict[str, str]) -> tuple[float, float]:
+    started = time.perf_counter()
+    out = _python(["-c", _IMPORT.format(module=module)], env)
     return float(out.stdout.strip().splitlines()[-1]), time.perf_counter() - started
 
 
 def importtime_top(module: str, env: dict[str, str], top: int) -> list[str]:
-    out = subprocess.run(
-        [sys.executable, "-X", "importtime", "-c", f"import {module}"],
-        cwd=ROOT,
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=60,
-        check=True,
-    )
+    out = _python(["-X", "importtime", "-c", f"import {module}"], env)
     rows: list[tuple[int, int, str]] = []
     for line in out.stderr.splitlines():
         m = re.match(r"import time:\s+(\d+) \|\s+(\d+) \|(\s*)(\S+)", line)
@@ -90,15 +87,7 @@ def importtime_top(module: str, env: dict[str, str], top: int) -> list[str]:
 
 
 def _cold_start_once(env: dict[str, str], event: dict[str, Any]) -> dict[str, Any]:
-    out = subprocess.run(
-        [sys.executable, "-c", _COLD_START, json.dumps(event)],
-        cwd=ROOT,
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=120,
-        check=True,
-    )
+    out = _python(["-c", _COLD_START, json.dumps(event)], env, timeout_s=120)
     last = [line for line in out.stdout.splitlines() if line.startswith('{"import"')][-1]
     result: dict[str, Any] = json.loads(last)
     return result

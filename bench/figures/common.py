@@ -6,7 +6,7 @@ import uuid
 from dataclasses import dataclass, field
 from typing import Any
 
-from bench.infra import ROOT, Receiver
+from bench.infra import ROOT
 
 
 def bench_request(url: str, body: bytes, secret: str, index: int, states: Any = None) -> Any:
@@ -121,29 +121,28 @@ def batched_integrations() -> Any:
     return service, repository
 
 
-def create_integrations(receiver: Receiver, count: int) -> str:
-    """One profile for opened events, ``count`` signed integrations on it, via the service layer
-    (creates written in batches: see ``batched_integrations``)."""
+def create_integrations(urls: list[str], name: str) -> str:
+    """One profile for opened events and a signed integration on it per URL, via the service
+    layer (creates written in batches: see ``batched_integrations``)."""
     from secnotify.models.integration_api import IntegrationInput
     from secnotify.models.profile import AlertingProfileInput
     from secnotify.service.wiring import api_services
 
-    services = api_services()
-    profile = services.profiles.create(
+    profile = api_services().profiles.create(
         AlertingProfileInput.model_validate(
-            {"name": "bench: opened", "enabledTriggerEvents": ["SECURITY_PROBLEM_OPENED"]}
+            {"name": f"bench: {name}", "enabledTriggerEvents": ["SECURITY_PROBLEM_OPENED"]}
         )
     )
     integrations, repository = batched_integrations()
-    for i in range(count):
+    for i, url in enumerate(urls):
         integrations.create(
             IntegrationInput.model_validate(
                 {
-                    "displayName": f"bench {i}",
+                    "displayName": f"{name} {i}",
                     "alertingProfileId": profile.id,
                     "generateSigningSecret": True,
                     "webhook": {
-                        "url": receiver.url(f"/fanout/{i}"),
+                        "url": url,
                         "headers": [
                             {"name": "Content-Type", "value": "application/json"},
                             {"name": "Authorization", "value": AUTH, "secret": True},

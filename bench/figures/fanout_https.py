@@ -14,7 +14,7 @@ import time
 from pathlib import Path
 from typing import Any
 
-from bench.figures.common import Figure, event_from, fresh
+from bench.figures.common import Figure, create_integrations, event_from, fresh
 from bench.infra import Children, cpu_seconds, median, ms, us
 
 HOSTS = 200
@@ -35,36 +35,6 @@ def _certificates(directory: Path) -> tuple[str, list[str]]:
     ca.cert_pem.write_to_path(str(ca_file))
     os.environ["SSL_CERT_FILE"] = str(ca_file)
     return str(cert_pem), names
-
-
-def _create(base_url: str, names: list[str]) -> None:
-    from bench.figures.common import AUTH, SLACK_TEMPLATE, batched_integrations
-    from secnotify.models.integration_api import IntegrationInput
-    from secnotify.models.profile import AlertingProfileInput
-    from secnotify.service.wiring import api_services
-
-    port = base_url.rsplit(":", 1)[1]
-    profile = api_services().profiles.create(AlertingProfileInput.model_validate({"name": "bench: https"}))
-    integrations, repository = batched_integrations()
-    for i in range(N):
-        integrations.create(
-            IntegrationInput.model_validate(
-                {
-                    "displayName": f"https {i}",
-                    "alertingProfileId": profile.id,
-                    "generateSigningSecret": True,
-                    "webhook": {
-                        "url": f"https://{names[i % HOSTS]}:{port}/fanout/{i}",
-                        "headers": [
-                            {"name": "Content-Type", "value": "application/json"},
-                            {"name": "Authorization", "value": AUTH, "secret": True},
-                        ],
-                        "payload": SLACK_TEMPLATE,
-                    },
-                }
-            )
-        )
-    repository.flush()
 
 
 def _graph(concurrency: int) -> Any:
@@ -105,7 +75,8 @@ def fanout_https(
         cert_pem, names = _certificates(Path(tmp))
         receiver = children.tls_receiver(delay_s, cert_pem)
         started = time.perf_counter()
-        _create(receiver.base_url, names)
+        port = receiver.base_url.rsplit(":", 1)[1]
+        create_integrations([f"https://{names[i % HOSTS]}:{port}/fanout/{i}" for i in range(N)], "https")
         created_s = time.perf_counter() - started
 
         graph = _graph(concurrency)

@@ -12,7 +12,7 @@ from pathlib import Path
 from typing import Any
 
 from secnotify.models.delivery import Claim, DeadLetterKind
-from secnotify.service.dispatch import DispatchResult
+from secnotify.service.dispatch import Dispatcher, DispatchResult
 from secnotify.service.notify import webhook_id
 from secnotify.service.wiring import build_dispatcher
 from secnotify.settings import Settings
@@ -76,9 +76,15 @@ class Harness:
             retry_queue_url="https://sqs.us-east-1.amazonaws.com/000000000000/in-memory-retry",
             dead_letter_queue_url="https://sqs.us-east-1.amazonaws.com/000000000000/in-memory-dlq",
         )
-        # The production wiring, every port given: nothing here opens DynamoDB or SQS.
-        self.dispatcher = build_dispatcher(
-            self.settings,
+        self.dispatcher = self.build(self.settings)
+        self.receivers: dict[str, Receiver] = {}
+        self._stack = ExitStack()
+
+    def build(self, settings: Settings) -> Dispatcher:
+        """The production wiring over this harness's ports, every port given: nothing here opens
+        DynamoDB or SQS."""
+        return build_dispatcher(
+            settings,
             ledger=self.ledger,
             deliveries=self.log,
             config=self.config,
@@ -87,8 +93,6 @@ class Harness:
             findings=self.findings,
             clock=self.clock.clock(),
         )
-        self.receivers: dict[str, Receiver] = {}
-        self._stack = ExitStack()
 
     def integration(self, name: str, *replies: Reply, default: Reply | None = None) -> Receiver:
         rx = self._stack.enter_context(Receiver(default=default or Reply()))

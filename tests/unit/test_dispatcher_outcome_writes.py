@@ -12,9 +12,7 @@ import pytest
 from secnotify.models.delivery import NotificationState, Outcome
 from secnotify.service.dispatch import FLUSH_EVERY, Dispatcher
 from secnotify.service.dispatch_result import Count
-from secnotify.service.wiring import build_dispatcher
 from tests.fakes.dispatcher import PROFILE, Crash, Harness, event, harness
-from tests.fakes.secrets import InMemorySecrets
 from tests.integration.servers import Receiver
 
 BATCHES = 3
@@ -31,16 +29,7 @@ def _wide(h: Harness, writers: int) -> Dispatcher:
     rx = h._stack.enter_context(Receiver())
     for n in range(TARGETS):
         h.config.add_integration(f"i{n:02d}", PROFILE, rx.url(f"/{n}"))
-    return build_dispatcher(
-        h.settings.replace(outcome_write_concurrency=writers),
-        ledger=h.ledger,
-        deliveries=h.log,
-        config=h.config,
-        secrets=InMemorySecrets(),
-        queues=h.queues,
-        findings=h.findings,
-        clock=h.clock.clock(),
-    )
+    return h.build(h.settings.replace(outcome_write_concurrency=writers))
 
 
 class _Watched:

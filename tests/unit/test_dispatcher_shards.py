@@ -7,9 +7,7 @@ from collections.abc import Iterator
 import pytest
 
 from secnotify.service.dispatch import MAX_CLAIM_SHARDS, claim_shards
-from secnotify.service.wiring import build_dispatcher
 from tests.fakes.dispatcher import PROFILE, Harness, event, harness
-from tests.fakes.secrets import InMemorySecrets
 from tests.integration.servers import Receiver
 
 
@@ -32,16 +30,7 @@ def test_the_event_path_begins_an_event_with_the_shards_its_matched_targets_need
     rx = h._stack.enter_context(Receiver())
     for n in range(36):
         h.config.add_integration(f"i{n:02d}", PROFILE, rx.url(f"/{n}"))
-    dispatcher = build_dispatcher(
-        h.settings.replace(claims_per_shard=10),
-        ledger=h.ledger,
-        deliveries=h.log,
-        config=h.config,
-        secrets=InMemorySecrets(),
-        queues=h.queues,
-        findings=h.findings,
-        clock=h.clock.clock(),
-    )
+    dispatcher = h.build(h.settings.replace(claims_per_shard=10))
     raw = event()
     try:
         dispatcher.handle_event(raw)

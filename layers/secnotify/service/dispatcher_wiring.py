@@ -20,7 +20,7 @@ from secnotify.service.ports.ledger import DeliveryLedger, DeliveryLog
 from secnotify.service.ports.queues import DispatchQueues
 from secnotify.service.ports.secrets import SecretSealer
 from secnotify.settings import Settings, get_settings
-from secnotify.storage.dynamodb import Storage, open_storage
+from secnotify.storage.dynamodb import open_storage
 from secnotify.storage.queues import Queues
 from secnotify.storage.secrets import SecretBox
 
@@ -45,7 +45,6 @@ def build_dispatcher(
     the leases and the records' TTLs of the storage opened here.
     """
     settings = settings.for_dispatcher()
-    storage: Storage | None = None
     if ledger is None or deliveries is None or config is None or secrets is None or findings is None:
         storage = open_storage(settings.table_name, clock=clock.wall)
         ledger = ledger or storage.ledger

@@ -43,7 +43,7 @@ class Intake:
             event = parse_eventbridge(raw)
             self.lifecycle.track(event)
             return Reading(event.event_id, [event])
-        reading = Reading(_envelope_id(raw), unreadable=tuple(getattr(snapshots, "skipped", ())))
+        reading = Reading(_envelope_id(raw), unreadable=snapshots.skipped)
         observations = self.mapper(self.lifecycle.observe, snapshots)
         for snapshot, observed in zip(snapshots, observations, strict=True):
             if observed is None:

@@ -85,24 +85,24 @@ def _unreadable(
         return f"finding could not be read: unexpected {type(exc).__name__}"
 
 
-def read_one(
-    envelope: Envelope,
-    detail: Mapping[str, Any],
-    parse: Callable[[Mapping[str, Any], Envelope], FindingSnapshot],
-) -> list[FindingSnapshot]:
-    """The one finding of a one-finding event; ``MalformedEvent`` when it cannot be read."""
-    reason = _unreadable(parse, detail, envelope)
-    if isinstance(reason, str):
-        raise MalformedEvent(reason, envelope.event_id)
-    return [reason]
-
-
 class FindingBatch(list[FindingSnapshot]):
     """The readable findings of one event, with the reasons the others were skipped."""
 
     def __init__(self, snapshots: list[FindingSnapshot], skipped: tuple[str, ...] = ()) -> None:
         super().__init__(snapshots)
         self.skipped = skipped
+
+
+def read_one(
+    envelope: Envelope,
+    detail: Mapping[str, Any],
+    parse: Callable[[Mapping[str, Any], Envelope], FindingSnapshot],
+) -> FindingBatch:
+    """The one finding of a one-finding event; ``MalformedEvent`` when it cannot be read."""
+    reason = _unreadable(parse, detail, envelope)
+    if isinstance(reason, str):
+        raise MalformedEvent(reason, envelope.event_id)
+    return FindingBatch([reason])
 
 
 def read_batch(

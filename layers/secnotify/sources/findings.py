@@ -16,9 +16,10 @@ from secnotify.models.common import EventRiskLevel
 from secnotify.models.event import ManagementZone, SecurityEvent
 from secnotify.models.finding import FindingSnapshot, FindingTransition
 from secnotify.sources import guardduty, inspector, securityhub_asff, securityhub_ocsf
+from secnotify.sources.aws import FindingBatch
 from secnotify.sources.eventbridge import SOURCE_DETAIL_TYPES
 
-FindingParser = Callable[[Mapping[str, Any]], list[FindingSnapshot]]
+FindingParser = Callable[[Mapping[str, Any]], FindingBatch]
 
 FINDING_PARSERS: Mapping[tuple[str, str], FindingParser] = MappingProxyType(
     {
@@ -30,7 +31,7 @@ FINDING_PARSERS: Mapping[tuple[str, str], FindingParser] = MappingProxyType(
 )
 
 
-def parse_findings(event: object) -> list[FindingSnapshot] | None:
+def parse_findings(event: object) -> FindingBatch | None:
     """The snapshots of an AWS finding event; None when ``event`` is none (see the module
     docstring); ``MalformedEvent`` when it is one that cannot be read."""
     if not isinstance(event, Mapping):

@@ -41,7 +41,7 @@ _RESOURCE_DETAILS: tuple[tuple[str, tuple[str, ...], tuple[str, ...]], ...] = (
 )
 
 
-def parse_guardduty(event: Mapping[str, Any]) -> list[FindingSnapshot]:
+def parse_guardduty(event: Mapping[str, Any]) -> aws.FindingBatch:
     """The one finding a GuardDuty event carries; anything unusable raises ``MalformedEvent``."""
     envelope, detail = aws.read_envelope(event, DETAIL_TYPE)
     return aws.read_one(envelope, detail, _snapshot)

@@ -33,7 +33,7 @@ _STATUS = {
 _INTERNET_GATEWAY = "AWS::EC2::InternetGateway"
 
 
-def parse_inspector(event: Mapping[str, Any]) -> list[FindingSnapshot]:
+def parse_inspector(event: Mapping[str, Any]) -> aws.FindingBatch:
     """The one finding an Inspector event carries; anything unusable raises ``MalformedEvent``."""
     envelope, detail = aws.read_envelope(event, DETAIL_TYPE)
     return aws.read_one(envelope, detail, _snapshot)

@@ -50,7 +50,7 @@ _WORKFLOW = {
 }
 
 
-def parse_securityhub_asff(event: Mapping[str, Any]) -> list[FindingSnapshot]:
+def parse_securityhub_asff(event: Mapping[str, Any]) -> aws.FindingBatch:
     """The snapshots of an ASFF event's readable findings; ``MalformedEvent`` if there are none."""
     envelope, detail = aws.read_envelope(event, DETAIL_TYPE)
     return aws.read_batch(envelope, detail, _finding)

@@ -55,7 +55,7 @@ _CLOSE_ACTIVITY = 3
 _COMPLIANCE_PASS = 1
 
 
-def parse_securityhub_ocsf(event: Mapping[str, Any]) -> list[FindingSnapshot]:
+def parse_securityhub_ocsf(event: Mapping[str, Any]) -> aws.FindingBatch:
     """The snapshots of an OCSF event's readable findings; ``MalformedEvent`` if there are none."""
     envelope, detail = aws.read_envelope(event, DETAIL_TYPE)
     return aws.read_batch(envelope, detail, _finding)
