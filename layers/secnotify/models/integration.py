@@ -86,6 +86,13 @@ class StoredWebhook(BaseModel):
         return ""
 
 
+class StoredSecret(BaseModel):
+    """A named write-only value, used as ``{Secret[name]}`` in the payload or the URL."""
+
+    name: str
+    value: str = Field(repr=False)
+
+
 class Integration(BaseModel):
     """An integration as stored, secrets included. Never returned by the API as is."""
 
@@ -95,7 +102,19 @@ class Integration(BaseModel):
     type: Literal["WEBHOOK"] = "WEBHOOK"
     alertingProfileId: str
     webhook: StoredWebhook
+    secrets: list[StoredSecret] = Field(default_factory=list)
     signingSecret: str | None = Field(default=None, repr=False)
+    signingSecretCreatedAt: str | None = None
+    # The secret a rotation replaced: deliveries carry its signature too until this time passes.
+    previousSigningSecret: str | None = Field(default=None, repr=False)
+    previousSigningSecretValidUntil: str | None = None
     version: int
     createdAt: str
     updatedAt: str
+
+    def secret_values(self) -> list[str]:
+        """Every value that must never be shown: secret headers, named secrets, signing secrets."""
+        values = [h.value for h in self.webhook.headers if h.secret]
+        values += [s.value for s in self.secrets]
+        values += [v for v in (self.signingSecret, self.previousSigningSecret) if v]
+        return [v for v in values if v]

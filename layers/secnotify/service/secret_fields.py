@@ -17,8 +17,12 @@ def _map_secrets(doc: dict[str, Any], change: Callable[[str, str], str]) -> dict
     for header in out.get("webhook", {}).get("headers", []):
         if header.get("secret") and header.get("value") is not None:
             header["value"] = change(header["value"], f"header:{header['name'].lower()}")
-    if out.get("signingSecret"):
-        out["signingSecret"] = change(out["signingSecret"], "signingSecret")
+    for secret in out.get("secrets") or []:
+        if secret.get("value") is not None:
+            secret["value"] = change(secret["value"], f"secret:{secret['name']}")
+    for name in ("signingSecret", "previousSigningSecret"):
+        if out.get(name):
+            out[name] = change(out[name], name)
     return out
 
 
