@@ -61,6 +61,8 @@ FROM_PARAMETERS = {
     "FANOUT_CONCURRENCY": "FanoutConcurrency",
     "CONFIG_CACHE_TTL_SECONDS": "ConfigCacheTtlSeconds",
     "CONFIG_MAX_AGE_SECONDS": "ConfigMaxAgeSeconds",
+    "OUTCOME_WRITE_CONCURRENCY": "OutcomeWriteConcurrency",
+    "CLAIMS_PER_SHARD": "ClaimsPerShard",
 }
 CLOUDWATCH_RETENTION_DAYS = {
     1, 3, 5, 7, 14, 30, 60, 90, 120, 150, 180, 365, 400, 545, 731, 1096, 1827, 2192, 2557, 2922, 3288, 3653
@@ -147,6 +149,8 @@ def test_parameter_defaults_equal_settings_defaults(template: dict[str, Any]) ->
     assert float(params["ConfigCacheTtlSeconds"]) == defaults.config_cache_ttl_s
     assert float(params["ConfigMaxAgeSeconds"]) == defaults.config_max_age_s
     assert defaults.config_max_age_s > defaults.config_cache_ttl_s  # the background refresh is on
+    assert int(params["OutcomeWriteConcurrency"]) == defaults.outcome_write_concurrency
+    assert int(params["ClaimsPerShard"]) == defaults.claims_per_shard
     assert params["SsrfAllowCidrs"] == ""
 
 
@@ -162,6 +166,8 @@ def test_parameters_are_documented(template: dict[str, Any]) -> None:
         "DispatcherReservedConcurrency": "0",
         "ConfigCacheTtlSeconds": "15",
         "ConfigMaxAgeSeconds": "60",
+        "OutcomeWriteConcurrency": "6",
+        "ClaimsPerShard": "250",
         "Tracing": "Active",
         "LogRetentionDays": "30",
         "AlarmEmail": "",
