@@ -107,6 +107,11 @@ class Children:
         child = self.start(f"tls-receiver({delay_s})", "tls-receiver", str(delay_s), cert_pem)
         return Receiver(f"https://{LOOPBACK}:{child.port}", child.proc.pid)
 
+    def async_receiver(self, delay_s: float) -> Receiver:
+        """The same asyncio receiver as ``tls_receiver``, on plain HTTP."""
+        child = self.start(f"async-receiver({delay_s})", "async-receiver", str(delay_s))
+        return Receiver(f"http://{LOOPBACK}:{child.port}", child.proc.pid)
+
     def stop_all(self) -> None:
         for child in reversed(self.items):
             child.stop()

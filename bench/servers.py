@@ -2,7 +2,8 @@
 
 Run as ``python -m bench.servers moto PORT``, ``python -m bench.servers receiver DELAY_S`` or
 ``python -m bench.servers tls-receiver DELAY_S CERT_PEM`` (a certificate and key, as trustme writes
-them, for every hostname the bench's integrations use).
+them, for every hostname the bench's integrations use); ``async-receiver DELAY_S`` is that same
+server on plain HTTP.
 
 The TLS receiver stands in for 200 remote hosts, so its CPU is not the dispatcher's: it is one
 asyncio loop (no thread, and no sleeping thread, per request) with a small HTTP/1.1 parser, and the
@@ -191,10 +192,14 @@ class _AsyncReceiver:
             conn._answer(405, b"", keep=False)
 
 
-def run_tls_receiver(delay_s: float, cert_pem: str) -> None:
+def run_tls_receiver(delay_s: float, cert_pem: str | None) -> None:
+    """The asyncio receiver, over TLS with ``cert_pem``, or plain HTTP when it is None (the same
+    server both ways, so the two fan-out figures differ by TLS alone)."""
     receiver = _AsyncReceiver(delay_s)
-    context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
-    context.load_cert_chain(cert_pem)
+    context = None
+    if cert_pem is not None:
+        context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
+        context.load_cert_chain(cert_pem)
     loop = receiver.loop
     # The default backlog of 100 would drop SYNs when 200 connections open at once.
     server = loop.run_until_complete(
@@ -231,6 +236,8 @@ if __name__ == "__main__":
         run_receiver(float(sys.argv[2]))
     elif kind == "tls-receiver":
         run_tls_receiver(float(sys.argv[2]), sys.argv[3])
+    elif kind == "async-receiver":
+        run_tls_receiver(float(sys.argv[2]), None)
     elif kind == "moto":
         run_moto(int(sys.argv[2]))
     else:
