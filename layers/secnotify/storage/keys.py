@@ -11,6 +11,10 @@ Layout (pk / sk):
 - ``DELIVERIES#<integrationId>`` / ``<deliveryId>``: the delivery log, newest first by id.
 - ``FINDING#<findingId>`` / ``STATE``: what was last seen of an AWS finding (status, risk level,
   zones), to tell a change from a re-send.
+- ``NAMES`` / ``<kind>#<normalised name>``: the lock that keeps a profile's or an integration's
+  name unique, held by the object's id; ``NAMES`` / ``BACKFILLED``: the names of objects stored
+  before the locks existed have been locked. Out of ``CONFIG``, so the dispatcher never loads them.
+- ``AUDIT`` / ``<ISO time>#<entryId>``: the audit trail of configuration changes, newest last.
 """
 
 from __future__ import annotations
@@ -23,6 +27,8 @@ from typing import Any
 Key = dict[str, dict[str, str]]
 
 CONFIG_PK = "CONFIG"
+NAMES_PK = "NAMES"
+AUDIT_PK = "AUDIT"
 CLAIM_SK_PREFIX = "INT#"
 
 
@@ -50,6 +56,18 @@ def counter_key(kind: str) -> Key:
 def named_key(name: str) -> Key:
     """A key the stack keeps in the configuration partition (the page-token key, the data key)."""
     return _key(CONFIG_PK, f"KEY#{name}")
+
+
+def name_lock_key(kind: str, normalised_name: str) -> Key:
+    return _key(NAMES_PK, f"{kind}#{normalised_name}")
+
+
+def names_backfilled_key() -> Key:
+    return _key(NAMES_PK, "BACKFILLED")
+
+
+def audit_key(at: str, entry_id: str) -> Key:
+    return _key(AUDIT_PK, f"{at}#{entry_id}")
 
 
 def event_key(event_id: str) -> Key:
