@@ -138,3 +138,11 @@ def test_audit_entries_expire_after_400_days(api: ApiClient, stack: Any) -> None
     assert len(items) == 1
     ttl = int(items[0]["ttl"]["N"])
     assert before + 400 * 86400 - 2 <= ttl <= time.time() + 400 * 86400 + 1
+
+
+def test_a_name_that_normalises_long_is_locked_too(api: ApiClient) -> None:
+    # U+FDFA is one character and eighteen once normalised: past what a sort key should carry.
+    long = api.post("/alerting-profiles", {"name": "\ufdfa" * 100})
+    assert long.status == 201, long.text
+    again = api.post("/alerting-profiles", {"name": "\ufdfa" * 100})
+    assert again.status == 409 and again.json()["holderId"] == long.json()["id"]

@@ -361,6 +361,8 @@ class DynamoConfigRepository(PagedTable):
             ):
                 for item in sorted(items, key=lambda i: (str(i.doc.get("createdAt", "")), i.id)):
                     name = name_of(kind, item.doc)
+                    if not name.strip():
+                        continue
                     lock = self._lock_put(kind, name_key(name), item.id, name)["Put"]
                     lock["ConditionExpression"] = "attribute_not_exists(pk)"
                     lock.pop("ExpressionAttributeValues")

@@ -19,6 +19,7 @@ Layout (pk / sk):
 
 from __future__ import annotations
 
+import hashlib
 import json
 import zlib
 from collections.abc import Mapping
@@ -59,7 +60,11 @@ def named_key(name: str) -> Key:
 
 
 def name_lock_key(kind: str, normalised_name: str) -> Key:
-    return _key(NAMES_PK, f"{kind}#{normalised_name}")
+    """A normalised name can grow far past its 100 characters (NFKC turns one character into
+    up to 18); one longer than a sort key should carry is locked by its digest instead."""
+    raw = normalised_name.encode("utf-8", "surrogatepass")
+    part = normalised_name if len(raw) <= 512 else "sha256:" + hashlib.sha256(raw).hexdigest()
+    return _key(NAMES_PK, f"{kind}#{part}")
 
 
 def names_backfilled_key() -> Key:
