@@ -81,9 +81,14 @@ tools:  # both virtualenvs, side by side: on a fresh clone most of their time is
 test: tools  ## every check on python3.13 if present (else 3.11): ruff, mypy, sam validate --lint, pytest
 	$(MAKE) lint validate pytest
 
+# `make run API_PORT=3001` (or AWS_PORT, SINK_PORT) moves that service; a busy port is named.
+API_PORT ?= 3000
+AWS_PORT ?= 4566
+SINK_PORT ?= 8080
+
 .PHONY: run
-run: venv  ## the whole stack locally: AWS endpoint :4566, API :3000, dispatcher, sink :8080
-	$(BIN)/python -m local.run
+run: venv  ## the whole stack locally: AWS endpoint :4566, API :3000, dispatcher, sink :8080 (AWS_PORT, API_PORT, SINK_PORT)
+	API_PORT=$(API_PORT) AWS_PORT=$(AWS_PORT) SINK_PORT=$(SINK_PORT) $(BIN)/python -m local.run
 
 .PHONY: send
 send: venv  ## put an event on the local bus: make send EVENT=events/eventbridge/opened.json

@@ -5,20 +5,88 @@
 - the config API on http://127.0.0.1:3000, through the real handler;
 - the dispatcher fed by the template's rule, and by its retry queue;
 - a webhook sink on http://127.0.0.1:8080 that prints what it receives.
+
+``API_PORT``, ``AWS_PORT`` and ``SINK_PORT`` move them; a port in use stops it with one line
+naming the variable to change. Everything lives in memory: a restart begins empty.
 """
 
 from __future__ import annotations
 
 import logging
 import os
+import socket
 import sys
 import time
 import warnings
+from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 from urllib.parse import urlsplit
 
 from local.lambda_runtime import LOCAL_ENV
+
+# `make run`'s ports, each moved by its variable.
+DEFAULT_PORTS = {"API_PORT": 3000, "AWS_PORT": 4566, "SINK_PORT": 8080}
+
+
+class PortProblem(Exception):
+    """A port `make run` cannot use; the message names the variable to change."""
+
+
+def ports_from(environ: Mapping[str, str]) -> dict[str, int]:
+    """The ports the variables ask for (an empty one keeps its default), each a distinct port."""
+    ports: dict[str, int] = {}
+    for name, default in DEFAULT_PORTS.items():
+        raw = environ.get(name, "").strip()
+        if not raw:
+            ports[name] = default
+        elif raw.isascii() and raw.isdigit() and 1 <= int(raw) <= 65535:
+            ports[name] = int(raw)
+        else:
+            raise PortProblem(f"{name}={raw!r} is not a port number (1-65535)")
+    for name, port in ports.items():
+        others = [other for other, p in ports.items() if p == port and other != name]
+        if others:
+            raise PortProblem(f"{name} and {others[0]} are both {port}; give each a port of its own")
+    return ports
+
+
+def port_in_use(port: int, host: str = "127.0.0.1") -> bool:
+    # SO_REUSEADDR as the servers bind: a connection in TIME_WAIT does not count, a listener does.
+    with socket.socket() as probe:
+        probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        try:
+            probe.bind((host, port))
+        except OSError:
+            return True
+    return False
+
+
+def check_ports_free(ports: Mapping[str, int]) -> None:
+    busy = [(name, port) for name, port in ports.items() if port_in_use(port)]
+    if busy:
+        which = " and ".join(f"{port} ({name})" for name, port in busy)
+        verb = "is" if len(busy) == 1 else "are"
+        raise PortProblem(
+            f"port {which} {verb} already in use: stop what holds it or pick another, "
+            f"e.g. make run {busy[0][0]}={_free_port()}"
+        )
+
+
+def _free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return int(probe.getsockname()[1])
+
+
+def _bind(name: str, port: int, serve: Any) -> Any:
+    """``serve()``, with a port taken meanwhile said as ``check_ports_free`` says it."""
+    try:
+        return serve()
+    except OSError as exc:
+        raise PortProblem(
+            f"port {port} ({name}) already in use: pick another, e.g. make run {name}=..."
+        ) from exc
 
 
 @dataclass
@@ -70,6 +138,7 @@ def start(
     api_port: int = 3000,
     sink_port: int | None = 8080,
     prefix: str = "secnotify",
+    aws_port: int = 4566,
 ) -> Running:
     """Start every part; tests drive the same stack (port 0 picks a free port)."""
     for key, value in LOCAL_ENV.items():
@@ -83,7 +152,7 @@ def start(
     if endpoint is None:
         from local.endpoint import EmbeddedAws
 
-        moto = EmbeddedAws(port=4566).start()
+        moto = _bind("AWS_PORT", aws_port, lambda: EmbeddedAws(port=aws_port).start())
         endpoint = moto.url
     os.environ["AWS_ENDPOINT_URL"] = endpoint
 
@@ -101,12 +170,14 @@ def start(
     from local.pump import Pump
     from local.sink import serve_sink
 
-    api = serve_api(port=api_port)
+    api = _bind("API_PORT", api_port, lambda: serve_api(port=api_port))
     if api_port == 0:
         # The port is known only now; nobody can have called the API before it was.
         _deny_own_ports(own_ports(endpoint, int(api.server_address[1])))
         wiring.reset()
-    sink = serve_sink(port=sink_port) if sink_port is not None else None
+    sink = (
+        _bind("SINK_PORT", sink_port, lambda: serve_sink(port=sink_port)) if sink_port is not None else None
+    )
     pump = Pump(endpoint, stack.inbox_queue_url, stack.retry_queue_url, region)
     pump.start()
     return Running(endpoint=endpoint, stack=stack, api=api, sink=sink, pump=pump, moto=moto)
@@ -114,8 +185,15 @@ def start(
 
 def main() -> None:
     began = time.monotonic()
-    running = start()
+    try:
+        ports = ports_from(os.environ)
+        own_endpoint = not os.environ.get("AWS_ENDPOINT_URL")
+        check_ports_free({k: v for k, v in ports.items() if own_endpoint or k != "AWS_PORT"})
+        running = start(api_port=ports["API_PORT"], sink_port=ports["SINK_PORT"], aws_port=ports["AWS_PORT"])
+    except PortProblem as exc:
+        sys.exit(f"make run: {exc}")
     stack = running.stack
+    api, sink = running.api_url, f"http://127.0.0.1:{ports['SINK_PORT']}"
     own = ", ".join(map(str, running.own_ports))
     findings = ", ".join(
         f"{rule.event_id.removesuffix('FindingEvents')} {'off' if rule.state == 'DISABLED' else 'on'}"
@@ -126,16 +204,18 @@ def main() -> None:
         f"""
 secnotify is running ({time.monotonic() - began:.1f} s to start)
 
-  API            http://127.0.0.1:3000        (try: curl http://127.0.0.1:3000/placeholders)
-  API docs       http://127.0.0.1:3000/swagger
+  API            {api}        (try: curl {api}/placeholders)
+  API docs       {api}/swagger
   AWS endpoint   {running.endpoint}        (DynamoDB, EventBridge, SQS)
-  webhook sink   http://127.0.0.1:8080        (notifications are printed below)
+  webhook sink   {sink}        (notifications are printed below)
                  (webhooks may reach any loopback port but the stack's own: {own})
   event bus      {stack.event_bus_name}, source {stack.source_name}
                  (make send EVENT=events/eventbridge/opened.json)
   AWS findings   default bus: {findings}
                  (make send EVENT=events/aws/inspector-active.json)
 
+Everything is kept in memory: a restart begins with no profiles and no integrations
+(`GET /config/export` before stopping, `POST /config/apply` after, carries them over).
 Ctrl-C stops everything.""",
         flush=True,
     )

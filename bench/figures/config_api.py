@@ -26,7 +26,9 @@ def _handler_side() -> tuple[Callable[[int], None], Callable[[int], None]]:
 
     def create(count: int) -> None:
         for _ in range(count):
-            created.append(json.loads(call("POST", "/alerting-profiles", _BODY, 201)["body"])["id"])
+            # Names are unique within a stack: each profile gets its own.
+            body = _BODY.replace(b'"bench api"', f'"bench api {len(created)}"'.encode())
+            created.append(json.loads(call("POST", "/alerting-profiles", body, 201)["body"])["id"])
 
     def get(count: int) -> None:
         for i in range(count):
@@ -41,17 +43,20 @@ def _storage_side() -> tuple[Callable[[int], None], Callable[[int], None]]:
     from secnotify.models.profile import AlertingProfileInput
     from secnotify.service.common import new_id, now_iso
     from secnotify.service.ports.config import ConfigKind
-    from secnotify.settings import get_settings
-    from secnotify.storage.dynamodb import open_storage
+    from secnotify.service.wiring import api_services
 
-    repository = open_storage(get_settings().table_name).config
+    # The repository the handler writes through: name locks and audit entries included.
+    repository = api_services().profiles.config
     doc = AlertingProfileInput.model_validate(json.loads(_BODY)).model_dump(mode="json")
     created: list[str] = []
 
     def create(count: int) -> None:
         for _ in range(count):
             item_id = new_id()
-            repository.create_profile(item_id, {**doc, "createdAt": now_iso(), "updatedAt": now_iso()}, 10**6)
+            named = {**doc, "name": f"bench storage {len(created)}"}
+            repository.create_profile(
+                item_id, {**named, "createdAt": now_iso(), "updatedAt": now_iso()}, 10**6
+            )
             created.append(item_id)
 
     def get(count: int) -> None:

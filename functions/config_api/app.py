@@ -16,6 +16,7 @@ from secnotify import __version__
 from secnotify.http_api import (
     DELETED,
     MERGE_PATCH,
+    caller_of,
     json_response,
     ok,
     register_docs,
@@ -33,9 +34,11 @@ from secnotify.models.api import (
     TestSendRequest,
     TestSendResult,
 )
+from secnotify.models.audit import AuditList
 from secnotify.models.delivery import AttemptStatus
 from secnotify.models.integration_api import IntegrationInput, IntegrationView
 from secnotify.models.profile import AlertingProfile, AlertingProfileInput
+from secnotify.service.audit import acting_as
 from secnotify.service.wiring import api_services
 from secnotify.settings import tracing_enabled
 from secnotify.templating import PLACEHOLDERS
@@ -408,6 +411,24 @@ def redeliver(integration_id: IntegrationId, delivery_id: DeliveryId) -> Respons
     return json_response(TestSendResult.model_validate(result))
 
 
+# ---- audit -------------------------------------------------------------------------------
+
+
+@app.get(
+    "/audit",
+    summary="List configuration changes",
+    description="The audit trail, newest first: every create, replace and delete of a profile or an "
+    "integration, with who made it (the caller's IAM ARN), when, and the field paths it changed. "
+    "Secret values are never recorded: a secret's path is listed when its value changed. Entries are "
+    "kept 400 days.",
+    responses=ok(AuditList),
+    tags=["Audit"],
+)
+def list_audit(limit: Limit = 50, nextToken: Token = None) -> Response[AuditList]:
+    items, token = api_services().audit.page(limit, nextToken)
+    return json_response(AuditList(items=items, nextToken=token))
+
+
 # ---- reference -------------------------------------------------------------------------
 
 
@@ -433,4 +454,6 @@ def _traced(handler: Callable[..., Any]) -> Callable[..., Any]:
 @_traced
 @screen_body
 def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
-    return app.resolve(event, context)
+    # Who is calling, for the audit trail of whatever this request changes.
+    with acting_as(*caller_of(event)):
+        return app.resolve(event, context)

@@ -90,3 +90,15 @@ class InvalidToken(DomainError):
     def __init__(self, field: str = "nextToken") -> None:
         super().__init__(field)
         self.field = field
+
+
+class NameTaken(DomainError):
+    """Another object of the same kind already has this name (profile ``name``, integration
+    ``displayName``): ``holder_id`` is its id."""
+
+    def __init__(self, kind: str, name: str, holder_id: str) -> None:
+        super().__init__(kind, name, holder_id)
+        self.kind = kind
+        self.name = name
+        self.holder_id = holder_id
+        self.field = "name" if kind == "PROFILE" else "displayName"

@@ -33,6 +33,7 @@ from secnotify.errors import (
     InvalidToken,
     ItemTooLarge,
     LimitExceeded,
+    NameTaken,
     NotFound,
     ProfileInUse,
     ProfileMissing,
@@ -61,8 +62,9 @@ ERRORS: dict[int | str, dict[str, Any]] = {
         400: "Invalid request: `message` names the field and the reason, `field` is that field, and "
         "`errors` lists every problem found (validation errors, or template errors with line and column).",
         404: "No such item, or no such route.",
-        409: "Conflict: the profile is in use (`integrations` names the users), a limit is reached, or a "
-        "concurrent change touched the same items (send the request again).",
+        409: "Conflict: the profile is in use (`integrations` names the users), the name is taken "
+        "(`holderId` is the object that has it), a limit is reached, or a concurrent change touched the "
+        "same items (send the request again).",
         412: "`If-Match`, or the body's `version`, names a version that is no longer current.",
         413: "The request body is larger than 256 KB.",
         415: "The body is not JSON: send `Content-Type: application/json` (a PATCH may also send "
@@ -132,6 +134,12 @@ def _in_use(exc: ProfileInUse) -> Answer:
     return message, {"integrations": exc.integration_ids}
 
 
+def _name_taken(exc: NameTaken) -> Answer:
+    holder = f"{_label(exc.kind)} {exc.holder_id}"
+    message = f"{exc.field}: {holder} is already named {exc.name!r}; names are unique"
+    return message, {"field": exc.field, "holderId": exc.holder_id}
+
+
 def _profile_missing(exc: ProfileMissing) -> Answer:
     return f"{exc.field}: no alerting profile with id {exc.profile_id}", {"field": exc.field}
 
@@ -158,6 +166,7 @@ ERROR_TABLE: dict[type[DomainError], tuple[int, Callable[[Any], Answer]]] = {
     Throttled: (429, _throttled),
     LimitExceeded: (409, _limit),
     ProfileInUse: (409, _in_use),
+    NameTaken: (409, _name_taken),  # names are unique within a kind: the holder is named
     ProfileMissing: (400, _profile_missing),
     ItemTooLarge: (400, _too_large),
     InvalidToken: (400, _bad_token),
@@ -297,6 +306,23 @@ def screen_body(handler: Any, event: dict[str, Any], context: LambdaContext) -> 
         event = _as_json(event)
     result: dict[str, Any] = handler(event, context)
     return result
+
+
+def caller_of(event: Any) -> tuple[str, str | None]:
+    """Who sent the request, as the audit trail records it, and its request id: the IAM ARN that
+    API Gateway's IAM auth verified (``requestContext.identity.userArn``), or ``local`` where no
+    gateway identified anyone (the local stack)."""
+    context = _mapping(event.get("requestContext")) if isinstance(event, dict) else {}
+    principal = _mapping(context.get("identity")).get("userArn")
+    request_id = context.get("requestId")
+    return (
+        principal if isinstance(principal, str) and principal else "local",
+        request_id if isinstance(request_id, str) else None,
+    )
+
+
+def _mapping(value: Any) -> dict[str, Any]:
+    return value if isinstance(value, dict) else {}
 
 
 # ---- the API's own description ------------------------------------------------------------

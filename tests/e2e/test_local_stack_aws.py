@@ -64,6 +64,7 @@ def integration_for(running: Any, zone: str, path: str) -> str:
     assert status == 201, created
     integration = load_event("api/integration-slack.json")
     integration["alertingProfileId"] = created["id"]
+    integration["displayName"] = f"zone {zone} to {path}"  # names are unique within a stack
     integration["webhook"]["url"] = f"{running.sink.url}{path}"
     integration["webhook"]["payload"] = PAYLOAD
     status, made = http("POST", f"{running.api_url}/integrations", integration)

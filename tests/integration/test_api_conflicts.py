@@ -159,7 +159,8 @@ def test_a_transaction_conflict_on_replace_is_409_not_412(
     endpoint.refuse(1)
     # If-Match is current: the version is not what failed, a concurrent writer is.
     resp = api.put(path, body(second), headers={"If-Match": '"1"'})
-    assert endpoint.refused == [["None", "TransactionConflict", "TransactionConflict"]]
+    # the item, both profiles' refCounts, the name lock and the audit entry
+    assert endpoint.refused == [["None", "TransactionConflict", "TransactionConflict", "None", "None"]]
     _is_retryable_conflict(resp)
     assert api.get(path).json()["alertingProfileId"] == first
     # Sent again, the same request succeeds.

@@ -6,6 +6,7 @@ from __future__ import annotations
 import json
 import logging
 import time
+import uuid
 from typing import Any
 from urllib.parse import quote
 
@@ -59,7 +60,7 @@ def setup(api: ApiClient, url: str, profile: dict[str, Any] | None = None, **ext
         "/alerting-profiles",
         profile
         or {
-            "name": "all",
+            "name": f"all {uuid.uuid4().hex[:8]}",  # names are unique within a stack
             "enabledTriggerEvents": [
                 "SECURITY_PROBLEM_OPENED",
                 "SECURITY_PROBLEM_RESOLVED",
@@ -68,7 +69,7 @@ def setup(api: ApiClient, url: str, profile: dict[str, Any] | None = None, **ext
         },
     ).json()["id"]
     body = {
-        "displayName": "hook",
+        "displayName": f"hook {uuid.uuid4().hex[:8]}",
         "alertingProfileId": pid,
         "webhook": {
             "url": url,

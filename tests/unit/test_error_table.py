@@ -15,6 +15,7 @@ from secnotify.errors import (
     InvalidToken,
     ItemTooLarge,
     LimitExceeded,
+    NameTaken,
     NotFound,
     ProfileInUse,
     ProfileMissing,
@@ -95,6 +96,18 @@ def test_a_transaction_conflict_is_not_a_version_conflict() -> None:
             400,
             "integration: the stored item would take 380,000 bytes; the cap is 358,400 bytes",
             {"field": "webhook"},
+        ),
+        (
+            NameTaken(ConfigKind.PROFILE, "Prod", "p1"),
+            409,
+            "name: alerting profile p1 is already named 'Prod'; names are unique",
+            {"field": "name", "holderId": "p1"},
+        ),
+        (
+            NameTaken(ConfigKind.INTEGRATION, "Slack", "i1"),
+            409,
+            "displayName: integration i1 is already named 'Slack'; names are unique",
+            {"field": "displayName", "holderId": "i1"},
         ),
         (
             InvalidToken(),

@@ -36,6 +36,7 @@ SPEC_ROUTES = {
     ("POST", "/integrations/preview"),
     ("GET", "/integrations/{id}/deliveries"),
     ("POST", "/integrations/{id}/deliveries/{deliveryId}/redeliver"),
+    ("GET", "/audit"),
     ("GET", "/placeholders"),
     ("GET", "/openapi.json"),
     ("GET", "/swagger"),
@@ -823,3 +824,98 @@ def test_no_events_alarm_hours_stay_within_cloudwatchs_seven_days(template: dict
     assert spec["MaxValue"] * period <= 7 * 24 * 3600
     with pytest.raises(ValueError, match="NoEventsAlarmHours='169' is more than its MaxValue 168"):
         resolve_parameters(template, {"NoEventsAlarmHours": "169"})
+
+
+# ---- people's managed policies ---------------------------------------------------------------
+
+PEOPLE_POLICIES = {
+    "ReadOnlyPolicy": "ReadOnlyPolicyArn",
+    "OperatorPolicy": "OperatorPolicyArn",
+    "AdminPolicy": "AdminPolicyArn",
+}
+
+
+def _api_routes(template: dict[str, Any]) -> set[tuple[str, str]]:
+    events = template["Resources"]["ConfigApiFunction"]["Properties"]["Events"]
+    return {
+        (e["Properties"]["Method"].upper(), e["Properties"]["Path"])
+        for e in events.values()
+        if e["Type"] == "Api"
+    }
+
+
+def _allowed_arns(template: dict[str, Any], policy: str) -> list[str]:
+    resolver = Resolver(
+        template=template,
+        parameters=resolve_parameters(template, {}),
+        region="eu-west-1",
+        account_id="111122223333",
+        resources={"Api": {"Ref": "a1b2c3"}},
+    )
+    document = resolver.value(template["Resources"][policy]["Properties"]["PolicyDocument"])
+    arns: list[str] = []
+    for statement in document["Statement"]:
+        assert statement["Effect"] == "Allow" and statement["Action"] == "execute-api:Invoke"
+        arns += statement["Resource"]
+    return arns
+
+
+def _invokes(arns: list[str], method: str, path: str) -> bool:
+    """Whether an ARN allows a request, as IAM matches it: ``*`` stands for any run of
+    characters, ``/`` included. A path parameter is some id."""
+    concrete = re.sub(r"\{[^}]+\}", "x1", path)
+    request = f"arn:aws:execute-api:eu-west-1:111122223333:a1b2c3/v1/{method}{concrete}"
+    return any(re.fullmatch(".*".join(map(re.escape, arn.split("*"))), request) for arn in arns)
+
+
+def test_people_policies_are_managed_policies_the_stack_outputs(template: dict[str, Any]) -> None:
+    policies = resources_of_type(template, "AWS::IAM::ManagedPolicy")
+    assert set(PEOPLE_POLICIES) <= set(policies)
+    for policy, output in PEOPLE_POLICIES.items():
+        assert template["Outputs"][output]["Value"] == {"Ref": policy}
+        for arn in _allowed_arns(template, policy):
+            # scoped to this API's stage in this account and region
+            assert arn.startswith("arn:aws:execute-api:eu-west-1:111122223333:a1b2c3/v1/"), arn
+
+
+def test_read_only_policy_invokes_every_get_route_and_nothing_else(template: dict[str, Any]) -> None:
+    arns = _allowed_arns(template, "ReadOnlyPolicy")
+    for method, path in _api_routes(template):
+        assert _invokes(arns, method, path) is (method == "GET"), (method, path)
+
+
+def test_operator_policy_cannot_put_delete_or_create(template: dict[str, Any]) -> None:
+    arns = _allowed_arns(template, "OperatorPolicy")
+    routes = _api_routes(template)
+    for method, path in routes:
+        if method in {"PUT", "DELETE"}:
+            assert not _invokes(arns, method, path), (method, path)
+        if method == "GET":
+            assert _invokes(arns, method, path), (method, path)
+    for method, path in [
+        ("POST", "/integrations/{id}/test"),
+        ("POST", "/integrations/{id}/deliveries/{deliveryId}/redeliver"),
+        ("PATCH", "/integrations/{id}"),
+    ]:
+        assert _invokes(arns, method, path), (method, path)
+    for method, path in [
+        ("POST", "/alerting-profiles"),
+        ("POST", "/integrations"),
+        ("PUT", "/integrations/{id}"),
+        ("DELETE", "/integrations/{id}"),
+        ("DELETE", "/alerting-profiles/{id}"),
+        ("PATCH", "/alerting-profiles/{id}"),
+        ("POST", "/config/apply"),
+    ]:
+        assert not _invokes(arns, method, path), (method, path)
+
+
+def test_admin_policy_invokes_every_route(template: dict[str, Any]) -> None:
+    arns = _allowed_arns(template, "AdminPolicy")
+    for method, path in [
+        *_api_routes(template),
+        ("PATCH", "/alerting-profiles/{id}"),
+        ("POST", "/config/apply"),
+    ]:
+        assert _invokes(arns, method, path), (method, path)
+    assert not _invokes(["arn:aws:execute-api:eu-west-1:111122223333:other/v1/*"], "GET", "/audit")

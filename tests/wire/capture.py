@@ -102,6 +102,8 @@ def _key_shape(pk: str, sk: str) -> dict[str, str]:
         kind = "CLAIM"  # any shard of an event's states: the same items as its first shard's
     if kind == "DELIVERIES":
         return {"pk": kind, "sk": "<deliveryId>"}
+    if kind == "AUDIT":
+        return {"pk": kind, "sk": "<at>#<entryId>"}
     if sk.startswith(("KEY#", "COUNTER#")):
         return {"pk": kind, "sk": sk}
     return {"pk": kind, "sk": sk.split("#")[0]}
@@ -636,6 +638,16 @@ def _keys_and_configuration(cap: Capture) -> None:
         "counter",
         "the counters of profiles and integrations",
         [i for i in config if i["sk"]["S"].startswith("COUNTER#")],
+    )
+    names = [item for (pk, sk), item in sorted(table.items()) if pk == "NAMES" and sk != "BACKFILLED"]
+    cap.keep_items("name-lock", "the locks that keep names unique, each held by its object's id", names)
+    cap.keep_item(
+        "names-backfilled", "the mark that names stored before the locks were locked", "NAMES", "BACKFILLED"
+    )
+    cap.keep_items(
+        "audit",
+        "the audit trail: one entry per configuration change, expiring after 400 days",
+        [item for (pk, _), item in sorted(table.items()) if pk == "AUDIT"],
     )
     key_item = table[("CONFIG", "KEY#secrets")]
     cap.keep_items(

@@ -159,6 +159,27 @@ def test_counters_still_bound_how_many_integrations_may_exist(
     assert api.post("/integrations", new).status == 201
 
 
+def test_objects_stored_before_names_were_locked_keep_working_and_keep_their_names(
+    stack: Any, api: ApiClient
+) -> None:
+    load(stack, *CONFIG)  # as an upgrade finds them: no name locks
+    (first, second) = [(p["id"]["S"], json.loads(p["doc"]["S"])["name"]) for p in fixture("profile")["items"]]
+    edited = api.put(f"/alerting-profiles/{first[0]}", {"name": first[1], "enabled": False})
+    assert edited.status == 200, edited.text
+    taken = api.post("/alerting-profiles", {"name": second[1].upper()})
+    assert taken.status == 409 and taken.json()["holderId"] == second[0], taken.text
+    ids = integration_ids()
+    hook = {"url": "http://127.0.0.1:9/", "headers": [{"name": "Content-Type", "value": "text/plain"}]}
+    same = {
+        "displayName": "Wire OK",
+        "alertingProfileId": first[0],
+        "webhook": {**hook, "payload": "{Title}"},
+    }
+    refused = api.post("/integrations", same)
+    assert refused.status == 409 and refused.json()["holderId"] == ids["ok"], refused.text
+    assert api.post("/integrations", {**same, "displayName": "wire new"}).status == 201
+
+
 def test_a_page_token_issued_before_the_upgrade_still_pages(stack: Any, api: ApiClient) -> None:
     load(stack, *CONFIG)
     issued = fixture("key-page-token")["issuedToken"]

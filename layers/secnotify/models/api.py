@@ -48,6 +48,7 @@ class ErrorBody(BaseModel):
     field: str | None = Field(default=None, description="The field at fault, when there is one.")
     errors: list[ErrorDetail] | None = Field(default=None, description="Every problem found (400 only).")
     integrations: list[str] | None = Field(default=None, description="409: the integrations using a profile.")
+    holderId: str | None = Field(default=None, description="409: the id of the object that has that name.")
     requestId: str | None = None
 
 

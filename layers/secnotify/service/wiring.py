@@ -7,6 +7,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from functools import lru_cache
 
+from secnotify.service.audit import Auditor, AuditService
 from secnotify.service.dispatcher_wiring import build_dispatcher, dispatcher
 from secnotify.service.integrations import IntegrationService
 from secnotify.service.notify import Notifier
@@ -22,6 +23,7 @@ __all__ = ["ApiServices", "api_services", "build_dispatcher", "dispatcher", "res
 class ApiServices:
     profiles: ProfileService
     integrations: IntegrationService
+    audit: AuditService
 
 
 @lru_cache(maxsize=1)
@@ -29,15 +31,17 @@ def api_services() -> ApiServices:
     settings = get_settings()
     storage = open_storage(settings.table_name)
     secrets = SecretBox(settings.table_name, settings.kms_key_id, dynamodb=storage.client)
+    # Every configuration write of the API records who made it, in its own transaction.
+    config = storage.config.with_auditor(Auditor(secrets))
     integrations = IntegrationService(
-        storage.config,
+        config,
         storage.ledger,
         storage.deliveries,
         settings,
         secrets,
         make_notifier=lambda: Notifier(storage.deliveries, settings),
     )
-    return ApiServices(ProfileService(storage.config, settings), integrations)
+    return ApiServices(ProfileService(config, settings), integrations, AuditService(storage.audit))
 
 
 def reset() -> None:

@@ -1,5 +1,5 @@
 """The stack's one DynamoDB table, opened as its adapters: configuration, ledger, delivery log,
-finding state."""
+finding state, audit trail."""
 
 from __future__ import annotations
 
@@ -8,6 +8,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
+from secnotify.storage.audit import DynamoAuditLog
 from secnotify.storage.client import dynamodb_client
 from secnotify.storage.config_repository import DynamoConfigRepository
 from secnotify.storage.delivery_log import DynamoDeliveryLog
@@ -23,6 +24,7 @@ class Storage:
     ledger: DynamoLedger
     deliveries: DynamoDeliveryLog
     findings: DynamoFindingStates
+    audit: DynamoAuditLog
 
 
 def open_storage(
@@ -38,4 +40,5 @@ def open_storage(
         ledger=DynamoLedger(client, table_name, clock),
         deliveries=DynamoDeliveryLog(client, table_name, tokens, clock),
         findings=DynamoFindingStates(client, table_name, clock),
+        audit=DynamoAuditLog(client, table_name, tokens),
     )

@@ -11,10 +11,15 @@ Layout (pk / sk):
 - ``DELIVERIES#<integrationId>`` / ``<deliveryId>``: the delivery log, newest first by id.
 - ``FINDING#<findingId>`` / ``STATE``: what was last seen of an AWS finding (status, risk level,
   zones), to tell a change from a re-send.
+- ``NAMES`` / ``<kind>#<normalised name>``: the lock that keeps a profile's or an integration's
+  name unique, held by the object's id; ``NAMES`` / ``BACKFILLED``: the names of objects stored
+  before the locks existed have been locked. Out of ``CONFIG``, so the dispatcher never loads them.
+- ``AUDIT`` / ``<ISO time>#<entryId>``: the audit trail of configuration changes, newest last.
 """
 
 from __future__ import annotations
 
+import hashlib
 import json
 import zlib
 from collections.abc import Mapping
@@ -23,6 +28,8 @@ from typing import Any
 Key = dict[str, dict[str, str]]
 
 CONFIG_PK = "CONFIG"
+NAMES_PK = "NAMES"
+AUDIT_PK = "AUDIT"
 CLAIM_SK_PREFIX = "INT#"
 
 
@@ -50,6 +57,22 @@ def counter_key(kind: str) -> Key:
 def named_key(name: str) -> Key:
     """A key the stack keeps in the configuration partition (the page-token key, the data key)."""
     return _key(CONFIG_PK, f"KEY#{name}")
+
+
+def name_lock_key(kind: str, normalised_name: str) -> Key:
+    """A normalised name can grow far past its 100 characters (NFKC turns one character into
+    up to 18); one longer than a sort key should carry is locked by its digest instead."""
+    raw = normalised_name.encode("utf-8", "surrogatepass")
+    part = normalised_name if len(raw) <= 512 else "sha256:" + hashlib.sha256(raw).hexdigest()
+    return _key(NAMES_PK, f"{kind}#{part}")
+
+
+def names_backfilled_key() -> Key:
+    return _key(NAMES_PK, "BACKFILLED")
+
+
+def audit_key(at: str, entry_id: str) -> Key:
+    return _key(AUDIT_PK, f"{at}#{entry_id}")
 
 
 def event_key(event_id: str) -> Key:

@@ -7,6 +7,7 @@ The adapters live in ``secnotify.storage``; they raise the domain errors of ``se
 
 from __future__ import annotations
 
+import unicodedata
 from dataclasses import dataclass
 from enum import StrEnum
 from typing import Any, Protocol
@@ -17,6 +18,21 @@ class ConfigKind(StrEnum):
 
     PROFILE = "PROFILE"
     INTEGRATION = "INTEGRATION"
+
+
+# The field that names an object, unique within its kind in a stack.
+NAME_FIELDS: dict[str, str] = {ConfigKind.PROFILE: "name", ConfigKind.INTEGRATION: "displayName"}
+
+
+def name_of(kind: str, doc: dict[str, Any]) -> str:
+    return str(doc.get(NAME_FIELDS[kind], ""))
+
+
+def name_key(name: str) -> str:
+    """What makes two names the same name: Unicode compatibility forms, case and runs of
+    white space do not count ("Prod  Alerts" is "prod alerts"). A name is read, typed and kept
+    in files by people, and two that differ only so would be told apart by nobody."""
+    return " ".join(unicodedata.normalize("NFKC", name).casefold().split())
 
 
 @dataclass(frozen=True)
@@ -52,7 +68,12 @@ class ConfigReader(Protocol):
 
 class ConfigRepository(ConfigReader, Protocol):
     """Profiles and integrations: creates and deletes keep the caps and the profiles' reference
-    counts; replaces are conditional on the version the caller read."""
+    counts; replaces are conditional on the version the caller read.
+
+    Names (``NAME_FIELDS``, compared by ``name_key``) are unique within a kind: a create or a
+    rename to a name another object holds raises ``NameTaken``. Objects stored before names were
+    locked keep working: an edit that keeps the name never fails for it. Every write records an
+    audit entry in the same atomic write, when the repository has an auditor."""
 
     def list_config_items(self, kind: ConfigKind, limit: int, token: str | None) -> Page: ...
 
