@@ -178,7 +178,8 @@ def test_server_fields_on_create_are_ignored(api: ApiClient) -> None:
     # A copy: GET one, POST it as a new one.
     pid = make_profile(api)
     original = api.post("/integrations", body(pid)).json()
-    copied = api.post("/integrations", {**original, "webhook": body(pid)["webhook"]})
+    # A copy needs a name of its own: names are unique within a stack.
+    copied = api.post("/integrations", {**original, "displayName": "Copy", "webhook": body(pid)["webhook"]})
     assert copied.status == 201, copied.text
     assert copied.json()["id"] != original["id"] and copied.json()["version"] == 1
 
