@@ -11,12 +11,14 @@ name, so ours (``secnotify/<version>``) is the default rather than forced.
 
 from __future__ import annotations
 
+import contextvars
+import dataclasses
 import functools
 import logging
 import threading
 import time
 from collections import OrderedDict
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from urllib.parse import quote, urlsplit
 
@@ -43,12 +45,30 @@ from secnotify.delivery.signing import USER_AGENT, sign_with_key, signing_key
 from secnotify.delivery.ssrf import BlockedTarget, SsrfGuard, parse_numeric_host
 from secnotify.delivery.tls import CaSource, tls_context
 from secnotify.models.integration import HEADER_NAME, HEADER_VALUE_FORBIDDEN, RESERVED_HEADERS
+from secnotify.models.named_secrets import URL_SECRET, url_encoded
 from secnotify.settings import Settings, get_settings
 
 logger = logging.getLogger(__name__)
 
 # The integration opted in to unverified TLS; warning on every send would only flood the logs.
 urllib3.disable_warnings(InsecureRequestWarning)
+
+# The masker of the send under way in this thread: urllib3's own log lines quote the request
+# target, which may hold a named secret.
+_SENDING_MASKER: contextvars.ContextVar[Masker | None] = contextvars.ContextVar("masker", default=None)
+
+
+class _MaskSecrets(logging.Filter):
+    def filter(self, record: logging.LogRecord) -> bool:
+        masker = _SENDING_MASKER.get()
+        if masker is not None:
+            record.msg, record.args = masker.mask(record.getMessage()), None
+        return True
+
+
+# A logger's filters see only its own records, not its children's: each urllib3 module that logs.
+for _name in ("urllib3.connectionpool", "urllib3.connection", "urllib3.poolmanager", "urllib3.response"):
+    logging.getLogger(_name).addFilter(_MaskSecrets())
 
 MAX_RESPONSE_READ = 64 * 1024
 RESPONSE_BODY_LIMIT = 1024
@@ -96,6 +116,10 @@ class _Target:
     host_header: str
     request_target: str
     sni: str | None  # None when the URL names an IP literal
+    # A target with ``{Secret[name]}`` in it: its quoted text around each secret, with each
+    # secret's name between (text, name, text, ...). Filled per integration version (SendState),
+    # so this cache, keyed by the URL as configured, never holds a secret value.
+    secret_slots: tuple[str, ...] = ()
 
 
 @functools.lru_cache(maxsize=2048)
@@ -127,6 +151,7 @@ def _parse_url(url: str) -> _Target:
     target = parts.path or "/"
     if parts.query:
         target += "?" + parts.query
+    pieces = URL_SECRET.split(target)
     return _Target(
         scheme=scheme,
         host=host,
@@ -134,6 +159,11 @@ def _parse_url(url: str) -> _Target:
         host_header=host_header,
         request_target=quote(target, safe=_TARGET_SAFE),
         sni=None if literal is not None else host,
+        secret_slots=tuple(
+            piece if i % 2 else quote(piece, safe=_TARGET_SAFE) for i, piece in enumerate(pieces)
+        )
+        if len(pieces) > 1
+        else (),
     )
 
 
@@ -161,6 +191,26 @@ class SendState:
     signing_key: bytes | None = field(repr=False)
     masker: Masker = field(repr=False)
     refused: str | None = None
+    # The named secrets a URL may use, by name, already encoded for a URL.
+    url_secrets: Mapping[str, str] = field(default_factory=dict, repr=False)
+    # Request targets with their secrets filled, by the target as configured: one per version.
+    filled_targets: dict[str, str] = field(default_factory=dict, repr=False)
+
+    def fill(self, target: _Target) -> _Target:
+        """``target`` with the secrets of its path and query filled in."""
+        filled = self.filled_targets.get(target.request_target)
+        if filled is None:
+            slots = target.secret_slots
+            parts = list(slots[::2])
+            for index, name in enumerate(slots[1::2]):
+                value = self.url_secrets.get(name)
+                if value is None:
+                    raise _Refused(f"the URL uses secret {name}, which the integration does not hold")
+                parts.insert(2 * index + 1, value)
+            filled = "".join(parts)
+            if len(self.filled_targets) < 4:  # one URL per integration version; bounded anyway
+                self.filled_targets[target.request_target] = filled
+        return dataclasses.replace(target, request_target=filled, secret_slots=())
 
 
 def _screened_headers(headers: tuple[tuple[str, str], ...]) -> WireHeaders:
@@ -188,11 +238,19 @@ def prepare_send(
     headers: tuple[tuple[str, str], ...],
     signing_secret: str | None,
     secret_header_names: frozenset[str],
+    *,
+    other_secrets: tuple[str, ...] = (),
+    url_secrets: Mapping[str, str] | None = None,
 ) -> SendState:
-    """The ``SendState`` of an integration's headers and signing secret."""
+    """The ``SendState`` of an integration's headers and signing secret. ``other_secrets`` are
+    further values to mask wherever a send's outcome is shown (the named secrets); ``url_secrets``
+    the named secrets by name, for the ``{Secret[name]}`` of the URL's path and query."""
     masker = masker_for(
-        (value for name, value in headers if name.lower() in secret_header_names), signing_secret
+        (value for name, value in headers if name.lower() in secret_header_names),
+        signing_secret,
+        (*other_secrets, *(url_secrets or {}).values()),
     )
+    encoded = {name: url_encoded(value) for name, value in (url_secrets or {}).items()}
     try:
         wire = _screened_headers(headers)
         try:
@@ -200,8 +258,8 @@ def prepare_send(
         except ValueError:
             raise _Refused("the integration's signing secret is not valid") from None
     except _Refused as exc:
-        return SendState(headers, secret_header_names, {}, None, masker, str(exc))
-    return SendState(headers, secret_header_names, wire, key, masker)
+        return SendState(headers, secret_header_names, {}, None, masker, str(exc), encoded)
+    return SendState(headers, secret_header_names, wire, key, masker, url_secrets=encoded)
 
 
 class SendStateCache:
@@ -318,6 +376,7 @@ class WebhookSender:
         budget = self.settings.connect_timeout_s + self.settings.read_timeout_s
         token = deadline.begin(budget)
         answered = False
+        sending = _SENDING_MASKER.set(masker)
         try:
             status, error, body, retry_after, answered = self._attempt(req, state)
         except _Refused as exc:
@@ -331,6 +390,8 @@ class WebhookSender:
         except Exception as exc:  # any other failure is reported, never raised into a fan-out
             kind, error = describe(exc, self.settings)
             logger.warning("webhook send failed unexpectedly: %s", type(exc).__name__)
+        finally:
+            _SENDING_MASKER.reset(sending)
         if deadline.end(token) and not answered:
             # The socket was shut mid-response; whatever was parsed from it is not an answer.
             # A response read to its end is one, though: the watchdog may have fired only
@@ -364,6 +425,9 @@ class WebhookSender:
     ) -> tuple[int, str | None, str, float | None, bool]:
         target = _parse_url(req.url)
         headers = _request_headers(req, state, target)
+        if target.secret_slots:
+            # After the origin is parsed, and it is what the guard vets: a secret never steers it.
+            target = state.fill(target)
         try:
             ip = self.guard.vet(target.host, target.port)
         except (OSError, UnicodeError) as exc:

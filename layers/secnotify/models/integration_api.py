@@ -17,6 +17,13 @@ from secnotify.models.integration import (
     SIGNING_SECRET_PATTERN,
     Integration,
 )
+from secnotify.models.named_secrets import (
+    MAX_SECRETS,
+    SECRET_NAME,
+    SECRET_NAME_PATTERN,
+    check_url_secrets,
+    secret_value_problem,
+)
 
 
 class WebhookHeader(BaseModel):
@@ -64,7 +71,7 @@ class WebhookInput(BaseModel):
         if HEADER_VALUE_FORBIDDEN.search(value) or " " in value:
             raise ValueError("url must not contain spaces or control characters")
         try:
-            parts = urlsplit(value)
+            parts = urlsplit(check_url_secrets(value))
             parts.port  # noqa: B018 - raises on a malformed port
         except ValueError as exc:
             raise ValueError(f"url is not a valid URL: {exc}") from None
@@ -93,6 +100,33 @@ class WebhookInput(BaseModel):
         return ""
 
 
+class SecretInput(BaseModel):
+    """A named secret: with a value it is set; without one (``{"name"}``, or ``{"name", "set": true}``
+    as GET shows it) the stored value is kept."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    name: Annotated[str, Field(max_length=64, pattern=SECRET_NAME_PATTERN)]
+    # repr=False: a secret value must not surface in a debug log of the parsed request.
+    value: str | None = Field(default=None, repr=False)
+    set: Literal[True] | None = Field(default=None, description="As GET shows it; changes nothing.")
+
+    @field_validator("name", mode="before")
+    @classmethod
+    def _valid_name(cls, value: object) -> object:
+        if isinstance(value, str) and not SECRET_NAME.match(value):
+            raise ValueError("a secret name is a letter, then up to 63 letters, digits or underscores")
+        return value
+
+    @field_validator("value")
+    @classmethod
+    def _valid_value(cls, value: str | None) -> str | None:
+        problem = secret_value_problem(value) if value is not None else None
+        if problem is not None:
+            raise ValueError(f"secret value {problem}")
+        return value
+
+
 class IntegrationInput(BaseModel):
     """What a client sends to create or replace an integration."""
 
@@ -107,6 +141,25 @@ class IntegrationInput(BaseModel):
         default=None, repr=False
     )
     generateSigningSecret: StrictBool = False
+    secrets: Annotated[list[SecretInput], Field(max_length=MAX_SECRETS)] = Field(
+        default_factory=list,
+        description="Named write-only values, used as {Secret[name]} in the payload and the URL's "
+        "path or query.",
+    )
+
+    @field_validator("secrets")
+    @classmethod
+    def _unique_secret_names(cls, value: list[SecretInput]) -> list[SecretInput]:
+        names = [s.name for s in value]
+        duplicates = sorted({n for n in names if names.count(n) > 1})
+        if duplicates:
+            raise ValueError(f"secrets lists {', '.join(duplicates)} more than once")
+        return value
+
+
+class PublicSecret(BaseModel):
+    name: str
+    set: Literal[True] = True
 
 
 class PublicHeader(BaseModel):
@@ -131,6 +184,7 @@ class IntegrationView(BaseModel):
     type: Literal["WEBHOOK"]
     alertingProfileId: str
     webhook: PublicWebhook
+    secrets: list[PublicSecret] = Field(default_factory=list)
     hasSigningSecret: bool
     signingSecret: str | None = Field(
         default=None, description="Present only in the response that created or rotated it."
@@ -157,6 +211,7 @@ class IntegrationView(BaseModel):
                 headers=headers,
                 payload=item.webhook.payload,
             ),
+            secrets=[PublicSecret(name=s.name) for s in item.secrets],
             hasSigningSecret=item.signingSecret is not None,
             signingSecret=item.signingSecret if reveal_signing_secret else None,
             version=item.version,
