@@ -195,10 +195,16 @@ def test_get_then_put_keeps_every_named_secret(api: ApiClient, stack: Any) -> No
         assert api.post(f"/integrations/{iid}/test").json()["delivered"] is True
         (request,) = rx.wait_for(1)
     assert json.loads(request.body)["routing_key"] == ROUTING_KEY and request.path == "/hook?sig=s1g-value"
-    # A new value replaces; left out, a secret is gone (and so is a template's use of it).
+    # A new value replaces; a secret left out is gone, so the URL that uses it is refused.
     edited["secrets"] = [{"name": "routingKey", "value": "new-key"}, {"name": "sig", "set": True}]
     assert api.put(f"/integrations/{iid}", edited).status == 200
     assert [s.value for s in api_services().integrations.get_stored(iid).secrets] == ["new-key", "s1g-value"]
+    edited["secrets"] = [{"name": "routingKey", "set": True}]
+    dropped = api.put(f"/integrations/{iid}", edited)
+    assert dropped.status == 400 and dropped.json()["message"].startswith("webhook.url: unknown secret sig")
+    edited["webhook"]["url"] = rx.url("/hook")
+    assert api.put(f"/integrations/{iid}", edited).status == 200
+    assert [s.name for s in api_services().integrations.get_stored(iid).secrets] == ["routingKey"]
 
 
 def test_a_new_origin_needs_each_kept_secret_again(api: ApiClient, stack: Any) -> None:

@@ -62,7 +62,11 @@ class _MaskSecrets(logging.Filter):
     def filter(self, record: logging.LogRecord) -> bool:
         masker = _SENDING_MASKER.get()
         if masker is not None:
-            record.msg, record.args = masker.mask(record.getMessage()), None
+            try:
+                text = record.getMessage()
+            except Exception:  # a filter must never fail the send that logged
+                text = f"{record.name}: unformattable log record"
+            record.msg, record.args = masker.mask(text), None
         return True
 
 

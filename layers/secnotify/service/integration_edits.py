@@ -75,17 +75,19 @@ def apply_input(
 
 def stored_doc(data: IntegrationInput, edit: Edit, created: str, updated: str) -> dict[str, Any]:
     """The stored document of an integration, before its secrets are sealed."""
-    return {
+    doc = {
         "displayName": data.displayName,
         "enabled": data.enabled,
         "type": data.type,
         "alertingProfileId": data.alertingProfileId,
         "webhook": edit.webhook.model_dump(mode="json"),
         "signingSecret": edit.signing_secret,
-        "secrets": [s.model_dump() for s in edit.secrets],
         "createdAt": created,
         "updatedAt": updated,
     }
+    if edit.secrets:  # absent when none: the item an integration without them had before
+        doc["secrets"] = [s.model_dump() for s in edit.secrets]
+    return doc
 
 
 def check_payload_length(payload: str, limit: int) -> None:
