@@ -23,9 +23,12 @@ API_KEY = "k3y-round-trip-0123456789"
 MERGE = {"Content-Type": "application/merge-patch+json"}
 REMOVE_HINT = '{"remove": true}'
 
-# Fields of a create body beyond the webhook's; named secrets join here when they exist, and
-# every test below then proves they survive too (``Integration.secret_values`` lists them).
-CREATE_EXTRAS: dict[str, Any] = {"generateSigningSecret": True}
+# Fields of a create body beyond the webhook's, named secrets among them: every test below proves
+# they survive too (``Integration.secret_values`` lists them).
+CREATE_EXTRAS: dict[str, Any] = {
+    "generateSigningSecret": True,
+    "secrets": [{"name": "routingKey", "value": "rk-round-trip-0123456789"}],
+}
 
 
 def patch(api: ApiClient, path: str, doc: Any, **headers: str) -> ApiResponse:
@@ -254,6 +257,7 @@ def test_the_object_form_keeps_the_secret_only_at_its_origin(api: ApiClient) -> 
     for header in view["webhook"]["headers"]:
         if header["secret"]:
             header["value"] = "supplied-again"
+    view["secrets"] = [{"name": s["name"], "value": "supplied-again"} for s in view["secrets"]]
     resp = api.put(path, view)
     assert resp.status == 400 and resp.json()["field"] == "webhook.url", resp.text
     assert "signingSecret" in resp.json()["message"] and REMOVE_HINT in resp.json()["message"]
@@ -325,7 +329,7 @@ def test_patch_to_a_new_origin_needs_the_secrets_again(api: ApiClient) -> None:
         assert resp.status == 400, resp.text
         error = resp.json()
         assert error["field"] == "webhook.url"
-        for name in ("header Authorization", "header X-Api-Key", "signingSecret"):
+        for name in ("header Authorization", "header X-Api-Key", "secret routingKey", "signingSecret"):
             assert name in error["message"]
         assert SECRET not in resp.text and API_KEY not in resp.text
         assert stored(created["id"]).webhook.url == real.url("/hook")
@@ -337,7 +341,11 @@ def test_patch_to_a_new_origin_needs_the_secrets_again(api: ApiClient) -> None:
         moved = patch(
             api,
             path,
-            {"webhook": {"url": other.url("/hook"), "headers": headers}, "generateSigningSecret": True},
+            {
+                "webhook": {"url": other.url("/hook"), "headers": headers},
+                "secrets": [{"name": "routingKey", "value": "rk-for-the-new-origin"}],
+                "generateSigningSecret": True,
+            },
         )
         assert moved.status == 200, moved.text
         assert moved.json()["signingSecret"]["previousValidUntil"] is None  # a new origin never knew the old
