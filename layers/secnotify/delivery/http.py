@@ -51,7 +51,7 @@ logger = logging.getLogger(__name__)
 urllib3.disable_warnings(InsecureRequestWarning)
 
 MAX_RESPONSE_READ = 64 * 1024
-RESPONSE_BODY_LIMIT = 1024
+RESPONSE_BODY_LIMIT = 4 * 1024  # what a delivery record keeps of an answer
 _DEFAULT_PORTS = {"http": 80, "https": 443}
 # Characters that may stay as they are in a request target; everything else is percent-encoded.
 _TARGET_SAFE = "!#$%&'()*+,/:;=?@[]~"

@@ -88,6 +88,7 @@ class Notifier:
         ``custom-event`` when the caller supplied the event); real notifications carry none.
         """
         msg_id = msg_id or webhook_id(event.event_id, integration.id)
+        sent: tuple[bytes, SendState] | None = None
         try:
             webhook = integration.webhook
             compiled = self.templates.get(webhook.payload, webhook.content_type(), self.render_limits)
@@ -117,6 +118,7 @@ class Notifier:
                 state=state,
             )
             outcome = self.sender.send(request)
+            sent = body, state
         # Only the dispatcher retries; a test or a redelivery that failed has failed.
         retrying = outcome.retryable and kind is RecordKind.EVENT
         status = (
@@ -134,6 +136,12 @@ class Notifier:
                 "redeliveryOf": redelivery_of,
             }
         )
+        if sent is not None:
+            # The body once per notification. A retry sends the same event again (the same bytes
+            # unless the integration was edited meanwhile: every record's digest tells).
+            body, state = sent
+            keep = attempt == 1 or kind is not RecordKind.EVENT
+            record = record.with_request(body, state.masker.mask if keep else None, state.masker.longest)
         return Attempt(outcome, record)
 
     def skipped_record(
