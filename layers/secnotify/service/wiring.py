@@ -8,6 +8,7 @@ from dataclasses import dataclass
 from functools import lru_cache
 
 from secnotify.service.dispatcher_wiring import build_dispatcher, dispatcher
+from secnotify.service.explain import ExplainService
 from secnotify.service.integrations import IntegrationService
 from secnotify.service.notify import Notifier
 from secnotify.service.profiles import ProfileService
@@ -22,6 +23,7 @@ __all__ = ["ApiServices", "api_services", "build_dispatcher", "dispatcher", "res
 class ApiServices:
     profiles: ProfileService
     integrations: IntegrationService
+    explain: ExplainService
 
 
 @lru_cache(maxsize=1)
@@ -37,7 +39,10 @@ def api_services() -> ApiServices:
         secrets,
         make_notifier=lambda: Notifier(storage.deliveries, settings),
     )
-    return ApiServices(ProfileService(storage.config, settings), integrations)
+    explain = ExplainService(
+        storage.config, storage.findings, storage.ledger, secrets, storage.deliveries, settings
+    )
+    return ApiServices(ProfileService(storage.config, settings), integrations, explain)
 
 
 def reset() -> None:

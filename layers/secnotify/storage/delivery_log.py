@@ -34,7 +34,7 @@ _INDEX_KEYS = ("pk", "sk", "eventPk", "eventSk")
 def delivery_item(record: DeliveryRecord, ttl_s: int, now: float) -> dict[str, Any]:
     """The one layout of a delivery record item, written alone or in the ledger's batches."""
     expires = int(now) + ttl_s
-    item = {
+    item: dict[str, Any] = {
         **delivery_key(record.integrationId, record.deliveryId),
         **event_log_keys(record.eventId, record.integrationId, record.deliveryId),
         "doc": {"S": dumps(record.stored())},
