@@ -55,42 +55,59 @@ def _listed(values: Iterable[StrEnum]) -> str:
     return ", ".join(v.value for v in values) or "none"
 
 
-def _profile_verdict(
-    event: SecurityEvent, profile: AlertingProfile | None, zone_keys: frozenset[str], profile_id: str
-) -> Verdict:
-    """The profile's part of the verdict, in the order of ``Reason``."""
-    if profile is None:
-        return Verdict(Reason.PROFILE_DISABLED, f"its alerting profile {profile_id} does not exist")
-    if not profile.enabled:
-        return Verdict(Reason.PROFILE_DISABLED, f"alerting profile {profile.name!r} is disabled")
-    level = event.risk_level.value
-    if event.risk_level is EventRiskLevel.NONE:
-        return Verdict(Reason.RISK_LEVEL, "risk level NONE reaches no profile")
-    if not any(wanted.value == level for wanted in profile.enabledRiskLevels):
-        return Verdict(
-            Reason.RISK_LEVEL,
-            f"risk level {level} is not among the profile's {_listed(profile.enabledRiskLevels)}",
-        )
+def _profile_reason(
+    event: SecurityEvent, profile: AlertingProfile | None, zone_keys: frozenset[str]
+) -> Reason | None:
+    """The profile's part of the verdict, in the order of ``Reason``: the one rule set that both
+    ``select_targets`` and ``explain_match`` apply."""
+    if profile is None or not profile.enabled:
+        return Reason.PROFILE_DISABLED
+    if event.risk_level is EventRiskLevel.NONE or not any(
+        wanted.value == event.risk_level.value for wanted in profile.enabledRiskLevels
+    ):
+        return Reason.RISK_LEVEL
     if event.trigger not in profile.enabledTriggerEvents:
-        return Verdict(
-            Reason.TRIGGER,
-            f"trigger {event.trigger.value} is not among the profile's "
-            f"{_listed(profile.enabledTriggerEvents)}",
-        )
+        return Reason.TRIGGER
     if profile.managementZone is not None and profile.managementZone not in zone_keys:
+        return Reason.ZONE
+    if event.muted:
+        return Reason.MUTED
+    return None
+
+
+def _message(
+    reason: Reason | None,
+    event: SecurityEvent,
+    profile: AlertingProfile | None,
+    zone_keys: frozenset[str],
+    profile_id: str,
+) -> str:
+    """The sentence a person reads for a verdict of the profile."""
+    if profile is None:
+        return f"its alerting profile {profile_id} does not exist"
+    if reason is Reason.PROFILE_DISABLED:
+        return f"alerting profile {profile.name!r} is disabled"
+    if reason is Reason.RISK_LEVEL:
+        if event.risk_level is EventRiskLevel.NONE:
+            return "risk level NONE reaches no profile"
+        return (
+            f"risk level {event.risk_level.value} is not among the profile's "
+            f"{_listed(profile.enabledRiskLevels)}"
+        )
+    if reason is Reason.TRIGGER:
+        triggers = _listed(profile.enabledTriggerEvents)
+        return f"trigger {event.trigger.value} is not among the profile's {triggers}"
+    if reason is Reason.ZONE:
         which = (
             "newly affected zones"
             if event.trigger is TriggerEvent.NEW_MANAGEMENT_ZONE_AFFECTED
             else "affected zones"
         )
         shown = ", ".join(sorted(zone_keys)) or "none"
-        return Verdict(
-            Reason.ZONE,
-            f"management zone {profile.managementZone!r} is not among the event's {which} ({shown})",
-        )
-    if event.muted:
-        return Verdict(Reason.MUTED, "the security problem is muted")
-    return Verdict(None, f"alerting profile {profile.name!r} wants it")
+        return f"management zone {profile.managementZone!r} is not among the event's {which} ({shown})"
+    if reason is Reason.MUTED:
+        return "the security problem is muted"
+    return f"alerting profile {profile.name!r} wants it"
 
 
 def explain_match(
@@ -102,22 +119,50 @@ def explain_match(
     if not integration.enabled:
         return Verdict(Reason.INTEGRATION_DISABLED, f"integration {integration.displayName!r} is disabled")
     profile_id = integration.alertingProfileId
-    return _profile_verdict(event, profiles.get(profile_id), _zone_keys(event), profile_id)
-
-
-def _matches(event: SecurityEvent, profile: AlertingProfile, zone_keys: frozenset[str]) -> bool:
-    if not profile.enabled or event.muted or event.risk_level is EventRiskLevel.NONE:
-        return False
-    if not any(level.value == event.risk_level.value for level in profile.enabledRiskLevels):
-        return False
-    if event.trigger not in profile.enabledTriggerEvents:
-        return False
-    return profile.managementZone is None or profile.managementZone in zone_keys
+    profile, zone_keys = profiles.get(profile_id), _zone_keys(event)
+    reason = _profile_reason(event, profile, zone_keys)
+    return Verdict(reason, _message(reason, event, profile, zone_keys, profile_id))
 
 
 def profile_matches(event: SecurityEvent, profile: AlertingProfile) -> bool:
     """True when the profile wants this event (the integration's own ``enabled`` aside)."""
-    return _matches(event, profile, _zone_keys(event))
+    return _profile_reason(event, profile, _zone_keys(event)) is None
+
+
+@dataclass(frozen=True)
+class Match:
+    """The integrations an event reaches, and how many it does not, by reason."""
+
+    targets: list[Integration]
+    missed: dict[Reason, int]
+
+
+def match(
+    event: SecurityEvent,
+    profiles: Mapping[str, AlertingProfile],
+    integrations: Iterable[Integration],
+) -> Match:
+    """The enabled integrations whose existing profile matches, in the order given, and the
+    first reason for each of the others."""
+    zone_keys = _zone_keys(event)
+    # Up to 1000 integrations share at most 200 profiles: decide each profile once.
+    verdicts: dict[str, Reason | None] = {}
+    targets: list[Integration] = []
+    missed: dict[Reason, int] = {}
+    for integration in integrations:
+        if not integration.enabled:
+            reason: Reason | None = Reason.INTEGRATION_DISABLED
+        else:
+            profile_id = integration.alertingProfileId
+            if profile_id in verdicts:
+                reason = verdicts[profile_id]
+            else:
+                reason = verdicts[profile_id] = _profile_reason(event, profiles.get(profile_id), zone_keys)
+        if reason is None:
+            targets.append(integration)
+        else:
+            missed[reason] = missed.get(reason, 0) + 1
+    return Match(targets, missed)
 
 
 def select_targets(
@@ -126,21 +171,4 @@ def select_targets(
     integrations: Iterable[Integration],
 ) -> list[Integration]:
     """The enabled integrations whose existing profile matches, in the order given."""
-    if event.muted or event.risk_level is EventRiskLevel.NONE:
-        return []
-    zone_keys = _zone_keys(event)
-    # Up to 1000 integrations share at most 200 profiles: decide each profile once.
-    verdicts: dict[str, bool] = {}
-    targets: list[Integration] = []
-    for integration in integrations:
-        if not integration.enabled:
-            continue
-        profile_id = integration.alertingProfileId
-        verdict = verdicts.get(profile_id)
-        if verdict is None:
-            profile = profiles.get(profile_id)
-            verdict = profile is not None and _matches(event, profile, zone_keys)
-            verdicts[profile_id] = verdict
-        if verdict:
-            targets.append(integration)
-    return targets
+    return match(event, profiles, integrations).targets

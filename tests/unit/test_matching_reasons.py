@@ -4,12 +4,13 @@ the reason must be the first that applies, re-stated here in plain Python."""
 
 from __future__ import annotations
 
+from collections import Counter
 from datetime import UTC, datetime
 
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from secnotify.matching import Reason, explain_match, select_targets
+from secnotify.matching import Reason, explain_match, match, select_targets
 from secnotify.models.common import EventRiskLevel, RiskLevel, TriggerEvent
 from secnotify.models.event import ManagementZone, SecurityEvent
 from secnotify.models.integration import Integration, StoredWebhook
@@ -110,6 +111,10 @@ def test_select_targets_picks_exactly_the_integrations_without_a_reason(
     assert [t.id for t in select_targets(event, by_id, integrations)] == [
         i.id for i in integrations if verdicts[i.id].reason is None
     ]
+    # The dispatcher's per-event summary counts the same reasons.
+    assert match(event, by_id, integrations).missed == Counter(
+        v.reason for v in verdicts.values() if v.reason
+    )
     for integration in integrations:
         verdict = verdicts[integration.id]
         assert verdict.reason is first_reason(event, integration, by_id), integration
