@@ -5,14 +5,16 @@ then list per event, and filter per integration."""
 from __future__ import annotations
 
 import copy
+import hashlib
 import json
 from typing import Any
 
 import boto3
+import pytest
 
 from tests.conftest import ApiClient, load_event
-from tests.integration.servers import Receiver
-from tests.integration.test_dispatch import SECRET, dispatch, setup
+from tests.integration.servers import Receiver, Reply
+from tests.integration.test_dispatch import SECRET, dispatch, dispatch_retries, drain, setup
 
 ALL_TRIGGERS = ["SECURITY_PROBLEM_OPENED", "SECURITY_PROBLEM_RESOLVED", "NEW_MANAGEMENT_ZONE_AFFECTED"]
 
@@ -232,3 +234,29 @@ def test_records_keep_the_body_sent_once_masked_and_filter_by_status_and_event(
     assert all(r["eventId"] == opened["id"] and r["requestBody"] for r in seen)
     forged = api.get(f"/events/{other['id']}/deliveries?nextToken=AAAA{'x' * 40}")
     assert forged.status == 400
+
+
+def test_a_retry_record_has_the_bodys_digest_not_the_body_and_answers_keep_4_kb(
+    api: ApiClient, stack: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from secnotify.service import wiring
+
+    monkeypatch.setenv("RETRY_LADDER_SECONDS", "0,0,60")
+    wiring.reset()
+    long_answer = ("é" * 3000).encode()  # 6,000 bytes
+    with Receiver(default=Reply(status=503, body=long_answer)) as rx:
+        iid = setup(api, rx.url("/"))
+        event = load_event("eventbridge/opened.json")
+        assert dispatch(event)["counts"]["retrying"] == 1
+        messages = drain(stack.retry_queue_url, wait_s=3)
+        rx.reply(Reply())
+        assert dispatch_retries(messages)["batchItemFailures"] == []
+        first, second = rx.wait_for(2)
+    assert first.body == second.body
+    retried, failed = api.get(f"/integrations/{iid}/deliveries?eventId={event['id']}").json()["items"]
+    assert (failed["attempt"], retried["attempt"]) == (1, 2)
+    assert failed["requestBody"] == first.body.decode() and retried["requestBody"] is None
+    assert (
+        retried["requestBodySha256"] == failed["requestBodySha256"] == hashlib.sha256(first.body).hexdigest()
+    )
+    assert failed["responseBody"] == "é" * 2048  # the first 4 KB, whole characters
