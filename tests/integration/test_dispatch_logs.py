@@ -5,6 +5,7 @@ never a secret."""
 from __future__ import annotations
 
 import json
+import logging
 from typing import Any
 
 import pytest
@@ -15,17 +16,18 @@ from tests.integration.test_api_explain import hook, profile
 from tests.integration.test_dispatch import SECRET, dispatch
 
 
-def lines(out: str) -> list[dict[str, Any]]:
-    parsed = []
-    for line in out.splitlines():
-        if line.startswith("{"):
-            parsed.append(json.loads(line))
-    return parsed
+def lines(records: list[logging.LogRecord]) -> list[dict[str, Any]]:
+    """The records as the functions' Powertools logger writes them: one JSON object a line."""
+    (handler,) = logging.getLogger("secnotify").handlers
+    assert handler.formatter is not None
+    return [json.loads(handler.formatter.format(r)) for r in records if r.name.startswith("secnotify")]
 
 
 def test_one_line_per_notification_and_one_match_summary_per_event(
-    api: ApiClient, stack: Any, capsys: pytest.CaptureFixture[str]
+    api: ApiClient, stack: Any, caplog: pytest.LogCaptureFixture
 ) -> None:
+    import functions.dispatcher.app  # noqa: F401 - its Logger is the one the lines go through
+
     event = load_event("eventbridge/opened.json")  # CRITICAL
     # A receiver that echoes the secret in its answer: the record masks it, the log never has it.
     echo = Reply(status=400, body=f"bad token {SECRET}".encode())
@@ -39,11 +41,12 @@ def test_one_line_per_notification_and_one_match_summary_per_event(
         hook(api, ok.url("/"), everything, "off", enabled=False)
         hook(api, ok.url("/"), profile(api, "low", enabledRiskLevels=["LOW"]), "low")
         hook(api, ok.url("/"), profile(api, "low too", enabledRiskLevels=["LOW"]), "low too")
-        capsys.readouterr()
-        assert dispatch(event)["counts"]["matched"] == 3
-        out = capsys.readouterr().out
+        caplog.clear()
+        with caplog.at_level(logging.INFO, logger="secnotify"):
+            assert dispatch(event)["counts"]["matched"] == 3
+        logged = lines(caplog.records)
+    out = json.dumps(logged)
     assert SECRET not in out and SECRET.split()[1] not in out
-    logged = lines(out)
     (summary,) = [line for line in logged if line["message"] == "event matched"]
     assert summary["event_id"] == event["id"] and summary["matched"] == 3
     assert summary["not_matched"] == {"INTEGRATION_DISABLED": 1, "RISK_LEVEL": 2}
