@@ -23,9 +23,12 @@ from secnotify.http_api import (
     register_error_handlers,
     screen_body,
 )
+from secnotify.matching import Reason
 from secnotify.models import examples
 from secnotify.models.api import (
     DeliveryList,
+    ExplainRequest,
+    ExplainResult,
     IntegrationList,
     PlaceholderList,
     PreviewRequest,
@@ -35,7 +38,7 @@ from secnotify.models.api import (
     TestSendResult,
 )
 from secnotify.models.audit import AuditList
-from secnotify.models.delivery import AttemptStatus
+from secnotify.models.delivery import AttemptStatus, DeliveryRecord
 from secnotify.models.integration_api import IntegrationInput, IntegrationView
 from secnotify.models.profile import AlertingProfile, AlertingProfileInput
 from secnotify.service.audit import acting_as
@@ -65,6 +68,11 @@ IntegrationId = Annotated[str, Path(min_length=1, max_length=64, description="Th
 DeliveryId = Annotated[str, Path(min_length=1, max_length=64, description="A delivery record's id.")]
 Limit = Annotated[int, Query(ge=1, le=100, description="Page size, 1-100.")]
 Token = Annotated[str | None, Query(max_length=2048, description="Opaque token from the previous page.")]
+StatusFilter = Annotated[AttemptStatus | None, Query(description="Only records of this status.")]
+EventIdFilter = Annotated[
+    str | None, Query(min_length=1, max_length=256, description="Only records of this event.")
+]
+EventId = Annotated[str, Path(min_length=1, max_length=256, description="The event's id.")]
 
 
 def _examples(**values: tuple[str, Any]) -> dict[str, Example]:
@@ -385,15 +393,22 @@ def test_send(
     summary="List an integration's deliveries",
     description="The delivery log, newest first: every attempt, test and redelivery, with its status ("
     + ", ".join(f"`{status}`" for status in AttemptStatus)
-    + "), HTTP status, latency and the start of the receiver's answer (secrets masked). "
+    + "), HTTP status, latency, the first 4 KB of the receiver's answer and, on a notification's "
+    "first attempt (and each test and redelivery), the request body sent (`requestBody`, up to 64 KB; "
+    "`requestBodyTruncated` says when it was cut); secrets masked. `status` and `eventId` filter the "
+    "list (a page may then hold fewer than `limit` records and still have a `nextToken`). "
     "Records are kept 30 days.",
     responses=ok(DeliveryList),
     tags=["Delivery log"],
 )
 def list_deliveries(
-    integration_id: IntegrationId, limit: Limit = 50, nextToken: Token = None
+    integration_id: IntegrationId,
+    limit: Limit = 50,
+    nextToken: Token = None,
+    status: StatusFilter = None,
+    eventId: EventIdFilter = None,
 ) -> Response[DeliveryList]:
-    items, token = api_services().integrations.deliveries(integration_id, limit, nextToken)
+    items, token = api_services().integrations.deliveries(integration_id, limit, nextToken, status, eventId)
     return json_response(DeliveryList.model_validate({"items": items, "nextToken": token}))
 
 
@@ -409,6 +424,67 @@ def list_deliveries(
 def redeliver(integration_id: IntegrationId, delivery_id: DeliveryId) -> Response[TestSendResult]:
     result = api_services().integrations.redeliver(integration_id, delivery_id)
     return json_response(TestSendResult.model_validate(result))
+
+
+# ---- why / why not -----------------------------------------------------------------------
+
+
+@app.get(
+    "/integrations/<integration_id>/deliveries/<delivery_id>",
+    summary="Show a delivery record",
+    description="One record of the delivery log, with the request body sent (`requestBody`, on a "
+    "notification's first attempt, a test or a redelivery; secrets masked) and the first 4 KB of the "
+    "receiver's answer.",
+    responses=ok(DeliveryRecord),
+    tags=["Delivery log"],
+)
+def get_delivery(integration_id: IntegrationId, delivery_id: DeliveryId) -> Response[DeliveryRecord]:
+    return json_response(api_services().integrations.delivery(integration_id, delivery_id))
+
+
+@app.get(
+    "/events/<event_id>/deliveries",
+    summary="List the notifications of one event",
+    description="Every delivery record one event produced, across integrations: grouped by "
+    "integration, each one's attempts oldest first. The event id is the one the dispatcher logs "
+    "and the records carry (for an AWS finding, the id of its change, as `POST /events/explain` "
+    "shows it). Records appear within a second of being written. Paged like the other lists.",
+    responses=ok(DeliveryList),
+    tags=["Delivery log"],
+)
+def list_event_deliveries(
+    event_id: EventId, limit: Limit = 50, nextToken: Token = None
+) -> Response[DeliveryList]:
+    items, token = api_services().explain.event_deliveries(event_id, limit, nextToken)
+    return json_response(DeliveryList.model_validate({"items": items, "nextToken": token}))
+
+
+@app.post(
+    "/events/explain",
+    summary="Explain which integrations an event reaches, and why not",
+    description="For an event the dispatcher takes (a secnotify EventBridge event or just its detail, "
+    "or an AWS Inspector, GuardDuty or Security Hub ASFF/OCSF finding event), says for every "
+    "integration whether it would be notified; if not, the first reason that applies, in this order: "
+    + ", ".join(f"`{reason}`" for reason in Reason)
+    + ", with a sentence saying why; if so, the body it would get (`preview`, secrets masked). An AWS "
+    "finding is decided on its stored state, read but not written: a snapshot that changes nothing "
+    "is `UNCHANGED`. A batch of findings explains each (items carry `eventId` and `findingId`; "
+    "`events` lists them). Nothing is sent and nothing is written.",
+    responses=ok(ExplainResult),
+    tags=["Why / why not"],
+)
+def explain_event(
+    body: Annotated[
+        ExplainRequest,
+        Body(
+            openapi_examples=_examples(
+                detail=("An event detail of the platform's own", {"event": examples.EVENT_DETAIL}),
+            )
+        ),
+    ],
+) -> Response[ExplainResult]:
+    result = api_services().explain.explain(body.event, body.integrationId)
+    return json_response(ExplainResult.model_validate(result))
 
 
 # ---- audit -------------------------------------------------------------------------------

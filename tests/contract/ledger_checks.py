@@ -9,10 +9,12 @@ is a second ledger on the same store, as another process has it, which knows not
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
+from secnotify.errors import InvalidToken
 from secnotify.models.delivery import AttemptStatus, DeliveryRecord, NotificationState, Outcome, RecordKind
 from secnotify.service.ports.ledger import DeliveryLedger, DeliveryLog
 from tests.contract.checks import Contract
@@ -236,3 +238,118 @@ def the_call_that_creates_an_event_fixes_its_shards_for_good(s: Subject) -> None
         assert _read(s.ledger, s.event_id) == want
         assert _read(s.other, s.event_id) == want
         s.clock.advance(31)
+
+
+def _with_body(record: DeliveryRecord, text: str) -> DeliveryRecord:
+    return record.with_request(text.encode(), lambda t: t.replace("s3cret", "***"), 6)
+
+
+@check(conditional=False)
+def a_record_keeps_the_request_body_it_was_written_with(s: Subject) -> None:
+    text = '{"text": "ünïcödé s3cret ' + "x" * 5000 + '"}'
+    first = _with_body(_record(s.event_id, "b", 1), text)
+    retry = _record(s.event_id, "b", 2).with_request(text.encode(), None)
+    s.log.put_delivery(first, TTL)
+    s.ledger.record_outcomes(s.event_id, [Outcome("b", S.RETRY_SCHEDULED, 3, retry, TTL)], TTL)
+    read = s.log.get_delivery("b", first.deliveryId)
+    assert read == first and read.requestBody == text.replace("s3cret", "***")
+    assert read.requestBodyTruncated is False and read.requestBodyBytes == len(text.encode())
+    again = s.log.get_delivery("b", retry.deliveryId)
+    assert again.requestBody is None and again.requestBodySha256 == first.requestBodySha256
+    page, _ = s.log.list_deliveries("b", 10, None)
+    assert page == [again, read]
+
+
+def _pages(fetch: Callable[[str | None], tuple[list[DeliveryRecord], str | None]]) -> list[DeliveryRecord]:
+    out: list[DeliveryRecord] = []
+    token: str | None = None
+    for _ in range(100):
+        page, token = fetch(token)
+        out += page
+        if token is None:
+            return out
+    raise AssertionError("the listing never ended")
+
+
+@check(conditional=False)
+def an_events_records_list_across_integrations_page_by_page(s: Subject) -> None:
+    ids = [f"{s.event_id}-int-{n}" for n in range(9)]
+    written: list[DeliveryRecord] = []
+    for n, iid in enumerate(ids):
+        first = _record(s.event_id, iid, 1)
+        second = _record(s.event_id, iid, 2).model_copy(update={"status": AttemptStatus.FAILED})
+        if n % 2:
+            s.log.put_delivery(first, TTL)
+        else:
+            s.ledger.record_outcomes(s.event_id, [Outcome(iid, S.RETRY_SCHEDULED, 2, first, TTL)], TTL)
+        s.log.put_delivery(second, TTL)
+        written += [first, second]
+    s.log.put_delivery(_record("another-event", ids[0], 7), TTL)
+    for limit in (1, 4, 100):
+        listed = _pages(lambda token, n=limit: s.log.list_event_deliveries(s.event_id, n, token))
+        assert sorted(r.deliveryId + r.integrationId for r in listed) == sorted(
+            r.deliveryId + r.integrationId for r in written
+        ), limit
+        # Grouped by integration, each one's attempts oldest first.
+        order = [(r.integrationId, r.attempt) for r in listed]
+        for iid in ids:
+            at = order.index((iid, 1))
+            assert order[at + 1] == (iid, 2), limit
+    assert s.log.list_event_deliveries("no-such-event", 10, None) == ([], None)
+
+
+@check(conditional=False)
+def an_integrations_records_filter_by_status_and_by_event(s: Subject) -> None:
+    iid = f"{s.event_id}-f"
+    statuses = [AttemptStatus.RETRYING, AttemptStatus.FAILED, AttemptStatus.SUCCEEDED]
+    records = []
+    for n in range(12):
+        event_id = s.event_id if n % 3 else f"{s.event_id}-other"
+        # An answer that quotes another status must not make the record look like one.
+        record = _record(event_id, iid, n + 1).model_copy(
+            update={
+                "status": statuses[n % 3],
+                "responseBody": '{"status":"FAILED"}',
+                "error": '"status":"FAILED"',
+            }
+        )
+        s.log.put_delivery(record, TTL)
+        records.append(record)
+    newest_first = records[::-1]
+    for limit in (1, 5, 50):
+        failed = _pages(lambda t, n=limit: s.log.list_deliveries(iid, n, t, status=AttemptStatus.FAILED))
+        assert failed == [r for r in newest_first if r.status is AttemptStatus.FAILED], limit
+        of_event = _pages(lambda t, n=limit: s.log.list_deliveries(iid, n, t, event_id=s.event_id))
+        assert of_event == [r for r in newest_first if r.eventId == s.event_id], limit
+        both = _pages(
+            lambda t, n=limit: s.log.list_deliveries(
+                iid, n, t, status=AttemptStatus.SUCCEEDED, event_id=s.event_id
+            )
+        )
+        assert both == [
+            r for r in newest_first if r.eventId == s.event_id and r.status is AttemptStatus.SUCCEEDED
+        ], limit
+
+
+@check(conditional=False)
+def a_page_token_is_good_only_for_the_listing_that_issued_it(s: Subject) -> None:
+    iid = f"{s.event_id}-t"
+    for n in range(3):
+        s.log.put_delivery(_record(s.event_id, iid, n + 1), TTL)
+        s.log.put_delivery(_record(s.event_id, f"{iid}-2", n + 1), TTL)
+    _, by_event = s.log.list_event_deliveries(s.event_id, 1, None)
+    _, by_filter = s.log.list_deliveries(iid, 1, None, event_id=s.event_id)
+    assert by_event is not None and by_filter is not None
+    refused = [
+        lambda: s.log.list_event_deliveries("another-event", 1, by_event),
+        lambda: s.log.list_deliveries(iid, 1, by_event, event_id=s.event_id),
+        lambda: s.log.list_deliveries(iid, 1, by_filter, event_id="another-event"),
+        lambda: s.log.list_deliveries(f"{iid}-2", 1, by_filter, event_id=s.event_id),
+        lambda: s.log.list_event_deliveries(s.event_id, 1, by_filter + "x"),
+    ]
+    for n, call in enumerate(refused):
+        try:
+            call()
+        except InvalidToken:
+            continue
+        raise AssertionError(f"token {n} was taken by a listing that did not issue it")

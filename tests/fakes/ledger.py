@@ -12,41 +12,77 @@ from collections.abc import Callable
 from dataclasses import dataclass, replace
 from typing import Any
 
-from secnotify.errors import DeliveryNotFound
-from secnotify.models.delivery import Claim, DeliveryRecord, Lease, NotificationState, Outcome
+from secnotify.errors import DeliveryNotFound, InvalidToken
+from secnotify.models.delivery import AttemptStatus, Claim, DeliveryRecord, Lease, NotificationState, Outcome
 
 
 class InMemoryDeliveryLog:
-    """Keeps each record's stored document and reads it back, as DynamoDB's log does."""
+    """Keeps each record's stored document and compressed body and reads them back, as
+    DynamoDB's log does. Its page tokens name the listing they belong to, and no other takes them."""
 
     def __init__(self) -> None:
         self._lock = threading.Lock()
-        self._items: dict[tuple[str, str], dict[str, Any]] = {}
+        self._items: dict[tuple[str, str], tuple[dict[str, Any], bytes | None]] = {}
 
     def put_delivery(self, record: DeliveryRecord, ttl_s: int) -> None:
         with self._lock:
-            self._items[(record.integrationId, record.deliveryId)] = record.stored()
+            self._items[(record.integrationId, record.deliveryId)] = (record.stored(), record.stored_body())
 
     def get_delivery(self, integration_id: str, delivery_id: str) -> DeliveryRecord:
         with self._lock:
             found = self._items.get((integration_id, delivery_id))
         if found is None:
             raise DeliveryNotFound(integration_id, delivery_id)
-        return DeliveryRecord.from_stored(found)
+        return DeliveryRecord.from_stored(*found)
 
     def list_deliveries(
-        self, integration_id: str, limit: int, token: str | None
+        self,
+        integration_id: str,
+        limit: int,
+        token: str | None,
+        status: AttemptStatus | None = None,
+        event_id: str | None = None,
+    ) -> tuple[list[DeliveryRecord], str | None]:
+        scope = f"integration\x00{integration_id}\x00{event_id}\x00{status}"
+        with self._lock:
+            keys = sorted(((i, d) for (i, d) in self._items if i == integration_id), reverse=True)
+            records = [DeliveryRecord.from_stored(*self._items[k]) for k in keys]
+        records = [
+            r
+            for r in records
+            if (status is None or r.status is status) and (event_id is None or r.eventId == event_id)
+        ]
+        return _page(records, [r.deliveryId for r in records], limit, token, scope)
+
+    def list_event_deliveries(
+        self, event_id: str, limit: int, token: str | None
     ) -> tuple[list[DeliveryRecord], str | None]:
         with self._lock:
-            ids = sorted((d for (i, d) in self._items if i == integration_id), reverse=True)
-            if token is not None:
-                ids = [d for d in ids if d < token]
-            page = [DeliveryRecord.from_stored(self._items[(integration_id, d)]) for d in ids[:limit]]
-        return page, (ids[limit - 1] if len(ids) > limit else None)
+            records = [DeliveryRecord.from_stored(*v) for v in self._items.values()]
+        records = sorted(
+            (r for r in records if r.eventId == event_id), key=lambda r: (r.integrationId, r.deliveryId)
+        )
+        positions = [f"{r.integrationId}#{r.deliveryId}" for r in records]
+        return _page(records, positions, limit, token, f"event\x00{event_id}")
 
     def all(self) -> list[DeliveryRecord]:
         with self._lock:
-            return [DeliveryRecord.from_stored(v) for _, v in sorted(self._items.items())]
+            return [DeliveryRecord.from_stored(*v) for _, v in sorted(self._items.items())]
+
+
+def _page(
+    records: list[DeliveryRecord], positions: list[str], limit: int, token: str | None, scope: str
+) -> tuple[list[DeliveryRecord], str | None]:
+    """The page after ``token`` (the last position of the page before, in this ``scope``)."""
+    start = 0
+    if token is not None:
+        token_scope, _, after = token.rpartition("\x01")
+        if token_scope != scope or after not in positions:
+            raise InvalidToken()
+        start = positions.index(after) + 1
+    page = records[start : start + limit]
+    more = start + limit < len(records)
+    return page, f"{scope}\x01{positions[start + limit - 1]}" if more else None
 
 
 @dataclass(frozen=True)

@@ -218,17 +218,17 @@ def test_400_is_permanent(rx: Receiver) -> None:
     assert outcome.retry_after_s is None
 
 
-def test_response_body_is_cut_to_1_kb(rx: Receiver) -> None:
+def test_response_body_is_cut_to_4_kb(rx: Receiver) -> None:
     rx.reply(Reply(body=b"a" * 5000))
     outcome = sender().send(request(rx.url("/")))
     assert outcome.delivered
-    assert outcome.response_body == "a" * 1024
+    assert outcome.response_body == "a" * 4096
 
 
 def test_multibyte_body_is_cut_on_a_character_boundary(rx: Receiver) -> None:
-    rx.reply(Reply(body=("é" * 1000).encode()))
+    rx.reply(Reply(body=("é" * 3000).encode()))
     outcome = sender().send(request(rx.url("/")))
-    assert outcome.response_body == "é" * 512
+    assert outcome.response_body == "é" * 2048
 
 
 def test_undecodable_body_uses_replacement_characters(rx: Receiver) -> None:
@@ -265,7 +265,7 @@ def test_huge_response_does_not_poison_the_connection(rx: Receiver) -> None:
     s = sender()
     first = s.send(request(rx.url("/")))
     second = s.send(request(rx.url("/")))
-    assert first.delivered and first.response_body == "x" * 1024
+    assert first.delivered and first.response_body == "x" * 4096
     assert second.delivered and second.response_body == "second"
 
 

@@ -37,6 +37,10 @@ SPEC_ROUTES = {
     ("GET", "/integrations/{id}/deliveries"),
     ("POST", "/integrations/{id}/deliveries/{deliveryId}/redeliver"),
     ("GET", "/audit"),
+    # issue 11: why / why not
+    ("GET", "/integrations/{id}/deliveries/{deliveryId}"),
+    ("POST", "/events/explain"),
+    ("GET", "/events/{eventId}/deliveries"),
     ("GET", "/placeholders"),
     ("GET", "/openapi.json"),
     ("GET", "/swagger"),
@@ -269,6 +273,18 @@ def test_table_is_durable_encrypted_and_expires(template: dict[str, Any]) -> Non
     assert {(a["AttributeName"], a["AttributeType"]) for a in props["AttributeDefinitions"]} == {
         ("pk", "S"),
         ("sk", "S"),
+        ("eventPk", "S"),
+        ("eventSk", "S"),
+    }
+    (by_event,) = props["GlobalSecondaryIndexes"]
+    assert by_event == {
+        "IndexName": "ByEvent",
+        "KeySchema": [
+            {"AttributeName": "eventPk", "KeyType": "HASH"},
+            {"AttributeName": "eventSk", "KeyType": "RANGE"},
+        ],
+        # Keys only: the index costs one write unit per delivery record, whatever its body.
+        "Projection": {"ProjectionType": "KEYS_ONLY"},
     }
     assert props["TimeToLiveSpecification"] == {"AttributeName": "ttl", "Enabled": True}
     assert props["PointInTimeRecoverySpecification"] == {"PointInTimeRecoveryEnabled": True}

@@ -76,7 +76,7 @@ for _name in ("urllib3.connectionpool", "urllib3.connection", "urllib3.poolmanag
     logging.getLogger(_name).addFilter(_MaskSecrets())
 
 MAX_RESPONSE_READ = 64 * 1024
-RESPONSE_BODY_LIMIT = 1024
+RESPONSE_BODY_LIMIT = 4 * 1024  # what a delivery record keeps of an answer
 _DEFAULT_PORTS = {"http": 80, "https": 443}
 # Characters that may stay as they are in a request target; everything else is percent-encoded.
 _TARGET_SAFE = "!#$%&'()*+,/:;=?@[]~"

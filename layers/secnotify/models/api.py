@@ -8,7 +8,10 @@ from typing import Annotated, Any
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from secnotify.matching import Reason
+from secnotify.models.common import EventRiskLevel, TriggerEvent
 from secnotify.models.delivery import DeliveryRecord
+from secnotify.models.finding import FindingTransition
 from secnotify.models.integration_api import IntegrationInput, IntegrationView
 from secnotify.models.profile import AlertingProfile
 
@@ -122,3 +125,61 @@ class PlaceholderView(BaseModel):
 
 class PlaceholderList(BaseModel):
     items: list[PlaceholderView]
+
+
+# ---- why / why not -----------------------------------------------------------------------
+
+
+class ExplainRequest(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    event: dict[str, Any] = Field(
+        description="An event the dispatcher takes: a secnotify EventBridge event or just its detail, "
+        "or an AWS Inspector, GuardDuty or Security Hub (ASFF or OCSF) finding event."
+    )
+    integrationId: Annotated[str, Field(min_length=1, max_length=64)] | None = Field(
+        default=None, description="Explain for this integration only."
+    )
+
+
+class ExplainItem(BaseModel):
+    """What one event would do at one integration."""
+
+    eventId: str | None = Field(
+        description="The event the dispatcher would send; null for a finding that makes none (UNCHANGED)."
+    )
+    findingId: str | None = Field(description="The finding (or security problem) the event is about.")
+    integrationId: str
+    displayName: str
+    matched: bool
+    reason: Reason | None = Field(
+        description="Null when matched; else the first that applies, in this order: "
+        + ", ".join(r.value for r in Reason)
+        + "."
+    )
+    message: str = Field(
+        description="Why, for people: 'risk level MEDIUM is not among the profile's CRITICAL, HIGH'."
+    )
+    preview: str | None = Field(
+        description="The body that would be sent (matched only; secrets masked). Null past 2 MB of previews."
+    )
+
+
+class ExplainedEvent(BaseModel):
+    """One event the input makes: one per finding of an AWS batch."""
+
+    eventId: str | None
+    findingId: str | None
+    trigger: TriggerEvent
+    transition: FindingTransition | None = Field(description="AWS findings: the change the snapshot is.")
+    riskLevel: EventRiskLevel
+    unchanged: str | None = Field(description="Why an AWS finding makes no event, when it makes none.")
+    note: str | None = None
+
+
+class ExplainResult(BaseModel):
+    events: list[ExplainedEvent]
+    items: list[ExplainItem] = Field(description="Per event (in `events` order), per integration.")
+    skipped: list[str] = Field(
+        description="Why findings of a batch could not be read (the others are explained)."
+    )

@@ -7,6 +7,9 @@ never a literal elsewhere. Their values are what DynamoDB and SQS hold, so they 
 
 from __future__ import annotations
 
+import hashlib
+import zlib
+from collections.abc import Callable
 from dataclasses import dataclass
 from enum import StrEnum
 from typing import Annotated, Any, Literal
@@ -61,7 +64,18 @@ class DeadLetterKind(StrEnum):
 
 # The record fields a record carries only when they apply; every other field is always stored,
 # ``None`` as null.
-_ONLY_WHEN_SET = frozenset({"nextAttemptAt", "redeliveryOf"})
+_ONLY_WHEN_SET = frozenset(
+    {"nextAttemptAt", "redeliveryOf", "requestBodyBytes", "requestBodySha256", "requestBodyTruncated"}
+)
+# Kept beside the document, compressed (``stored_body``), never inside it.
+_KEPT_APART = frozenset({"requestBody"})
+# How much of a sent body a record keeps.
+REQUEST_BODY_LIMIT = 64 * 1024
+
+
+def _head(text: str, limit: int) -> str:
+    """The longest prefix of ``text`` whose UTF-8 form fits in ``limit`` bytes."""
+    return text.encode("utf-8", "surrogatepass")[:limit].decode("utf-8", "ignore")
 
 
 class DeliveryRecord(BaseModel):
@@ -85,6 +99,16 @@ class DeliveryRecord(BaseModel):
     securityProblemId: str | None = None
     nextAttemptAt: float | None = None
     redeliveryOf: str | None = None
+    # The body sent, secrets masked: on the record of a notification's first attempt (and of each
+    # test and redelivery), not repeated on its retries, which send the same event again.
+    requestBody: str | None = None
+    requestBodyBytes: int | None = Field(default=None, description="The sent body's size, in bytes.")
+    requestBodySha256: str | None = Field(
+        default=None, description="Hex SHA-256 of the body as sent, on every attempt's record."
+    )
+    requestBodyTruncated: bool | None = Field(
+        default=None, description=f"True when only the first {REQUEST_BODY_LIMIT} bytes were kept."
+    )
     # Stored, so that a test sent again is still a test; the API does not show it.
     _test_marker: str | None = PrivateAttr(default=None)
 
@@ -98,17 +122,43 @@ class DeliveryRecord(BaseModel):
         copy._test_marker = test_marker
         return copy
 
+    def with_request(self, sent: bytes, mask: Callable[[str], str] | None, margin: int = 0) -> DeliveryRecord:
+        """This record, saying what was sent: its size and digest always; with ``mask`` (which
+        hides the integration's secrets) the body too, cut at ``REQUEST_BODY_LIMIT`` bytes.
+        ``margin``: the longest text ``mask`` hides, so a secret that starts inside the kept head
+        is still masked whole."""
+        update: dict[str, Any] = {
+            "requestBodyBytes": len(sent),
+            "requestBodySha256": hashlib.sha256(sent).hexdigest(),
+        }
+        if mask is not None:
+            room = REQUEST_BODY_LIMIT + 4 * margin  # a character is at most 4 bytes
+            masked = mask(sent[:room].decode("utf-8", "replace"))
+            kept = _head(masked, REQUEST_BODY_LIMIT)
+            update["requestBody"] = kept
+            update["requestBodyTruncated"] = len(kept) < len(masked) or len(sent) > room
+        return self.model_copy(update=update)
+
     @classmethod
-    def from_stored(cls, doc: dict[str, Any]) -> DeliveryRecord:
-        """The record a ``stored()`` document holds, test marker included."""
+    def from_stored(cls, doc: dict[str, Any], body: bytes | None = None) -> DeliveryRecord:
+        """The record a ``stored()`` document and its ``stored_body()`` hold, test marker included."""
+        if body is not None:
+            doc = {**doc, "requestBody": zlib.decompress(body).decode("utf-8", "replace")}
         return cls.model_validate(doc).marked(doc.get("testMarker"))
 
+    def stored_body(self) -> bytes | None:
+        """The kept request body as the delivery log stores it: zlib-compressed UTF-8."""
+        if self.requestBody is None:
+            return None
+        return zlib.compress(self.requestBody.encode("utf-8", "surrogatepass"), 6)
+
     def stored(self) -> dict[str, Any]:
-        """The document as the delivery log stores it: these keys, in this order."""
+        """The document as the delivery log stores it: these keys, in this order (the request
+        body apart, see ``stored_body``)."""
         doc: dict[str, Any] = {}
         for name in type(self).model_fields:
             value = getattr(self, name)
-            if name in _ONLY_WHEN_SET and value is None:
+            if name in _KEPT_APART or (name in _ONLY_WHEN_SET and value is None):
                 continue
             if name == "redeliveryOf" and self._test_marker is not None:
                 doc["testMarker"] = self._test_marker  # before redeliveryOf, as always stored

@@ -20,10 +20,11 @@ notifications whose outcome was not yet written, with the same webhook-id.
 from __future__ import annotations
 
 import json
+import logging
 from concurrent.futures import Future, ThreadPoolExecutor, as_completed, wait
 from typing import Any
 
-from secnotify.matching import select_targets
+from secnotify.matching import match
 from secnotify.models.delivery import DeadLetterKind, NotificationState, ResumeMessage
 from secnotify.models.event import SecurityEvent
 from secnotify.models.integration import Integration
@@ -42,6 +43,9 @@ from secnotify.settings import Settings
 from secnotify.sources import MalformedEvent
 
 __all__ = ["DispatchResult", "Dispatcher", "RetryNotReady"]
+
+# A child of the functions' Powertools logger: its lines are structured JSON with the request's keys.
+logger = logging.getLogger(__name__)
 
 # Outcomes are written when this many have completed, or this long after the last write.
 FLUSH_EVERY = 12
@@ -127,8 +131,19 @@ class Dispatcher:
 
     def _fan_out(self, event: SecurityEvent, result: DispatchResult, remaining_s: float | None) -> None:
         configuration = self.config.get()
-        targets = select_targets(event, configuration.profiles, configuration.integrations)
+        matched = match(event, configuration.profiles, configuration.integrations)
+        targets = matched.targets
         result.counts[Count.MATCHED] += len(targets)
+        logger.info(
+            "event matched",
+            extra={
+                "event_id": event.event_id,
+                "trigger": event.trigger.value,
+                "risk_level": event.risk_level.value,
+                "matched": len(targets),
+                "not_matched": {str(reason): count for reason, count in matched.missed.items()},
+            },
+        )
         if not targets:
             return
         states = self.ledger.get_claims(event.event_id)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import logging
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
@@ -12,6 +13,9 @@ from secnotify.service.clock import Clock
 from secnotify.service.notify import Notifier
 from secnotify.service.ports.ledger import DeliveryLedger
 from secnotify.service.ports.queues import MAX_DELAY_S, DispatchQueues
+
+# A child of the functions' Powertools logger: its lines are structured JSON with the request's keys.
+logger = logging.getLogger(__name__)
 
 _DEAD_LETTER_KEYS = ("eventId", "integrationId", "webhookId", "attempt", "deliveryId")
 
@@ -90,6 +94,8 @@ class Finisher:
             if sent.status is NotificationState.FAILED:
                 self._dead_letter(sent)
         written = write(batch)
+        for sent in written:
+            _log(event_id, sent)
         retries = [
             (
                 retry_message(event_id, s.integration_id, s.attempt, s.not_before).wire(),
@@ -125,6 +131,26 @@ class Finisher:
             doc.get("error") or f"HTTP {doc.get('statusCode')}",
             json.dumps({k: doc.get(k) for k in _DEAD_LETTER_KEYS}),
         )
+
+
+def _log(event_id: str, sent: Sent) -> None:
+    """One line per notification, as recorded: never a secret (the error text is masked, and
+    neither the body nor the answer is logged)."""
+    record = sent.record
+    logger.info(
+        "notification",
+        extra={
+            "event_id": event_id,
+            "integration_id": sent.integration_id,
+            "outcome": "HANDED_OFF" if sent.handed_off else sent.status.value,
+            "status_code": record.statusCode if record is not None else None,
+            "attempt": record.attempt if record is not None else sent.attempt,
+            "latency_ms": record.latencyMs if record is not None else None,
+            "webhook_id": record.webhookId if record is not None else None,
+            "delivery_id": record.deliveryId if record is not None else None,
+            "error": record.error if record is not None else None,
+        },
+    )
 
 
 def retry_message(event_id: str, integration_id: str, attempt: int, not_before: float) -> AttemptMessage:

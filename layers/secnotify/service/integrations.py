@@ -9,7 +9,7 @@ from datetime import UTC, datetime
 from functools import cached_property
 from typing import Any
 
-from secnotify.models.delivery import DeliveryRecord, RecordKind
+from secnotify.models.delivery import AttemptStatus, DeliveryRecord, RecordKind
 from secnotify.models.event import SecurityEvent, sample_event
 from secnotify.models.integration import Integration
 from secnotify.models.integration_api import REMOVE_SIGNING, IntegrationInput, IntegrationView
@@ -173,10 +173,19 @@ class IntegrationService:
     # ---- delivery log -------------------------------------------------------------
 
     def deliveries(
-        self, integration_id: str, limit: int, token: str | None
+        self,
+        integration_id: str,
+        limit: int,
+        token: str | None,
+        status: AttemptStatus | None = None,
+        event_id: str | None = None,
     ) -> tuple[list[DeliveryRecord], str | None]:
         self.get_stored(integration_id)
-        return self.deliveries_log.list_deliveries(integration_id, limit, token)
+        return self.deliveries_log.list_deliveries(integration_id, limit, token, status, event_id)
+
+    def delivery(self, integration_id: str, delivery_id: str) -> DeliveryRecord:
+        self.get_stored(integration_id)
+        return self.deliveries_log.get_delivery(integration_id, delivery_id)
 
     def redeliver(self, integration_id: str, delivery_id: str) -> dict[str, Any]:
         integration = self.get_stored(integration_id)

@@ -95,6 +95,7 @@ class Notifier:
         """
         msg_id = msg_id or webhook_id(event.event_id, integration.id)
         state = self.send_states.get(integration.id, integration.version, lambda: send_state(integration))
+        sent: tuple[bytes, SendState] | None = None
         try:
             webhook = integration.webhook
             compiled = self.templates.get(webhook.payload, webhook.content_type(), self.render_limits)
@@ -125,6 +126,7 @@ class Notifier:
                 state=state,
             )
             outcome = self.sender.send(request)
+            sent = body, state
         # Only the dispatcher retries; a test or a redelivery that failed has failed.
         retrying = outcome.retryable and kind is RecordKind.EVENT
         status = (
@@ -142,6 +144,12 @@ class Notifier:
                 "redeliveryOf": redelivery_of,
             }
         )
+        if sent is not None:
+            # The body once per notification. A retry sends the same event again (the same bytes
+            # unless the integration was edited meanwhile: every record's digest tells).
+            body, state = sent
+            keep = attempt == 1 or kind is not RecordKind.EVENT
+            record = record.with_request(body, state.masker.mask if keep else None, state.masker.longest)
         return Attempt(outcome, record)
 
     def skipped_record(

@@ -9,6 +9,7 @@ from functools import lru_cache
 
 from secnotify.service.audit import Auditor, AuditService
 from secnotify.service.dispatcher_wiring import build_dispatcher, dispatcher
+from secnotify.service.explain import ExplainService
 from secnotify.service.integrations import IntegrationService
 from secnotify.service.notify import Notifier
 from secnotify.service.profiles import ProfileService
@@ -24,6 +25,7 @@ class ApiServices:
     profiles: ProfileService
     integrations: IntegrationService
     audit: AuditService
+    explain: ExplainService
 
 
 @lru_cache(maxsize=1)
@@ -41,7 +43,10 @@ def api_services() -> ApiServices:
         secrets,
         make_notifier=lambda: Notifier(storage.deliveries, settings),
     )
-    return ApiServices(ProfileService(config, settings), integrations, AuditService(storage.audit))
+    explain = ExplainService(
+        storage.config, storage.findings, storage.ledger, secrets, storage.deliveries, settings
+    )
+    return ApiServices(ProfileService(config, settings), integrations, AuditService(storage.audit), explain)
 
 
 def reset() -> None:

@@ -8,7 +8,11 @@ Layout (pk / sk):
 - ``CLAIM#<eventId>`` / ``INT#<integrationId>``: where each notification of the event stands.
   A large fan-out spreads these over shards (``claim_shards``): shard 0 is ``CLAIM#<eventId>``,
   shard k > 0 is ``CLAIM<k>#<eventId>``; the event item's ``shards`` says how many (absent: 1).
-- ``DELIVERIES#<integrationId>`` / ``<deliveryId>``: the delivery log, newest first by id.
+- ``DELIVERIES#<integrationId>`` / ``<deliveryId>``: the delivery log, newest first by id. Each
+  record also carries the keys of the ``ByEvent`` index (``eventPk`` / ``eventSk``):
+  ``EVENTLOG<k>#<eventId>`` / ``<integrationId>#<deliveryId>``, ``k`` one of ``EVENT_LOG_SHARDS``
+  chosen by the integration id, so an event's records list across integrations and a 1,000-way
+  fan-out does not write them all to one index key.
 - ``FINDING#<findingId>`` / ``STATE``: what was last seen of an AWS finding (status, risk level,
   zones), to tell a change from a re-send.
 - ``NAMES`` / ``<kind>#<normalised name>``: the lock that keeps a profile's or an integration's
@@ -107,6 +111,26 @@ def deliveries_pk(integration_id: str) -> str:
 
 def delivery_key(integration_id: str, delivery_id: str) -> Key:
     return _key(deliveries_pk(integration_id), delivery_id)
+
+
+EVENT_INDEX = "ByEvent"
+EVENT_LOG_SHARDS = 4
+
+
+def event_log_shard(integration_id: str) -> int:
+    return zlib.crc32(integration_id.encode("utf-8", "surrogatepass")) % EVENT_LOG_SHARDS
+
+
+def event_log_pk(event_id: str, shard: int) -> str:
+    return f"EVENTLOG{shard}#{event_id}"
+
+
+def event_log_keys(event_id: str, integration_id: str, delivery_id: str) -> dict[str, dict[str, str]]:
+    """The ``ByEvent`` index keys of one delivery record."""
+    return {
+        "eventPk": {"S": event_log_pk(event_id, event_log_shard(integration_id))},
+        "eventSk": {"S": f"{integration_id}#{delivery_id}"},
+    }
 
 
 def string(item: dict[str, Any], name: str, default: str = "") -> str:

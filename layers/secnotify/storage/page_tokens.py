@@ -46,6 +46,30 @@ def decode_token(token: str, pk: str, sk_prefix: str, secret: bytes) -> dict[str
     return {"pk": {"S": pk}, "sk": {"S": data["sk"]}}
 
 
+def seal_position(position: dict[str, Any], secret: bytes) -> str:
+    """Any JSON position (a shard and a start key of an index, say), signed like a start key."""
+    raw = json.dumps(position, separators=(",", ":"), sort_keys=True).encode()
+    mac = hmac.new(secret, b"position\x00" + raw, hashlib.sha256).digest()[:16]
+    return base64.urlsafe_b64encode(mac + raw).decode().rstrip("=")
+
+
+def open_position(token: str, secret: bytes) -> dict[str, Any]:
+    """The position a ``seal_position`` token holds; ``InvalidToken`` for anything else. The
+    caller still checks that it points where its listing may go."""
+    try:
+        blob = base64.urlsafe_b64decode((token + "=" * (-len(token) % 4)).encode("ascii"))
+        mac, raw = blob[:16], blob[16:]
+        expected = hmac.new(secret, b"position\x00" + raw, hashlib.sha256).digest()[:16]
+        if not hmac.compare_digest(mac, expected):
+            raise InvalidToken()
+        data = json.loads(raw)
+    except (ValueError, UnicodeError, binascii.Error):
+        raise InvalidToken() from None
+    if not isinstance(data, dict):
+        raise InvalidToken()
+    return data
+
+
 class PageTokens:
     """Signs and checks page tokens with a key made once per table and kept in it."""
 
@@ -64,6 +88,12 @@ class PageTokens:
             )
             self._secret = bytes(item["secret"]["B"])
         return self._secret
+
+    def seal(self, position: dict[str, Any]) -> str:
+        return seal_position(position, self._key())
+
+    def open(self, token: str) -> dict[str, Any]:
+        return open_position(token, self._key())
 
     def query_page(
         self, query: dict[str, Any], token: str | None, sk_prefix: str

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from typing import Protocol
 
-from secnotify.models.delivery import Claim, DeliveryRecord, Lease, NotificationState, Outcome
+from secnotify.models.delivery import AttemptStatus, Claim, DeliveryRecord, Lease, NotificationState, Outcome
 
 
 class EventArchive(Protocol):
@@ -62,14 +62,29 @@ class DeliveryLedger(EventArchive, Protocol):
 
 
 class DeliveryLogReader(Protocol):
-    """The delivery log as the integration routes read it, newest first."""
+    """The delivery log as the API reads it. A record keeps the request body it was written with
+    (``requestBody``, on a notification's first attempt) and reads back with it."""
 
     def get_delivery(self, integration_id: str, delivery_id: str) -> DeliveryRecord:
         """The record; ``NotFound`` when there is none."""
 
     def list_deliveries(
-        self, integration_id: str, limit: int, token: str | None
-    ) -> tuple[list[DeliveryRecord], str | None]: ...
+        self,
+        integration_id: str,
+        limit: int,
+        token: str | None,
+        status: AttemptStatus | None = None,
+        event_id: str | None = None,
+    ) -> tuple[list[DeliveryRecord], str | None]:
+        """One integration's records, newest first, only those of ``status`` and of ``event_id``
+        when given. A page may hold fewer than ``limit`` records (none, even) and still have a
+        next one; a token is good only for the listing that issued it (``InvalidToken``)."""
+
+    def list_event_deliveries(
+        self, event_id: str, limit: int, token: str | None
+    ) -> tuple[list[DeliveryRecord], str | None]:
+        """Every record of one event across integrations: grouped by integration, each one's
+        records oldest first. Paged like ``list_deliveries``."""
 
 
 class DeliveryLog(DeliveryLogReader, Protocol):
