@@ -10,6 +10,7 @@ import base64
 import json
 import os
 import threading
+from collections.abc import Callable
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 
@@ -27,6 +28,8 @@ class LocalApiServer(ThreadingHTTPServer):
     daemon_threads = True
     auth = "none"
     region = "us-east-1"
+    # The config API's handler unless another is given (a test that reads the events it gets).
+    handler: Callable[[dict[str, Any], Any], dict[str, Any]] | None = None
 
 
 class _Handler(BaseHTTPRequestHandler):
@@ -34,7 +37,10 @@ class _Handler(BaseHTTPRequestHandler):
     protocol_version = "HTTP/1.1"
 
     def _handle(self) -> None:
-        from functions.config_api.app import lambda_handler
+        server = self.server
+        lambda_handler = server.handler if isinstance(server, LocalApiServer) and server.handler else None
+        if lambda_handler is None:
+            from functions.config_api.app import lambda_handler
 
         length = int(self.headers.get("Content-Length") or 0)
         if length > MAX_BODY:
@@ -91,13 +97,19 @@ class _Handler(BaseHTTPRequestHandler):
         pass
 
 
-def serve_api(host: str = "127.0.0.1", port: int = 3000, auth: str | None = None) -> LocalApiServer:
+def serve_api(
+    host: str = "127.0.0.1",
+    port: int = 3000,
+    auth: str | None = None,
+    handler: Callable[[dict[str, Any], Any], dict[str, Any]] | None = None,
+) -> LocalApiServer:
     """``auth``: ``none`` or ``sigv4``; by default the ``LOCAL_AUTH`` environment variable, else none."""
     mode = (auth if auth is not None else os.environ.get("LOCAL_AUTH", "")) or "none"
     if mode not in AUTH_MODES:
         raise ValueError(f"LOCAL_AUTH={mode}: expected one of {', '.join(AUTH_MODES)}")
     server = LocalApiServer((host, port), _Handler)
     server.auth = mode
+    server.handler = handler
     server.region = os.environ.get("AWS_DEFAULT_REGION", "us-east-1")
     threading.Thread(target=server.serve_forever, name="api", daemon=True).start()
     return server

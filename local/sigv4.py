@@ -25,8 +25,8 @@ from typing import Any
 
 from botocore.auth import SigV4Auth
 from botocore.awsrequest import AWSRequest
+from botocore.compat import HTTPHeaders
 from botocore.credentials import Credentials
-from botocore.utils import HTTPHeaders  # type: ignore[attr-defined]
 
 ALGORITHM = "AWS4-HMAC-SHA256"
 SERVICE = "execute-api"
