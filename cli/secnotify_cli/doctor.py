@@ -4,6 +4,7 @@ one line of why; any FAIL makes the exit status non-zero."""
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable, Iterable
 from dataclasses import asdict, dataclass
 from datetime import UTC, datetime, timedelta
@@ -37,7 +38,7 @@ class Check:
 
 COLUMNS = (
     Column("STATUS", lambda r: r["status"], 4),
-    Column("CHECK", lambda r: r["check"], 44),
+    Column("CHECK", lambda r: r["check"], 72),
     Column("REASON", lambda r: r["reason"], 120),
 )
 
@@ -173,8 +174,23 @@ class Doctor:
         else:
             yield Check("dead-letter queue", OK, "empty")
 
+    def _alarm_names(self) -> dict[str, str]:
+        """Alarm name -> logical id: the stack's resources, or else, where the stack does not list
+        them, the names CloudFormation gives unnamed alarms: <stack>-<LogicalId>-<suffix>."""
+        names = {physical: logical for logical, physical in self.physical_ids("AWS::CloudWatch::Alarm")}
+        if names:
+            return names
+        pattern = re.compile(rf"^{re.escape(self.stack_name)}-([A-Za-z0-9]+Alarm)-[A-Z0-9]+$")
+        paginator = self.session.client("cloudwatch").get_paginator("describe_alarms")
+        for page in paginator.paginate(AlarmNamePrefix=f"{self.stack_name}-"):
+            for alarm in page.get("MetricAlarms", []):
+                match = pattern.match(alarm["AlarmName"])
+                if match:
+                    names[alarm["AlarmName"]] = match.group(1)
+        return names
+
     def alarm_check(self) -> Iterable[Check]:
-        names = dict((physical, logical) for logical, physical in self.physical_ids("AWS::CloudWatch::Alarm"))
+        names = self._alarm_names()
         if not names:
             yield Check("alarms", WARN, "the stack has no alarm")
             return
