@@ -167,16 +167,13 @@ def placeholders(api: Api, printer: Printer) -> int:
     return EXIT_OK
 
 
-def _first(record: dict[str, Any], *names: str) -> Any:
-    return next((record[n] for n in names if record.get(n) is not None), None)
-
-
 AUDIT_COLUMNS = (
-    Column("WHEN", lambda r: _first(r, "at", "time", "createdAt"), 24),
-    Column("WHO", lambda r: _first(r, "principal", "who", "userArn"), 50),
-    Column("ACTION", lambda r: _first(r, "action", "operation"), 10),
-    Column("OBJECT", lambda r: _first(r, "objectName", "objectId", "object"), 40),
-    Column("FIELDS", lambda r: _first(r, "fields", "changes"), 60),
+    Column("WHEN", lambda r: r.get("at"), 24),
+    Column("WHO", lambda r: r.get("principal"), 60),
+    Column("ACTION", lambda r: r.get("action"), 6),
+    Column("KIND", lambda r: r.get("kind"), 11),
+    Column("NAME", lambda r: r.get("name"), 40),
+    Column("FIELDS", lambda r: r.get("changes"), 60),
 )
 
 
