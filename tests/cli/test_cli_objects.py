@@ -282,3 +282,25 @@ def test_edit_refused_when_someone_else_changed_it(cli: Cli, tmp_path: Path, mon
     kept = refused.err.rsplit("kept in ", 1)[1].strip()
     assert "managementZone: staging" in Path(kept).read_text(encoding="utf-8")
     assert cli.ok("profiles", "get", pid, "-o", "json").json()["name"] == "changed meanwhile"
+
+
+def test_integrations_disable_and_enable_change_that_field_alone(cli: Cli, tmp_path: Path) -> None:
+    require_route(cli.url, "PATCH", "/integrations/{integration_id}")
+    pid = _profile(cli, tmp_path)
+    with Receiver() as rx:
+        cli.ok("integrations", "create", "-f", write(tmp_path, "i.json", _integration(pid, rx.url("/"))))
+        before = cli.ok("integrations", "get", "hook", "-o", "json").json()
+        disabled = cli.ok("integrations", "disable", "hook")
+        after = cli.ok("integrations", "get", "hook", "-o", "json").json()
+        assert (
+            disabled.out.strip() == f"disabled integration {before['id']} (version {before['version'] + 1})"
+        )
+        assert after["enabled"] is False
+        assert {k: v for k, v in after.items() if k not in ("enabled", "version", "updatedAt")} == {
+            k: v for k, v in before.items() if k not in ("enabled", "version", "updatedAt")
+        }
+        assert cli.ok("integrations", "enable", "hook", "-o", "json").json()["enabled"] is True
+        # The secret header survived both patches.
+        cli.ok("integrations", "test", "hook")
+        (request,) = rx.wait_for(1)
+    assert request.header("Authorization") == "Bearer cli-secret-value"
