@@ -25,10 +25,12 @@ VENV_PYTHON = $(shell $(1)/bin/python -c 'import sys; print("%d.%d" % sys.versio
 help:  ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-10s %s\n", $$1, $$2}'
 
-$(BIN)/.installed: requirements/dev.txt
+# The `secnotify` command line (pyproject.toml) goes in editable, its dependencies from the pins.
+$(BIN)/.installed: requirements/dev.txt pyproject.toml
 	@echo "creating $(VENV) with $(PYTHON) (Python $(PY_VERSION))"
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/pip install -q --disable-pip-version-check -r requirements/dev.txt
+	$(BIN)/pip install -q --disable-pip-version-check --no-deps -e .
 	touch $@
 
 $(SAM_VENV)/.installed: requirements/sam.txt
@@ -37,12 +39,13 @@ $(SAM_VENV)/.installed: requirements/sam.txt
 	touch $@
 
 .PHONY: venv
-venv: $(BIN)/.installed  ## create .venv from the pinned requirements
+venv: $(BIN)/.installed  ## create .venv from the pinned requirements, with the secnotify command line
 	@built="$(call VENV_PYTHON,$(VENV))"; \
 	if [ -n "$$built" ] && [ "$$built" != "$(PY_VERSION)" ] && [ ! -L $(VENV) ]; then \
 		echo "$(VENV) runs Python $$built, not $(PY_VERSION): rebuilding it with $(PYTHON)"; \
 		rm -rf $(VENV) && $(PYTHON) -m venv $(VENV) && \
-		$(BIN)/pip install -q --disable-pip-version-check -r requirements/dev.txt && touch $(BIN)/.installed; \
+		$(BIN)/pip install -q --disable-pip-version-check -r requirements/dev.txt && \
+		$(BIN)/pip install -q --disable-pip-version-check --no-deps -e . && touch $(BIN)/.installed; \
 	fi
 
 .PHONY: lint

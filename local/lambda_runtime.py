@@ -41,9 +41,15 @@ class LocalContext:
 
 
 def apigw_event(
-    method: str, raw_path: str, headers: dict[str, str], body: bytes, stage: str = "v1"
+    method: str,
+    raw_path: str,
+    headers: dict[str, str],
+    body: bytes,
+    stage: str = "v1",
+    identity: dict[str, str] | None = None,
 ) -> dict[str, Any]:
-    """An API Gateway REST (v1) proxy event for one HTTP request."""
+    """An API Gateway REST (v1) proxy event for one HTTP request; ``identity`` adds the signer
+    (accessKey, caller, userArn...) as IAM auth does."""
     parts = urlsplit(raw_path)
     query = parse_qs(parts.query, keep_blank_values=True)
     try:
@@ -71,7 +77,11 @@ def apigw_event(
             "accountId": "123456789012",
             "apiId": "local",
             "protocol": "HTTP/1.1",
-            "identity": {"sourceIp": "127.0.0.1", "userAgent": headers.get("User-Agent", "")},
+            "identity": {
+                "sourceIp": "127.0.0.1",
+                "userAgent": headers.get("User-Agent", ""),
+                **(identity or {}),
+            },
             "requestTimeEpoch": int(time.time() * 1000),
         },
         "body": text,

@@ -1,0 +1,3 @@
+from secnotify_cli.main import main
+
+raise SystemExit(main())
