@@ -34,6 +34,8 @@ SPEC_ROUTES = {
     ("POST", "/integrations/preview"),
     ("GET", "/integrations/{id}/deliveries"),
     ("POST", "/integrations/{id}/deliveries/{deliveryId}/redeliver"),
+    ("GET", "/config/export"),
+    ("POST", "/config/apply"),
     ("GET", "/placeholders"),
     ("GET", "/openapi.json"),
     ("GET", "/swagger"),
