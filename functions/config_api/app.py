@@ -25,8 +25,8 @@ from secnotify.models.api import (
     TestSendRequest,
     TestSendResult,
 )
+from secnotify.models.config_doc import CONFIG_APPLY_ROUTE, ApplyResult, ConfigDocument
 from secnotify.models.config_doc import EXAMPLE as CONFIG_EXAMPLE
-from secnotify.models.config_doc import ApplyResult, ConfigDocument
 from secnotify.models.delivery import AttemptStatus
 from secnotify.models.integration_api import IntegrationInput, IntegrationView
 from secnotify.models.profile import AlertingProfile, AlertingProfileInput
@@ -342,7 +342,8 @@ Prune = Annotated[
     description="Every alerting profile and integration as one document, sorted by name, for keeping in "
     "git and applying to another stack: ids replaced by names (an integration names its profile), each "
     "secret slot a reference `${SECNOTIFY_<INTEGRATION>_<HEADER|SECRET|SIGNING>_<NAME>}` for the command "
-    "line to fill, no server fields. 409, naming them, when two profiles or two integrations share a name.",
+    "line to fill, no server fields. 409, naming them, when two profiles or two integrations share a name "
+    "(or two secrets a reference), or when the document would take more than 3 MB.",
     responses=ok(ConfigDocument),
     tags=["Configuration as code"],
 )
@@ -351,7 +352,7 @@ def export_config() -> Response[dict[str, Any]]:
 
 
 @app.post(
-    "/config/apply",
+    CONFIG_APPLY_ROUTE,
     summary="Apply a configuration document",
     description="Makes the stack match the document of `GET /config/export`: each object is created, "
     "updated or left unchanged by name (`prune=true`: those not named are deleted). The whole document "
@@ -359,7 +360,9 @@ def export_config() -> Response[dict[str, Any]]:
     "them, and nothing is written. A secret slot still holding its reference keeps the stored value "
     "(while the URL origin is unchanged). Writes go object by object, profiles before the integrations "
     "that use them; applying the same document again changes nothing. The answer is the plan; "
-    "`dryRun=true` answers it without writing.",
+    "`dryRun=true` answers it without writing. A request running short of time stops between two "
+    "writes and says how many are `pending`: send the same document again to finish. The body may "
+    "take up to 3 MB (other routes: 256 KB).",
     responses=ok(ApplyResult),
     tags=["Configuration as code"],
 )
@@ -375,7 +378,11 @@ def apply_config(
     dryRun: DryRun = False,
     prune: Prune = False,
 ) -> Response[ApplyResult]:
-    return json_response(config_code(api_services()).apply(body, dry_run=dryRun, prune=prune))
+    context = app.lambda_context
+    result = config_code(api_services()).apply(
+        body, dry_run=dryRun, prune=prune, time_left=lambda: context.get_remaining_time_in_millis() / 1000
+    )
+    return json_response(result)
 
 
 # ---- reference -------------------------------------------------------------------------

@@ -217,7 +217,7 @@ def test_existing_duplicate_names_make_export_and_apply_fail_naming_them(api: Ap
     doc |= {"createdAt": first["createdAt"], "updatedAt": first["updatedAt"]}
     twin = _legacy_put(stack.table_name, stack.endpoint_url, "PROFILE", doc)
 
-    for resp in (api.get("/config/export"), api.post("/config/apply?dryRun=true", export_free(api))):
+    for resp in (api.get("/config/export"), api.post("/config/apply?dryRun=true", export_free())):
         assert resp.status == 409, resp.text
         message = resp.json()["message"]
         assert f"alerting profiles named {first['name']!r}" in message
@@ -225,7 +225,7 @@ def test_existing_duplicate_names_make_export_and_apply_fail_naming_them(api: Ap
         assert ids["Slack"] not in message
 
 
-def export_free(api: ApiClient) -> dict[str, Any]:
+def export_free() -> dict[str, Any]:
     return {"apiVersion": "secnotify/v1", "kind": "Configuration", "profiles": [], "integrations": []}
 
 
@@ -261,7 +261,7 @@ def test_export_apply_to_an_empty_stack_and_export_again_round_trips(
     new_stack(moto_endpoint, monkeypatch)
     assert api.get("/integrations").json()["items"] == []
     result = apply(api, resolve(document, SECRETS))
-    assert result["applied"] is True
+    assert result["applied"] is True and result["pending"] == 0
     assert plan(result) == [
         ("profile", "Everything", "create"),
         ("profile", "Production", "create"),
@@ -315,7 +315,7 @@ def test_a_dry_run_answers_the_plan_with_field_paths_and_writes_nothing(api: Api
     assert resp.status == 200, resp.text
     assert "a-new-token" not in resp.text and SECRET not in resp.text
     result = resp.json()
-    assert result["applied"] is False
+    assert result["applied"] is False and result["pending"] == 3
     items = {(i["kind"], i["name"]): (i["action"], i["changes"]) for i in result["items"]}
     assert items[("profile", "Production")] == ("update", ["enabledRiskLevels"])
     assert items[("profile", "Staging")][0] == "create"
@@ -494,22 +494,68 @@ def test_the_signing_secret_is_kept_set_rotated_and_removed_as_the_document_says
     assert "signingSecret" not in export(api)["integrations"][2]
 
 
-# ---- size --------------------------------------------------------------------------------------
+# ---- size and time ----------------------------------------------------------------------------
 
 
-def test_a_document_over_the_body_limit_is_a_413_and_nothing_is_applied(api: ApiClient) -> None:
-    document = export_free(api)
+def thousand(secret_header: bool = False) -> dict[str, Any]:
+    headers = (
+        [{"name": "Authorization", "value": "Bearer t-0123456789", "secret": True}] if secret_header else []
+    )
+    document = export_free()
     document["profiles"] = [{"name": "p"}]
     document["integrations"] = [
         {
             "displayName": f"hook {n:04d}",
             "alertingProfile": "p",
-            "webhook": hook(f"https://h{n}.example.com/"),
+            "webhook": hook(f"https://h{n}.example.com/", *headers),
         }
         for n in range(1000)
     ]
+    return document
+
+
+def test_a_thousand_integrations_fit_in_one_document_far_over_the_api_s_other_bodies(api: ApiClient) -> None:
+    document = thousand(secret_header=True)
     raw = json.dumps(document).encode()
-    assert len(raw) > 256 * 1024
+    assert 256 * 1024 < len(raw) < 3 * 1024 * 1024
+    resp = api.request("POST", "/config/apply?dryRun=true", raw=raw)
+    assert resp.status == 200, resp.text
+    assert resp.json()["pending"] == 1001 and resp.json()["applied"] is False
+    # Other routes keep the 256 KB limit.
+    big = {"name": "x" * (300 * 1024)}
+    assert api.post("/alerting-profiles", big).status == 413
+
+
+def test_a_document_over_3_mb_is_a_413_and_nothing_is_applied(api: ApiClient) -> None:
+    document = thousand()
+    for item in document["integrations"]:
+        item["webhook"]["payload"] = '{"text": "{Title}", "pad": "' + "x" * 3200 + '"}'
+    raw = json.dumps(document).encode()
+    assert len(raw) > 3 * 1024 * 1024
     resp = api.request("POST", "/config/apply", raw=raw)
     assert resp.status == 413, resp.text
+    assert resp.json()["message"] == f"body: larger than {3 * 1024 * 1024} bytes"
     assert versions(api) == {}
+
+
+def test_an_apply_short_of_time_stops_between_writes_and_the_same_document_finishes_it(
+    api: ApiClient,
+) -> None:
+    from secnotify.models.config_doc import ConfigDocument
+    from secnotify.service.config_code import WRITE_MARGIN_S, config_code
+    from secnotify.service.wiring import api_services
+
+    document = thousand()
+    document["integrations"] = document["integrations"][:5]
+    clock = iter([60.0, 60.0, 60.0, WRITE_MARGIN_S - 0.1])  # time for three writes
+    service = config_code(api_services())
+    parsed = ConfigDocument.model_validate(document)
+
+    result = service.apply(parsed, dry_run=False, prune=False, time_left=lambda: next(clock))
+    assert result.applied is False and result.pending == 3
+    assert set(versions(api)) == {"p", "hook 0000", "hook 0001"}  # in plan order: the profile first
+
+    result = service.apply(parsed, dry_run=False, prune=False, time_left=lambda: 60.0)
+    assert result.applied is True and result.pending == 0
+    assert [i.action for i in result.items] == ["unchanged"] * 3 + ["create"] * 3
+    assert len(versions(api)) == 6

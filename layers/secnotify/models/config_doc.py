@@ -20,6 +20,11 @@ from secnotify.models.integration_api import WebhookInput
 from secnotify.models.profile import AlertingProfileInput
 
 API_VERSION = "secnotify/v1"
+CONFIG_APPLY_ROUTE = "/config/apply"
+# The largest document exported or applied: far above the API's other bodies (about 8,000
+# integrations of 370 bytes, 590 with 5,000-character templates), and twice it still below
+# Lambda's 6 MB for a request or an answer (API Gateway escapes the body into the event once more).
+MAX_DOCUMENT_BYTES = 3 * 1024 * 1024
 DOCUMENT_KIND = "Configuration"
 # A slot that still names a variable: what the command line leaves when it has no value for it.
 REFERENCE = re.compile(r"^\$\{[A-Za-z_][A-Za-z0-9_]*\}$")
@@ -137,4 +142,9 @@ class ApplyResult(BaseModel):
     """The plan, in the order it is (or would be) carried out."""
 
     items: list[PlanItem]
-    applied: bool = Field(description="False on a dry run: nothing was written.")
+    applied: bool = Field(description="Every write of the plan was made: false on a dry run.")
+    pending: int = Field(
+        default=0,
+        description="Writes of the plan not made: all of them on a dry run; after an apply, those "
+        "left when the request ran short of time (send the same document again to finish).",
+    )

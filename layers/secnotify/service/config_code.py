@@ -11,8 +11,9 @@ the fields that differ, never a value.
 
 from __future__ import annotations
 
+import json
 from collections import Counter
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Literal
 
@@ -22,6 +23,7 @@ from secnotify.models.common import field_path
 from secnotify.models.config_doc import (
     API_VERSION,
     DOCUMENT_KIND,
+    MAX_DOCUMENT_BYTES,
     ApplyResult,
     ConfigDocument,
     DocIntegration,
@@ -48,6 +50,9 @@ if TYPE_CHECKING:
 # What the server keeps about an object and a document never holds.
 SERVER_FIELDS = frozenset({"id", "version", "createdAt", "updatedAt"})
 PROFILE_FIELDS = frozenset(AlertingProfileInput.model_fields) - SERVER_FIELDS
+# Writes stop with this much of the request's time left: one more write and the answer fit in
+# it, before API Gateway's 29 s would answer a 504 for us.
+WRITE_MARGIN_S = 6.0
 # Stands in for the id of a profile the same apply creates, while its integrations are checked.
 _NEW_PROFILE_ID = "profile-created-by-this-apply"
 
@@ -117,21 +122,39 @@ class ConfigCodeService:
         names = {p.id: p.name for p in profiles}
         doc_integrations = [_export_integration(i, names) for i in integrations]
         _refuse_shared_references(doc_integrations)
-        return {
+        document = {
             "apiVersion": API_VERSION,
             "kind": DOCUMENT_KIND,
             "profiles": sorted((_profile_form(p) for p in profiles), key=lambda p: str(p["name"])),
             "integrations": sorted(doc_integrations, key=lambda i: str(i["displayName"])),
         }
+        size = len(json.dumps(document).encode())
+        if size > MAX_DOCUMENT_BYTES:
+            raise Conflict(
+                f"the configuration takes {size:,} bytes as one document; at most {MAX_DOCUMENT_BYTES:,} "
+                "bytes can be exported or applied at once"
+            )
+        return document
 
     # ---- apply ------------------------------------------------------------------------
 
-    def apply(self, document: ConfigDocument, dry_run: bool, prune: bool) -> ApplyResult:
+    def apply(
+        self,
+        document: ConfigDocument,
+        dry_run: bool,
+        prune: bool,
+        time_left: Callable[[], float] | None = None,
+    ) -> ApplyResult:
+        """Plan, then (unless ``dry_run``) write. ``time_left`` (seconds) is the request's: the
+        writes stop while there is still time to answer, and the answer says how many are left."""
         snapshot = self.integrations.config.load_config()
         steps = self._plan(document, snapshot, prune)
-        if not dry_run:
-            self._carry_out(steps, snapshot)
-        return ApplyResult(items=[s.view() for s in steps], applied=not dry_run)
+        writes = [s for s in steps if s.action is not PlanAction.UNCHANGED]
+        made = 0 if dry_run else self._carry_out(writes, snapshot, time_left)
+        pending = len(writes) - made
+        return ApplyResult(
+            items=[s.view() for s in steps], applied=not dry_run and pending == 0, pending=pending
+        )
 
     def _plan(self, document: ConfigDocument, snapshot: ConfigSnapshot, prune: bool) -> list[_Step]:
         stored_profiles = [_stored_profile(i) for i in snapshot.profiles]
@@ -249,31 +272,32 @@ class ConfigCodeService:
                 )
         return errors
 
-    def _carry_out(self, steps: list[_Step], snapshot: ConfigSnapshot) -> None:
-        """Each step one write through the services; If-Match with the version planned from, so
-        a change made meanwhile stops the apply (412) instead of being overwritten."""
+    def _carry_out(
+        self, steps: list[_Step], snapshot: ConfigSnapshot, time_left: Callable[[], float] | None
+    ) -> int:
+        """Each step one write through the services, in order, until done or out of time; the
+        number made. If-Match with the version planned from: a change made meanwhile stops the
+        apply (412) instead of being overwritten."""
         profile_ids = {str(i.doc.get("name")): i.id for i in snapshot.profiles}
-        for step in steps:
-            if step.action is PlanAction.UNCHANGED:
-                continue
-            if step.kind == "profile":
-                if step.action is PlanAction.DELETE:
-                    self.profiles.delete(str(step.item_id))
-                    continue
-                assert step.profile is not None
-                data = AlertingProfileInput.model_validate(_profile_form(step.profile))
-                if step.action is PlanAction.CREATE:
-                    profile_ids[step.name] = self.profiles.create(data).id
-                else:
-                    self.profiles.replace(str(step.item_id), data, etag(int(step.version or 0)))
-                continue
-            if step.action is PlanAction.DELETE:
-                self.integrations.delete(str(step.item_id))
-                continue
-            assert step.integration is not None
-            body = integration_input(
-                step.integration, profile_ids[step.integration.alertingProfile], step.current
-            )
+        for made, step in enumerate(steps):
+            if time_left is not None and time_left() < WRITE_MARGIN_S:
+                return made
+            self._write(step, profile_ids)
+        return len(steps)
+
+    def _write(self, step: _Step, profile_ids: dict[str, str]) -> None:
+        if step.action is PlanAction.DELETE:
+            delete = self.profiles.delete if step.kind == "profile" else self.integrations.delete
+            delete(str(step.item_id))
+        elif step.profile is not None:
+            data = AlertingProfileInput.model_validate(_profile_form(step.profile))
+            if step.action is PlanAction.CREATE:
+                profile_ids[step.name] = self.profiles.create(data).id
+            else:
+                self.profiles.replace(str(step.item_id), data, etag(int(step.version or 0)))
+        elif step.integration is not None:
+            given = step.integration
+            body = integration_input(given, profile_ids[given.alertingProfile], step.current)
             data_i = IntegrationInput.model_validate(body)
             if step.action is PlanAction.CREATE:
                 self.integrations.create(data_i)
