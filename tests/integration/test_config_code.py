@@ -559,3 +559,18 @@ def test_an_apply_short_of_time_stops_between_writes_and_the_same_document_finis
     assert result.applied is True and result.pending == 0
     assert [i.action for i in result.items] == ["unchanged"] * 3 + ["create"] * 3
     assert len(versions(api)) == 6
+
+
+def test_a_document_holds_no_server_fields(api: ApiClient) -> None:
+    seed(api)
+    document = export(api)
+    profile = api.get("/alerting-profiles").json()["items"][0]
+    document["profiles"][0]["version"] = profile["version"]
+    resp = api.post("/config/apply", document)
+    assert resp.status == 400, resp.text
+    assert resp.json()["field"].startswith("profiles[0]")
+    document["profiles"][0].pop("version")
+    document["integrations"][0]["id"] = "an-id"
+    resp = api.post("/config/apply", document)
+    assert resp.status == 400, resp.text
+    assert resp.json()["field"] == "integrations[0].id"

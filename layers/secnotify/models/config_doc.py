@@ -13,7 +13,7 @@ import re
 from enum import StrEnum
 from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, StrictBool
+from pydantic import BaseModel, ConfigDict, Field, StrictBool, model_validator
 
 from secnotify.models.common import NotBlank
 from secnotify.models.integration_api import WebhookInput
@@ -80,6 +80,23 @@ def is_reference(value: str | None) -> bool:
     return value is None or REFERENCE.match(value) is not None
 
 
+# What the server keeps about an object; a document names objects and holds none of these.
+SERVER_FIELDS = frozenset({"id", "version", "createdAt", "updatedAt"})
+
+
+class DocProfile(AlertingProfileInput):
+    """An alerting profile as the document holds it: a profile's input, without server fields."""
+
+    @model_validator(mode="after")
+    def _no_server_fields(self) -> DocProfile:
+        given = sorted(self.model_fields_set & SERVER_FIELDS)
+        if given:
+            raise ValueError(
+                f"{', '.join(given)}: a document names its objects; server fields have no place in it"
+            )
+        return self
+
+
 class DocSecret(BaseModel):
     """A named secret: its value, or the reference that stands for it."""
 
@@ -116,7 +133,7 @@ class ConfigDocument(BaseModel):
 
     apiVersion: Literal["secnotify/v1"]
     kind: Literal["Configuration"]
-    profiles: list[AlertingProfileInput] = Field(default_factory=list)
+    profiles: list[DocProfile] = Field(default_factory=list)
     integrations: list[DocIntegration] = Field(default_factory=list)
 
 

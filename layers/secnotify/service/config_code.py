@@ -24,6 +24,7 @@ from secnotify.models.config_doc import (
     API_VERSION,
     DOCUMENT_KIND,
     MAX_DOCUMENT_BYTES,
+    SERVER_FIELDS,
     ApplyResult,
     ConfigDocument,
     DocIntegration,
@@ -47,8 +48,6 @@ from secnotify.service.secret_fields import stored_integration
 if TYPE_CHECKING:
     from secnotify.service.wiring import ApiServices
 
-# What the server keeps about an object and a document never holds.
-SERVER_FIELDS = frozenset({"id", "version", "createdAt", "updatedAt"})
 PROFILE_FIELDS = frozenset(AlertingProfileInput.model_fields) - SERVER_FIELDS
 # Writes stop with this much of the request's time left: one more write and the answer fit in
 # it, before API Gateway's 29 s would answer a 504 for us.
