@@ -13,7 +13,15 @@ from aws_lambda_powertools.logging import correlation_paths
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from secnotify import __version__
-from secnotify.http_api import DELETED, json_response, ok, register_docs, register_error_handlers, screen_body
+from secnotify.http_api import (
+    DELETED,
+    MERGE_PATCH,
+    json_response,
+    ok,
+    register_docs,
+    register_error_handlers,
+    screen_body,
+)
 from secnotify.models import examples
 from secnotify.models.api import (
     DeliveryList,
@@ -107,7 +115,8 @@ def create_profile(
 @app.get(
     "/alerting-profiles/<profile_id>",
     summary="Get an alerting profile",
-    description="The profile; the `ETag` header is its version, for `If-Match` on a later `PUT`.",
+    description="The profile; the `ETag` header is its version, for `If-Match` on a later `PUT` or "
+    "`PATCH`. Sent back as it is, with a change, it is a valid `PUT` body.",
     responses=ok(AlertingProfile),
     tags=["Alerting profiles"],
 )
@@ -119,8 +128,10 @@ def get_profile(profile_id: ProfileId) -> Response[AlertingProfile]:
 @app.put(
     "/alerting-profiles/<profile_id>",
     summary="Replace an alerting profile",
-    description="Replaces the whole profile. Send `If-Match` with the `ETag` you read, and a change made "
-    "meanwhile is refused with 412 instead of lost.",
+    description="Replaces the whole profile. The profile as GET returned it is a valid body: `id`, "
+    "`version`, `createdAt` and `updatedAt` are ignored, except that another `id` is a 400 and a `version` "
+    "that is no longer current a 412, so a change made meanwhile is refused instead of lost. `If-Match` "
+    "with the `ETag` you read does the same, and wins over the body's `version`.",
     responses=ok(AlertingProfile),
     tags=["Alerting profiles"],
 )
@@ -137,6 +148,34 @@ def replace_profile(
 ) -> Response[AlertingProfile]:
     if_match = app.current_event.headers.get("If-Match")
     profile = api_services().profiles.replace(profile_id, body, if_match)
+    return json_response(profile, version=profile.version)
+
+
+@app.patch(
+    "/alerting-profiles/<profile_id>",
+    summary="Change an alerting profile",
+    description="A JSON Merge Patch (RFC 7396; `application/merge-patch+json` or `application/json`) of "
+    "the profile as GET shows it: members given replace theirs, `null` removes one (its default "
+    "applies), arrays replace whole. The result is checked and saved exactly as a `PUT` of it would "
+    'be, `If-Match` and `version` included. `{"enabled": false}` disables the profile.',
+    responses=ok(AlertingProfile),
+    tags=["Alerting profiles"],
+)
+def patch_profile(
+    profile_id: ProfileId,
+    body: Annotated[
+        dict[str, Any],
+        Body(
+            media_type=MERGE_PATCH,
+            openapi_examples=_examples(
+                disable=("Disable the profile", {"enabled": False}),
+                levels=("Only critical problems", {"enabledRiskLevels": ["CRITICAL"]}),
+            ),
+        ),
+    ],
+) -> Response[AlertingProfile]:
+    if_match = app.current_event.headers.get("If-Match")
+    profile = api_services().profiles.patch(profile_id, body, if_match)
     return json_response(profile, version=profile.version)
 
 
@@ -159,7 +198,7 @@ def delete_profile(profile_id: ProfileId) -> Response[None]:
     "/integrations",
     summary="List integrations",
     description="Integrations, a page of `limit` at a time. Secret header values are never shown "
-    "(`value: null`), nor is the signing secret (`hasSigningSecret` says whether there is one).",
+    "(`value: null`), nor is the signing secret (`signingSecret.set` says whether there is one).",
     responses=ok(IntegrationList),
     tags=["Integrations"],
 )
@@ -173,8 +212,9 @@ def list_integrations(limit: Limit = 50, nextToken: Token = None) -> Response[In
     summary="Create an integration",
     description="A webhook bound to an alerting profile: URL, headers (secret ones are write-only), a "
     "payload template (checked on save: unknown placeholders and JSON that cannot render are refused "
-    "with line and column), and a signing secret (`signingSecret`, or `generateSigningSecret: true`), "
-    "which this answer shows once. At most 1000 integrations.",
+    "with line and column), and a signing secret (`signingSecret`: a `whsec_` value, or "
+    "`generateSigningSecret: true`), which this answer shows once, as `signingSecretValue`. At most 1000 "
+    "integrations.",
     responses=ok(IntegrationView, "Created", 201),
     tags=["Integrations"],
 )
@@ -223,7 +263,8 @@ def preview(
 @app.get(
     "/integrations/<integration_id>",
     summary="Get an integration",
-    description="The integration, secret values hidden; the `ETag` header is its version.",
+    description="The integration, secret values hidden; the `ETag` header is its version. Sent back as "
+    "it is, with a change, it is a valid `PUT` body that keeps every secret.",
     responses=ok(IntegrationView),
     tags=["Integrations"],
 )
@@ -235,10 +276,14 @@ def get_integration(integration_id: IntegrationId) -> Response[IntegrationView]:
 @app.put(
     "/integrations/<integration_id>",
     summary="Replace an integration",
-    description="Replaces the whole integration. A secret header listed without a value keeps the stored "
-    "value; `generateSigningSecret: true` rotates the signing secret (shown in this answer once) and "
-    "`signingSecret: null` removes it. `If-Match` with the `ETag` you read refuses a concurrent change "
-    "(412).",
+    description="Replaces the whole integration. The integration as GET returned it is a valid body: "
+    "a secret header listed without a value keeps the stored value, and `signingSecret` as GET showed "
+    "it (or left out) keeps the signing secret, as long as the URL keeps its origin. A `whsec_` string "
+    "or `generateSigningSecret: true` rotates it (shown in this answer once, as `signingSecretValue`; "
+    "the previous one keeps signing for `signingSecretOverlapSeconds`, default a day); "
+    '`{"remove": true}` removes it; `null` is a 400. `id`, `version`, `createdAt` and `updatedAt` are '
+    "ignored, except that another `id` is a 400 and a `version` that is no longer current a 412. "
+    "`If-Match` with the `ETag` you read does the same, and wins over the body's `version`.",
     responses=ok(IntegrationView),
     tags=["Integrations"],
 )
@@ -248,13 +293,51 @@ def replace_integration(
         IntegrationInput,
         Body(
             openapi_examples=_examples(
-                keep=("Keep the stored secret header value", examples.INTEGRATION_KEEPING_SECRET)
+                keep=("Keep the stored secret header value", examples.INTEGRATION_KEEPING_SECRET),
+                rotate=(
+                    "Rotate the signing secret, old one valid an hour more",
+                    examples.INTEGRATION_ROTATING,
+                ),
             )
         ),
     ],
 ) -> Response[IntegrationView]:
     if_match = app.current_event.headers.get("If-Match")
     view = api_services().integrations.replace(integration_id, body, if_match)
+    return json_response(view, version=view.version)
+
+
+@app.patch(
+    "/integrations/<integration_id>",
+    summary="Change an integration",
+    description="A JSON Merge Patch (RFC 7396; `application/merge-patch+json` or `application/json`) of "
+    "the integration as GET shows it: members given replace theirs, `null` removes one, arrays (such "
+    "as `webhook.headers`) replace whole. The result is checked and saved exactly as a `PUT` of it "
+    "would be: secrets kept only while the URL keeps its origin, `If-Match` and `version` honoured. "
+    '`signingSecret` is replaced whole; `{"signingSecret": null}` is a 400 (send `{"remove": true}`). '
+    '`{"enabled": false}` disables the integration.',
+    responses=ok(IntegrationView),
+    tags=["Integrations"],
+)
+def patch_integration(
+    integration_id: IntegrationId,
+    body: Annotated[
+        dict[str, Any],
+        Body(
+            media_type=MERGE_PATCH,
+            openapi_examples=_examples(
+                disable=("Disable the integration", {"enabled": False}),
+                rotate=(
+                    "Rotate the signing secret, the old one valid an hour more",
+                    {"generateSigningSecret": True, "signingSecretOverlapSeconds": 3600},
+                ),
+                remove=("Stop signing deliveries", {"signingSecret": {"remove": True}}),
+            ),
+        ),
+    ],
+) -> Response[IntegrationView]:
+    if_match = app.current_event.headers.get("If-Match")
+    view = api_services().integrations.patch(integration_id, body, if_match)
     return json_response(view, version=view.version)
 
 

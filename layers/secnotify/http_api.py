@@ -64,8 +64,10 @@ ERRORS: dict[int | str, dict[str, Any]] = {
         404: "No such item, or no such route.",
         409: "Conflict: the profile is in use (`integrations` names the users), a limit is reached, or a "
         "concurrent change touched the same items (send the request again).",
-        412: "`If-Match` names a version that is no longer current.",
+        412: "`If-Match`, or the body's `version`, names a version that is no longer current.",
         413: "The request body is larger than 256 KB.",
+        415: "The body is not JSON: send `Content-Type: application/json` (a PATCH may also send "
+        "`application/merge-patch+json`).",
         429: "Too many writes at once: send the same request again after `Retry-After` seconds.",
     }.items()
 }
@@ -214,8 +216,8 @@ def register_error_handlers(app: APIGatewayRestResolver, logger: Logger) -> None
         return error(500, "internal error; the request id is in the logs", requestId=request_id)
 
 
-def _early_error(status: int, message: str) -> dict[str, Any]:
-    body = ErrorBody(message=message, field="body")
+def _early_error(status: int, message: str, field: str = "body") -> dict[str, Any]:
+    body = ErrorBody(message=message, field=field)
     return {
         "statusCode": status,
         "headers": {"Content-Type": content_types.APPLICATION_JSON},
@@ -224,10 +226,58 @@ def _early_error(status: int, message: str) -> dict[str, Any]:
     }
 
 
+MERGE_PATCH = "application/merge-patch+json"
+JSON_PATCH = "application/json-patch+json"
+
+
+def _content_type(event: dict[str, Any]) -> str | None:
+    for name, value in (event.get("headers") or {}).items():
+        if name.lower() == "content-type" and isinstance(value, str):
+            return value
+    for name, values in (event.get("multiValueHeaders") or {}).items():
+        if name.lower() == "content-type" and values:
+            return str(values[0])
+    return None
+
+
+def unsupported_type(content_type: str | None, method: str) -> str | None:
+    """Why a body of this Content-Type is refused (415), or None: JSON is ``application/json`` or
+    any ``+json`` type, in UTF-8; a merge patch only on PATCH, and JSON Patch nowhere."""
+    if content_type is None or not content_type.strip():
+        return "Content-Type: missing; a body must be sent as application/json"
+    media, *params = (part.strip() for part in content_type.split(";"))
+    media = media.lower()
+    patch = method.upper() == "PATCH"
+    if media == JSON_PATCH:
+        return f"Content-Type: {JSON_PATCH} (RFC 6902) is not supported; send a merge patch as {MERGE_PATCH}"
+    if media == MERGE_PATCH and not patch:
+        return f"Content-Type: {MERGE_PATCH} is for PATCH; a {method.upper()} body is application/json"
+    if media != "application/json" and not (media.startswith("application/") and media.endswith("+json")):
+        what = media[:100] or "empty"
+        allowed = f"application/json or {MERGE_PATCH}" if patch else "application/json"
+        return f"Content-Type: {what} is not JSON; send the body as {allowed}"
+    for param in params:
+        key, _, value = param.partition("=")
+        if key.strip().lower() == "charset" and value.strip().strip('"').lower() not in {"utf-8", "utf8"}:
+            return f"Content-Type: charset {value.strip()[:40]} is not supported; JSON bodies are UTF-8"
+    return None
+
+
+def _as_json(event: dict[str, Any]) -> dict[str, Any]:
+    """The event with its body typed application/json for the resolver, which parses no other
+    type; the type it came with was accepted as JSON already."""
+    headers = {k: v for k, v in (event.get("headers") or {}).items() if k.lower() != "content-type"}
+    multi = {k: v for k, v in (event.get("multiValueHeaders") or {}).items() if k.lower() != "content-type"}
+    headers["Content-Type"] = content_types.APPLICATION_JSON
+    multi["Content-Type"] = [content_types.APPLICATION_JSON]
+    return {**event, "headers": headers, "multiValueHeaders": multi}
+
+
 @lambda_handler_decorator
 def screen_body(handler: Any, event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
-    """Before routing, which would parse the body first: refuse what is too big, not text, or
-    JSON that breaks the parser itself (nesting past the recursion limit, 5000-digit numbers)."""
+    """Before routing, which would parse the body first: refuse what is too big, not JSON by
+    its type (415), not text, or JSON that breaks the parser itself (nesting past the recursion
+    limit, 5000-digit numbers)."""
     raw = event.get("body") if isinstance(event, dict) else None
     limit = get_settings().max_request_body_bytes
     if raw and event.get("resource") == CONFIG_APPLY_ROUTE:
@@ -235,6 +285,9 @@ def screen_body(handler: Any, event: dict[str, Any], context: LambdaContext) -> 
     if raw:
         if len(raw) > limit:
             return _early_error(413, f"body: larger than {limit} bytes")
+        refused = unsupported_type(_content_type(event), str(event.get("httpMethod") or ""))
+        if refused is not None:
+            return _early_error(415, refused, field="Content-Type")
         try:
             text = base64.b64decode(raw).decode("utf-8") if event.get("isBase64Encoded") else raw
             json.loads(text)
@@ -244,6 +297,7 @@ def screen_body(handler: Any, event: dict[str, Any], context: LambdaContext) -> 
             return _early_error(400, "body: JSON nested too deeply")
         except ValueError as exc:
             return _early_error(400, f"body: not valid JSON ({str(exc)[:120]})")
+        event = _as_json(event)
     result: dict[str, Any] = handler(event, context)
     return result
 

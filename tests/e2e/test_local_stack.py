@@ -86,8 +86,14 @@ def test_every_sample_event_flows_and_the_hostile_one_stays_valid_json(running: 
 def test_api_over_http_answers_json_errors(running: Any) -> None:
     status, body = http("GET", f"{running.api_url}/integrations/nope")
     assert status == 404 and "nope" in body["message"]
-    resp = urllib3.request("POST", f"{running.api_url}/alerting-profiles", body=b"{", timeout=10)
+    json_type = {"Content-Type": "application/json"}
+    resp = urllib3.request(
+        "POST", f"{running.api_url}/alerting-profiles", body=b"{", headers=json_type, timeout=10
+    )
     assert resp.status == 400 and "JSON" in resp.json()["message"]
+    # A body without a Content-Type: refused for its type, before it is read.
+    resp = urllib3.request("POST", f"{running.api_url}/alerting-profiles", body=b'{"name": "p"}', timeout=10)
+    assert resp.status == 415 and "application/json" in resp.json()["message"]
 
 
 def _queue_depth(sqs: Any, url: str) -> int:

@@ -35,7 +35,7 @@ from tests.conftest import free_port, load_event
 from tests.integration.servers import Receiver
 
 CHECKS = [not_a_server_error, status_code_conformance, content_type_conformance, response_schema_conformance]
-EXAMPLES_PER_MODE = 45  # x 2 modes x 14 operations with inputs, plus /placeholders: > 1,000 cases
+EXAMPLES_PER_MODE = 45  # x 2 modes x 16 operations with inputs, plus /placeholders: > 1,000 cases
 MIN_CASES = 1000
 
 

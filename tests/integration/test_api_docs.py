@@ -109,7 +109,9 @@ def test_request_bodies_and_errors_have_examples(api: Any) -> None:
     doc = _document(api, "/openapi.json")
     for method, path, op in _operations(doc):
         if "requestBody" in op:
-            media = op["requestBody"]["content"]["application/json"]
+            # A PATCH body is a JSON Merge Patch; every other body plain JSON.
+            kind = "application/merge-patch+json" if method == "PATCH" else "application/json"
+            media = op["requestBody"]["content"][kind]
             assert media.get("examples") or media.get("example"), (method, path)
     error = doc["components"]["schemas"]["ErrorBody"]
     assert error.get("examples"), error

@@ -80,7 +80,7 @@ def test_a_new_origin_needs_every_kept_secret_supplied_again(api: ApiClient, sta
 
         # All supplied again, signing removed: the move is allowed and carries only new values.
         moved["webhook"]["headers"][2]["value"] = "new-key"
-        moved["signingSecret"] = None
+        moved["signingSecret"] = {"remove": True}
         resp = api.put(path, moved)
         assert resp.status == 200, resp.text
         assert api.post(f"{path}/test").json()["delivered"] is True
@@ -93,7 +93,11 @@ def test_a_new_origin_needs_every_kept_secret_supplied_again(api: ApiClient, sta
 
 @pytest.mark.parametrize(
     "signing",
-    [{"generateSigningSecret": True}, {"signingSecret": "whsec_" + "A" * 32}, {"signingSecret": None}],
+    [
+        {"generateSigningSecret": True},
+        {"signingSecret": "whsec_" + "A" * 32},
+        {"signingSecret": {"remove": True}},
+    ],
     ids=["generate", "new-value", "remove"],
 )
 def test_a_new_signing_decision_satisfies_the_rule(api: ApiClient, signing: dict[str, Any]) -> None:
@@ -105,7 +109,7 @@ def test_a_new_signing_decision_satisfies_the_rule(api: ApiClient, signing: dict
     assert api.put(f"/integrations/{created['id']}", moved).status == 400
     resp = api.put(f"/integrations/{created['id']}", {**moved, **signing})
     assert resp.status == 200, resp.text
-    assert resp.json()["hasSigningSecret"] is (signing != {"signingSecret": None})
+    assert resp.json()["signingSecret"]["set"] is (signing != {"signingSecret": {"remove": True}})
 
 
 @pytest.mark.parametrize(

@@ -269,18 +269,19 @@ def test_signing_secret_is_shown_only_when_created_or_rotated(api: ApiClient) ->
     draft = body(pid)
     draft["generateSigningSecret"] = True
     created = api.post("/integrations", draft)
-    secret = created.json()["signingSecret"]
-    assert secret.startswith("whsec_") and created.json()["hasSigningSecret"] is True
+    secret = created.json()["signingSecretValue"]
+    assert secret.startswith("whsec_") and created.json()["signingSecret"]["set"] is True
     path = f"/integrations/{created.json()['id']}"
     fetched = api.get(path)
-    assert secret not in fetched.text and fetched.json()["hasSigningSecret"] is True
+    assert secret not in fetched.text and fetched.json()["signingSecret"]["set"] is True
+    assert "signingSecretValue" not in fetched.json() and "hasSigningSecret" not in fetched.json()
     kept = api.put(path, body(pid))
-    assert secret not in kept.text and kept.json()["hasSigningSecret"] is True
-    rotated = api.put(path, {**body(pid), "generateSigningSecret": True}).json()["signingSecret"]
+    assert secret not in kept.text and kept.json()["signingSecret"]["set"] is True
+    rotated = api.put(path, {**body(pid), "generateSigningSecret": True}).json()["signingSecretValue"]
     assert rotated.startswith("whsec_") and rotated != secret
     assert rotated not in api.get("/integrations").text
-    removed = api.put(path, {**body(pid), "signingSecret": None}).json()
-    assert removed["hasSigningSecret"] is False
+    removed = api.put(path, {**body(pid), "signingSecret": {"remove": True}}).json()
+    assert removed["signingSecret"] == {"set": False, "createdAt": None, "previousValidUntil": None}
     bad = api.post("/integrations", {**body(pid), "signingSecret": "not-a-secret"})
     assert bad.status == 400 and "signingSecret" in bad.json()["message"]
 
@@ -398,7 +399,7 @@ def test_secret_values_are_sealed_at_rest_with_the_stacks_key(api: ApiClient, st
     )["Item"]
     raw = json.dumps(item)
     assert SECRET not in raw and "s3cr3t" not in raw
-    assert created["signingSecret"] not in raw
+    assert created["signingSecretValue"] not in raw
     doc = json.loads(item["doc"]["S"])
     sealed = next(h["value"] for h in doc["webhook"]["headers"] if h["secret"])
     assert sealed.startswith("sn1:") and doc["signingSecret"].startswith("sn1:")

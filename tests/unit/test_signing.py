@@ -84,3 +84,24 @@ def test_rejects_empty_secret(bad: str) -> None:
 
 def test_user_agent_carries_version() -> None:
     assert f"secnotify/{secnotify.__version__}" == USER_AGENT
+
+
+def test_a_rotations_previous_key_signs_until_its_time_and_not_at_it() -> None:
+    from secnotify.delivery import prepare_send
+
+    new, old = generate_secret(), generate_secret()
+    now = int(datetime.now(tz=UTC).timestamp())
+    state = prepare_send((), new, frozenset(), previous_signing_secret=old, previous_signing_until=now + 60)
+    both = state.signature("msg_1", now + 59, SPEC_BODY)
+    assert both == f"{sign(new, 'msg_1', now + 59, SPEC_BODY)} {sign(old, 'msg_1', now + 59, SPEC_BODY)}"
+    headers = {"webhook-id": "msg_1", "webhook-timestamp": str(now + 59), "webhook-signature": both}
+    for secret in (new, old):
+        assert Webhook(secret).verify(SPEC_BODY, headers) == {"test": 2432232314}
+    assert state.signature("msg_1", now + 60, SPEC_BODY) == sign(new, "msg_1", now + 60, SPEC_BODY)
+    # The previous secret is masked like the current one, should a receiver echo it.
+    assert state.masker.mask(f"got {old}") == "got ***"
+    # Without a current secret nothing is signed, whatever was stored beside it.
+    unsigned = prepare_send(
+        (), None, frozenset(), previous_signing_secret=old, previous_signing_until=now + 60
+    )
+    assert unsigned.signature("msg_1", now, SPEC_BODY) is None

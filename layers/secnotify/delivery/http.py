@@ -11,6 +11,7 @@ name, so ours (``secnotify/<version>``) is the default rather than forced.
 
 from __future__ import annotations
 
+import contextlib
 import functools
 import logging
 import threading
@@ -80,6 +81,9 @@ class WebhookRequest:
     signing_secret: str | None = None
     secret_header_names: frozenset[str] = field(default_factory=frozenset)
     test_marker: str | None = None  # the webhook-test header of a test send
+    # The secret a rotation replaced, signing too while ``timestamp`` is before the given unix time.
+    previous_signing_secret: str | None = None
+    previous_signing_until: float | None = None
     # Prepared from exactly these headers and secrets (``SendStateCache``); None: per send.
     state: SendState | None = field(default=None, repr=False, compare=False)
 
@@ -161,6 +165,19 @@ class SendState:
     signing_key: bytes | None = field(repr=False)
     masker: Masker = field(repr=False)
     refused: str | None = None
+    # After a rotation: the previous key signs too, for requests stamped before ``previous_until``.
+    previous_key: bytes | None = field(default=None, repr=False)
+    previous_until: float = 0.0
+
+    def signature(self, msg_id: str, timestamp: int, body: bytes) -> str | None:
+        """The ``webhook-signature`` value: one signature, or during a rotation's overlap the new
+        key's and the previous key's, space-separated (Standard Webhooks: any one may verify)."""
+        if self.signing_key is None:
+            return None
+        value = sign_with_key(self.signing_key, msg_id, timestamp, body)
+        if self.previous_key is not None and timestamp < self.previous_until:
+            value += " " + sign_with_key(self.previous_key, msg_id, timestamp, body)
+        return value
 
 
 def _screened_headers(headers: tuple[tuple[str, str], ...]) -> WireHeaders:
@@ -188,10 +205,16 @@ def prepare_send(
     headers: tuple[tuple[str, str], ...],
     signing_secret: str | None,
     secret_header_names: frozenset[str],
+    *,
+    previous_signing_secret: str | None = None,
+    previous_signing_until: float | None = None,
 ) -> SendState:
-    """The ``SendState`` of an integration's headers and signing secret."""
+    """The ``SendState`` of an integration's headers and signing secret; after a rotation, of the
+    previous secret too, which signs requests stamped before ``previous_signing_until``."""
     masker = masker_for(
-        (value for name, value in headers if name.lower() in secret_header_names), signing_secret
+        (value for name, value in headers if name.lower() in secret_header_names),
+        signing_secret,
+        previous_signing_secret,
     )
     try:
         wire = _screened_headers(headers)
@@ -201,7 +224,20 @@ def prepare_send(
             raise _Refused("the integration's signing secret is not valid") from None
     except _Refused as exc:
         return SendState(headers, secret_header_names, {}, None, masker, str(exc))
-    return SendState(headers, secret_header_names, wire, key, masker)
+    previous: bytes | None = None
+    if key is not None and previous_signing_secret and previous_signing_until is not None:
+        # A previous secret that no longer decodes only loses its extra signature.
+        with contextlib.suppress(ValueError):
+            previous = signing_key(previous_signing_secret)
+    return SendState(
+        headers,
+        secret_header_names,
+        wire,
+        key,
+        masker,
+        previous_key=previous,
+        previous_until=previous_signing_until or 0.0,
+    )
 
 
 class SendStateCache:
@@ -243,10 +279,9 @@ def _request_headers(req: WebhookRequest, state: SendState, target: _Target) -> 
     headers["webhook-timestamp"] = str(int(req.timestamp))
     if req.test_marker is not None:
         headers["webhook-test"] = req.test_marker
-    if state.signing_key is not None:
-        headers["webhook-signature"] = sign_with_key(
-            state.signing_key, req.webhook_id, req.timestamp, req.body
-        )
+    signature = state.signature(req.webhook_id, int(req.timestamp), req.body)
+    if signature is not None:
+        headers["webhook-signature"] = signature
     return headers
 
 
@@ -308,7 +343,13 @@ class WebhookSender:
         started = time.perf_counter()
         state = req.state
         if state is None:
-            state = prepare_send(req.headers, req.signing_secret, req.secret_header_names)
+            state = prepare_send(
+                req.headers,
+                req.signing_secret,
+                req.secret_header_names,
+                previous_signing_secret=req.previous_signing_secret,
+                previous_signing_until=req.previous_signing_until,
+            )
         masker = state.masker
         status: int | None = None
         error: str | None = None

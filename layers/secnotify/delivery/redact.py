@@ -151,12 +151,14 @@ def _masker(secrets: tuple[str, ...]) -> Masker:
     return Masker(tuple(sorted(forms, key=lambda f: (-len(f), f))))
 
 
-def masker_for(header_secrets: Iterable[str], signing_secret: str | None) -> Masker:
-    """The masker for an integration's secret header values and signing secret."""
+def masker_for(header_secrets: Iterable[str], *signing_secrets: str | None) -> Masker:
+    """The masker for an integration's secret header values and signing secrets (the current
+    one, and the one a rotation replaced)."""
     secrets: list[str] = []
     for value in header_secrets:
         if value:
             secrets += _header_secrets(value)
-    if signing_secret:
-        secrets += _signing_secrets(signing_secret)
+    for signing_secret in signing_secrets:
+        if signing_secret:
+            secrets += _signing_secrets(signing_secret)
     return _masker(tuple(sorted(set(secrets))))

@@ -5,8 +5,9 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from enum import StrEnum
+from typing import Annotated
 
-from pydantic import AfterValidator, ValidationInfo
+from pydantic import AfterValidator, BaseModel, Field, ValidationInfo
 
 
 class RiskLevel(StrEnum):
@@ -52,3 +53,25 @@ def _not_blank(value: str, info: ValidationInfo) -> str:
 
 # A name of only spaces is refused, as an empty one is.
 NotBlank = AfterValidator(_not_blank)
+
+
+_Stamp = Annotated[str, Field(max_length=64)]
+
+
+class ServerFields(BaseModel):
+    """The fields the server sets, accepted on input as GET returned them so that GET, edit, PUT
+    works; never stored from the input (``exclude``)."""
+
+    id: Annotated[str, Field(max_length=64)] | None = Field(
+        default=None,
+        exclude=True,
+        description="As GET returned it: ignored; an id other than the path's is a 400.",
+    )
+    version: Annotated[int, Field(ge=0)] | None = Field(
+        default=None,
+        exclude=True,
+        description="As GET returned it: a version that is no longer current is a 412, so a read, edit and "
+        "write needs no If-Match; an If-Match header, when sent, wins.",
+    )
+    createdAt: _Stamp | None = Field(default=None, exclude=True, description="As GET returned it: ignored.")
+    updatedAt: _Stamp | None = Field(default=None, exclude=True, description="As GET returned it: ignored.")

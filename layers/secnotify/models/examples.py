@@ -27,17 +27,28 @@ INTEGRATION: dict[str, Any] = {
     },
     "generateSigningSecret": True,
 }
+# An integration as GET returned it, one field changed: a valid PUT body that keeps every secret.
 INTEGRATION_KEEPING_SECRET: dict[str, Any] = {
-    **INTEGRATION,
-    "generateSigningSecret": False,
+    "id": "5c2e7f10-4b8a-4e3d-8f6a-1d9b0c7e2a31",
+    **{k: v for k, v in INTEGRATION.items() if k != "generateSigningSecret"},
+    "signingSecret": {"set": True, "createdAt": "2026-03-02T09:15:00.000Z", "previousValidUntil": None},
+    "version": 3,
+    "createdAt": "2026-03-02T09:15:00.000Z",
+    "updatedAt": "2026-03-09T16:40:12.000Z",
     "webhook": {
         "url": "https://hooks.example.com/services/T000/B000",
         "headers": [
             {"name": "Content-Type", "value": "application/json"},
-            {"name": "Authorization", "secret": True},
+            {"name": "Authorization", "value": None, "secret": True},
         ],
         "payload": '{"text": "{Severity} {SecurityProblemId}: {Title}"}',
+        "acceptAnyCertificate": False,
     },
+}
+INTEGRATION_ROTATING: dict[str, Any] = {
+    **{k: v for k, v in INTEGRATION_KEEPING_SECRET.items() if k != "signingSecret"},
+    "generateSigningSecret": True,
+    "signingSecretOverlapSeconds": 3600,
 }
 EVENT_DETAIL: dict[str, Any] = {
     "securityProblemId": "11497873967941161718",

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import contextlib
 import re
+from datetime import datetime
 from typing import Literal
 from urllib.parse import urlsplit
 
@@ -56,6 +57,15 @@ def url_origin(url: str) -> tuple[str, str, int]:
     except ValueError:
         port = None
     return scheme, host.lower(), port if port is not None else _DEFAULT_PORTS.get(scheme, 0)
+
+
+def parse_time(stamp: str) -> datetime | None:
+    """A stored ISO 8601 time (``…Z``); None when unreadable or without a zone."""
+    try:
+        moment = datetime.fromisoformat(stamp)
+    except ValueError:
+        return None
+    return moment if moment.tzinfo is not None else None
 
 
 def show_origin(origin: tuple[str, str, int]) -> str:
@@ -111,6 +121,13 @@ class Integration(BaseModel):
     version: int
     createdAt: str
     updatedAt: str
+
+    def previous_signing_until(self) -> float | None:
+        """Until when (unix seconds) deliveries also carry the previous secret's signature."""
+        if self.previousSigningSecret is None or self.previousSigningSecretValidUntil is None:
+            return None
+        moment = parse_time(self.previousSigningSecretValidUntil)
+        return moment.timestamp() if moment is not None else None
 
     def secret_values(self) -> list[str]:
         """Every value that must never be shown: secret headers, named secrets, signing secrets."""

@@ -4,18 +4,30 @@ only loads stored integrations, never builds these models."""
 
 from __future__ import annotations
 
-from typing import Annotated, Literal
+import re
+from datetime import datetime
+from typing import Annotated, Any, Literal
 from urllib.parse import urlsplit
 
-from pydantic import BaseModel, ConfigDict, Field, StrictBool, field_validator, model_validator
+from pydantic import (
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    Field,
+    StrictBool,
+    StrictInt,
+    field_validator,
+    model_validator,
+)
 
-from secnotify.models.common import NotBlank
+from secnotify.models.common import NotBlank, ServerFields
 from secnotify.models.integration import (
     HEADER_NAME,
     HEADER_VALUE_FORBIDDEN,
     RESERVED_HEADERS,
     SIGNING_SECRET_PATTERN,
     Integration,
+    parse_time,
 )
 
 
@@ -93,8 +105,80 @@ class WebhookInput(BaseModel):
         return ""
 
 
-class IntegrationInput(BaseModel):
-    """What a client sends to create or replace an integration."""
+REMOVE_SIGNING = '{"remove": true}'
+MAX_OVERLAP_SECONDS = 604_800  # a week
+DEFAULT_OVERLAP_SECONDS = 86_400
+_SIGNING_SECRET = re.compile(SIGNING_SECRET_PATTERN)
+_STATE_KEYS = frozenset({"set", "createdAt", "previousValidUntil"})
+
+
+class SigningSecretState(BaseModel):
+    """The signing secret as GET shows it; sent back as it is, it changes nothing."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    set: StrictBool = Field(description="Whether deliveries are signed.")
+    createdAt: Annotated[str, Field(max_length=64)] | None = Field(
+        default=None, description="When the current secret was set or generated."
+    )
+    previousValidUntil: Annotated[str, Field(max_length=64)] | None = Field(
+        default=None,
+        description="After a rotation: until when deliveries also carry the previous secret's signature.",
+    )
+
+
+class SigningSecretRemoval(BaseModel):
+    """``{"remove": true}``: deliveries are no longer signed."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    remove: Literal[True]
+
+
+def _signing_secret_form(value: Any) -> Any:
+    """One clear message per wrong form, instead of one per member of the union."""
+    if value is None or isinstance(value, SigningSecretState | SigningSecretRemoval):
+        return value  # null is refused by the edit, which words it with the alternatives
+    if isinstance(value, str):
+        if len(value) > 200 or not _SIGNING_SECRET.match(value):
+            raise ValueError(
+                "a new signing secret is whsec_ and at least 32 base64 characters (or use "
+                "generateSigningSecret: true)"
+            )
+        return value
+    if isinstance(value, dict):
+        return _signing_secret_object(value)
+    raise ValueError(f"must be a whsec_ string (a new secret), {REMOVE_SIGNING}, or the object GET returns")
+
+
+def _signing_secret_object(value: dict[str, Any]) -> SigningSecretState | SigningSecretRemoval:
+    if "remove" in value:
+        if value.get("remove") is not True or len(value) != 1:
+            raise ValueError(f"to remove the signing secret send exactly {REMOVE_SIGNING}")
+        return SigningSecretRemoval(remove=True)
+    unknown = sorted(str(k) for k in value if k not in _STATE_KEYS)
+    if unknown:
+        raise ValueError(
+            f"unknown field {unknown[0]}: the object form is the one GET returns "
+            f'({{"set", "createdAt", "previousValidUntil"}}), or {REMOVE_SIGNING}'
+        )
+    if not isinstance(value.get("set"), bool):
+        raise ValueError("set: must be true or false, as GET returned it")
+    for key in ("createdAt", "previousValidUntil"):
+        stamp = value.get(key)
+        if stamp is not None and (not isinstance(stamp, str) or len(stamp) > 64):
+            raise ValueError(f"{key}: must be a time as GET returned it, or null")
+    return SigningSecretState.model_validate(value)
+
+
+SigningSecretInput = Annotated[
+    str | SigningSecretState | SigningSecretRemoval | None, BeforeValidator(_signing_secret_form)
+]
+
+
+class IntegrationInput(ServerFields):
+    """What a client sends to create or replace an integration: an integration as GET returned
+    it is one (secret values left out are kept)."""
 
     model_config = ConfigDict(extra="forbid")
 
@@ -103,10 +187,27 @@ class IntegrationInput(BaseModel):
     type: Literal["WEBHOOK"] = "WEBHOOK"
     alertingProfileId: Annotated[str, Field(min_length=1, max_length=64)]
     webhook: WebhookInput
-    signingSecret: Annotated[str, Field(pattern=SIGNING_SECRET_PATTERN, max_length=200)] | None = Field(
-        default=None, repr=False
+    signingSecret: SigningSecretInput = Field(
+        default=None,
+        repr=False,
+        description='A `whsec_` string sets or rotates the secret; `{"remove": true}` removes it; left out, '
+        "or the object as GET returned it, keeps it. `null` is refused: it used to remove.",
     )
-    generateSigningSecret: StrictBool = False
+    generateSigningSecret: StrictBool = Field(
+        default=False, description="Generate the secret (on create) or rotate it (on an edit)."
+    )
+    signingSecretOverlapSeconds: Annotated[StrictInt, Field(ge=0, le=MAX_OVERLAP_SECONDS)] | None = Field(
+        default=None,
+        description="Beside a new secret that replaces one: how long deliveries also carry the previous "
+        f"secret's signature (0-{MAX_OVERLAP_SECONDS}, default {DEFAULT_OVERLAP_SECONDS}).",
+    )
+    signingSecretValue: Annotated[str, Field(max_length=200)] | None = Field(
+        default=None,
+        exclude=True,
+        repr=False,
+        description="As the answer that created or rotated the secret showed it: ignored when it is the "
+        "stored secret; to set one, send it as `signingSecret`.",
+    )
 
 
 class PublicHeader(BaseModel):
@@ -123,7 +224,8 @@ class PublicWebhook(BaseModel):
 
 
 class IntegrationView(BaseModel):
-    """An integration as the API shows it: secret values and the signing secret withheld."""
+    """An integration as the API shows it: secret values and the signing secret withheld. Sent
+    back as it is (PUT), it changes nothing."""
 
     id: str
     displayName: str
@@ -131,20 +233,27 @@ class IntegrationView(BaseModel):
     type: Literal["WEBHOOK"]
     alertingProfileId: str
     webhook: PublicWebhook
-    hasSigningSecret: bool
-    signingSecret: str | None = Field(
-        default=None, description="Present only in the response that created or rotated it."
+    signingSecret: SigningSecretState
+    signingSecretValue: str | None = Field(
+        default=None,
+        exclude_if=lambda value: value is None,
+        description="The signing secret itself: only in the answer that created or rotated it.",
     )
     version: int
     createdAt: str
     updatedAt: str
 
     @classmethod
-    def of(cls, item: Integration, reveal_signing_secret: bool = False) -> IntegrationView:
+    def of(cls, item: Integration, reveal: str | None = None, now: datetime | None = None) -> IntegrationView:
+        """``reveal``: a signing secret just created or rotated, shown this once. ``now``: a previous
+        secret valid until before then is no longer shown."""
         headers = [
             PublicHeader(name=h.name, value=None if h.secret else h.value, secret=h.secret)
             for h in item.webhook.headers
         ]
+        until = item.previousSigningSecretValidUntil if item.signingSecret is not None else None
+        if until is not None and now is not None and not _after(until, now):
+            until = None
         return cls(
             id=item.id,
             displayName=item.displayName,
@@ -157,9 +266,18 @@ class IntegrationView(BaseModel):
                 headers=headers,
                 payload=item.webhook.payload,
             ),
-            hasSigningSecret=item.signingSecret is not None,
-            signingSecret=item.signingSecret if reveal_signing_secret else None,
+            signingSecret=SigningSecretState(
+                set=item.signingSecret is not None,
+                createdAt=item.signingSecretCreatedAt if item.signingSecret is not None else None,
+                previousValidUntil=until,
+            ),
+            signingSecretValue=reveal,
             version=item.version,
             createdAt=item.createdAt,
             updatedAt=item.updatedAt,
         )
+
+
+def _after(stamp: str, now: datetime) -> bool:
+    moment = parse_time(stamp)
+    return moment is not None and moment > now

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from pydantic import BaseModel, ConfigDict, Field, StrictBool, field_validator
+from pydantic import ConfigDict, Field, StrictBool, field_validator
 
-from secnotify.models.common import ALL_RISK_LEVELS, NotBlank, RiskLevel, TriggerEvent
+from secnotify.models.common import ALL_RISK_LEVELS, NotBlank, RiskLevel, ServerFields, TriggerEvent
 
 Name = Annotated[str, Field(min_length=1, max_length=100), NotBlank]
 
@@ -20,8 +20,8 @@ def _unique(values: list, field_name: str) -> list:
     return seen
 
 
-class AlertingProfileInput(BaseModel):
-    """What a client sends to create or replace a profile."""
+class AlertingProfileInput(ServerFields):
+    """What a client sends to create or replace a profile: a profile as GET returned it is one."""
 
     model_config = ConfigDict(extra="forbid")
 

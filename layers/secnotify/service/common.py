@@ -4,9 +4,15 @@ from __future__ import annotations
 
 import re
 import uuid
+from typing import Any, TypeVar
 
+from pydantic import BaseModel, ValidationError
+
+from secnotify.models.common import ServerFields, field_path
 from secnotify.service.clock import SYSTEM_CLOCK
-from secnotify.service.errors import PreconditionFailed
+from secnotify.service.errors import BadRequest, PreconditionFailed
+
+M = TypeVar("M", bound=BaseModel)
 
 # ASCII digits only: str.isdigit() also takes "²" (int() then raises) and Arabic-Indic digits
 # (which int() reads as numbers).
@@ -41,3 +47,33 @@ def check_if_match(header: str | None, version: int, what: str) -> None:
     wanted = if_match_version(header)
     if wanted is not None and wanted != version:
         raise PreconditionFailed(f"If-Match: {what} is at version {version}, not {header}")
+
+
+def check_server_fields(
+    data: ServerFields, item_id: str, version: int, if_match: str | None, what: str
+) -> None:
+    """The server's own fields in an edit, as GET returned them: ignored, except that another id
+    is a 400 and a version that is no longer current a 412. If-Match, when sent, decides instead."""
+    if data.id is not None and data.id != item_id:
+        raise BadRequest(
+            f"id: {data.id} is not the id of {what}; leave it out or send it as GET returned it", field="id"
+        )
+    if if_match is not None and if_match.strip():
+        check_if_match(if_match, version, what)
+    elif data.version is not None and data.version != version:
+        raise PreconditionFailed(
+            f"version: {what} is at version {version}, not {data.version}; read it again and redo the change",
+            field="version",
+        )
+
+
+def validated(model: type[M], doc: Any) -> M:
+    """``doc`` as ``model``; a 400 worded as the API words a request body it refuses."""
+    try:
+        return model.model_validate(doc)
+    except ValidationError as exc:
+        errors = exc.errors(include_url=False, include_context=False, include_input=False)
+        details = [{"field": field_path(e["loc"]), "message": str(e["msg"])} for e in errors[:20]]
+        first = details[0]
+        message = f"{first['field']}: {first['message']}" if first["field"] else first["message"]
+        raise BadRequest(message, field=first["field"] or None, errors=details) from None

@@ -4,6 +4,7 @@ save makes (kept secrets stay at their origin, header caps, the payload template
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from typing import Any
 
 from secnotify.delivery import generate_secret
@@ -16,7 +17,15 @@ from secnotify.models.integration import (
     show_origin,
     url_origin,
 )
-from secnotify.models.integration_api import IntegrationInput, WebhookHeader
+from secnotify.models.integration_api import (
+    DEFAULT_OVERLAP_SECONDS,
+    REMOVE_SIGNING,
+    IntegrationInput,
+    SigningSecretRemoval,
+    SigningSecretState,
+    WebhookHeader,
+)
+from secnotify.service.clock import SYSTEM_CLOCK, Clock
 from secnotify.service.errors import BadRequest
 from secnotify.templating import RenderLimits, validate_template
 
@@ -24,16 +33,40 @@ Kept = list[tuple[str, str]]  # (what, field) of every secret carried over from 
 
 
 @dataclass(frozen=True)
+class Signing:
+    """The signing secret to store, and the one a rotation replaced while its signature is still sent."""
+
+    secret: str | None = None
+    created_at: str | None = None
+    previous: str | None = None
+    previous_until: str | None = None
+
+    def fields(self) -> dict[str, Any]:
+        """The stored fields; those added with rotation only when set, so an item without them
+        keeps the shape earlier versions wrote."""
+        extra = {
+            "signingSecretCreatedAt": self.created_at,
+            "previousSigningSecret": self.previous,
+            "previousSigningSecretValidUntil": self.previous_until,
+        }
+        return {"signingSecret": self.secret, **{k: v for k, v in extra.items() if v is not None}}
+
+
+@dataclass(frozen=True)
 class Edit:
     """What an input makes of an integration's secret-bearing parts, checks passed."""
 
     webhook: StoredWebhook
-    signing_secret: str | None
+    signing: Signing
     reveal: str | None  # a signing secret just created or rotated, shown this once
 
 
 def apply_input(
-    data: IntegrationInput, current: Integration | None, max_payload_chars: int, limits: RenderLimits | None
+    data: IntegrationInput,
+    current: Integration | None,
+    max_payload_chars: int,
+    limits: RenderLimits | None,
+    clock: Clock = SYSTEM_CLOCK,
 ) -> Edit:
     """The one place an input becomes what is stored: on create (``current`` None) and on
     every edit. A secret left out is kept from ``current``, but only at the same origin:
@@ -42,7 +75,8 @@ def apply_input(
     renders the template against the sample event itself (a preview), so it is not done twice."""
     check_payload_length(data.webhook.payload, max_payload_chars)
     headers, kept = _headers(data.webhook.headers, current)
-    secret, reveal, kept_secret = _signing_secret(data, current)
+    moved = current is not None and url_origin(current.webhook.url) != url_origin(data.webhook.url)
+    signing, reveal, kept_secret = _signing_secret(data, current, moved, clock)
     kept += kept_secret
     if current is not None and kept:
         _check_origin(current.webhook.url, data.webhook.url, kept)
@@ -60,7 +94,7 @@ def apply_input(
         headers=headers,
         payload=data.webhook.payload,
     )
-    return Edit(webhook, secret, reveal)
+    return Edit(webhook, signing, reveal)
 
 
 def stored_doc(data: IntegrationInput, edit: Edit, created: str, updated: str) -> dict[str, Any]:
@@ -71,7 +105,7 @@ def stored_doc(data: IntegrationInput, edit: Edit, created: str, updated: str) -
         "type": data.type,
         "alertingProfileId": data.alertingProfileId,
         "webhook": edit.webhook.model_dump(mode="json"),
-        "signingSecret": edit.signing_secret,
+        **edit.signing.fields(),
         "createdAt": created,
         "updatedAt": updated,
     }
@@ -117,19 +151,88 @@ def _headers(given: list[WebhookHeader], current: Integration | None) -> tuple[l
 
 
 def _signing_secret(
-    data: IntegrationInput, current: Integration | None
-) -> tuple[str | None, str | None, Kept]:
-    """The signing secret to store, the one to show once (new or rotated), and whether it is kept."""
-    if data.signingSecret is not None:
-        return data.signingSecret, data.signingSecret, []
-    if data.generateSigningSecret:
-        secret = generate_secret()
-        return secret, secret, []
-    if current is not None and "signingSecret" not in data.model_fields_set:
-        # Left out: kept. An explicit null removes signing.
-        kept = current.signingSecret
-        return kept, None, [("signingSecret", "signingSecret")] if kept is not None else []
-    return None, None, []
+    data: IntegrationInput, current: Integration | None, moved: bool, clock: Clock
+) -> tuple[Signing, str | None, Kept]:
+    """The signing secret to store, the one to show once (new or rotated), and whether it is kept.
+
+    A rotation keeps the replaced secret signing too, for ``signingSecretOverlapSeconds``, so
+    receivers can switch at their pace; never to a new origin, which never knew it."""
+    stored = current.signingSecret if current is not None else None
+    new = _new_signing_secret(data, stored)
+    now = clock.wall()
+    if new is not None:
+        overlap = data.signingSecretOverlapSeconds
+        overlap = DEFAULT_OVERLAP_SECONDS if overlap is None else overlap
+        if stored is None or overlap == 0 or moved:
+            return Signing(secret=new, created_at=_iso(now)), new, []
+        return Signing(new, _iso(now), previous=stored, previous_until=_iso(now + overlap)), new, []
+    given = data.signingSecret
+    if isinstance(given, SigningSecretRemoval):
+        return Signing(), None, []
+    if isinstance(given, SigningSecretState) and given.set != (stored is not None):
+        raise BadRequest(
+            f'signingSecret: {{"set": false}} keeps the stored secret; to remove it send {REMOVE_SIGNING}'
+            if stored is not None
+            else "signingSecret: there is no signing secret to keep; send a whsec_ value or "
+            "generateSigningSecret: true",
+            field="signingSecret",
+        )
+    if current is None or stored is None:
+        return Signing(), None, []
+    # Kept (left out, the object form, or the stored value itself), with a previous secret
+    # still signing, but only until its time.
+    until = current.previous_signing_until()
+    keep_previous = until is not None and until > now and not moved
+    signing = Signing(
+        secret=stored,
+        created_at=current.signingSecretCreatedAt,
+        previous=current.previousSigningSecret if keep_previous else None,
+        previous_until=current.previousSigningSecretValidUntil if keep_previous else None,
+    )
+    # The stored value sent again is supplied, not kept: it may go to a new origin.
+    return signing, None, [] if given == stored else [("signingSecret", "signingSecret")]
+
+
+def _new_signing_secret(data: IntegrationInput, stored: str | None) -> str | None:
+    """A secret that replaces ``stored`` (or is the first), or None; refuses the forms that are errors."""
+    given = data.signingSecret
+    if "signingSecret" in data.model_fields_set and given is None:
+        raise BadRequest(
+            f"signingSecret: null no longer removes the signing secret; send {REMOVE_SIGNING} to "
+            "remove it, or leave the field out (or send it as GET showed it) to keep it",
+            field="signingSecret",
+        )
+    _check_shown_value(data, stored)
+    if isinstance(given, str) and data.generateSigningSecret:
+        raise BadRequest(
+            "signingSecret: give either a signingSecret or generateSigningSecret: true, not both",
+            field="signingSecret",
+        )
+    new = given if isinstance(given, str) else (generate_secret() if data.generateSigningSecret else None)
+    if new == stored:
+        new = None  # the stored value sent again changes nothing
+    if new is None and data.signingSecretOverlapSeconds is not None:
+        raise BadRequest(
+            "signingSecretOverlapSeconds: goes only beside a new signing secret (a whsec_ value other "
+            "than the stored one, or generateSigningSecret: true)",
+            field="signingSecretOverlapSeconds",
+        )
+    return new
+
+
+def _check_shown_value(data: IntegrationInput, stored: str | None) -> None:
+    """``signingSecretValue`` is what an answer showed: sent back, it must be the stored secret."""
+    shown = data.signingSecretValue
+    if shown is not None and shown != stored:
+        raise BadRequest(
+            "signingSecretValue: is shown by the server once and is not the stored signing secret; "
+            "to set or rotate the secret, send the whsec_ value as signingSecret",
+            field="signingSecretValue",
+        )
+
+
+def _iso(moment: float) -> str:
+    return datetime.fromtimestamp(moment, UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
 
 
 def _check_origin(before_url: str, after_url: str, kept: Kept) -> None:
@@ -137,7 +240,7 @@ def _check_origin(before_url: str, after_url: str, kept: Kept) -> None:
     if before == after:
         return
     names = ", ".join(what for what, _ in kept)
-    hint = "supply each again (signingSecret: a new value, generateSigningSecret, or null)"
+    hint = f"supply each again (signingSecret: a new value, generateSigningSecret, or {REMOVE_SIGNING})"
     raise BadRequest(
         f"webhook.url: the origin changes from {show_origin(before)} to "
         f"{show_origin(after)}, so kept secrets cannot follow; {hint}: {names}",

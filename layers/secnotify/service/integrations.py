@@ -5,16 +5,19 @@ from __future__ import annotations
 import uuid
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from datetime import UTC, datetime
 from functools import cached_property
 from typing import Any
 
 from secnotify.models.delivery import DeliveryRecord, RecordKind
 from secnotify.models.event import SecurityEvent, sample_event
 from secnotify.models.integration import Integration
-from secnotify.models.integration_api import IntegrationInput, IntegrationView
-from secnotify.service.common import check_if_match, new_id, now_iso
+from secnotify.models.integration_api import REMOVE_SIGNING, IntegrationInput, IntegrationView
+from secnotify.service.clock import SYSTEM_CLOCK
+from secnotify.service.common import check_if_match, check_server_fields, new_id, now_iso, validated
 from secnotify.service.errors import BadRequest, Conflict
 from secnotify.service.integration_edits import apply_input, check_payload_length, error_view, stored_doc
+from secnotify.service.merge_patch import merge_patch
 from secnotify.service.notify import Notifier
 from secnotify.service.ports.config import ConfigKind, ConfigRepository, StoredItem
 from secnotify.service.ports.ledger import DeliveryLogReader, EventArchive
@@ -72,13 +75,31 @@ class IntegrationService:
 
     def replace(self, integration_id: str, data: IntegrationInput, if_match: str | None) -> IntegrationView:
         current = self.get_stored(integration_id)
-        check_if_match(if_match, current.version, f"integration {integration_id}")
+        check_server_fields(data, current.id, current.version, if_match, f"integration {integration_id}")
+        return self._save_edit(current, data)
+
+    def patch(self, integration_id: str, patch: dict[str, Any], if_match: str | None) -> IntegrationView:
+        """A JSON Merge Patch (RFC 7396) of the integration as GET shows it, then saved as a PUT of
+        the result would be. ``signingSecret`` is a value, not a document: replaced whole."""
+        current = self.get_stored(integration_id)
+        what = f"integration {integration_id}"
+        check_if_match(if_match, current.version, what)
+        if "signingSecret" in patch and patch["signingSecret"] is None:
+            raise BadRequest(
+                f"signingSecret: null would leave the secret as it is; send {REMOVE_SIGNING} to remove it",
+                field="signingSecret",
+            )
+        shown = _view_of(current).model_dump(mode="json")
+        if "signingSecret" in patch:
+            shown.pop("signingSecret")
+        data = validated(IntegrationInput, merge_patch(shown, patch))
+        check_server_fields(data, current.id, current.version, if_match, what)
         return self._save_edit(current, data)
 
     def _save_edit(self, current: Integration, data: IntegrationInput) -> IntegrationView:
         """Store ``data`` as the next version of ``current``. Every way of editing an integration
-        (a PUT today, a PATCH merged into a full input tomorrow) ends here, so the checks of
-        ``apply_input`` (kept secrets stay at their origin, header and template rules) always hold."""
+        (a PUT, a PATCH merged into a full input) ends here, so the checks of ``apply_input``
+        (kept secrets stay at their origin, header and template rules) always hold."""
         edit = apply_input(data, current, self.settings.max_payload_chars, self.render_limits)
         doc = stored_doc(data, edit, current.createdAt, now_iso())
         stored = self.config.replace_integration(
@@ -192,10 +213,11 @@ class IntegrationService:
 def _view(item: StoredItem, reveal: str | None = None) -> IntegrationView:
     """The API's view, built without opening the sealed secrets it never shows; ``reveal`` is a
     signing secret just created or rotated, shown this once."""
-    integration = Integration.model_validate({**item.doc, "id": item.id, "version": item.version})
-    if reveal is not None:
-        integration = integration.model_copy(update={"signingSecret": reveal})
-    return IntegrationView.of(integration, reveal_signing_secret=reveal is not None)
+    return _view_of(Integration.model_validate({**item.doc, "id": item.id, "version": item.version}), reveal)
+
+
+def _view_of(integration: Integration, reveal: str | None = None) -> IntegrationView:
+    return IntegrationView.of(integration, reveal, now=datetime.fromtimestamp(SYSTEM_CLOCK.wall(), UTC))
 
 
 def _bad_request_view(exc: BadRequest) -> dict[str, Any]:

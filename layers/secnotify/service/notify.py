@@ -37,12 +37,15 @@ def delivery_id(now: float) -> str:
 
 
 def send_state(integration: Integration) -> SendState:
-    """What every send of this version of the integration shares (headers, signing key, masker)."""
+    """What every send of this version of the integration shares (headers, signing keys, masker).
+    A previous signing key's end is a time, compared with each request's timestamp when sent."""
     webhook = integration.webhook
     return prepare_send(
         tuple((h.name, h.value) for h in webhook.headers),
         integration.signingSecret,
         frozenset(h.name.lower() for h in webhook.headers if h.secret),
+        previous_signing_secret=integration.previousSigningSecret,
+        previous_signing_until=integration.previous_signing_until(),
     )
 
 
