@@ -486,6 +486,9 @@ def test_the_signing_secret_is_kept_set_rotated_and_removed_as_the_document_says
     assert next(i for i in result["items"] if i["name"] == "Slack")["changes"] == ["signingSecret"]
     assert rotated not in json.dumps(result)
     assert stored_secrets(ids)["Slack"][-1] == rotated
+    # A rotation like a PUT's: the replaced secret keeps signing for the default overlap.
+    assert api.get(f"/integrations/{ids['Slack']}").json()["signingSecret"]["previousValidUntil"]
+    assert {a for _k, _n, a in plan(apply(api, document))} == {"unchanged"}
 
     del document["integrations"][2]["signingSecret"]
     result = apply(api, document)

@@ -82,7 +82,7 @@ def integration_input(item: DocIntegration, profile_id: str, current: Integratio
     same_origin = current is not None and url_origin(current.webhook.url) == url_origin(item.webhook.url)
     if item.signingSecret is None:
         if stored is not None:
-            body["signingSecret"] = None  # removes it
+            body["signingSecret"] = {"remove": True}
     elif not (is_reference(item.signingSecret) or (item.signingSecret == stored and same_origin)):
         body["signingSecret"] = item.signingSecret
     return body
