@@ -41,6 +41,7 @@ SPEC_NAMES = [
     "FindingType",
     "FixAvailable",
     "ConsoleUrl",
+    "Secret[name]",
 ]
 
 SAMPLE_VALUES = {
@@ -72,7 +73,10 @@ SAMPLE_VALUES = {
     "FindingType": "PACKAGE_VULNERABILITY",
     "FixAvailable": "YES",
     "ConsoleUrl": "https://console.aws.amazon.com/inspector/v2/home?region=eu-west-1#/findings",
+    # what a preview shows for any secret, here the value of a secret called `name`
+    "Secret[name]": "***",
 }
+SECRETS = {"name": "***"}
 
 
 def _event(**update: object) -> SecurityEvent:
@@ -80,7 +84,7 @@ def _event(**update: object) -> SecurityEvent:
 
 
 def _raw(template: str, event: SecurityEvent | None = None) -> str:
-    return compile_template(template, "text/plain").render(event or sample_event())
+    return compile_template(template, "text/plain").render(event or sample_event(), SECRETS)
 
 
 def test_catalogue_names_in_spec_order() -> None:
@@ -108,13 +112,15 @@ def test_every_placeholder_renders_sample_event(info: PlaceholderInfo) -> None:
     assert _raw("{" + key + "}") == expected
     assert info.example == expected
     # the same value in every context: JSON string, bare JSON value, XML, and as a Jinja variable
-    as_string = compile_template('{"v": "{' + key + '}"}', "application/json").render(sample_event())
+    as_string = compile_template('{"v": "{' + key + '}"}', "application/json").render(sample_event(), SECRETS)
     assert json.loads(as_string)["v"] == expected
-    bare = compile_template('{"v": {' + key + "}}", "application/json").render(sample_event())
+    bare = compile_template('{"v": {' + key + "}}", "application/json").render(sample_event(), SECRETS)
     assert json.loads(bare)["v"] == (json.loads(expected) if key in NON_STRING else expected)
-    xml = compile_template("<v>{" + key + "}</v>", "application/xml").render(sample_event())
+    xml = compile_template("<v>{" + key + "}</v>", "application/xml").render(sample_event(), SECRETS)
     assert ElementTree.fromstring(xml).text == expected  # noqa: S314 - our own output
-    if info.name != "Tags[key]":
+    if info.name == "Secret[name]":
+        assert _raw("{{ Secret.name }}") == _raw("{{ Secret['name'] }}") == expected
+    elif info.name != "Tags[key]":
         assert _raw("{{ " + key + " }}") == expected
 
 

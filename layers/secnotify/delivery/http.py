@@ -12,12 +12,14 @@ name, so ours (``secnotify/<version>``) is the default rather than forced.
 from __future__ import annotations
 
 import contextlib
+import contextvars
+import dataclasses
 import functools
 import logging
 import threading
 import time
 from collections import OrderedDict
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from urllib.parse import quote, urlsplit
 
@@ -44,12 +46,34 @@ from secnotify.delivery.signing import USER_AGENT, sign_with_key, signing_key
 from secnotify.delivery.ssrf import BlockedTarget, SsrfGuard, parse_numeric_host
 from secnotify.delivery.tls import CaSource, tls_context
 from secnotify.models.integration import HEADER_NAME, HEADER_VALUE_FORBIDDEN, RESERVED_HEADERS
+from secnotify.models.named_secrets import URL_SECRET, url_encoded
 from secnotify.settings import Settings, get_settings
 
 logger = logging.getLogger(__name__)
 
 # The integration opted in to unverified TLS; warning on every send would only flood the logs.
 urllib3.disable_warnings(InsecureRequestWarning)
+
+# The masker of the send under way in this thread: urllib3's own log lines quote the request
+# target, which may hold a named secret.
+_SENDING_MASKER: contextvars.ContextVar[Masker | None] = contextvars.ContextVar("masker", default=None)
+
+
+class _MaskSecrets(logging.Filter):
+    def filter(self, record: logging.LogRecord) -> bool:
+        masker = _SENDING_MASKER.get()
+        if masker is not None:
+            try:
+                text = record.getMessage()
+            except Exception:  # a filter must never fail the send that logged
+                text = f"{record.name}: unformattable log record"
+            record.msg, record.args = masker.mask(text), None
+        return True
+
+
+# A logger's filters see only its own records, not its children's: each urllib3 module that logs.
+for _name in ("urllib3.connectionpool", "urllib3.connection", "urllib3.poolmanager", "urllib3.response"):
+    logging.getLogger(_name).addFilter(_MaskSecrets())
 
 MAX_RESPONSE_READ = 64 * 1024
 RESPONSE_BODY_LIMIT = 1024
@@ -100,6 +124,10 @@ class _Target:
     host_header: str
     request_target: str
     sni: str | None  # None when the URL names an IP literal
+    # A target with ``{Secret[name]}`` in it: its quoted text around each secret, with each
+    # secret's name between (text, name, text, ...). Filled per integration version (SendState),
+    # so this cache, keyed by the URL as configured, never holds a secret value.
+    secret_slots: tuple[str, ...] = ()
 
 
 @functools.lru_cache(maxsize=2048)
@@ -131,6 +159,7 @@ def _parse_url(url: str) -> _Target:
     target = parts.path or "/"
     if parts.query:
         target += "?" + parts.query
+    pieces = URL_SECRET.split(target)
     return _Target(
         scheme=scheme,
         host=host,
@@ -138,6 +167,11 @@ def _parse_url(url: str) -> _Target:
         host_header=host_header,
         request_target=quote(target, safe=_TARGET_SAFE),
         sni=None if literal is not None else host,
+        secret_slots=tuple(
+            piece if i % 2 else quote(piece, safe=_TARGET_SAFE) for i, piece in enumerate(pieces)
+        )
+        if len(pieces) > 1
+        else (),
     )
 
 
@@ -168,6 +202,10 @@ class SendState:
     # After a rotation: the previous key signs too, for requests stamped before ``previous_until``.
     previous_key: bytes | None = field(default=None, repr=False)
     previous_until: float = 0.0
+    # The named secrets a URL may use, by name, already encoded for a URL.
+    url_secrets: Mapping[str, str] = field(default_factory=dict, repr=False)
+    # Request targets with their secrets filled, by the target as configured: one per version.
+    filled_targets: dict[str, str] = field(default_factory=dict, repr=False)
 
     def signature(self, msg_id: str, timestamp: int, body: bytes) -> str | None:
         """The ``webhook-signature`` value: one signature, or during a rotation's overlap the new
@@ -178,6 +216,22 @@ class SendState:
         if self.previous_key is not None and timestamp < self.previous_until:
             value += " " + sign_with_key(self.previous_key, msg_id, timestamp, body)
         return value
+
+    def fill(self, target: _Target) -> _Target:
+        """``target`` with the secrets of its path and query filled in."""
+        filled = self.filled_targets.get(target.request_target)
+        if filled is None:
+            slots = target.secret_slots
+            parts = list(slots[::2])
+            for index, name in enumerate(slots[1::2]):
+                value = self.url_secrets.get(name)
+                if value is None:
+                    raise _Refused(f"the URL uses secret {name}, which the integration does not hold")
+                parts.insert(2 * index + 1, value)
+            filled = "".join(parts)
+            if len(self.filled_targets) < 4:  # one URL per integration version; bounded anyway
+                self.filled_targets[target.request_target] = filled
+        return dataclasses.replace(target, request_target=filled, secret_slots=())
 
 
 def _screened_headers(headers: tuple[tuple[str, str], ...]) -> WireHeaders:
@@ -208,14 +262,21 @@ def prepare_send(
     *,
     previous_signing_secret: str | None = None,
     previous_signing_until: float | None = None,
+    other_secrets: tuple[str, ...] = (),
+    url_secrets: Mapping[str, str] | None = None,
 ) -> SendState:
     """The ``SendState`` of an integration's headers and signing secret; after a rotation, of the
-    previous secret too, which signs requests stamped before ``previous_signing_until``."""
+    previous secret too, which signs requests stamped before ``previous_signing_until``.
+    ``other_secrets`` are further values to mask wherever a send's outcome is shown (the named
+    secrets); ``url_secrets`` the named secrets by name, for the ``{Secret[name]}`` of the URL's
+    path and query."""
     masker = masker_for(
         (value for name, value in headers if name.lower() in secret_header_names),
         signing_secret,
+        (*other_secrets, *(url_secrets or {}).values()),
         previous_signing_secret,
     )
+    encoded = {name: url_encoded(value) for name, value in (url_secrets or {}).items()}
     try:
         wire = _screened_headers(headers)
         try:
@@ -223,7 +284,7 @@ def prepare_send(
         except ValueError:
             raise _Refused("the integration's signing secret is not valid") from None
     except _Refused as exc:
-        return SendState(headers, secret_header_names, {}, None, masker, str(exc))
+        return SendState(headers, secret_header_names, {}, None, masker, str(exc), url_secrets=encoded)
     previous: bytes | None = None
     if key is not None and previous_signing_secret and previous_signing_until is not None:
         # A previous secret that no longer decodes only loses its extra signature.
@@ -237,6 +298,7 @@ def prepare_send(
         masker,
         previous_key=previous,
         previous_until=previous_signing_until or 0.0,
+        url_secrets=encoded,
     )
 
 
@@ -359,6 +421,7 @@ class WebhookSender:
         budget = self.settings.connect_timeout_s + self.settings.read_timeout_s
         token = deadline.begin(budget)
         answered = False
+        sending = _SENDING_MASKER.set(masker)
         try:
             status, error, body, retry_after, answered = self._attempt(req, state)
         except _Refused as exc:
@@ -372,6 +435,8 @@ class WebhookSender:
         except Exception as exc:  # any other failure is reported, never raised into a fan-out
             kind, error = describe(exc, self.settings)
             logger.warning("webhook send failed unexpectedly: %s", type(exc).__name__)
+        finally:
+            _SENDING_MASKER.reset(sending)
         if deadline.end(token) and not answered:
             # The socket was shut mid-response; whatever was parsed from it is not an answer.
             # A response read to its end is one, though: the watchdog may have fired only
@@ -405,6 +470,9 @@ class WebhookSender:
     ) -> tuple[int, str | None, str, float | None, bool]:
         target = _parse_url(req.url)
         headers = _request_headers(req, state, target)
+        if target.secret_slots:
+            # After the origin is parsed, and it is what the guard vets: a secret never steers it.
+            target = state.fill(target)
         try:
             ip = self.guard.vet(target.host, target.port)
         except (OSError, UnicodeError) as exc:

@@ -21,7 +21,7 @@ import functools
 import json
 import re
 from collections.abc import Iterable
-from urllib.parse import quote, quote_plus
+from urllib.parse import quote, quote_plus, unquote
 
 MASK = "***"
 ANYWHERE_MIN = 8
@@ -151,14 +151,23 @@ def _masker(secrets: tuple[str, ...]) -> Masker:
     return Masker(tuple(sorted(forms, key=lambda f: (-len(f), f))))
 
 
-def masker_for(header_secrets: Iterable[str], *signing_secrets: str | None) -> Masker:
-    """The masker for an integration's secret header values and signing secrets (the current
-    one, and the one a rotation replaced)."""
+def masker_for(
+    header_secrets: Iterable[str],
+    signing_secret: str | None,
+    other_secrets: Iterable[str] = (),
+    previous_signing_secret: str | None = None,
+) -> Masker:
+    """The masker for an integration's secret header values, signing secrets (the current one,
+    and the one a rotation replaced) and other secret values (named secrets, which a URL may
+    carry verbatim when already percent-encoded: their decoded form is masked too)."""
     secrets: list[str] = []
     for value in header_secrets:
         if value:
             secrets += _header_secrets(value)
-    for signing_secret in signing_secrets:
-        if signing_secret:
-            secrets += _signing_secrets(signing_secret)
+    for signing in (signing_secret, previous_signing_secret):
+        if signing:
+            secrets += _signing_secrets(signing)
+    for value in other_secrets:
+        if value:
+            secrets += [value, unquote(value)]
     return _masker(tuple(sorted(set(secrets))))

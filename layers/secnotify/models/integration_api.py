@@ -29,6 +29,13 @@ from secnotify.models.integration import (
     Integration,
     parse_time,
 )
+from secnotify.models.named_secrets import (
+    MAX_SECRETS,
+    SECRET_NAME,
+    SECRET_NAME_PATTERN,
+    check_url_secrets,
+    secret_value_problem,
+)
 
 
 class WebhookHeader(BaseModel):
@@ -76,7 +83,7 @@ class WebhookInput(BaseModel):
         if HEADER_VALUE_FORBIDDEN.search(value) or " " in value:
             raise ValueError("url must not contain spaces or control characters")
         try:
-            parts = urlsplit(value)
+            parts = urlsplit(check_url_secrets(value))
             parts.port  # noqa: B018 - raises on a malformed port
         except ValueError as exc:
             raise ValueError(f"url is not a valid URL: {exc}") from None
@@ -103,6 +110,33 @@ class WebhookInput(BaseModel):
             if header.name.lower() == "content-type":
                 return header.value or ""
         return ""
+
+
+class SecretInput(BaseModel):
+    """A named secret: with a value it is set; without one (``{"name"}``, or ``{"name", "set": true}``
+    as GET shows it) the stored value is kept."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    name: Annotated[str, Field(max_length=64, pattern=SECRET_NAME_PATTERN)]
+    # repr=False: a secret value must not surface in a debug log of the parsed request.
+    value: str | None = Field(default=None, repr=False)
+    set: Literal[True] | None = Field(default=None, description="As GET shows it; changes nothing.")
+
+    @field_validator("name", mode="before")
+    @classmethod
+    def _valid_name(cls, value: object) -> object:
+        if isinstance(value, str) and not SECRET_NAME.match(value):
+            raise ValueError("a secret name is a letter, then up to 63 letters, digits or underscores")
+        return value
+
+    @field_validator("value")
+    @classmethod
+    def _valid_value(cls, value: str | None) -> str | None:
+        problem = secret_value_problem(value) if value is not None else None
+        if problem is not None:
+            raise ValueError(f"secret value {problem}")
+        return value
 
 
 REMOVE_SIGNING = '{"remove": true}'
@@ -208,6 +242,25 @@ class IntegrationInput(ServerFields):
         description="As the answer that created or rotated the secret showed it: ignored when it is the "
         "stored secret; to set one, send it as `signingSecret`.",
     )
+    secrets: Annotated[list[SecretInput], Field(max_length=MAX_SECRETS)] = Field(
+        default_factory=list,
+        description="Named write-only values, used as {Secret[name]} in the payload and the URL's "
+        "path or query.",
+    )
+
+    @field_validator("secrets")
+    @classmethod
+    def _unique_secret_names(cls, value: list[SecretInput]) -> list[SecretInput]:
+        names = [s.name for s in value]
+        duplicates = sorted({n for n in names if names.count(n) > 1})
+        if duplicates:
+            raise ValueError(f"secrets lists {', '.join(duplicates)} more than once")
+        return value
+
+
+class PublicSecret(BaseModel):
+    name: str
+    set: Literal[True] = True
 
 
 class PublicHeader(BaseModel):
@@ -233,6 +286,7 @@ class IntegrationView(BaseModel):
     type: Literal["WEBHOOK"]
     alertingProfileId: str
     webhook: PublicWebhook
+    secrets: list[PublicSecret] = Field(default_factory=list)
     signingSecret: SigningSecretState
     signingSecretValue: str | None = Field(
         default=None,
@@ -266,6 +320,7 @@ class IntegrationView(BaseModel):
                 headers=headers,
                 payload=item.webhook.payload,
             ),
+            secrets=[PublicSecret(name=s.name) for s in item.secrets],
             signingSecret=SigningSecretState(
                 set=item.signingSecret is not None,
                 createdAt=item.signingSecretCreatedAt if item.signingSecret is not None else None,

@@ -3,6 +3,7 @@ save makes (kept secrets stay at their origin, header caps, the payload template
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
@@ -12,6 +13,7 @@ from secnotify.models.integration import (
     MAX_HEADER_BYTES,
     Integration,
     StoredHeader,
+    StoredSecret,
     StoredWebhook,
     header_bytes,
     show_origin,
@@ -21,10 +23,12 @@ from secnotify.models.integration_api import (
     DEFAULT_OVERLAP_SECONDS,
     REMOVE_SIGNING,
     IntegrationInput,
+    SecretInput,
     SigningSecretRemoval,
     SigningSecretState,
     WebhookHeader,
 )
+from secnotify.models.named_secrets import SECRET_MASK, url_secret_names
 from secnotify.service.clock import SYSTEM_CLOCK, Clock
 from secnotify.service.errors import BadRequest
 from secnotify.templating import RenderLimits, validate_template
@@ -59,6 +63,7 @@ class Edit:
     webhook: StoredWebhook
     signing: Signing
     reveal: str | None  # a signing secret just created or rotated, shown this once
+    secrets: tuple[StoredSecret, ...] = ()
 
 
 def apply_input(
@@ -78,10 +83,16 @@ def apply_input(
     moved = current is not None and url_origin(current.webhook.url) != url_origin(data.webhook.url)
     signing, reveal, kept_secret = _signing_secret(data, current, moved, clock)
     kept += kept_secret
+    secrets, kept_named = _secrets(data.secrets, current)
+    kept += kept_named
     if current is not None and kept:
         _check_origin(current.webhook.url, data.webhook.url, kept)
     content_type = _check_headers(headers)
-    errors = validate_template(data.webhook.payload, content_type, limits=limits) if limits else []
+    _check_url_secrets(data.webhook.url, secrets)
+    masks = masked_secrets(s.name for s in secrets)
+    errors = []
+    if limits:
+        errors = validate_template(data.webhook.payload, content_type, limits=limits, secrets=masks)
     if errors:
         raise BadRequest(
             f"webhook.payload: {errors[0].message}",
@@ -94,12 +105,12 @@ def apply_input(
         headers=headers,
         payload=data.webhook.payload,
     )
-    return Edit(webhook, signing, reveal)
+    return Edit(webhook, signing, reveal, tuple(secrets))
 
 
 def stored_doc(data: IntegrationInput, edit: Edit, created: str, updated: str) -> dict[str, Any]:
     """The stored document of an integration, before its secrets are sealed."""
-    return {
+    doc = {
         "displayName": data.displayName,
         "enabled": data.enabled,
         "type": data.type,
@@ -109,6 +120,9 @@ def stored_doc(data: IntegrationInput, edit: Edit, created: str, updated: str) -
         "createdAt": created,
         "updatedAt": updated,
     }
+    if edit.secrets:  # absent when none: the item an integration without them had before
+        doc["secrets"] = [s.model_dump() for s in edit.secrets]
+    return doc
 
 
 def check_payload_length(payload: str, limit: int) -> None:
@@ -233,6 +247,45 @@ def _check_shown_value(data: IntegrationInput, stored: str | None) -> None:
 
 def _iso(moment: float) -> str:
     return datetime.fromtimestamp(moment, UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
+
+
+def masked_secrets(names: Iterable[str]) -> dict[str, str]:
+    """Each secret name with the mask for its value: what a preview or a save's check renders, so
+    neither ever holds a value."""
+    return dict.fromkeys(names, SECRET_MASK)
+
+
+def _secrets(given: list[SecretInput], current: Integration | None) -> tuple[list[StoredSecret], Kept]:
+    """The named secrets to store; one given without a value keeps its stored value."""
+    stored = {s.name: s.value for s in current.secrets} if current is not None else {}
+    secrets: list[StoredSecret] = []
+    kept: Kept = []
+    for index, secret in enumerate(given):
+        value = secret.value
+        if value is None:
+            old = stored.get(secret.name)
+            if old is None:
+                raise BadRequest(
+                    f"secrets[{index}].value: required for secret {secret.name} "
+                    "(only a secret already stored may omit it)",
+                    field=f"secrets[{index}].value",
+                )
+            value = old
+            kept.append((f"secret {secret.name}", f"secrets[{index}].value"))
+        secrets.append(StoredSecret(name=secret.name, value=value))
+    return secrets, kept
+
+
+def _check_url_secrets(url: str, secrets: list[StoredSecret]) -> None:
+    names = {s.name for s in secrets}
+    unknown = [n for n in url_secret_names(url) if n not in names]
+    if unknown:
+        held = ", ".join(sorted(names)) or "none"
+        raise BadRequest(
+            f"webhook.url: unknown secret{'s' if len(unknown) > 1 else ''} "
+            f"{', '.join(unknown)}; the integration's secrets: {held}",
+            field="webhook.url",
+        )
 
 
 def _check_origin(before_url: str, after_url: str, kept: Kept) -> None:

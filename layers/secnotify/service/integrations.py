@@ -16,7 +16,13 @@ from secnotify.models.integration_api import REMOVE_SIGNING, IntegrationInput, I
 from secnotify.service.clock import SYSTEM_CLOCK
 from secnotify.service.common import check_if_match, check_server_fields, new_id, now_iso, validated
 from secnotify.service.errors import BadRequest, Conflict
-from secnotify.service.integration_edits import apply_input, check_payload_length, error_view, stored_doc
+from secnotify.service.integration_edits import (
+    apply_input,
+    check_payload_length,
+    error_view,
+    masked_secrets,
+    stored_doc,
+)
 from secnotify.service.merge_patch import merge_patch
 from secnotify.service.notify import Notifier
 from secnotify.service.ports.config import ConfigKind, ConfigRepository, StoredItem
@@ -132,12 +138,17 @@ class IntegrationService:
             except BadRequest as exc:
                 errors = list(exc.details.get("errors") or [_bad_request_view(exc)])
             payload, content_type = draft.webhook.payload, draft.webhook.content_type()
+            names = [s.name for s in draft.secrets]
         elif integration_id is not None:
             stored = self.get_stored(integration_id)
             payload, content_type = stored.webhook.payload, stored.webhook.content_type()
+            names = [s.name for s in stored.secrets]
         else:
             raise BadRequest("give either integrationId or integration", field="integrationId")
-        body, render_errors = render_preview(payload, content_type, self._event(event), self.render_limits)
+        # Every secret shows as the mask: a preview never holds a value, however the template uses it.
+        body, render_errors = render_preview(
+            payload, content_type, self._event(event), self.render_limits, masked_secrets(names)
+        )
         for error in map(error_view, render_errors):
             if error not in errors:
                 errors.append(error)

@@ -37,8 +37,9 @@ def delivery_id(now: float) -> str:
 
 
 def send_state(integration: Integration) -> SendState:
-    """What every send of this version of the integration shares (headers, signing keys, masker).
-    A previous signing key's end is a time, compared with each request's timestamp when sent."""
+    """What every send of this version of the integration shares (headers, signing keys, masker,
+    the named secrets its URL may use). A previous signing key's end is a time, compared with
+    each request's timestamp when sent."""
     webhook = integration.webhook
     return prepare_send(
         tuple((h.name, h.value) for h in webhook.headers),
@@ -46,6 +47,8 @@ def send_state(integration: Integration) -> SendState:
         frozenset(h.name.lower() for h in webhook.headers if h.secret),
         previous_signing_secret=integration.previousSigningSecret,
         previous_signing_until=integration.previous_signing_until(),
+        other_secrets=tuple(integration.secret_values()),
+        url_secrets={s.name: s.value for s in integration.secrets},
     )
 
 
@@ -91,22 +94,24 @@ class Notifier:
         ``custom-event`` when the caller supplied the event); real notifications carry none.
         """
         msg_id = msg_id or webhook_id(event.event_id, integration.id)
+        state = self.send_states.get(integration.id, integration.version, lambda: send_state(integration))
         try:
             webhook = integration.webhook
             compiled = self.templates.get(webhook.payload, webhook.content_type(), self.render_limits)
-            body = compiled.render(event).encode("utf-8")
+            secrets = {s.name: s.value for s in integration.secrets} if compiled.secret_names else None
+            body = compiled.render(event, secrets).encode("utf-8")
         except TemplateError as exc:
             outcome = DeliveryOutcome(
                 delivered=False,
                 retryable=exc.retryable,  # the template's fault is final; a missing renderer is not
                 status_code=None,
                 latency_ms=0.0,
-                error=f"template error: {exc.message}",
+                # A render error may quote a value the template computed from a secret.
+                error=f"template error: {state.masker.mask(exc.message)}",
                 response_body="",
                 retry_after_s=None,
             )
         else:
-            state = self.send_states.get(integration.id, integration.version, lambda: send_state(integration))
             request = WebhookRequest(
                 url=integration.webhook.url,
                 headers=state.headers,

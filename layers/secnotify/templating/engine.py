@@ -20,7 +20,7 @@ from __future__ import annotations
 import json
 import threading
 from collections import OrderedDict
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from concurrent.futures import Future
 from typing import TYPE_CHECKING
 
@@ -29,7 +29,12 @@ from secnotify.templating import escaping, placeholders
 from secnotify.templating.errors import RenderBudgetExceeded, TemplateError
 from secnotify.templating.escaping import Mode
 from secnotify.templating.limits import DEFAULT_LIMITS, RenderLimits
-from secnotify.templating.placeholders import unknown_placeholder_error
+from secnotify.templating.placeholders import (
+    secret_key,
+    secret_of,
+    unknown_placeholder_error,
+    unknown_secret_error,
+)
 from secnotify.templating.scanner import Scanner, placeholders_in
 
 if TYPE_CHECKING:
@@ -56,6 +61,9 @@ class CompiledTemplate:
         self.uses_jinja = any(marker in source for marker in _JINJA_MARKERS)
         # Refused on save, yet rendered as before: a stored template keeps delivering.
         self.problems: tuple[TemplateError, ...] = ()
+        # The integration secrets it uses, by name; their values come with each render, never
+        # into this object, which the cache shares between integrations.
+        self.secret_names: frozenset[str] = frozenset()
         self._max_bytes = limits.max_output_bytes
         self._timeout_s = limits.timeout_s
         if self.uses_jinja:
@@ -93,10 +101,15 @@ class CompiledTemplate:
         self.problems = tuple(scan.problems)
         self._ops = tuple(ops)
         self._used = scan.used
-        self._getters = tuple((key, placeholders.text_getter(key)) for key in self._used)
+        self.secret_names = frozenset(filter(None, map(secret_of, self._used)))
+        self._getters = tuple(
+            (key, placeholders.text_getter(key)) for key in self._used if secret_of(key) is None
+        )
 
-    def _render_plain(self, event: SecurityEvent) -> str:
+    def _render_plain(self, event: SecurityEvent, secrets: Mapping[str, str]) -> str:
         values = {key: getter(event) for key, getter in self._getters}
+        for name, value in secrets.items():
+            values[secret_key(name)] = value
         parts = [self._head]
         for key, escape, literal in self._ops:
             parts.append(escape(values[key]))
@@ -112,22 +125,36 @@ class CompiledTemplate:
             self.source, self.mode, self._max_bytes, self._timeout_s
         )
         self._used = self._jinja.used
+        self.secret_names = self._jinja.secret_names
         self.problems = self._jinja.problems
 
-    def _render_jinja(self, event: SecurityEvent) -> str:
+    def _render_jinja(self, event: SecurityEvent, secrets: Mapping[str, str]) -> str:
         # in a worker process with hard limits: see secnotify.templating.worker
         from secnotify.templating import worker
 
         environment = dict(self.limits.worker_environment)
         return worker.POOL.render(
-            self.source, self.mode, event, self._max_bytes, self._timeout_s, environment
+            self.source, self.mode, event, self._max_bytes, self._timeout_s, environment, dict(secrets)
         )
+
+    def _secrets(self, given: Mapping[str, str] | None) -> Mapping[str, str]:
+        """The values of the secrets this template uses, and only those (a render worker gets
+        no other); a name ``given`` lacks is an error naming it."""
+        if not self.secret_names:
+            return {}
+        given = given or {}
+        missing = sorted(self.secret_names.difference(given))
+        if missing:
+            raise unknown_secret_error(missing, given, self.source)
+        return {name: given[name] for name in self.secret_names}
 
     # --- public ------------------------------------------------------------------------
 
-    def render(self, event: SecurityEvent) -> str:
-        """The payload for ``event``; raises TemplateError on sandbox violations or limits."""
-        body = self._render_jinja(event) if self.uses_jinja else self._render_plain(event)
+    def render(self, event: SecurityEvent, secrets: Mapping[str, str] | None = None) -> str:
+        """The payload for ``event``, with ``secrets`` (the integration's, by name) filled in;
+        raises TemplateError on sandbox violations, limits or a secret ``secrets`` lacks."""
+        values = self._secrets(secrets)
+        body = self._render_jinja(event, values) if self.uses_jinja else self._render_plain(event, values)
         if len(body) * 4 > self._max_bytes and len(body.encode("utf-8", "surrogatepass")) > self._max_bytes:
             raise RenderBudgetExceeded(f"rendered payload exceeds {self._max_bytes} bytes")
         return body
@@ -222,11 +249,13 @@ def render_preview(
     content_type: str,
     event: SecurityEvent | None = None,
     limits: RenderLimits = DEFAULT_LIMITS,
+    secrets: Mapping[str, str] | None = None,
 ) -> tuple[str, list[TemplateError]]:
-    """Body ("" when it could not render) and the problems found, for the preview endpoint."""
+    """Body ("" when it could not render) and the problems found, for the preview endpoint.
+    ``secrets`` are what ``{Secret[name]}`` renders as: the API passes masks, never values."""
     try:
         compiled = compile_template(template, content_type, limits)
-        body = compiled.render(event if event is not None else sample_event())
+        body = compiled.render(event if event is not None else sample_event(), secrets)
     except TemplateError as exc:
         return "", [exc]
     problems = list(compiled.problems)
@@ -242,6 +271,7 @@ def validate_template(
     content_type: str,
     event: SecurityEvent | None = None,
     limits: RenderLimits = DEFAULT_LIMITS,
+    secrets: Mapping[str, str] | None = None,
 ) -> list[TemplateError]:
     """Everything wrong with a template, checked against the sample event (empty when fine)."""
-    return render_preview(template, content_type, event, limits)[1]
+    return render_preview(template, content_type, event, limits, secrets)[1]

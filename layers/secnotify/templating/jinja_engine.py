@@ -18,7 +18,7 @@ from __future__ import annotations
 
 import math
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from json.encoder import encode_basestring
 from types import TracebackType
 from typing import Any
@@ -33,8 +33,14 @@ from secnotify.models.event import SecurityEvent
 from secnotify.templating import escaping, guards, placeholders, sandbox
 from secnotify.templating.errors import RenderBudgetExceeded, TemplateError
 from secnotify.templating.escaping import Mode
-from secnotify.templating.jinja_rewrite import GuardInserter, OutputRewriter
-from secnotify.templating.placeholders import dumps, fix_surrogates, unknown_placeholder_error
+from secnotify.templating.jinja_rewrite import GuardInserter, OutputRewriter, SecretAccess
+from secnotify.templating.placeholders import (
+    SECRET,
+    dumps,
+    fix_surrogates,
+    secret_of,
+    unknown_placeholder_error,
+)
 
 _TEMPLATE_FILENAME = "<payload>"
 _UNSUPPORTED: dict[type[nodes.Node], str] = {
@@ -76,6 +82,8 @@ class JinjaTemplate:
             raise TemplateError(f"template syntax error: {exc.message}", line=exc.lineno) from None
         except RecursionError:
             raise TemplateError("template is nested too deeply") from None
+        access = SecretAccess()
+        tree = access.visit(tree)
         self._check_names(tree)
         rewriter = OutputRewriter(mode, source)
         rewriter.visit(tree, captured=False)
@@ -94,7 +102,10 @@ class JinjaTemplate:
             raise TemplateError(f"template is too complex to compile: {type(exc).__name__}") from None
         self._jinja = env.template_class.from_code(env, code, env.make_globals(None), None)
         self.used: set[str] = scan.used
-        self._getters = tuple((key, placeholders.text_getter(key)) for key in self.used)
+        self.secret_names = frozenset(access.names) | frozenset(filter(None, map(secret_of, self.used)))
+        self._getters = tuple(
+            (key, placeholders.text_getter(key)) for key in self.used if secret_of(key) is None
+        )
 
     def _check_names(self, tree: nodes.Template) -> None:
         for node in tree.find_all(tuple(_UNSUPPORTED)):
@@ -102,7 +113,17 @@ class JinjaTemplate:
         # Jinja reports a name set inside an {% if %} as undeclared; anything the template
         # assigns somewhere is its own (StrictUndefined still catches the unassigned branch)
         assigned = {n.name for n in tree.find_all(nodes.Name) if n.ctx in ("store", "param")}
+        secret_line = next((n.lineno for n in tree.find_all(nodes.Name) if n.name == SECRET), None)
+        if SECRET in assigned:
+            raise TemplateError(f"{SECRET} holds the integration's secrets: it cannot be set", secret_line)
         names = _undeclared_variables(tree) - assigned
+        if SECRET in names:
+            # Every literal access became a lookup (SecretAccess); any other use would let the
+            # template list or pass around the secrets as a whole.
+            raise TemplateError(
+                f"{SECRET} may only be used as {SECRET}.name or {SECRET}['name'] with a literal name",
+                line=secret_line,
+            )
         # `self` is implicit in Jinja and leads to the template's internals
         names |= {n.name for n in tree.find_all(nodes.Name) if n.name == "self" and n.ctx == "load"}
         unknown = sorted(names - placeholders.VARIABLE_NAMES - sandbox.GLOBAL_NAMES - {"event"})
@@ -111,7 +132,7 @@ class JinjaTemplate:
                 (n.lineno for n in tree.find_all(nodes.Name) if n.name in unknown and n.ctx == "load"),
                 None,
             )
-            known = ", ".join(["event", *placeholders.SPECS, *sorted(sandbox.GLOBAL_NAMES)])
+            known = ", ".join(["event", *placeholders.SPECS, SECRET, *sorted(sandbox.GLOBAL_NAMES)])
             raise TemplateError(
                 f"unknown variable{'s' if len(unknown) > 1 else ''}: {', '.join(unknown)}. "
                 f"Known variables: {known}",
@@ -121,11 +142,13 @@ class JinjaTemplate:
         self._variables = tuple(sorted(names & placeholders.VARIABLE_NAMES))
         self._wants_event = "event" in names
 
-    def _generate(self, event: SecurityEvent, budget: guards.Budget) -> str:
+    def _generate(self, event: SecurityEvent, secrets: Mapping[str, str], budget: guards.Budget) -> str:
         context: dict[str, Any] = {name: placeholders.jinja_value(name, event) for name in self._variables}
         if self._wants_event:
             context["event"] = event.model_dump(mode="json")
-        state = _RenderState(event, {key: getter(event) for key, getter in self._getters}, budget)
+        values = {key: getter(event) for key, getter in self._getters}
+        values.update((placeholders.secret_key(name), value) for name, value in secrets.items())
+        state = _RenderState(event, values, budget, secrets)
         context["_sn_state"] = state
         out: list[str] = []
         size = 0
@@ -137,11 +160,11 @@ class JinjaTemplate:
             out.append(chunk)
         return "".join(out)
 
-    def render(self, event: SecurityEvent) -> str:
+    def render(self, event: SecurityEvent, secrets: Mapping[str, str] | None = None) -> str:
         budget = guards.Budget(time.thread_time() + self._timeout_s, self._max_bytes)
         token = guards.BUDGET.set(budget)
         try:
-            return self._generate(event, budget)
+            return self._generate(event, secrets or {}, budget)
         except TemplateError as exc:
             if exc.line is None:
                 exc.line = _template_line(exc.__traceback__)
@@ -274,12 +297,15 @@ def expression_escaper(mode: Mode, in_string: bool) -> Callable[[Any], str]:
 class _RenderState:
     """Per-render data the rewritten template reaches through its (reserved) context."""
 
-    __slots__ = ("budget", "event", "values")
+    __slots__ = ("budget", "event", "secrets", "values")
 
-    def __init__(self, event: SecurityEvent, values: dict[str, str], budget: guards.Budget) -> None:
+    def __init__(
+        self, event: SecurityEvent, values: dict[str, str], budget: guards.Budget, secrets: Mapping[str, str]
+    ) -> None:
         self.event = event
         self.values = values
         self.budget = budget
+        self.secrets = secrets
 
 
 def _state(context: Context) -> _RenderState:
@@ -315,6 +341,14 @@ def _captured_placeholder(context: Context, key: str) -> str:
     return text
 
 
+@pass_context
+def _secret_filter(context: Context, name: str) -> str:
+    secrets = _state(context).secrets
+    if name not in secrets:
+        raise TemplateError(f"unknown secret: {name}")
+    return secrets[name]
+
+
 def _make_env() -> sandbox.SecnotifyEnvironment:
     env = sandbox.make_environment()
     for mode, contexts in (("json", (True, False)), ("xml", (False,)), ("raw", (False,))):
@@ -324,6 +358,7 @@ def _make_env() -> sandbox.SecnotifyEnvironment:
             env.filters[f"_sn_out_{suffix}"] = expression_escaper(mode, in_string)  # type: ignore[arg-type]
     env.filters["_sn_cap"] = _captured_filter
     env.filters["_sn_ph_cap"] = _captured_placeholder
+    env.filters["_sn_secret"] = _secret_filter
     return env
 
 

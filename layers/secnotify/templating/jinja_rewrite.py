@@ -2,7 +2,7 @@
 (found by :mod:`secnotify.templating.scanner`), and loops and ``~`` get budget guards.
 
 The filters named here are registered on the sandboxed environment: ``_sn_out_*``, ``_sn_ph_*``
-and ``_sn_cap`` by :mod:`secnotify.templating.jinja_engine`, ``_sn_iter`` and ``_sn_concat`` by
+``_sn_cap`` and ``_sn_secret`` by :mod:`secnotify.templating.jinja_engine`, ``_sn_iter`` and ``_sn_concat`` by
 :mod:`secnotify.templating.sandbox`.
 """
 
@@ -11,7 +11,10 @@ from __future__ import annotations
 from jinja2 import nodes
 from jinja2.visitor import NodeTransformer
 
+from secnotify.models.named_secrets import SECRET_NAME
+from secnotify.templating.errors import TemplateError
 from secnotify.templating.escaping import Mode
+from secnotify.templating.placeholders import SECRET
 from secnotify.templating.scanner import Scanner, placeholders_in
 
 
@@ -95,3 +98,45 @@ class GuardInserter(NodeTransformer):
     def visit_Concat(self, node: nodes.Concat) -> nodes.Node:
         self.generic_visit(node)
         return _filter(nodes.List(node.nodes, lineno=node.lineno), "_sn_concat", node.lineno)
+
+
+class SecretAccess(NodeTransformer):
+    """``Secret.name`` and ``Secret['name']`` become lookups of that one secret, so the names a
+    template uses are known when it compiles (a save refuses one the integration lacks, and a
+    render is given only those). Any other use of ``Secret`` is left for the name check to refuse.
+    Runs first, on the template as written: the internal ``_sn_*`` filters are refused there."""
+
+    def __init__(self) -> None:
+        self.names: set[str] = set()
+
+    def _lookup(self, name: object, lineno: int) -> nodes.Expr:
+        if not isinstance(name, str) or not SECRET_NAME.match(name):
+            raise TemplateError(
+                f"{SECRET}[...] takes a secret name: a letter, then up to 63 letters, digits or underscores",
+                line=lineno,
+            )
+        self.names.add(name)
+        return _filter(nodes.Const(name, lineno=lineno), "_sn_secret", lineno)
+
+    @staticmethod
+    def _of_secret(node: nodes.Getattr | nodes.Getitem) -> bool:
+        target = node.node
+        return isinstance(target, nodes.Name) and target.name == SECRET and target.ctx == "load"
+
+    def visit_Getattr(self, node: nodes.Getattr) -> nodes.Node:
+        if self._of_secret(node):
+            return self._lookup(node.attr, node.lineno)
+        self.generic_visit(node)
+        return node
+
+    def visit_Getitem(self, node: nodes.Getitem) -> nodes.Node:
+        if self._of_secret(node) and isinstance(node.arg, nodes.Const):
+            return self._lookup(node.arg.value, node.lineno)
+        self.generic_visit(node)
+        return node
+
+    def visit_Filter(self, node: nodes.Filter) -> nodes.Node:
+        if node.name.startswith("_sn_"):
+            raise TemplateError(f"filter {node.name} is internal to secnotify", line=node.lineno)
+        self.generic_visit(node)
+        return node

@@ -12,18 +12,21 @@ import difflib
 import json
 import math
 import re
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any, Literal
 
 from secnotify.models.event import SecurityEvent, sample_event
+from secnotify.models.named_secrets import SECRET_MASK
 from secnotify.templating.errors import TemplateError
 
 Kind = Literal["string", "number", "boolean", "array"]
 
 TAGS = "Tags"
 TAG_KEY_NAME = "Tags[key]"
+SECRET = "Secret"  # noqa: S105 - a placeholder name
+SECRET_KEY_NAME = "Secret[name]"  # noqa: S105 - a placeholder name
 
 _SURROGATES = re.compile("[\ud800-\udfff]")
 
@@ -225,12 +228,46 @@ def _catalogue() -> tuple[PlaceholderInfo, ...]:
                     tag_value(sample, "owner"),
                 )
             )
+    out.append(
+        PlaceholderInfo(
+            SECRET_KEY_NAME,
+            "The value of the integration's secret `name` (see secrets), e.g. {Secret[routingKey]}; "
+            "in Jinja Secret.name or Secret['name']; never shown: a preview shows ***",
+            SECRET_MASK,
+        )
+    )
     return tuple(out)
 
 
 PLACEHOLDERS: tuple[PlaceholderInfo, ...] = _catalogue()
 KNOWN_NAMES: tuple[str, ...] = tuple(info.name for info in PLACEHOLDERS)
 VARIABLE_NAMES: frozenset[str] = frozenset(SPECS)
+
+
+def secret_key(name: str) -> str:
+    """The placeholder key of secret ``name``: ``Secret[name]``."""
+    return f"{SECRET}[{name}]"
+
+
+def secret_of(key: str) -> str | None:
+    """The secret name of a placeholder key, or None when it is not a secret's."""
+    return key[len(SECRET) + 1 : -1] if key.startswith(SECRET + "[") else None
+
+
+def _secret_line(source: str, name: str) -> int | None:
+    use = re.search(rf"\b{SECRET}\s*(?:\[\s*['\"]?{name}['\"]?\s*\]|\.\s*{name}\b)", source)
+    return source.count("\n", 0, use.start()) + 1 if use else None
+
+
+def unknown_secret_error(missing: list[str], held: Iterable[str], source: str) -> TemplateError:
+    """One error naming every secret a template uses that the integration does not hold."""
+    names = sorted(held)
+    noun = "secret" if len(missing) == 1 else "secrets"
+    return TemplateError(
+        f"unknown {noun}: {', '.join(missing)}; the integration's secrets: {', '.join(names) or 'none'}",
+        line=_secret_line(source, missing[0]),
+        unknown=tuple(secret_key(n) for n in missing),
+    )
 
 
 def kind_of(key: str) -> Kind:

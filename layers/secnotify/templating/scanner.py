@@ -13,9 +13,10 @@ import re
 from collections.abc import Iterator
 from dataclasses import dataclass
 
+from secnotify.models.named_secrets import SECRET_NAME
 from secnotify.templating.errors import TemplateError
 from secnotify.templating.escaping import Mode
-from secnotify.templating.placeholders import SPECS, TAGS
+from secnotify.templating.placeholders import SECRET, SPECS, TAGS, secret_key
 
 # `{Name}` or `{Name[key]}`; names are letters only so JSON such as `{"a":1}` or `{ }` never matches.
 PLACEHOLDER_RE = re.compile(r"\{([A-Za-z]+)(?:\[([^\[\]{}\r\n]+)\])?\}")
@@ -30,13 +31,15 @@ class Placeholder:
     start: int
     end: int
     written: str  # between the braces, as written: ``Title``, ``Tags[owner]``, ``Titel``
-    key: str | None  # ``Title`` or ``Tags[owner]``; None when no such placeholder exists
+    key: str | None  # ``Title``, ``Tags[owner]`` or ``Secret[name]``; None when no such placeholder exists
 
 
 def _key(match: re.Match[str]) -> str | None:
     name, tag = match.group(1), match.group(2)
     if tag is None:
         return name if name in SPECS else None
+    if name == SECRET:
+        return secret_key(tag) if SECRET_NAME.match(tag) else None
     return f"{TAGS}[{tag}]" if name == TAGS else None
 
 

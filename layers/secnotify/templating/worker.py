@@ -59,9 +59,16 @@ def _compiled(source: str, mode: Mode, max_bytes: int, timeout_s: float) -> Jinj
     return JinjaTemplate(source, mode, max_bytes, timeout_s)
 
 
-def render_here(source: str, mode: Mode, event: SecurityEvent, max_bytes: int, timeout_s: float) -> str:
+def render_here(
+    source: str,
+    mode: Mode,
+    event: SecurityEvent,
+    max_bytes: int,
+    timeout_s: float,
+    secrets: Mapping[str, str] | None = None,
+) -> str:
     """Render in this process (what a worker runs; also the benchmark's in-process baseline)."""
-    return _compiled(source, mode, max_bytes, timeout_s).render(event)
+    return _compiled(source, mode, max_bytes, timeout_s).render(event, secrets)
 
 
 def _status_kib(pid: int | str, field: str) -> int | None:
@@ -101,7 +108,8 @@ def serve(conn: Connection) -> None:
     last_event: SecurityEvent | None = None
     while True:
         try:
-            source, mode, event, max_bytes, timeout_s = conn.recv()
+            # The secrets are the template's own, sent with each render and kept for none.
+            source, mode, event, max_bytes, timeout_s, secrets = conn.recv()
         except (EOFError, OSError):
             return
         if event is None:  # the same event as the last request (a fan-out)
@@ -111,7 +119,7 @@ def serve(conn: Connection) -> None:
         breached = False
         reply: tuple[Any, ...]
         try:
-            reply = ("ok", render_here(source, mode, event, max_bytes, timeout_s))
+            reply = ("ok", render_here(source, mode, event, max_bytes, timeout_s, secrets))
         except RenderBudgetExceeded as exc:
             breached = True
             reply = ("error", exc.message, exc.line, exc.column, True, _status_kib("self", "VmHWM"))
@@ -262,16 +270,19 @@ class RenderPool:
         max_bytes: int,
         timeout_s: float,
         environment: Mapping[str, str] | None = None,
+        secrets: Mapping[str, str] | None = None,
     ) -> str:
         """``environment`` is what a worker started for this render gets (none of ours by default);
-        one process renders with one environment, so an idle worker serves any render."""
+        one process renders with one environment, so an idle worker serves any render.
+        ``secrets`` are the values of the secrets the template uses, by name."""
         environment = environment or {}
         for _attempt in range(2):
             worker = self._take(environment)
             # a fan-out renders one event for many integrations: send it to a worker only once
             same = worker.last_event is event
             try:
-                worker.conn.send((source, mode, None if same else event, max_bytes, timeout_s))
+                request = (source, mode, None if same else event, max_bytes, timeout_s, dict(secrets or {}))
+                worker.conn.send(request)
                 worker.last_event = event
             except OSError:  # the idle worker died meanwhile: the template is not to blame
                 worker.stop()
