@@ -577,3 +577,81 @@ def test_a_document_holds_no_server_fields(api: ApiClient) -> None:
     resp = api.post("/config/apply", document)
     assert resp.status == 400, resp.text
     assert resp.json()["field"] == "integrations[0].id"
+
+
+# ---- named secrets ------------------------------------------------------------------------------
+
+ROUTING_KEY = "R0uting-Key-0123456789abcdef"
+TEAMS_SIG = "s1g%2Fvalue%3D42"
+
+
+def pager_with_named_secrets(api: ApiClient) -> str:
+    pid = api.post("/alerting-profiles", {"name": "pager"}).json()["id"]
+    body = {
+        "displayName": "PagerDuty v2",
+        "alertingProfileId": pid,
+        "webhook": hook(
+            "https://events.example.com/v2/enqueue?sig={Secret[teamsSig]}",
+            payload='{"routing_key": "{Secret[routingKey]}", "summary": "{Title}"}',
+        ),
+        "secrets": [{"name": "routingKey", "value": ROUTING_KEY}, {"name": "teamsSig", "value": TEAMS_SIG}],
+    }
+    resp = api.post("/integrations", body)
+    assert resp.status == 201, resp.text
+    return str(resp.json()["id"])
+
+
+def test_named_secrets_are_exported_as_references_and_carried_to_another_stack(
+    api: ApiClient, stack: Any, moto_endpoint: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from secnotify.service.wiring import api_services
+
+    pager_with_named_secrets(api)
+    resp = api.get("/config/export")
+    assert resp.status == 200, resp.text
+    assert ROUTING_KEY not in resp.text and TEAMS_SIG not in resp.text
+    document = resp.json()
+    (item,) = document["integrations"]
+    assert item["secrets"] == [
+        {"name": "routingKey", "value": "${SECNOTIFY_PAGERDUTY_V2_SECRET_ROUTINGKEY}"},
+        {"name": "teamsSig", "value": "${SECNOTIFY_PAGERDUTY_V2_SECRET_TEAMSSIG}"},
+    ]
+    # Still references: the stack keeps its values, and nothing changes.
+    assert {a for _k, _n, a in plan(apply(api, document))} == {"unchanged"}
+
+    values = {
+        "SECNOTIFY_PAGERDUTY_V2_SECRET_ROUTINGKEY": ROUTING_KEY,
+        "SECNOTIFY_PAGERDUTY_V2_SECRET_TEAMSSIG": TEAMS_SIG,
+    }
+    new_stack(moto_endpoint, monkeypatch)
+    # On an empty stack a reference without a value has nothing to keep.
+    missing = api.post(
+        "/config/apply", resolve(document, {k: v for k, v in values.items() if "TEAMS" not in k})
+    )
+    assert missing.status == 400, missing.text
+    assert missing.json()["field"] == "integrations[0].secrets[1].value"
+    assert "${SECNOTIFY_PAGERDUTY_V2_SECRET_TEAMSSIG}" in missing.json()["message"]
+    assert ROUTING_KEY not in missing.text
+    assert versions(api) == {}
+
+    result = apply(api, resolve(document, values))
+    assert plan(result)[-1] == ("integration", "PagerDuty v2", "create")
+    assert export(api) == document
+    stored = api_services().integrations.get_stored(ids_by_name(api)["PagerDuty v2"])
+    assert [(s.name, s.value) for s in stored.secrets] == [
+        ("routingKey", ROUTING_KEY),
+        ("teamsSig", TEAMS_SIG),
+    ]
+    before = versions(api)
+    assert {a for _k, _n, a in plan(apply(api, resolve(document, values)))} == {"unchanged"}
+    assert versions(api) == before
+
+    # A new value is an update naming the slot, never the value; a secret left out is removed.
+    document["integrations"][0]["secrets"][0]["value"] = "an-entirely-new-routing-key"
+    document["integrations"][0]["webhook"]["url"] = "https://events.example.com/v2/enqueue"
+    del document["integrations"][0]["secrets"][1]
+    result = apply(api, document)
+    assert "an-entirely-new" not in json.dumps(result)
+    assert result["items"][-1]["changes"] == ["webhook.url", "secrets"]
+    stored = api_services().integrations.get_stored(stored.id)
+    assert [(s.name, s.value) for s in stored.secrets] == [("routingKey", "an-entirely-new-routing-key")]
