@@ -6,7 +6,7 @@ from collections.abc import Callable
 from typing import Annotated, Any
 
 from aws_lambda_powertools import Logger, Tracer
-from aws_lambda_powertools.event_handler import APIGatewayRestResolver, Response
+from aws_lambda_powertools.event_handler import APIGatewayRestResolver, Response, content_types
 from aws_lambda_powertools.event_handler.openapi.models import Example
 from aws_lambda_powertools.event_handler.openapi.params import Body, Path, Query
 from aws_lambda_powertools.logging import correlation_paths
@@ -38,10 +38,13 @@ from secnotify.models.api import (
     TestSendResult,
 )
 from secnotify.models.audit import AuditList
+from secnotify.models.config_doc import CONFIG_APPLY_ROUTE, ApplyResult, ConfigDocument
+from secnotify.models.config_doc import EXAMPLE as CONFIG_EXAMPLE
 from secnotify.models.delivery import AttemptStatus, DeliveryRecord
 from secnotify.models.integration_api import IntegrationInput, IntegrationView
 from secnotify.models.profile import AlertingProfile, AlertingProfileInput
 from secnotify.service.audit import acting_as
+from secnotify.service.config_code import config_code
 from secnotify.service.wiring import api_services
 from secnotify.settings import tracing_enabled
 from secnotify.templating import PLACEHOLDERS
@@ -503,6 +506,63 @@ def explain_event(
 def list_audit(limit: Limit = 50, nextToken: Token = None) -> Response[AuditList]:
     items, token = api_services().audit.page(limit, nextToken)
     return json_response(AuditList(items=items, nextToken=token))
+
+
+# ---- configuration as code -------------------------------------------------------------
+
+DryRun = Annotated[bool, Query(description="Plan only: answer what would change, write nothing.")]
+Prune = Annotated[
+    bool, Query(description="Also delete the profiles and integrations the document does not name.")
+]
+
+
+@app.get(
+    "/config/export",
+    summary="Export the configuration",
+    description="Every alerting profile and integration as one document, sorted by name, for keeping in "
+    "git and applying to another stack: ids replaced by names (an integration names its profile), each "
+    "secret slot a reference `${SECNOTIFY_<INTEGRATION>_<HEADER|SECRET|SIGNING>_<NAME>}` for the command "
+    "line to fill, no server fields. 409, naming them, when two profiles or two integrations share a name "
+    "(or two secrets a reference), or when the document would take more than 3 MB.",
+    responses=ok(ConfigDocument),
+    tags=["Configuration as code"],
+)
+def export_config() -> Response[dict[str, Any]]:
+    return Response(200, content_types.APPLICATION_JSON, config_code(api_services()).export())
+
+
+@app.post(
+    CONFIG_APPLY_ROUTE,
+    summary="Apply a configuration document",
+    description="Makes the stack match the document of `GET /config/export`: each object is created, "
+    "updated or left unchanged by name (`prune=true`: those not named are deleted). The whole document "
+    "is checked first, each object as its POST or PUT would be; any problem is a 400 listing all of "
+    "them, and nothing is written. A secret slot still holding its reference keeps the stored value "
+    "(while the URL origin is unchanged). Writes go object by object, profiles before the integrations "
+    "that use them; applying the same document again changes nothing. The answer is the plan; "
+    "`dryRun=true` answers it without writing. A request running short of time stops between two "
+    "writes and says how many are `pending`: send the same document again to finish. The body may "
+    "take up to 3 MB (other routes: 256 KB).",
+    responses=ok(ApplyResult),
+    tags=["Configuration as code"],
+)
+def apply_config(
+    body: Annotated[
+        ConfigDocument,
+        Body(
+            openapi_examples=_examples(
+                document=("A stack of one profile and one integration", CONFIG_EXAMPLE)
+            )
+        ),
+    ],
+    dryRun: DryRun = False,
+    prune: Prune = False,
+) -> Response[ApplyResult]:
+    context = app.lambda_context
+    result = config_code(api_services()).apply(
+        body, dry_run=dryRun, prune=prune, time_left=lambda: context.get_remaining_time_in_millis() / 1000
+    )
+    return json_response(result)
 
 
 # ---- reference -------------------------------------------------------------------------

@@ -43,6 +43,7 @@ from secnotify.errors import (
 )
 from secnotify.models.api import ErrorBody
 from secnotify.models.common import field_path
+from secnotify.models.config_doc import CONFIG_APPLY_ROUTE, MAX_DOCUMENT_BYTES
 from secnotify.service.common import etag
 from secnotify.service.errors import ApiError
 from secnotify.service.ports.config import ConfigKind
@@ -288,6 +289,8 @@ def screen_body(handler: Any, event: dict[str, Any], context: LambdaContext) -> 
     limit, 5000-digit numbers)."""
     raw = event.get("body") if isinstance(event, dict) else None
     limit = get_settings().max_request_body_bytes
+    if raw and event.get("resource") == CONFIG_APPLY_ROUTE:
+        limit = max(limit, MAX_DOCUMENT_BYTES)  # a whole stack's configuration
     if raw:
         if len(raw) > limit:
             return _early_error(413, f"body: larger than {limit} bytes")

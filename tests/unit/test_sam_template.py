@@ -41,6 +41,8 @@ SPEC_ROUTES = {
     ("GET", "/integrations/{id}/deliveries/{deliveryId}"),
     ("POST", "/events/explain"),
     ("GET", "/events/{eventId}/deliveries"),
+    ("GET", "/config/export"),
+    ("POST", "/config/apply"),
     ("GET", "/placeholders"),
     ("GET", "/openapi.json"),
     ("GET", "/swagger"),
