@@ -8,7 +8,7 @@ from collections.abc import Mapping
 from typing import Any
 
 from secnotify_cli.client import Api, segment
-from secnotify_cli.errors import EXIT_OK, EXIT_USAGE, CliError
+from secnotify_cli.errors import EXIT_FAILED, EXIT_OK, EXIT_USAGE, CliError
 from secnotify_cli.objects import INTEGRATIONS, resolve
 from secnotify_cli.output import Column, Printer, read_document, read_object
 
@@ -132,6 +132,9 @@ def export(api: Api, printer: Printer) -> int:
     return EXIT_OK
 
 
+MAX_APPLY_ROUNDS = 20
+
+
 def apply(api: Api, path: str, dry_run: bool, prune: bool, secrets_file: str | None, printer: Printer) -> int:
     document = read_document(path)
     if not isinstance(document, dict):
@@ -143,6 +146,21 @@ def apply(api: Api, path: str, dry_run: bool, prune: bool, secrets_file: str | N
     document, _, unresolved = fill_references(document, values)
     query = {"dryRun": "true" if dry_run else None, "prune": "true" if prune else None}
     plan = api.call("POST", "/config/apply", document, query=query).json()
+    # A large document may outrun one request: the server stops between writes and counts what is
+    # pending; the same document again carries on from there (applying is idempotent).
+    rounds = 1
+    while not dry_run and plan.get("pending") and rounds < MAX_APPLY_ROUNDS:
+        before = plan["pending"]
+        plan = api.call("POST", "/config/apply", document, query=query).json()
+        rounds += 1
+        if plan.get("pending", 0) >= before:
+            break
+    if not dry_run and plan.get("pending"):
+        raise CliError(
+            f"apply stopped with {plan['pending']} write(s) pending after {rounds} request(s); "
+            "run the same apply again to finish",
+            EXIT_FAILED,
+        )
     if printer.fmt != "table":
         printer.document(plan)
         return EXIT_OK

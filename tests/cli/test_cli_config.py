@@ -134,3 +134,55 @@ def test_audit_lists_who_changed_what(cli: Cli, tmp_path: Path) -> None:
     assert "arn:aws:iam::123456789012:user/local" in table
     records = cli.ok("audit", "-o", "json").json()
     assert records and "cli-secret-value" not in str(records)
+
+
+def _apply_server(stack: Any, short_requests: int) -> Any:
+    """A signed local API whose first ``short_requests`` applies run out of Lambda time before
+    their first write (the margin the service keeps, and 1 ms), as a large document would."""
+    import time
+
+    from functions.config_api.app import lambda_handler
+    from local.api_server import serve_api
+    from local.lambda_runtime import LocalContext
+    from secnotify.service.config_code import WRITE_MARGIN_S
+    from tests.conftest import free_port
+
+    applies: list[int] = []
+
+    def handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
+        if event["path"] == "/config/apply":
+            applies.append(len(applies))
+            if len(applies) <= short_requests:
+                context = LocalContext(deadline_ms=time.time() * 1000 + WRITE_MARGIN_S * 1000 + 1)
+        result: dict[str, Any] = lambda_handler(event, context)
+        return result
+
+    server = serve_api(port=free_port(), auth="sigv4", handler=handler)
+    server.applies = applies
+    return server
+
+
+@pytest.mark.parametrize(("short", "code"), [(1, 0), (50, 4)])
+def test_apply_sends_the_document_again_while_writes_are_pending(
+    stack: Any, cli: Cli, tmp_path: Path, short: int, code: int
+) -> None:
+    server = _apply_server(stack, short)
+    try:
+        other = Cli(f"http://127.0.0.1:{server.server_address[1]}", cli.capsys)
+        document = {
+            "apiVersion": "secnotify/v1",
+            "kind": "Configuration",
+            "profiles": [{"name": "pending"}],
+        }
+        result = other("apply", write(tmp_path, "doc.json", document))
+        assert result.code == code, result
+        names = [p["name"] for p in other.ok("profiles", "list", "-o", "json").json()]
+        if code == 0:
+            # The first request wrote nothing and said so; the second did the write.
+            assert server.applies == [0, 1] and "applied" in result.out and names == ["pending"]
+        else:
+            # No progress: the command stops at once, says what is pending, and exits non-zero.
+            assert server.applies == [0, 1] and "1 write(s) pending" in result.err and names == []
+    finally:
+        server.shutdown()
+        server.server_close()
