@@ -496,7 +496,7 @@ def explain_event(
 @app.get(
     "/audit",
     summary="List configuration changes",
-    description="The audit trail, newest first: every create, replace and delete of a profile or an "
+    description="The audit trail, newest first: every create, replace, patch and delete of a profile or an "
     "integration, with who made it (the caller's IAM ARN), when, and the field paths it changed. "
     "Secret values are never recorded: a secret's path is listed when its value changed. Entries are "
     "kept 400 days.",

@@ -58,6 +58,14 @@ def test_deliveries_filters(cli: Cli, tmp_path: Path) -> None:
         assert {r["eventId"] for r in by_event} == {event_id}
         across = cli.ok("deliveries", "list", "--event", event_id, "-o", "json").json()
         assert {r["eventId"] for r in across} == {event_id}
+        # Redelivered, the failed test's event holds a FAILED and a SUCCEEDED record: the status
+        # filter holds on one event's listing too.
+        rx.reply(Reply(status=200))
+        cli.ok("deliveries", "redeliver", "hook", failed[0]["deliveryId"])
+        both = cli.ok("deliveries", "list", "--event", event_id, "-o", "json").json()
+        assert sorted(r["status"] for r in both) == ["FAILED", "SUCCEEDED"]
+        only = cli.ok("deliveries", "list", "--event", event_id, "--status", "FAILED", "-o", "json").json()
+        assert [r["status"] for r in only] == ["FAILED"]
 
 
 def test_deliveries_show(cli: Cli, tmp_path: Path) -> None:

@@ -77,6 +77,9 @@ def test_pagerduty_routing_key_is_delivered_and_appears_nowhere_else(
         responses.append(sent.text)
         assert sent.json()["delivered"] is True, sent.text
         assert "***" in sent.json()["responseBody"]
+        # Before the event is handled (a handled event reads as UNCHANGED).
+        explained = api.post("/events/explain", {"event": load_event("eventbridge/opened.json")})
+        responses.append(explained.text)
         assert dispatch(load_event("eventbridge/opened.json"))["counts"]["delivered"] == 1
         preview = api.post("/integrations/preview", {"integrationId": iid})
         responses.append(preview.text)
@@ -88,6 +91,9 @@ def test_pagerduty_routing_key_is_delivered_and_appears_nowhere_else(
         assert isinstance(body["payload"]["custom_details"]["cvss"], float)
     # A preview shows where the key goes, never the key.
     assert json.loads(preview.json()["body"])["routing_key"] == "***" and preview.json()["valid"] is True
+    # So does explain, for the integration the event reaches: the body it would get, key masked.
+    (item,) = [i for i in explained.json()["items"] if i["integrationId"] == iid]
+    assert item["matched"] is True and json.loads(item["preview"])["routing_key"] == "***"
     deliveries = api.get(f"/integrations/{iid}/deliveries")
     assert len(deliveries.json()["items"]) == 2
     responses.append(deliveries.text)

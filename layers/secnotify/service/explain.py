@@ -27,6 +27,7 @@ from secnotify.service.common import now_iso
 from secnotify.service.config_cache import load_configuration
 from secnotify.service.errors import BadRequest
 from secnotify.service.findings import decide, transition_event_id
+from secnotify.service.integration_edits import masked_secrets
 from secnotify.service.ports.config import ConfigReader
 from secnotify.service.ports.findings import FindingStateStore
 from secnotify.service.ports.ledger import DeliveryLogReader
@@ -210,7 +211,9 @@ def _why_unchanged(previous: FindingState | None, snapshot: FindingSnapshot) -> 
 def _preview(event: SecurityEvent, integration: Integration, limits: RenderLimits) -> str:
     """The body as the dispatcher would render it, any secret value masked."""
     webhook = integration.webhook
-    body, _problems = render_preview(webhook.payload, webhook.content_type(), event, limits)
+    # Named secrets render as the mask, as in a preview: the value never enters the body.
+    masks = masked_secrets(s.name for s in integration.secrets)
+    body, _problems = render_preview(webhook.payload, webhook.content_type(), event, limits, masks)
     return masker_for(integration.secret_values(), None).mask(body)
 
 
