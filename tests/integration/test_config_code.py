@@ -371,6 +371,86 @@ def test_prune_refuses_an_integration_whose_profile_it_would_delete(api: ApiClie
     assert len(versions(api)) == 5
 
 
+# ---- names are matched as the name locks match them --------------------------------------------
+
+
+def profile_ids(api: ApiClient) -> dict[str, str]:
+    return {p["name"]: p["id"] for p in api.get("/alerting-profiles").json()["items"]}
+
+
+def test_a_name_in_another_case_is_the_stored_object_renamed_in_the_plan_and_the_apply(
+    api: ApiClient,
+) -> None:
+    prod = api.post("/alerting-profiles", {"name": "Prod"}).json()["id"]
+    document = {**export_free(), "profiles": [{"name": "Alpha"}, {"name": "prod"}]}
+
+    dry = apply(api, document, "?dryRun=true")
+    expected = [("profile", "Alpha", "create"), ("profile", "prod", "update")]
+    assert plan(dry) == expected
+    assert dry["items"][1]["changes"] == ["name"]
+    assert set(profile_ids(api)) == {"Prod"}
+
+    real = apply(api, document)
+    assert real["items"] == dry["items"] and real["applied"] is True
+    assert profile_ids(api) == {"Alpha": profile_ids(api)["Alpha"], "prod": prod}
+    assert {a for _k, _n, a in plan(apply(api, document, "?dryRun=true"))} == {"unchanged"}
+
+
+def test_two_names_of_a_document_that_differ_only_in_case_are_a_400_naming_both(api: ApiClient) -> None:
+    profiles = {**export_free(), "profiles": [{"name": "Beta"}, {"name": "beta"}]}
+    integrations = {
+        **export_free(),
+        "profiles": [{"name": "p"}],
+        "integrations": [
+            {"displayName": name, "alertingProfile": "p", "webhook": hook("https://x.example.com/in")}
+            for name in ("Team  Hook", "team hook")
+        ],
+    }
+    for document, where in ((profiles, "profiles[{}].name"), (integrations, "integrations[{}].displayName")):
+        for query in ("?dryRun=true", ""):
+            resp = api.post(f"/config/apply{query}", document)
+            assert resp.status == 400, resp.text
+            errors = resp.json()["errors"]
+            assert [e["field"] for e in errors] == [where.format(0), where.format(1)]
+            for error in errors:
+                assert "is named 2 times" in error["message"]
+                assert where.format(0) in error["message"] and where.format(1) in error["message"]
+            assert versions(api) == {}
+
+
+def test_fixing_the_case_of_names_in_git_and_applying_with_prune_renames_them(api: ApiClient) -> None:
+    ids = seed(api)
+    prod = profile_ids(api)["Production"]
+    document = export(api)
+    document["profiles"][1]["name"] = "production"
+    slack = document["integrations"][2]
+    slack["displayName"] = "SLACK"
+    # The reference to the profile is a name too, matched the same way.
+    document["integrations"][1]["alertingProfile"] = "EVERYTHING"
+    before = versions(api)
+
+    dry = apply(api, document, "?dryRun=true&prune=true")
+    assert [(i["kind"], i["name"], i["action"], i["changes"]) for i in dry["items"]] == [
+        ("profile", "Everything", "unchanged", []),
+        ("profile", "production", "update", ["name"]),
+        ("integration", "Archive", "unchanged", []),
+        ("integration", "Pager duty", "unchanged", []),
+        ("integration", "SLACK", "update", ["displayName"]),
+    ]
+    assert versions(api) == before
+
+    real = apply(api, document, "?prune=true")
+    assert real["items"] == dry["items"] and real["applied"] is True
+    assert profile_ids(api)["production"] == prod
+    assert ids_by_name(api)["SLACK"] == ids["Slack"]
+    # The secrets stayed with the renamed integration, kept through their references.
+    assert stored_secrets({"SLACK": ids["Slack"]})["SLACK"] == [SECRET, SIGNING]
+    after = export(api)
+    assert [p["name"] for p in after["profiles"]] == ["Everything", "production"]
+    assert after["integrations"][2]["alertingProfile"] == "production"
+    assert {a for _k, _n, a in plan(apply(api, document, "?prune=true"))} == {"unchanged"}
+
+
 # ---- nothing is applied unless all of it can be ------------------------------------------------
 
 

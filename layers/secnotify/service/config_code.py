@@ -12,7 +12,6 @@ the fields that differ, never a value.
 from __future__ import annotations
 
 import json
-from collections import Counter
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Literal
@@ -41,7 +40,7 @@ from secnotify.service.common import etag
 from secnotify.service.errors import BadRequest, Conflict
 from secnotify.service.integration_edits import apply_input
 from secnotify.service.integrations import IntegrationService
-from secnotify.service.ports.config import ConfigSnapshot, StoredItem
+from secnotify.service.ports.config import ConfigSnapshot, StoredItem, name_key
 from secnotify.service.profiles import ProfileService
 from secnotify.service.secret_fields import stored_integration
 
@@ -166,42 +165,48 @@ class ConfigCodeService:
             "integrations", [i.displayName for i in document.integrations], "displayName"
         )
 
-        profiles_by_name = {p.name: p for p in stored_profiles}
-        profile_names = {p.id: p.name for p in stored_profiles}
+        # Matched by ``name_key``, as the name locks match: "prod" in the document is the stored
+        # "Prod", renamed by an update, never a second object the lock would refuse mid-apply.
+        profiles_by_key = {name_key(p.name): p for p in stored_profiles}
+        named = {name_key(p.name): p.name for p in document.profiles}
         profile_steps = [
-            _profile_step(given, profiles_by_name.get(given.name)) for given in document.profiles
+            _profile_step(given, profiles_by_key.get(name_key(given.name))) for given in document.profiles
         ]
-        named = {p.name for p in document.profiles}
-        usable = named if prune else named | set(profiles_by_name)
-        integrations_by_name = {i.displayName: i for i in stored_integrations}
+        # The name each profile has once applied, by key and by stored id: an integration's
+        # profile is compared by what it will be called, so a case-only rename changes no integration.
+        final_names = {key: p.name for key, p in profiles_by_key.items()} | named
+        profile_names = {p.id: final_names[name_key(p.name)] for p in stored_profiles}
+        usable = set(named) if prune else set(named) | set(profiles_by_key)
+        integrations_by_key = {name_key(i.displayName): i for i in stored_integrations}
         integration_steps: list[_Step] = []
         for index, given in enumerate(document.integrations):
             where = f"integrations[{index}]"
-            current = integrations_by_name.get(given.displayName)
-            found = self._check_integration(given, current, where, usable, profiles_by_name)
+            current = integrations_by_key.get(name_key(given.displayName))
+            found = self._check_integration(given, current, where, usable, profiles_by_key)
             errors += found
             if not found:
-                desired = _resolved_form(given, current)
+                profile = final_names[name_key(given.alertingProfile)]
+                desired = _resolved_form(given, current, profile)
                 before = _stored_form(current, profile_names) if current is not None else None
                 integration_steps.append(_integration_step(given, current, desired, before))
 
         deleted_integrations: list[_Step] = []
         deleted_profiles: list[_Step] = []
         if prune:
-            listed = {i.displayName for i in document.integrations}
+            listed = {name_key(i.displayName) for i in document.integrations}
             deleted_integrations = [
                 _Step("integration", i.displayName, PlanAction.DELETE, item_id=i.id)
                 for i in sorted(stored_integrations, key=lambda i: i.displayName)
-                if i.displayName not in listed
+                if name_key(i.displayName) not in listed
             ]
             deleted_profiles = [
                 _Step("profile", p.name, PlanAction.DELETE, item_id=p.id)
                 for p in sorted(stored_profiles, key=lambda p: p.name)
-                if p.name not in named
+                if name_key(p.name) not in named
             ]
         errors += self._check_caps(
             len(usable),
-            len({i.displayName for i in document.integrations} | _kept(stored_integrations, prune)),
+            len({name_key(i.displayName) for i in document.integrations} | _kept(stored_integrations, prune)),
         )
         if errors:
             raise BadRequest(
@@ -217,18 +222,20 @@ class ConfigCodeService:
         current: Integration | None,
         where: str,
         usable: set[str],
-        profiles_by_name: dict[str, AlertingProfile],
+        profiles_by_key: dict[str, AlertingProfile],
     ) -> list[dict[str, Any]]:
-        """Every problem a POST or PUT of this integration would have, and its missing references."""
+        """Every problem a POST or PUT of this integration would have, and its missing references.
+        ``usable`` and ``profiles_by_key`` are keyed by ``name_key``."""
         label = f"{where} ({given.displayName})"
-        if given.alertingProfile not in usable:
+        profile_key = name_key(given.alertingProfile)
+        if profile_key not in usable:
             return [
                 {
                     "field": f"{where}.alertingProfile",
                     "message": f"{label}.alertingProfile: no alerting profile named {given.alertingProfile}"
                     + (
                         " in the document (prune deletes the others)"
-                        if given.alertingProfile in profiles_by_name
+                        if profile_key in profiles_by_key
                         else ""
                     ),
                 }
@@ -236,7 +243,7 @@ class ConfigCodeService:
         missing = _missing_references(given, current, where, label)
         if missing:
             return missing
-        existing = profiles_by_name.get(given.alertingProfile)
+        existing = profiles_by_key.get(profile_key)
         profile_id = existing.id if existing is not None else _NEW_PROFILE_ID
         try:
             data = IntegrationInput.model_validate(integration_input(given, profile_id, current))
@@ -277,7 +284,7 @@ class ConfigCodeService:
         """Each step one write through the services, in order, until done or out of time; the
         number made. If-Match with the version planned from: a change made meanwhile stops the
         apply (412) instead of being overwritten."""
-        profile_ids = {str(i.doc.get("name")): i.id for i in snapshot.profiles}
+        profile_ids = {name_key(str(i.doc.get("name"))): i.id for i in snapshot.profiles}
         for made, step in enumerate(steps):
             if time_left is not None and time_left() < WRITE_MARGIN_S:
                 return made
@@ -291,12 +298,12 @@ class ConfigCodeService:
         elif step.profile is not None:
             data = AlertingProfileInput.model_validate(_profile_form(step.profile))
             if step.action is PlanAction.CREATE:
-                profile_ids[step.name] = self.profiles.create(data).id
+                profile_ids[name_key(step.name)] = self.profiles.create(data).id
             else:
                 self.profiles.replace(str(step.item_id), data, etag(int(step.version or 0)))
         elif step.integration is not None:
             given = step.integration
-            body = integration_input(given, profile_ids[given.alertingProfile], step.current)
+            body = integration_input(given, profile_ids[name_key(given.alertingProfile)], step.current)
             data_i = IntegrationInput.model_validate(body)
             if step.action is PlanAction.CREATE:
                 self.integrations.create(data_i)
@@ -381,9 +388,9 @@ def _stored_form(item: Integration, profile_names: dict[str, str]) -> dict[str, 
     )
 
 
-def _resolved_form(given: DocIntegration, current: Integration | None) -> dict[str, Any]:
+def _resolved_form(given: DocIntegration, current: Integration | None, profile: str) -> dict[str, Any]:
     """The document's integration with every reference replaced by the stored value it keeps
-    (checked to exist by ``_missing_references``)."""
+    (checked to exist by ``_missing_references``), bound to the profile named ``profile``."""
     stored_headers = {h.name.lower(): h.value for h in current.webhook.headers if h.secret} if current else {}
     stored_secrets = {s.name: s.value for s in current.secrets} if current else {}
     headers = [
@@ -400,7 +407,7 @@ def _resolved_form(given: DocIntegration, current: Integration | None) -> dict[s
     signing = given.signingSecret
     if signing is not None and is_reference(signing):
         signing = current.signingSecret if current is not None else None
-    return _form(given, given.alertingProfile, headers, secrets, signing)
+    return _form(given, profile, headers, secrets, signing)
 
 
 def _reference_slots(given: DocIntegration, current: Integration | None) -> list[tuple[str, str, bool]]:
@@ -510,19 +517,27 @@ def _diff(before: Any, after: Any, path: str = "") -> list[str]:
 
 
 def _kept(stored: list[Integration], prune: bool) -> set[str]:
-    return set() if prune else {i.displayName for i in stored}
+    return set() if prune else {name_key(i.displayName) for i in stored}
 
 
 def _duplicates_in(where: str, names: list[str], key: str) -> list[dict[str, Any]]:
-    counts = Counter(names)
-    return [
-        {
-            "field": f"{where}[{index}].{key}",
-            "message": f"{where}[{index}].{key}: {name} is named {counts[name]} times in the document",
-        }
-        for index, name in enumerate(names)
-        if counts[name] > 1
-    ]
+    """Each name that is the same name (``name_key``) as another of the document, naming them all."""
+    found: dict[str, list[int]] = {}
+    for index, name in enumerate(names):
+        found.setdefault(name_key(name), []).append(index)
+    errors = []
+    for index, name in enumerate(names):
+        same = found[name_key(name)]
+        if len(same) > 1:
+            listed = ", ".join(f"{where}[{i}].{key} {names[i]!r}" for i in same)
+            errors.append(
+                {
+                    "field": f"{where}[{index}].{key}",
+                    "message": f"{where}[{index}].{key}: {name!r} is named {len(same)} times in the document "
+                    f"({listed}); names that differ only in case or white space are one name",
+                }
+            )
+    return errors
 
 
 def _refuse_duplicates(profiles: Iterable[AlertingProfile], integrations: Iterable[Integration]) -> None:
@@ -532,12 +547,13 @@ def _refuse_duplicates(profiles: Iterable[AlertingProfile], integrations: Iterab
         ("alerting profiles", [(p.name, p.id) for p in profiles]),
         ("integrations", [(i.displayName, i.id) for i in integrations]),
     ):
-        ids: dict[str, list[str]] = {}
+        ids: dict[str, list[tuple[str, str]]] = {}
         for name, item_id in pairs:
-            ids.setdefault(name, []).append(item_id)
-        found += [
-            f"{what} named {name!r}: {', '.join(sorted(v))}" for name, v in sorted(ids.items()) if len(v) > 1
-        ]
+            ids.setdefault(name_key(name), []).append((name, item_id))
+        for _key, held in sorted(ids.items()):
+            if len(held) > 1:
+                spelled = " or ".join(sorted({repr(n) for n, _ in held}))
+                found.append(f"{what} named {spelled}: {', '.join(sorted(i for _, i in held))}")
     if found:
         raise Conflict(
             "names must be unique to export or apply the configuration; rename or delete all but one of "
