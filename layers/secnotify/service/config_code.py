@@ -30,6 +30,7 @@ from secnotify.models.config_doc import (
     PlanAction,
     PlanItem,
     SecretSlot,
+    integration_tokens,
     is_reference,
     reference,
 )
@@ -118,7 +119,8 @@ class ConfigCodeService:
         integrations = [_integration(i) for i in snapshot.integrations]
         _refuse_duplicates(profiles, integrations)
         names = {p.id: p.name for p in profiles}
-        doc_integrations = [_export_integration(i, names) for i in integrations]
+        tokens = integration_tokens(i.displayName for i in integrations)
+        doc_integrations = [_export_integration(i, names, tokens) for i in integrations]
         _refuse_shared_references(doc_integrations)
         document = {
             "apiVersion": API_VERSION,
@@ -178,11 +180,13 @@ class ConfigCodeService:
         profile_names = {p.id: final_names[name_key(p.name)] for p in stored_profiles}
         usable = set(named) if prune else set(named) | set(profiles_by_key)
         integrations_by_key = {name_key(i.displayName): i for i in stored_integrations}
+        # For a slot left empty (``value: null``): the reference an export would have written.
+        tokens = integration_tokens(i.displayName for i in document.integrations)
         integration_steps: list[_Step] = []
         for index, given in enumerate(document.integrations):
             where = f"integrations[{index}]"
             current = integrations_by_key.get(name_key(given.displayName))
-            found = self._check_integration(given, current, where, usable, profiles_by_key)
+            found = self._check_integration(given, current, where, usable, profiles_by_key, tokens)
             errors += found
             if not found:
                 profile = final_names[name_key(given.alertingProfile)]
@@ -223,6 +227,7 @@ class ConfigCodeService:
         where: str,
         usable: set[str],
         profiles_by_key: dict[str, AlertingProfile],
+        tokens: dict[str, str],
     ) -> list[dict[str, Any]]:
         """Every problem a POST or PUT of this integration would have, and its missing references.
         ``usable`` and ``profiles_by_key`` are keyed by ``name_key``."""
@@ -240,7 +245,7 @@ class ConfigCodeService:
                     ),
                 }
             ]
-        missing = _missing_references(given, current, where, label)
+        missing = _missing_references(given, current, where, label, tokens)
         if missing:
             return missing
         existing = profiles_by_key.get(profile_key)
@@ -327,11 +332,13 @@ def _profile_form(profile: AlertingProfileInput) -> dict[str, Any]:
     return {k: v for k, v in form.items() if v is not None}
 
 
-def _export_integration(item: Integration, profile_names: dict[str, str]) -> dict[str, Any]:
+def _export_integration(
+    item: Integration, profile_names: dict[str, str], tokens: dict[str, str]
+) -> dict[str, Any]:
     name = item.displayName
     headers = []
     for h in item.webhook.headers:
-        value = reference(name, SecretSlot.HEADER, h.name) if h.secret else h.value
+        value = reference(name, SecretSlot.HEADER, h.name, tokens) if h.secret else h.value
         headers.append({"name": h.name, "value": value, **({"secret": True} if h.secret else {})})
     out: dict[str, Any] = {
         "displayName": name,
@@ -347,10 +354,11 @@ def _export_integration(item: Integration, profile_names: dict[str, str]) -> dic
     }
     if item.secrets:
         out["secrets"] = [
-            {"name": s.name, "value": reference(name, SecretSlot.SECRET, s.name)} for s in item.secrets
+            {"name": s.name, "value": reference(name, SecretSlot.SECRET, s.name, tokens)}
+            for s in item.secrets
         ]
     if item.signingSecret:
-        out["signingSecret"] = reference(name, SecretSlot.SIGNING)
+        out["signingSecret"] = reference(name, SecretSlot.SIGNING, tokens=tokens)
     return out
 
 
@@ -410,7 +418,9 @@ def _resolved_form(given: DocIntegration, current: Integration | None, profile: 
     return _form(given, profile, headers, secrets, signing)
 
 
-def _reference_slots(given: DocIntegration, current: Integration | None) -> list[tuple[str, str, bool]]:
+def _reference_slots(
+    given: DocIntegration, current: Integration | None, tokens: dict[str, str]
+) -> list[tuple[str, str, bool]]:
     """Each slot still holding a reference: (the reference as written, its field, whether a stored
     value exists to keep)."""
     name = given.displayName
@@ -418,7 +428,7 @@ def _reference_slots(given: DocIntegration, current: Integration | None) -> list
     stored_secrets = {s.name for s in current.secrets} if current else set()
     slots = [
         (
-            h.value or reference(name, SecretSlot.HEADER, h.name),
+            h.value or reference(name, SecretSlot.HEADER, h.name, tokens),
             f"webhook.headers[{i}].value",
             h.name.lower() in stored_headers,
         )
@@ -427,7 +437,7 @@ def _reference_slots(given: DocIntegration, current: Integration | None) -> list
     ]
     slots += [
         (
-            s.value or reference(name, SecretSlot.SECRET, s.name),
+            s.value or reference(name, SecretSlot.SECRET, s.name, tokens),
             f"secrets[{i}].value",
             s.name in stored_secrets,
         )
@@ -442,7 +452,7 @@ def _reference_slots(given: DocIntegration, current: Integration | None) -> list
 
 
 def _missing_references(
-    given: DocIntegration, current: Integration | None, where: str, label: str
+    given: DocIntegration, current: Integration | None, where: str, label: str, tokens: dict[str, str]
 ) -> list[dict[str, Any]]:
     """Each reference without a value that has no stored value to keep, or whose stored value
     may not follow the URL to a new origin."""
@@ -452,7 +462,7 @@ def _missing_references(
         if before != after:
             moved = f"the URL origin changes from {show_origin(before)} to {show_origin(after)}"
     errors = []
-    for written, slot, exists in _reference_slots(given, current):
+    for written, slot, exists in _reference_slots(given, current, tokens):
         if current is None:
             why = f"integration {given.displayName} does not exist yet, so there is no stored value to keep"
         elif not exists:
@@ -562,7 +572,9 @@ def _refuse_duplicates(profiles: Iterable[AlertingProfile], integrations: Iterab
 
 
 def _refuse_shared_references(integrations: list[dict[str, Any]]) -> None:
-    """Two slots whose names differ only in case or punctuation would share one reference."""
+    """Two secret headers or named secrets of one integration whose names differ only in case or
+    punctuation would share one reference (integrations' own names are told apart by
+    ``integration_tokens``)."""
     slots: dict[str, list[str]] = {}
     for item in integrations:
         name = item["displayName"]
@@ -576,8 +588,8 @@ def _refuse_shared_references(integrations: list[dict[str, Any]]) -> None:
     shared = [f"{ref} for {' and '.join(where)}" for ref, where in sorted(slots.items()) if len(where) > 1]
     if shared:
         raise Conflict(
-            "each secret needs its own reference; rename so that these differ in more than case or "
-            "punctuation: " + "; ".join(shared)
+            "each secret needs its own reference; rename the headers or secrets so that these differ "
+            "in more than case or punctuation: " + "; ".join(shared)
         )
 
 
