@@ -5,6 +5,7 @@ handler, as a client calls it."""
 from __future__ import annotations
 
 import copy
+import hashlib
 import json
 import re
 import uuid
@@ -229,23 +230,83 @@ def export_free() -> dict[str, Any]:
     return {"apiVersion": "secnotify/v1", "kind": "Configuration", "profiles": [], "integrations": []}
 
 
-def test_export_refuses_two_secrets_that_would_share_a_reference(api: ApiClient) -> None:
+def test_two_integrations_whose_names_make_one_token_export_each_with_its_own_references(
+    api: ApiClient, stack: Any, moto_endpoint: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
     pid = api.post("/alerting-profiles", {"name": "p"}).json()["id"]
-    for name in ("Slack prod", "Slack-prod"):
+    values = {"Slack prod": "Bearer prod-space-0123456789", "Slack-prod": "Bearer prod-dash-0123456789"}
+    for name, value in values.items():
         body = {
             "displayName": name,
             "alertingProfileId": pid,
             "webhook": hook(
-                "https://hooks.example.com/x", {"name": "Authorization", "value": SECRET, "secret": True}
+                "https://hooks.example.com/x", {"name": "Authorization", "value": value, "secret": True}
             ),
+            "signingSecret": SIGNING,
         }
         assert api.post("/integrations", body).status == 201
+    api.post(
+        "/integrations",
+        {
+            "displayName": "Pager duty",
+            "alertingProfileId": pid,
+            "webhook": hook(
+                "https://x.example.com/in", {"name": "X-Api-Key", "value": API_KEY, "secret": True}
+            ),
+        },
+    )
+    resp = api.get("/config/export")
+    assert resp.status == 200, resp.text
+    document = resp.json()
+    refs = {i["displayName"]: REF.findall(json.dumps(i)) for i in document["integrations"]}
+    # The shared token gets the first 6 hex digits of the SHA-256 of each exact name; a token
+    # nobody shares stays plain.
+    for name in values:
+        token = "SLACK_PROD_" + hashlib.sha256(name.encode()).hexdigest()[:6].upper()
+        assert refs[name] == [f"SECNOTIFY_{token}_HEADER_AUTHORIZATION", f"SECNOTIFY_{token}_SIGNING_SECRET"]
+    assert refs["Pager duty"] == ["SECNOTIFY_PAGER_DUTY_HEADER_X_API_KEY"]
+    assert api.get("/config/export").text == resp.text
+    for value in values.values():
+        assert value not in resp.text
+
+    filled = {refs[name][0]: value for name, value in values.items()}
+    filled |= {refs[name][1]: SIGNING for name in values} | {refs["Pager duty"][0]: API_KEY}
+    new_stack(moto_endpoint, monkeypatch)
+    result = apply(api, resolve(document, filled))
+    assert result["applied"] is True
+    assert [(n, a) for _k, n, a in plan(result)] == [
+        ("p", "create"),
+        ("Pager duty", "create"),
+        ("Slack prod", "create"),
+        ("Slack-prod", "create"),
+    ]
+    assert export(api) == document
+    secrets = stored_secrets(ids_by_name(api))
+    assert secrets["Slack prod"] == [values["Slack prod"], SIGNING]
+    assert secrets["Slack-prod"] == [values["Slack-prod"], SIGNING]
+    # Still references, they keep what is stored.
+    assert {a for _k, _n, a in plan(apply(api, document))} == {"unchanged"}
+
+
+def test_export_refuses_two_secrets_of_one_integration_that_would_share_a_reference(api: ApiClient) -> None:
+    pid = api.post("/alerting-profiles", {"name": "p"}).json()["id"]
+    body = {
+        "displayName": "Slack",
+        "alertingProfileId": pid,
+        "webhook": hook(
+            "https://hooks.example.com/x",
+            {"name": "X-Key", "value": SECRET, "secret": True},
+            {"name": "X_Key", "value": API_KEY, "secret": True},
+        ),
+    }
+    resp = api.post("/integrations", body)
+    assert resp.status == 201, resp.text
     resp = api.get("/config/export")
     assert resp.status == 409, resp.text
     message = resp.json()["message"]
-    assert "${SECNOTIFY_SLACK_PROD_HEADER_AUTHORIZATION}" in message
-    assert "'Slack prod'" in message and "'Slack-prod'" in message
-    assert SECRET not in resp.text
+    assert "${SECNOTIFY_SLACK_HEADER_X_KEY}" in message
+    assert "header X-Key" in message and "header X_Key" in message
+    assert SECRET not in resp.text and API_KEY not in resp.text
 
 
 # ---- the round trip ---------------------------------------------------------------------------
@@ -369,6 +430,86 @@ def test_prune_refuses_an_integration_whose_profile_it_would_delete(api: ApiClie
     assert fields == {"integrations[0].alertingProfile", "integrations[1].alertingProfile"}
     assert "no alerting profile named Everything" in resp.json()["message"]
     assert len(versions(api)) == 5
+
+
+# ---- names are matched as the name locks match them --------------------------------------------
+
+
+def profile_ids(api: ApiClient) -> dict[str, str]:
+    return {p["name"]: p["id"] for p in api.get("/alerting-profiles").json()["items"]}
+
+
+def test_a_name_in_another_case_is_the_stored_object_renamed_in_the_plan_and_the_apply(
+    api: ApiClient,
+) -> None:
+    prod = api.post("/alerting-profiles", {"name": "Prod"}).json()["id"]
+    document = {**export_free(), "profiles": [{"name": "Alpha"}, {"name": "prod"}]}
+
+    dry = apply(api, document, "?dryRun=true")
+    expected = [("profile", "Alpha", "create"), ("profile", "prod", "update")]
+    assert plan(dry) == expected
+    assert dry["items"][1]["changes"] == ["name"]
+    assert set(profile_ids(api)) == {"Prod"}
+
+    real = apply(api, document)
+    assert real["items"] == dry["items"] and real["applied"] is True
+    assert profile_ids(api) == {"Alpha": profile_ids(api)["Alpha"], "prod": prod}
+    assert {a for _k, _n, a in plan(apply(api, document, "?dryRun=true"))} == {"unchanged"}
+
+
+def test_two_names_of_a_document_that_differ_only_in_case_are_a_400_naming_both(api: ApiClient) -> None:
+    profiles = {**export_free(), "profiles": [{"name": "Beta"}, {"name": "beta"}]}
+    integrations = {
+        **export_free(),
+        "profiles": [{"name": "p"}],
+        "integrations": [
+            {"displayName": name, "alertingProfile": "p", "webhook": hook("https://x.example.com/in")}
+            for name in ("Team  Hook", "team hook")
+        ],
+    }
+    for document, where in ((profiles, "profiles[{}].name"), (integrations, "integrations[{}].displayName")):
+        for query in ("?dryRun=true", ""):
+            resp = api.post(f"/config/apply{query}", document)
+            assert resp.status == 400, resp.text
+            errors = resp.json()["errors"]
+            assert [e["field"] for e in errors] == [where.format(0), where.format(1)]
+            for error in errors:
+                assert "is named 2 times" in error["message"]
+                assert where.format(0) in error["message"] and where.format(1) in error["message"]
+            assert versions(api) == {}
+
+
+def test_fixing_the_case_of_names_in_git_and_applying_with_prune_renames_them(api: ApiClient) -> None:
+    ids = seed(api)
+    prod = profile_ids(api)["Production"]
+    document = export(api)
+    document["profiles"][1]["name"] = "production"
+    slack = document["integrations"][2]
+    slack["displayName"] = "SLACK"
+    # The reference to the profile is a name too, matched the same way.
+    document["integrations"][1]["alertingProfile"] = "EVERYTHING"
+    before = versions(api)
+
+    dry = apply(api, document, "?dryRun=true&prune=true")
+    assert [(i["kind"], i["name"], i["action"], i["changes"]) for i in dry["items"]] == [
+        ("profile", "Everything", "unchanged", []),
+        ("profile", "production", "update", ["name"]),
+        ("integration", "Archive", "unchanged", []),
+        ("integration", "Pager duty", "unchanged", []),
+        ("integration", "SLACK", "update", ["displayName"]),
+    ]
+    assert versions(api) == before
+
+    real = apply(api, document, "?prune=true")
+    assert real["items"] == dry["items"] and real["applied"] is True
+    assert profile_ids(api)["production"] == prod
+    assert ids_by_name(api)["SLACK"] == ids["Slack"]
+    # The secrets stayed with the renamed integration, kept through their references.
+    assert stored_secrets({"SLACK": ids["Slack"]})["SLACK"] == [SECRET, SIGNING]
+    after = export(api)
+    assert [p["name"] for p in after["profiles"]] == ["Everything", "production"]
+    assert after["integrations"][2]["alertingProfile"] == "production"
+    assert {a for _k, _n, a in plan(apply(api, document, "?prune=true"))} == {"unchanged"}
 
 
 # ---- nothing is applied unless all of it can be ------------------------------------------------

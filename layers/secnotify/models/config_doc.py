@@ -5,11 +5,15 @@ Objects are named, never numbered: a profile by its ``name``, an integration by 
 ``displayName``, an integration's profile by that profile's name. Every secret slot holds a
 reference, ``${SECNOTIFY_<INTEGRATION>_<HEADER|SECRET|SIGNING>_<NAME>}``, that the command line
 fills from the environment or a file; a slot still holding one on apply keeps the stored value.
+A reference is only a name for the command line to fill: apply reads its shape, never its parts.
 """
 
 from __future__ import annotations
 
+import hashlib
 import re
+from collections import Counter
+from collections.abc import Iterable, Mapping
 from enum import StrEnum
 from typing import Annotated, Any, Literal
 
@@ -69,10 +73,33 @@ def _token(text: str) -> str:
     return re.sub(r"[^A-Z0-9]+", "_", text.upper())
 
 
-def reference(integration: str, slot: SecretSlot, name: str = SIGNING_NAME) -> str:
+def integration_tokens(names: Iterable[str]) -> dict[str, str]:
+    """The ``<INTEGRATION>`` part of each integration's references. Names are unique, tokens may
+    not be ("Slack prod", "Slack-prod"): an integration whose token another shares gets ``_`` and
+    the first 6 hex digits (upper-cased) of the SHA-256 of its exact name appended, so it depends
+    on that name alone and never on the order of the stack; a token nobody shares stays plain."""
+    tokens = {name: _token(name) for name in names}
+    while True:  # again if a suffixed token is another's plain one: each name is suffixed once
+        shared = Counter(tokens.values())
+        clashing = [n for n, t in tokens.items() if shared[t] > 1 and t == _token(n)]
+        if not clashing:
+            return tokens
+        for name in clashing:
+            tokens[name] = f"{_token(name)}_{_name_digest(name)}"
+
+
+def _name_digest(name: str) -> str:
+    return hashlib.sha256(name.encode()).hexdigest()[:6].upper()
+
+
+def reference(
+    integration: str, slot: SecretSlot, name: str = SIGNING_NAME, tokens: Mapping[str, str] | None = None
+) -> str:
     """The reference an export writes in a secret slot: names upper-cased, every run of
-    characters outside ``[A-Z0-9]`` one ``_``."""
-    return f"${{SECNOTIFY_{_token(integration)}_{slot.value}_{_token(name)}}}"
+    characters outside ``[A-Z0-9]`` one ``_``; the integration's part from ``tokens``
+    (``integration_tokens`` of the stack's integrations) when given."""
+    token = tokens.get(integration) if tokens is not None else None
+    return f"${{SECNOTIFY_{token or _token(integration)}_{slot.value}_{_token(name)}}}"
 
 
 def is_reference(value: str | None) -> bool:

@@ -12,7 +12,6 @@ the fields that differ, never a value.
 from __future__ import annotations
 
 import json
-from collections import Counter
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Literal
@@ -31,6 +30,7 @@ from secnotify.models.config_doc import (
     PlanAction,
     PlanItem,
     SecretSlot,
+    integration_tokens,
     is_reference,
     reference,
 )
@@ -41,7 +41,7 @@ from secnotify.service.common import etag
 from secnotify.service.errors import BadRequest, Conflict
 from secnotify.service.integration_edits import apply_input
 from secnotify.service.integrations import IntegrationService
-from secnotify.service.ports.config import ConfigSnapshot, StoredItem
+from secnotify.service.ports.config import ConfigSnapshot, StoredItem, name_key
 from secnotify.service.profiles import ProfileService
 from secnotify.service.secret_fields import stored_integration
 
@@ -119,7 +119,8 @@ class ConfigCodeService:
         integrations = [_integration(i) for i in snapshot.integrations]
         _refuse_duplicates(profiles, integrations)
         names = {p.id: p.name for p in profiles}
-        doc_integrations = [_export_integration(i, names) for i in integrations]
+        tokens = integration_tokens(i.displayName for i in integrations)
+        doc_integrations = [_export_integration(i, names, tokens) for i in integrations]
         _refuse_shared_references(doc_integrations)
         document = {
             "apiVersion": API_VERSION,
@@ -166,42 +167,50 @@ class ConfigCodeService:
             "integrations", [i.displayName for i in document.integrations], "displayName"
         )
 
-        profiles_by_name = {p.name: p for p in stored_profiles}
-        profile_names = {p.id: p.name for p in stored_profiles}
+        # Matched by ``name_key``, as the name locks match: "prod" in the document is the stored
+        # "Prod", renamed by an update, never a second object the lock would refuse mid-apply.
+        profiles_by_key = {name_key(p.name): p for p in stored_profiles}
+        named = {name_key(p.name): p.name for p in document.profiles}
         profile_steps = [
-            _profile_step(given, profiles_by_name.get(given.name)) for given in document.profiles
+            _profile_step(given, profiles_by_key.get(name_key(given.name))) for given in document.profiles
         ]
-        named = {p.name for p in document.profiles}
-        usable = named if prune else named | set(profiles_by_name)
-        integrations_by_name = {i.displayName: i for i in stored_integrations}
+        # The name each profile has once applied, by key and by stored id: an integration's
+        # profile is compared by what it will be called, so a case-only rename changes no integration.
+        final_names = {key: p.name for key, p in profiles_by_key.items()} | named
+        profile_names = {p.id: final_names[name_key(p.name)] for p in stored_profiles}
+        usable = set(named) if prune else set(named) | set(profiles_by_key)
+        integrations_by_key = {name_key(i.displayName): i for i in stored_integrations}
+        # For a slot left empty (``value: null``): the reference an export would have written.
+        tokens = integration_tokens(i.displayName for i in document.integrations)
         integration_steps: list[_Step] = []
         for index, given in enumerate(document.integrations):
             where = f"integrations[{index}]"
-            current = integrations_by_name.get(given.displayName)
-            found = self._check_integration(given, current, where, usable, profiles_by_name)
+            current = integrations_by_key.get(name_key(given.displayName))
+            found = self._check_integration(given, current, where, usable, profiles_by_key, tokens)
             errors += found
             if not found:
-                desired = _resolved_form(given, current)
+                profile = final_names[name_key(given.alertingProfile)]
+                desired = _resolved_form(given, current, profile)
                 before = _stored_form(current, profile_names) if current is not None else None
                 integration_steps.append(_integration_step(given, current, desired, before))
 
         deleted_integrations: list[_Step] = []
         deleted_profiles: list[_Step] = []
         if prune:
-            listed = {i.displayName for i in document.integrations}
+            listed = {name_key(i.displayName) for i in document.integrations}
             deleted_integrations = [
                 _Step("integration", i.displayName, PlanAction.DELETE, item_id=i.id)
                 for i in sorted(stored_integrations, key=lambda i: i.displayName)
-                if i.displayName not in listed
+                if name_key(i.displayName) not in listed
             ]
             deleted_profiles = [
                 _Step("profile", p.name, PlanAction.DELETE, item_id=p.id)
                 for p in sorted(stored_profiles, key=lambda p: p.name)
-                if p.name not in named
+                if name_key(p.name) not in named
             ]
         errors += self._check_caps(
             len(usable),
-            len({i.displayName for i in document.integrations} | _kept(stored_integrations, prune)),
+            len({name_key(i.displayName) for i in document.integrations} | _kept(stored_integrations, prune)),
         )
         if errors:
             raise BadRequest(
@@ -217,26 +226,29 @@ class ConfigCodeService:
         current: Integration | None,
         where: str,
         usable: set[str],
-        profiles_by_name: dict[str, AlertingProfile],
+        profiles_by_key: dict[str, AlertingProfile],
+        tokens: dict[str, str],
     ) -> list[dict[str, Any]]:
-        """Every problem a POST or PUT of this integration would have, and its missing references."""
+        """Every problem a POST or PUT of this integration would have, and its missing references.
+        ``usable`` and ``profiles_by_key`` are keyed by ``name_key``."""
         label = f"{where} ({given.displayName})"
-        if given.alertingProfile not in usable:
+        profile_key = name_key(given.alertingProfile)
+        if profile_key not in usable:
             return [
                 {
                     "field": f"{where}.alertingProfile",
                     "message": f"{label}.alertingProfile: no alerting profile named {given.alertingProfile}"
                     + (
                         " in the document (prune deletes the others)"
-                        if given.alertingProfile in profiles_by_name
+                        if profile_key in profiles_by_key
                         else ""
                     ),
                 }
             ]
-        missing = _missing_references(given, current, where, label)
+        missing = _missing_references(given, current, where, label, tokens)
         if missing:
             return missing
-        existing = profiles_by_name.get(given.alertingProfile)
+        existing = profiles_by_key.get(profile_key)
         profile_id = existing.id if existing is not None else _NEW_PROFILE_ID
         try:
             data = IntegrationInput.model_validate(integration_input(given, profile_id, current))
@@ -277,7 +289,7 @@ class ConfigCodeService:
         """Each step one write through the services, in order, until done or out of time; the
         number made. If-Match with the version planned from: a change made meanwhile stops the
         apply (412) instead of being overwritten."""
-        profile_ids = {str(i.doc.get("name")): i.id for i in snapshot.profiles}
+        profile_ids = {name_key(str(i.doc.get("name"))): i.id for i in snapshot.profiles}
         for made, step in enumerate(steps):
             if time_left is not None and time_left() < WRITE_MARGIN_S:
                 return made
@@ -291,12 +303,12 @@ class ConfigCodeService:
         elif step.profile is not None:
             data = AlertingProfileInput.model_validate(_profile_form(step.profile))
             if step.action is PlanAction.CREATE:
-                profile_ids[step.name] = self.profiles.create(data).id
+                profile_ids[name_key(step.name)] = self.profiles.create(data).id
             else:
                 self.profiles.replace(str(step.item_id), data, etag(int(step.version or 0)))
         elif step.integration is not None:
             given = step.integration
-            body = integration_input(given, profile_ids[given.alertingProfile], step.current)
+            body = integration_input(given, profile_ids[name_key(given.alertingProfile)], step.current)
             data_i = IntegrationInput.model_validate(body)
             if step.action is PlanAction.CREATE:
                 self.integrations.create(data_i)
@@ -320,11 +332,13 @@ def _profile_form(profile: AlertingProfileInput) -> dict[str, Any]:
     return {k: v for k, v in form.items() if v is not None}
 
 
-def _export_integration(item: Integration, profile_names: dict[str, str]) -> dict[str, Any]:
+def _export_integration(
+    item: Integration, profile_names: dict[str, str], tokens: dict[str, str]
+) -> dict[str, Any]:
     name = item.displayName
     headers = []
     for h in item.webhook.headers:
-        value = reference(name, SecretSlot.HEADER, h.name) if h.secret else h.value
+        value = reference(name, SecretSlot.HEADER, h.name, tokens) if h.secret else h.value
         headers.append({"name": h.name, "value": value, **({"secret": True} if h.secret else {})})
     out: dict[str, Any] = {
         "displayName": name,
@@ -340,10 +354,11 @@ def _export_integration(item: Integration, profile_names: dict[str, str]) -> dic
     }
     if item.secrets:
         out["secrets"] = [
-            {"name": s.name, "value": reference(name, SecretSlot.SECRET, s.name)} for s in item.secrets
+            {"name": s.name, "value": reference(name, SecretSlot.SECRET, s.name, tokens)}
+            for s in item.secrets
         ]
     if item.signingSecret:
-        out["signingSecret"] = reference(name, SecretSlot.SIGNING)
+        out["signingSecret"] = reference(name, SecretSlot.SIGNING, tokens=tokens)
     return out
 
 
@@ -381,9 +396,9 @@ def _stored_form(item: Integration, profile_names: dict[str, str]) -> dict[str, 
     )
 
 
-def _resolved_form(given: DocIntegration, current: Integration | None) -> dict[str, Any]:
+def _resolved_form(given: DocIntegration, current: Integration | None, profile: str) -> dict[str, Any]:
     """The document's integration with every reference replaced by the stored value it keeps
-    (checked to exist by ``_missing_references``)."""
+    (checked to exist by ``_missing_references``), bound to the profile named ``profile``."""
     stored_headers = {h.name.lower(): h.value for h in current.webhook.headers if h.secret} if current else {}
     stored_secrets = {s.name: s.value for s in current.secrets} if current else {}
     headers = [
@@ -400,10 +415,12 @@ def _resolved_form(given: DocIntegration, current: Integration | None) -> dict[s
     signing = given.signingSecret
     if signing is not None and is_reference(signing):
         signing = current.signingSecret if current is not None else None
-    return _form(given, given.alertingProfile, headers, secrets, signing)
+    return _form(given, profile, headers, secrets, signing)
 
 
-def _reference_slots(given: DocIntegration, current: Integration | None) -> list[tuple[str, str, bool]]:
+def _reference_slots(
+    given: DocIntegration, current: Integration | None, tokens: dict[str, str]
+) -> list[tuple[str, str, bool]]:
     """Each slot still holding a reference: (the reference as written, its field, whether a stored
     value exists to keep)."""
     name = given.displayName
@@ -411,7 +428,7 @@ def _reference_slots(given: DocIntegration, current: Integration | None) -> list
     stored_secrets = {s.name for s in current.secrets} if current else set()
     slots = [
         (
-            h.value or reference(name, SecretSlot.HEADER, h.name),
+            h.value or reference(name, SecretSlot.HEADER, h.name, tokens),
             f"webhook.headers[{i}].value",
             h.name.lower() in stored_headers,
         )
@@ -420,7 +437,7 @@ def _reference_slots(given: DocIntegration, current: Integration | None) -> list
     ]
     slots += [
         (
-            s.value or reference(name, SecretSlot.SECRET, s.name),
+            s.value or reference(name, SecretSlot.SECRET, s.name, tokens),
             f"secrets[{i}].value",
             s.name in stored_secrets,
         )
@@ -435,7 +452,7 @@ def _reference_slots(given: DocIntegration, current: Integration | None) -> list
 
 
 def _missing_references(
-    given: DocIntegration, current: Integration | None, where: str, label: str
+    given: DocIntegration, current: Integration | None, where: str, label: str, tokens: dict[str, str]
 ) -> list[dict[str, Any]]:
     """Each reference without a value that has no stored value to keep, or whose stored value
     may not follow the URL to a new origin."""
@@ -445,7 +462,7 @@ def _missing_references(
         if before != after:
             moved = f"the URL origin changes from {show_origin(before)} to {show_origin(after)}"
     errors = []
-    for written, slot, exists in _reference_slots(given, current):
+    for written, slot, exists in _reference_slots(given, current, tokens):
         if current is None:
             why = f"integration {given.displayName} does not exist yet, so there is no stored value to keep"
         elif not exists:
@@ -510,19 +527,27 @@ def _diff(before: Any, after: Any, path: str = "") -> list[str]:
 
 
 def _kept(stored: list[Integration], prune: bool) -> set[str]:
-    return set() if prune else {i.displayName for i in stored}
+    return set() if prune else {name_key(i.displayName) for i in stored}
 
 
 def _duplicates_in(where: str, names: list[str], key: str) -> list[dict[str, Any]]:
-    counts = Counter(names)
-    return [
-        {
-            "field": f"{where}[{index}].{key}",
-            "message": f"{where}[{index}].{key}: {name} is named {counts[name]} times in the document",
-        }
-        for index, name in enumerate(names)
-        if counts[name] > 1
-    ]
+    """Each name that is the same name (``name_key``) as another of the document, naming them all."""
+    found: dict[str, list[int]] = {}
+    for index, name in enumerate(names):
+        found.setdefault(name_key(name), []).append(index)
+    errors = []
+    for index, name in enumerate(names):
+        same = found[name_key(name)]
+        if len(same) > 1:
+            listed = ", ".join(f"{where}[{i}].{key} {names[i]!r}" for i in same)
+            errors.append(
+                {
+                    "field": f"{where}[{index}].{key}",
+                    "message": f"{where}[{index}].{key}: {name!r} is named {len(same)} times in the document "
+                    f"({listed}); names that differ only in case or white space are one name",
+                }
+            )
+    return errors
 
 
 def _refuse_duplicates(profiles: Iterable[AlertingProfile], integrations: Iterable[Integration]) -> None:
@@ -532,12 +557,13 @@ def _refuse_duplicates(profiles: Iterable[AlertingProfile], integrations: Iterab
         ("alerting profiles", [(p.name, p.id) for p in profiles]),
         ("integrations", [(i.displayName, i.id) for i in integrations]),
     ):
-        ids: dict[str, list[str]] = {}
+        ids: dict[str, list[tuple[str, str]]] = {}
         for name, item_id in pairs:
-            ids.setdefault(name, []).append(item_id)
-        found += [
-            f"{what} named {name!r}: {', '.join(sorted(v))}" for name, v in sorted(ids.items()) if len(v) > 1
-        ]
+            ids.setdefault(name_key(name), []).append((name, item_id))
+        for _key, held in sorted(ids.items()):
+            if len(held) > 1:
+                spelled = " or ".join(sorted({repr(n) for n, _ in held}))
+                found.append(f"{what} named {spelled}: {', '.join(sorted(i for _, i in held))}")
     if found:
         raise Conflict(
             "names must be unique to export or apply the configuration; rename or delete all but one of "
@@ -546,7 +572,9 @@ def _refuse_duplicates(profiles: Iterable[AlertingProfile], integrations: Iterab
 
 
 def _refuse_shared_references(integrations: list[dict[str, Any]]) -> None:
-    """Two slots whose names differ only in case or punctuation would share one reference."""
+    """Two secret headers or named secrets of one integration whose names differ only in case or
+    punctuation would share one reference (integrations' own names are told apart by
+    ``integration_tokens``)."""
     slots: dict[str, list[str]] = {}
     for item in integrations:
         name = item["displayName"]
@@ -560,8 +588,8 @@ def _refuse_shared_references(integrations: list[dict[str, Any]]) -> None:
     shared = [f"{ref} for {' and '.join(where)}" for ref, where in sorted(slots.items()) if len(where) > 1]
     if shared:
         raise Conflict(
-            "each secret needs its own reference; rename so that these differ in more than case or "
-            "punctuation: " + "; ".join(shared)
+            "each secret needs its own reference; rename the headers or secrets so that these differ "
+            "in more than case or punctuation: " + "; ".join(shared)
         )
 
 
