@@ -27,6 +27,24 @@ def now_iso() -> str:
     return SYSTEM_CLOCK.iso()
 
 
+def as_eventbridge(raw: dict[str, Any]) -> dict[str, Any]:
+    """An event as preview, test-send and explain take it: a whole EventBridge event as it is,
+    or just a detail of the platform's own, wrapped in one."""
+    if "detail" in raw:
+        return raw
+    return {
+        "version": "0",
+        "id": str(uuid.uuid4()),
+        "detail-type": "Security Problem Opened",
+        "source": "secnotify",
+        "account": "000000000000",
+        "time": now_iso(),
+        "region": "us-east-1",
+        "resources": [],
+        "detail": raw,
+    }
+
+
 def etag(version: int) -> str:
     return f'"{version}"'
 

@@ -10,7 +10,6 @@ finding.
 
 from __future__ import annotations
 
-import uuid
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any, Protocol
@@ -23,7 +22,7 @@ from secnotify.models.event import SecurityEvent
 from secnotify.models.finding import FindingSnapshot, FindingState, FindingStatus, FindingTransition
 from secnotify.models.integration import Integration
 from secnotify.service.clock import SYSTEM_CLOCK, Clock
-from secnotify.service.common import now_iso
+from secnotify.service.common import as_eventbridge
 from secnotify.service.config_cache import load_configuration
 from secnotify.service.errors import BadRequest
 from secnotify.service.findings import decide, transition_event_id
@@ -141,7 +140,7 @@ class ExplainService:
     # ---- reading the event -------------------------------------------------------------
 
     def _candidates(self, raw: dict[str, Any]) -> tuple[list[Candidate], tuple[str, ...]]:
-        raw = _as_eventbridge(raw)
+        raw = as_eventbridge(raw)
         try:
             snapshots = parse_findings(raw)
             if snapshots is None:
@@ -215,21 +214,3 @@ def _preview(event: SecurityEvent, integration: Integration, limits: RenderLimit
     masks = masked_secrets(s.name for s in integration.secrets)
     body, _problems = render_preview(webhook.payload, webhook.content_type(), event, limits, masks)
     return masker_for(integration.secret_values(), None).mask(body)
-
-
-def _as_eventbridge(raw: dict[str, Any]) -> dict[str, Any]:
-    """A whole EventBridge event as it is; just a detail of the platform's own, wrapped in one
-    (as preview and test-send take it)."""
-    if "detail" in raw:
-        return raw
-    return {
-        "version": "0",
-        "id": str(uuid.uuid4()),
-        "detail-type": "Security Problem Opened",
-        "source": "secnotify",
-        "account": "000000000000",
-        "time": now_iso(),
-        "region": "us-east-1",
-        "resources": [],
-        "detail": raw,
-    }

@@ -14,7 +14,14 @@ from secnotify.models.event import SecurityEvent, sample_event
 from secnotify.models.integration import Integration
 from secnotify.models.integration_api import REMOVE_SIGNING, IntegrationInput, IntegrationView
 from secnotify.service.clock import SYSTEM_CLOCK
-from secnotify.service.common import check_if_match, check_server_fields, new_id, now_iso, validated
+from secnotify.service.common import (
+    as_eventbridge,
+    check_if_match,
+    check_server_fields,
+    new_id,
+    now_iso,
+    validated,
+)
 from secnotify.service.errors import BadRequest, Conflict
 from secnotify.service.integration_edits import (
     apply_input,
@@ -212,20 +219,8 @@ class IntegrationService:
     def _event(self, raw: dict[str, Any] | None) -> SecurityEvent:
         if raw is None:
             return sample_event()
-        if "detail" not in raw:
-            raw = {
-                "version": "0",
-                "id": str(uuid.uuid4()),
-                "detail-type": "Security Problem Opened",
-                "source": "secnotify",
-                "account": "000000000000",
-                "time": now_iso(),
-                "region": "us-east-1",
-                "resources": [],
-                "detail": raw,
-            }
         try:
-            return parse_eventbridge(raw)
+            return parse_eventbridge(as_eventbridge(raw))
         except MalformedEvent as exc:
             raise BadRequest(f"event: {exc.reason}", field="event") from None
 
