@@ -93,3 +93,48 @@ def test_explain_says_why_not(cli: Cli, tmp_path: Path) -> None:
 def test_explain_reads_yaml_and_refuses_a_non_object(cli: Cli, tmp_path: Path) -> None:
     result = cli("explain", write(tmp_path, "e.yaml", "- not\n- an event\n"))
     assert result.code == 2 and "expected one object" in result.err
+
+
+def test_explain_says_why_for_each_reason(cli: Cli, tmp_path: Path) -> None:
+    # One integration per reason a user asks about, each otherwise matching the opened event
+    # (CRITICAL, opened, in the zone "production"), and one that matches.
+    everything = {"enabledRiskLevels": ["CRITICAL", "HIGH", "MEDIUM", "LOW"]}
+    cases = {
+        "matches": ({"name": "all", **everything}, True),
+        "disabled": ({"name": "for disabled", **everything}, False),
+        "level": ({"name": "low only", "enabledRiskLevels": ["LOW"]}, True),
+        "trigger": (
+            {"name": "resolved only", **everything, "enabledTriggerEvents": ["SECURITY_PROBLEM_RESOLVED"]},
+            True,
+        ),
+        "zone": ({"name": "elsewhere", **everything, "managementZone": "elsewhere"}, True),
+    }
+    ids = {}
+    for name, (profile, enabled) in cases.items():
+        pid = _profile(cli, tmp_path, profile)
+        body = {**_integration(pid, "http://127.0.0.1:9/", name), "enabled": enabled}
+        ids[name] = cli.ok(
+            "-o", "json", "integrations", "create", "-f", write(tmp_path, "i.json", body)
+        ).json()["id"]
+    events = Path("events/eventbridge")
+
+    def reasons(event_file: str) -> dict[str, object]:
+        event = json.loads((events / event_file).read_text(encoding="utf-8"))
+        items = cli.ok("explain", write(tmp_path, "event.json", event), "-o", "json").json()["items"]
+        return {
+            name: next(i["reason"] for i in items if i["integrationId"] == iid) for name, iid in ids.items()
+        }
+
+    assert reasons("opened.json") == {
+        "matches": None,
+        "disabled": "INTEGRATION_DISABLED",
+        "level": "RISK_LEVEL",
+        "trigger": "TRIGGER",
+        "zone": "ZONE",
+    }
+    # A muted problem reaches no enabled integration whose profile is on, and says why.
+    muted = reasons("muted.json")
+    assert muted["matches"] == "MUTED" and muted["disabled"] == "INTEGRATION_DISABLED"
+    table = cli.ok("explain", str(events / "opened.json")).out
+    for reason in ("INTEGRATION_DISABLED", "RISK_LEVEL", "TRIGGER", "ZONE"):
+        assert reason in table
