@@ -45,6 +45,7 @@ from secnotify.delivery.redact import Masker, masker_for
 from secnotify.delivery.signing import USER_AGENT, sign_with_key, signing_key
 from secnotify.delivery.ssrf import BlockedTarget, SsrfGuard, parse_numeric_host
 from secnotify.delivery.tls import CaSource, tls_context
+from secnotify.models.delivery import utf8_head
 from secnotify.models.integration import HEADER_NAME, HEADER_VALUE_FORBIDDEN, RESERVED_HEADERS
 from secnotify.models.named_secrets import URL_SECRET, url_encoded
 from secnotify.settings import Settings, get_settings
@@ -379,11 +380,6 @@ def _read_body(resp: urllib3.BaseHTTPResponse) -> tuple[bytes, bool]:
     return data[:MAX_RESPONSE_READ], complete and framed
 
 
-def _head(text: str, limit: int) -> str:
-    """The longest prefix of ``text`` whose UTF-8 form fits in ``limit`` bytes."""
-    return text.encode("utf-8")[:limit].decode("utf-8", "ignore")
-
-
 class WebhookSender:
     """Sends ``WebhookRequest``s; safe to share between threads."""
 
@@ -452,7 +448,7 @@ class WebhookSender:
             latency_ms=(time.perf_counter() - started) * 1000.0,
             error=masker.mask(error) if error is not None else None,
             # What is kept, plus room for a secret that starts inside it: masked whole.
-            response_body=_head(
+            response_body=utf8_head(
                 masker.mask(body[: RESPONSE_BODY_LIMIT + masker.longest]), RESPONSE_BODY_LIMIT
             ),
             retry_after_s=retry_after,

@@ -73,7 +73,7 @@ _KEPT_APART = frozenset({"requestBody"})
 REQUEST_BODY_LIMIT = 64 * 1024
 
 
-def _head(text: str, limit: int) -> str:
+def utf8_head(text: str, limit: int) -> str:
     """The longest prefix of ``text`` whose UTF-8 form fits in ``limit`` bytes."""
     return text.encode("utf-8", "surrogatepass")[:limit].decode("utf-8", "ignore")
 
@@ -134,7 +134,7 @@ class DeliveryRecord(BaseModel):
         if mask is not None:
             room = REQUEST_BODY_LIMIT + 4 * margin  # a character is at most 4 bytes
             masked = mask(sent[:room].decode("utf-8", "replace"))
-            kept = _head(masked, REQUEST_BODY_LIMIT)
+            kept = utf8_head(masked, REQUEST_BODY_LIMIT)
             update["requestBody"] = kept
             update["requestBodyTruncated"] = len(kept) < len(masked) or len(sent) > room
         return self.model_copy(update=update)

@@ -32,10 +32,7 @@ class Configuration:
 
 def load_configuration(repository: ConfigReader, secrets: SecretSealer) -> Configuration:
     snapshot = repository.load_config()
-    profiles = {
-        p.id: AlertingProfile.model_validate({**p.doc, "id": p.id, "version": p.version})
-        for p in snapshot.profiles
-    }
+    profiles = {p.id: p.as_model(AlertingProfile) for p in snapshot.profiles}
     integrations = [stored_integration(i, secrets) for i in snapshot.integrations]
     return Configuration(profiles, integrations)
 

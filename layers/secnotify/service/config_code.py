@@ -41,7 +41,7 @@ from secnotify.service.common import etag
 from secnotify.service.errors import BadRequest, Conflict
 from secnotify.service.integration_edits import apply_input
 from secnotify.service.integrations import IntegrationService
-from secnotify.service.ports.config import ConfigSnapshot, StoredItem, name_key
+from secnotify.service.ports.config import ConfigSnapshot, name_key
 from secnotify.service.profiles import ProfileService
 from secnotify.service.secret_fields import stored_integration
 
@@ -114,9 +114,9 @@ class ConfigCodeService:
     def export(self) -> dict[str, Any]:
         """Every profile and integration, sorted by name, each secret slot a reference."""
         snapshot = self.integrations.config.load_config()
-        profiles = [_stored_profile(i) for i in snapshot.profiles]
+        profiles = [i.as_model(AlertingProfile) for i in snapshot.profiles]
         # Not opened: an export shows where secrets go, never what they are.
-        integrations = [_integration(i) for i in snapshot.integrations]
+        integrations = [i.as_model(Integration) for i in snapshot.integrations]
         _refuse_duplicates(profiles, integrations)
         names = {p.id: p.name for p in profiles}
         tokens = integration_tokens(i.displayName for i in integrations)
@@ -157,7 +157,7 @@ class ConfigCodeService:
         )
 
     def _plan(self, document: ConfigDocument, snapshot: ConfigSnapshot, prune: bool) -> list[_Step]:
-        stored_profiles = [_stored_profile(i) for i in snapshot.profiles]
+        stored_profiles = [i.as_model(AlertingProfile) for i in snapshot.profiles]
         secrets = self.integrations.secrets
         stored_integrations = [stored_integration(i, secrets) for i in snapshot.integrations]
         _refuse_duplicates(stored_profiles, stored_integrations)
@@ -317,14 +317,6 @@ class ConfigCodeService:
 
 
 # ---- forms compared and exported ---------------------------------------------------------
-
-
-def _stored_profile(item: StoredItem) -> AlertingProfile:
-    return AlertingProfile.model_validate({**item.doc, "id": item.id, "version": item.version})
-
-
-def _integration(item: StoredItem) -> Integration:
-    return Integration.model_validate({**item.doc, "id": item.id, "version": item.version})
 
 
 def _profile_form(profile: AlertingProfileInput) -> dict[str, Any]:

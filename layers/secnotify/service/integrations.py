@@ -228,7 +228,7 @@ class IntegrationService:
 def _view(item: StoredItem, reveal: str | None = None) -> IntegrationView:
     """The API's view, built without opening the sealed secrets it never shows; ``reveal`` is a
     signing secret just created or rotated, shown this once."""
-    return _view_of(Integration.model_validate({**item.doc, "id": item.id, "version": item.version}), reveal)
+    return _view_of(item.as_model(Integration), reveal)
 
 
 def _view_of(integration: Integration, reveal: str | None = None) -> IntegrationView:

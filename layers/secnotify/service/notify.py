@@ -47,7 +47,6 @@ def send_state(integration: Integration) -> SendState:
         frozenset(h.name.lower() for h in webhook.headers if h.secret),
         previous_signing_secret=integration.previousSigningSecret,
         previous_signing_until=integration.previous_signing_until(),
-        other_secrets=tuple(integration.secret_values()),
         url_secrets={s.name: s.value for s in integration.secrets},
     )
 

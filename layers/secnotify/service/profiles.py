@@ -12,7 +12,7 @@ from secnotify.settings import Settings
 
 
 def _profile(item: StoredItem) -> AlertingProfile:
-    return AlertingProfile.model_validate({**item.doc, "id": item.id, "version": item.version})
+    return item.as_model(AlertingProfile)
 
 
 class ProfileService:

@@ -10,7 +10,11 @@ from __future__ import annotations
 import unicodedata
 from dataclasses import dataclass
 from enum import StrEnum
-from typing import Any, Protocol
+from typing import Any, Protocol, TypeVar
+
+from pydantic import BaseModel
+
+M = TypeVar("M", bound=BaseModel)
 
 
 class ConfigKind(StrEnum):
@@ -40,6 +44,10 @@ class StoredItem:
     id: str
     version: int
     doc: dict[str, Any]
+
+    def as_model(self, model: type[M]) -> M:
+        """The item as ``model`` (a profile, an integration with its secrets as stored)."""
+        return model.model_validate({**self.doc, "id": self.id, "version": self.version})
 
 
 @dataclass(frozen=True)
