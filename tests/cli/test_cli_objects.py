@@ -300,6 +300,11 @@ def test_integrations_disable_and_enable_change_that_field_alone(cli: Cli, tmp_p
             k: v for k, v in before.items() if k not in ("enabled", "version", "updatedAt")
         }
         assert cli.ok("integrations", "enable", "hook", "-o", "json").json()["enabled"] is True
+        again = cli.ok("integrations", "get", "hook", "-o", "json").json()
+        assert again["enabled"] is True and again["version"] == before["version"] + 2
+        assert {k: v for k, v in again.items() if k not in ("version", "updatedAt")} == {
+            k: v for k, v in before.items() if k not in ("version", "updatedAt")
+        }
         # The secret header survived both patches.
         cli.ok("integrations", "test", "hook")
         (request,) = rx.wait_for(1)

@@ -280,8 +280,14 @@ def test_patch_enabled_false_disables_and_keeps_everything_else(api: ApiClient) 
     }
     after = stored(created["id"])
     assert after.enabled is False and after.secret_values() == before.secret_values()
-    profile = patch(api, f"/alerting-profiles/{created['alertingProfileId']}", {"enabled": False})
+    profile_path = f"/alerting-profiles/{created['alertingProfileId']}"
+    profile_before = api.get(profile_path).json()
+    profile = patch(api, profile_path, {"enabled": False})
     assert profile.status == 200 and profile.json()["enabled"] is False
+    assert profile.json()["version"] == profile_before["version"] + 1
+    assert {k: v for k, v in profile.json().items() if k not in ("enabled", "version", "updatedAt")} == {
+        k: v for k, v in profile_before.items() if k not in ("enabled", "version", "updatedAt")
+    }
 
 
 def test_patch_merges_objects_replaces_arrays_and_null_removes(api: ApiClient) -> None:

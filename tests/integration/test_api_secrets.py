@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import json
 import logging
+import zlib
 from typing import Any
 
 import boto3
@@ -13,6 +14,7 @@ import pytest
 
 from tests.conftest import ApiClient, load_event
 from tests.integration.servers import Receiver, Reply
+from tests.integration.test_api_explain import table_items
 from tests.integration.test_dispatch import dispatch, drain, setup
 
 ROUTING_KEY = "R0utingKey4f1c9a7be2d84c06a5f3e9"
@@ -97,8 +99,20 @@ def test_pagerduty_routing_key_is_delivered_and_appears_nowhere_else(
     deliveries = api.get(f"/integrations/{iid}/deliveries")
     assert len(deliveries.json()["items"]) == 2
     responses.append(deliveries.text)
+    event_id = next(r["eventId"] for r in deliveries.json()["items"] if r["kind"] == "event")
+    responses += [
+        api.get(f"/events/{event_id}/deliveries").text,
+        api.get("/audit").text,
+        api.get("/config/export").text,
+    ]
     for text in responses:
         assert ROUTING_KEY not in text
+    # Nowhere in the table either: records, their compressed bodies, claims, audit, locks.
+    for stored_item in table_items(stack):
+        body = stored_item.pop("body", None)
+        if body is not None:
+            assert ROUTING_KEY.encode() not in zlib.decompress(bytes(body["B"]))
+        assert ROUTING_KEY not in json.dumps(stored_item, default=str)
     # Sealed at rest, bound to this integration and this secret's name.
     item = _stored_item(stack, iid)
     assert ROUTING_KEY not in json.dumps(item)
