@@ -11,7 +11,6 @@ finding.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
 from typing import Any, Protocol
 
 from secnotify.delivery.redact import masker_for
@@ -25,7 +24,7 @@ from secnotify.service.clock import SYSTEM_CLOCK, Clock
 from secnotify.service.common import as_eventbridge
 from secnotify.service.config_cache import load_configuration
 from secnotify.service.errors import BadRequest
-from secnotify.service.findings import decide, transition_event_id
+from secnotify.service.findings import FindingLifecycle
 from secnotify.service.integration_edits import masked_secrets
 from secnotify.service.ports.config import ConfigReader
 from secnotify.service.ports.findings import FindingStateStore
@@ -148,31 +147,24 @@ class ExplainService:
                 return [Candidate(event, event.event_id, event.security_problem_id or None, None)], ()
         except MalformedEvent as exc:
             raise BadRequest(f"event: {exc.reason}", field="event") from None
-        baseline = None
-        if self.settings.source_baseline_hours > 0:
-            now = datetime.fromtimestamp(self.clock.wall(), tz=UTC)
-            baseline = now - timedelta(hours=self.settings.source_baseline_hours)
-        candidates = [self._finding(snapshot, baseline) for snapshot in snapshots]
+        lifecycle = FindingLifecycle(self.findings, self.clock, self.settings.source_baseline_hours)
+        candidates = [self._finding(snapshot, lifecycle) for snapshot in snapshots]
         return candidates, snapshots.skipped
 
-    def _finding(self, snapshot: FindingSnapshot, baseline: datetime | None) -> Candidate:
+    def _finding(self, snapshot: FindingSnapshot, lifecycle: FindingLifecycle) -> Candidate:
         """What the dispatcher's lifecycle step would make of ``snapshot``, decided on the state
         as stored now, without writing it."""
-        previous = self.findings.get(snapshot.finding_id)
-        decision = decide(previous, snapshot, baseline)
-        transition = decision.transition
-        if transition is not None:
-            state = decision.state
-            event_id = transition_event_id(snapshot.finding_id, transition, state.revision)
-            told = state.notified_risk_level or snapshot.risk_level
+        previous, seen = lifecycle.foresee(snapshot)
+        if seen is not None:
+            transition = seen.transition
             note = None
-            if decision.replay:
+            if seen.replay:
                 note = (
                     f"a copy of the finding's last change ({transition.value}): sent only to "
                     "integrations that did not get it yet"
                 )
-            event = security_event(snapshot, transition, event_id, told)
-            return Candidate(event, event_id, snapshot.finding_id, transition, note=note)
+            event = security_event(snapshot, transition, seen.event_id, seen.risk_level)
+            return Candidate(event, seen.event_id, snapshot.finding_id, transition, note=note)
         # No event: match the one it would make had it changed, so that a filter that would
         # stop it anyway (and mutes, risk level NONE) is named before "unchanged".
         would = (

@@ -141,10 +141,7 @@ class FindingLifecycle:
     def observe(self, snapshot: FindingSnapshot) -> Observation | None:
         """Record ``snapshot``; the transition to notify, if any. Raises ``RuntimeError`` only if
         the state keeps changing under us (then the event is retried as a whole)."""
-        baseline = None
-        if self.baseline_hours > 0:
-            now = datetime.fromtimestamp(self.clock.wall(), tz=UTC)
-            baseline = now - timedelta(hours=self.baseline_hours)
+        baseline = self._baseline()
         for _ in range(_MAX_RACES):
             previous = self.states.get(snapshot.finding_id)
             decision = decide(previous, snapshot, baseline)
@@ -152,19 +149,34 @@ class FindingLifecycle:
             if not written:
                 written = self.states.swap(snapshot.finding_id, previous, decision.state)
             if written:
-                if decision.transition is None:
-                    return None
-                state = decision.state
-                event_id = transition_event_id(snapshot.finding_id, decision.transition, state.revision)
-                told = state.notified_risk_level or snapshot.risk_level
-                return Observation(decision.transition, event_id, told, decision.replay)
+                return _observation(snapshot, decision)
         raise RuntimeError(f"finding {snapshot.display_id} kept changing during {_MAX_RACES} attempts")
+
+    def foresee(self, snapshot: FindingSnapshot) -> tuple[FindingState | None, Observation | None]:
+        """What ``observe`` would make of ``snapshot`` on the state stored now, writing nothing:
+        that state, and the transition to notify, if any (explain's view)."""
+        previous = self.states.get(snapshot.finding_id)
+        return previous, _observation(snapshot, decide(previous, snapshot, self._baseline()))
+
+    def _baseline(self) -> datetime | None:
+        if self.baseline_hours <= 0:
+            return None
+        return datetime.fromtimestamp(self.clock.wall(), tz=UTC) - timedelta(hours=self.baseline_hours)
 
     def track(self, event: SecurityEvent) -> None:
         """Record the state an event of the platform's own reports; an older one changes nothing."""
         state = tracked_state(event)
         if state is not None:
             self.states.record(event.security_problem_id, state)
+
+
+def _observation(snapshot: FindingSnapshot, decision: Decision) -> Observation | None:
+    if decision.transition is None:
+        return None
+    state = decision.state
+    event_id = transition_event_id(snapshot.finding_id, decision.transition, state.revision)
+    told = state.notified_risk_level or snapshot.risk_level
+    return Observation(decision.transition, event_id, told, decision.replay)
 
 
 def tracked_state(event: SecurityEvent) -> FindingState | None:
