@@ -45,10 +45,19 @@ class Pump:
         self.retry = retry_queue_url
         self.stop = threading.Event()
         self.handled = 0
+        self.threads = [
+            threading.Thread(target=self._loop, args=(self.inbox, self._event), name="inbox", daemon=True),
+            threading.Thread(target=self._loop, args=(self.retry, self._batch), name="retry", daemon=True),
+        ]
 
     def start(self) -> None:
-        threading.Thread(target=self._loop, args=(self.inbox, self._event), name="inbox", daemon=True).start()
-        threading.Thread(target=self._loop, args=(self.retry, self._batch), name="retry", daemon=True).start()
+        for thread in self.threads:
+            thread.start()
+
+    def join(self, timeout: float) -> None:
+        """Wait for the messages in hand to be handled; the loops stop once ``stop`` is set."""
+        for thread in self.threads:
+            thread.join(timeout)
 
     def _loop(self, queue_url: str, handle: Any) -> None:
         while not self.stop.is_set():

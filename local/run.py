@@ -109,6 +109,7 @@ class Running:
 
     def stop(self) -> None:
         self.pump.stop.set()
+        self.pump.join(timeout=30)
         self.api.shutdown()
         if self.sink is not None:
             self.sink.shutdown()

@@ -117,6 +117,7 @@ def stack(moto_endpoint: str, monkeypatch: pytest.MonkeyPatch) -> Iterator[Any]:
     wiring.reset()
     yield created
     wiring.reset()
+    created.delete()
 
 
 @dataclass

@@ -22,6 +22,7 @@ def running(moto_endpoint: str) -> Iterator[Any]:
     stack.sink.quiet = True
     yield stack
     stack.stop()
+    stack.stack.delete()
     os.environ.clear()
     os.environ.update(saved)
     wiring.reset()

@@ -137,6 +137,29 @@ def test_rule_delivers_only_matching_events_to_the_inbox(endpoint: str) -> None:
     assert {body["detail"]["securityProblemId"] for body in received} == {f"match {d}" for d in MATCHING}
 
 
+def test_a_deleted_stack_leaves_nothing_that_copies_events_on_a_shared_endpoint(endpoint: str) -> None:
+    gone = provision(endpoint, region=REGION, prefix=unique_prefix())
+    kept = provision(endpoint, region=REGION, prefix=unique_prefix())
+    gone.delete()
+
+    events = client("events", endpoint)
+    names = {r["Name"] for r in events.list_rules(EventBusName="default")["Rules"]}
+    assert not {rule.name for rule in gone.rules} & names
+    assert {rule.name for rule in kept.rules if rule.bus == "default"} <= names
+    queues = set(client("sqs", endpoint).list_queues().get("QueueUrls", []))
+    assert len(gone.queue_urls) == 3 and not set(gone.queue_urls) & queues
+    assert set(kept.queue_urls) <= queues
+    tables = set(client("dynamodb", endpoint).list_tables()["TableNames"])
+    assert gone.table_names == (gone.table_name,) and gone.table_name not in tables
+    assert kept.table_name in tables
+    # The stack that stays still gets what its rule matches.
+    put(endpoint, "default", "secnotify", "Security Problem Opened", "after the delete")
+    assert [b["detail"]["securityProblemId"] for b in drain(endpoint, kept.inbox_queue_url)] == [
+        "after the delete"
+    ]
+    kept.delete()
+
+
 def test_custom_bus_and_source_come_from_parameters(endpoint: str) -> None:
     prefix = unique_prefix()
     bus = f"{prefix}-bus"
