@@ -138,14 +138,17 @@ def test_rule_delivers_only_matching_events_to_the_inbox(endpoint: str) -> None:
 
 
 def test_a_deleted_stack_leaves_nothing_that_copies_events_on_a_shared_endpoint(endpoint: str) -> None:
-    gone = provision(endpoint, region=REGION, prefix=unique_prefix())
-    kept = provision(endpoint, region=REGION, prefix=unique_prefix())
+    gone = provision(endpoint, region=REGION, prefix=(gone_prefix := unique_prefix()))
+    kept = provision(endpoint, region=REGION, prefix=(kept_prefix := unique_prefix()))
     gone.delete()
 
     events = client("events", endpoint)
-    names = {r["Name"] for r in events.list_rules(EventBusName="default")["Rules"]}
-    assert not {rule.name for rule in gone.rules} & names
-    assert {rule.name for rule in kept.rules if rule.bus == "default"} <= names
+
+    def rules(prefix: str) -> set[str]:
+        return {r["Name"] for r in events.list_rules(EventBusName="default", NamePrefix=prefix)["Rules"]}
+
+    assert gone.rules and not rules(gone_prefix)
+    assert rules(kept_prefix) == {rule.name for rule in kept.rules if rule.bus == "default"}
     queues = set(client("sqs", endpoint).list_queues().get("QueueUrls", []))
     assert len(gone.queue_urls) == 3 and not set(gone.queue_urls) & queues
     assert set(kept.queue_urls) <= queues
