@@ -36,6 +36,8 @@ def path_problem(path: str) -> str | None:
         return "must start with /"
     if path.startswith("//"):
         return "must not start with // (it would name another host)"
+    if any(marker in path for marker in _JINJA_MARKERS):
+        return "takes {Placeholder}s only, not Jinja"
     if "\\" in path:
         return "must not contain a backslash"
     if HEADER_VALUE_FORBIDDEN.search(path) or any(c.isspace() for c in path):
@@ -44,8 +46,6 @@ def path_problem(path: str) -> str | None:
         return "must not contain a fragment (#)"
     if _BAD_ESCAPE.search(path):
         return "% must start a %XX escape"
-    if any(marker in path for marker in _JINJA_MARKERS):
-        return "takes {Placeholder}s only, not Jinja"
     parts = urlsplit(_PROBE + path)
     if parts.netloc != "origin.invalid" or not parts.path.startswith("/"):
         return "must not change the scheme, host or port"

@@ -17,6 +17,7 @@ from secnotify.delivery import (
     WebhookSender,
     prepare_send,
 )
+from secnotify.models.common import TriggerEvent
 from secnotify.models.delivery import AttemptStatus, DeliveryRecord, RecordKind
 from secnotify.models.event import SecurityEvent
 from secnotify.models.integration import Integration
@@ -160,7 +161,8 @@ class Notifier:
                 "redeliveryOf": redelivery_of,
             }
         )
-        if outcome.delivered and route is None and kind is not RecordKind.TEST:
+        resolves = event.trigger is TriggerEvent.SECURITY_PROBLEM_RESOLVED
+        if outcome.delivered and not resolves and kind is not RecordKind.TEST:
             note = self._keep_reference(event, integration, outcome.answer, state)
             if note is not None:
                 record = record.model_copy(update={"error": note})
