@@ -281,3 +281,10 @@ def test_a_preview_shows_the_sample_and_a_save_refuses_an_undeclared_reference()
     assert "unknown receiver reference: ticket; the integration's receiverReference: issueKey" in (
         errors[0].message
     )
+
+
+def test_an_error_in_a_field_named_path_names_that_field() -> None:
+    from secnotify.http_api import field_of
+
+    assert field_of(("body", "webhook", "resolved", "path")) == "webhook.resolved.path"
+    assert field_of(("path", "integrationId")) == "integrationId"
