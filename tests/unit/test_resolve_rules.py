@@ -147,6 +147,7 @@ def test_a_string_or_number_at_the_pointer_is_the_reference(answer: str, pointer
         ('{"items": ["a"]}', "/items/-", "no value"),
         ('"text"', "/key", "no value"),
         ('{"key": "' + "k" * 1025 + '"}', "/key", "over 1024 characters"),
+        ('{"key": "SEC-\\ud800"}', "/key", "not valid Unicode"),
     ],
 )
 def test_anything_else_is_no_reference_and_says_why(answer: str, pointer: str, why: str) -> None:

@@ -23,6 +23,7 @@ _BAD_ESCAPE = re.compile(r"%(?![0-9A-Fa-f]{2})")
 # `~` only as `~0` (for `~`) or `~1` (for `/`): RFC 6901, section 3.
 _BAD_TILDE = re.compile(r"~(?![01])")
 _INDEX = re.compile(r"^(?:0|[1-9][0-9]*)$")
+_SURROGATE = re.compile("[\ud800-\udfff]")
 # A host no path can name: checks that a path keeps the URL's authority.
 _PROBE = "http://origin.invalid"
 
@@ -100,4 +101,6 @@ def reference_in(doc: Any, pointer: str) -> tuple[str | None, str]:
         return None, f"the value at {pointer or 'the root'} is empty"
     if len(value) > MAX_REFERENCE_CHARS:
         return None, f"the value at {pointer or 'the root'} is over {MAX_REFERENCE_CHARS} characters"
+    if not value.isascii() and _SURROGATE.search(value):  # `"\ud800"` decodes to one
+        return None, f"the value at {pointer or 'the root'} is not valid Unicode"
     return value, ""
