@@ -302,6 +302,29 @@ def test_a_redelivery_uses_the_kept_reference_and_fails_at_once_without_one() ->
     assert again.outcome.delivered and req.path == "/rest/api/3/issue/SEC-5/comment"
 
 
+def test_a_test_sent_again_is_still_a_test_for_references() -> None:
+    references = InMemoryReceiverReferences()
+    with Receiver(default=CREATED) as rx:
+        url = rx.url("/rest/api/3/issue")
+        out = notifier(references).attempt(
+            parse_eventbridge(sample("resolved")),
+            stored(url),
+            1,
+            kind=RecordKind.REDELIVERY,
+            test_marker="true",
+        )
+        notifier(references).attempt(
+            parse_eventbridge(sample("opened")),
+            stored(url),
+            1,
+            kind=RecordKind.REDELIVERY,
+            test_marker="true",
+        )
+        comment, _create = rx.wait_for(2)
+    assert out.outcome.delivered and comment.path == "/rest/api/3/issue/RECEIVER-REF/comment"
+    assert references.get(PROBLEM, "jira") is None
+
+
 class _Broken(InMemoryReceiverReferences):
     def get(self, problem_id: str, integration_id: str) -> StoredReference | None:
         raise ConnectionError("store down")

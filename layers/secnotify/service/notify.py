@@ -111,12 +111,14 @@ class Notifier:
         sent: tuple[bytes, SendState] | None = None
         webhook = integration.webhook
         route = webhook.route_for(event.trigger)
+        # A test, sent again too, never stands for a real problem: it uses the sample, keeps nothing.
+        is_test = kind is RecordKind.TEST or test_marker is not None
         try:
             compiled = self.templates.get(
                 webhook.payload_for(event.trigger), webhook.content_type(), self.render_limits
             )
             path = compile_path(route.path) if route is not None else None
-            receiver = self._receiver_values(event, integration, kind, compiled.receiver_names, path)
+            receiver = self._receiver_values(event, integration, is_test, compiled.receiver_names, path)
             secrets = {s.name: s.value for s in integration.secrets} if compiled.secret_names else None
             body = compiled.render(event, secrets, receiver).encode("utf-8")
             url = resolved_url(webhook.url, path.render(event, receiver)) if path is not None else webhook.url
@@ -162,7 +164,7 @@ class Notifier:
             }
         )
         resolves = event.trigger is TriggerEvent.SECURITY_PROBLEM_RESOLVED
-        if outcome.delivered and not resolves and kind is not RecordKind.TEST:
+        if outcome.delivered and not resolves and not is_test:
             note = self._keep_reference(event, integration, outcome.answer, state)
             if note is not None:
                 record = record.model_copy(update={"error": note})
@@ -178,16 +180,16 @@ class Notifier:
         self,
         event: SecurityEvent,
         integration: Integration,
-        kind: RecordKind,
+        is_test: bool,
         template_names: frozenset[str],
         path: CompiledPath | None,
     ) -> dict[str, str] | None:
         """The receiver references a notification uses, by name: the one kept for its problem, or
-        the sample for a test (which never stands for a real problem). None when it uses none."""
+        the sample for a test. None when it uses none."""
         names = template_names | (path.receiver_names if path is not None else frozenset())
         if not names:
             return None
-        if kind is RecordKind.TEST:
+        if is_test:
             return dict.fromkeys(names, RECEIVER_SAMPLE)
         problem = problem_key(event)
         if self.references is None or not problem:
