@@ -21,6 +21,7 @@ from tests.fakes.config import InMemoryConfig
 from tests.fakes.findings import InMemoryFindingStates
 from tests.fakes.ledger import InMemoryLedger
 from tests.fakes.queues import InMemoryQueues
+from tests.fakes.receivers import InMemoryReceiverReferences
 from tests.fakes.secrets import InMemorySecrets
 from tests.integration.servers import Receiver, Reply
 
@@ -62,6 +63,7 @@ class Harness:
         self.log = self.ledger.log
         self.queues = InMemoryQueues(self.clock.wall)
         self.findings = InMemoryFindingStates()
+        self.references = InMemoryReceiverReferences(self.clock.wall)
         self.config = InMemoryConfig()
         self.config.add_profile(PROFILE)
         self.settings = Settings(
@@ -91,6 +93,7 @@ class Harness:
             secrets=InMemorySecrets(),
             queues=self.queues,
             findings=self.findings,
+            references=self.references,
             clock=self.clock.clock(),
         )
 

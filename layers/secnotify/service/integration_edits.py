@@ -6,12 +6,16 @@ from __future__ import annotations
 from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from typing import Any
+from typing import Any, TypeVar
+
+from pydantic import BaseModel
 
 from secnotify.delivery import generate_secret
 from secnotify.models.integration import (
     MAX_HEADER_BYTES,
     Integration,
+    ReceiverReference,
+    ResolvedRoute,
     StoredHeader,
     StoredSecret,
     StoredWebhook,
@@ -31,7 +35,9 @@ from secnotify.models.integration_api import (
 from secnotify.models.named_secrets import SECRET_MASK, url_secret_names
 from secnotify.service.clock import SYSTEM_CLOCK, Clock
 from secnotify.service.errors import BadRequest
-from secnotify.templating import RenderLimits, validate_template
+from secnotify.templating import RenderLimits, TemplateError, validate_template
+from secnotify.templating.path import compile_path
+from secnotify.templating.placeholders import unknown_receiver_error
 
 Kept = list[tuple[str, str]]  # (what, field) of every secret carried over from the stored version
 
@@ -79,6 +85,8 @@ def apply_input(
     signing secret (it would sign forgeries for the real receiver). ``limits`` None: the caller
     renders the template against the sample event itself (a preview), so it is not done twice."""
     check_payload_length(data.webhook.payload, max_payload_chars)
+    if data.webhook.resolved is not None:
+        check_payload_length(data.webhook.resolved.payload, max_payload_chars, "webhook.resolved.payload")
     headers, kept = _headers(data.webhook.headers, current)
     moved = current is not None and url_origin(current.webhook.url) != url_origin(data.webhook.url)
     signing, reveal, kept_secret = _signing_secret(data, current, moved, clock)
@@ -90,22 +98,71 @@ def apply_input(
     content_type = _check_headers(headers)
     _check_url_secrets(data.webhook.url, secrets)
     masks = masked_secrets(s.name for s in secrets)
-    errors = []
-    if limits:
-        errors = validate_template(data.webhook.payload, content_type, limits=limits, secrets=masks)
-    if errors:
-        raise BadRequest(
-            f"webhook.payload: {errors[0].message}",
-            field="webhook.payload",
-            errors=[error_view(e) for e in errors],
-        )
+    declared = receiver_names(data)
+    for where, payload in payloads(data):
+        errors = []
+        if limits:
+            errors = validate_template(
+                payload, content_type, limits=limits, secrets=masks, receiver_names=declared
+            )
+        if errors:
+            views = [error_view(e) for e in errors]
+            if where != "webhook.payload":  # which of the templates, where it is not the main one
+                views = [{**view, "field": where} for view in views]
+            raise BadRequest(f"{where}: {errors[0].message}", field=where, errors=views)
+    if data.webhook.resolved is not None:
+        _check_resolved_path(data.webhook.resolved.path, secrets, declared)
     webhook = StoredWebhook(
         url=data.webhook.url,
         acceptAnyCertificate=data.webhook.acceptAnyCertificate,
         headers=headers,
         payload=data.webhook.payload,
+        resolved=_stored(ResolvedRoute, data.webhook.resolved),
+        receiverReference=_stored(ReceiverReference, data.webhook.receiverReference),
     )
     return Edit(webhook, signing, reveal, tuple(secrets))
+
+
+def payloads(data: IntegrationInput) -> list[tuple[str, str]]:
+    """Every payload template of an input, with where it is."""
+    found = [("webhook.payload", data.webhook.payload)]
+    if data.webhook.resolved is not None:
+        found.append(("webhook.resolved.payload", data.webhook.resolved.payload))
+    return found
+
+
+def receiver_names(data: IntegrationInput) -> tuple[str, ...]:
+    """The receiver references an input keeps: what its templates may use as {Receiver[name]}."""
+    declared = data.webhook.receiverReference
+    return (declared.name,) if declared is not None else ()
+
+
+_Route = TypeVar("_Route", ResolvedRoute, ReceiverReference)
+
+
+def _stored(model: type[_Route], given: BaseModel | None) -> _Route | None:
+    return model.model_validate(given.model_dump()) if given is not None else None
+
+
+def _check_resolved_path(path: str, secrets: list[StoredSecret], declared: tuple[str, ...]) -> None:
+    """The path's placeholders: each known, each secret held, each reference kept."""
+    where = "webhook.resolved.path"
+    try:
+        compiled = compile_path(path)
+    except TemplateError as exc:
+        raise BadRequest(f"{where}: {exc.message}", field=where, errors=[error_view(exc)]) from None
+    held = {s.name for s in secrets}
+    unknown = sorted(compiled.secret_names - held)
+    if unknown:
+        raise BadRequest(
+            f"{where}: unknown secret{'s' if len(unknown) > 1 else ''} {', '.join(unknown)}; "
+            f"the integration's secrets: {', '.join(sorted(held)) or 'none'}",
+            field=where,
+        )
+    missing = sorted(compiled.receiver_names.difference(declared))
+    if missing:
+        error = unknown_receiver_error(missing, declared, path)
+        raise BadRequest(f"{where}: {error.message}", field=where)
 
 
 def stored_doc(data: IntegrationInput, edit: Edit, created: str, updated: str) -> dict[str, Any]:
@@ -115,7 +172,7 @@ def stored_doc(data: IntegrationInput, edit: Edit, created: str, updated: str) -
         "enabled": data.enabled,
         "type": data.type,
         "alertingProfileId": data.alertingProfileId,
-        "webhook": edit.webhook.model_dump(mode="json"),
+        "webhook": edit.webhook.stored(),
         **edit.signing.fields(),
         "createdAt": created,
         "updatedAt": updated,
@@ -125,9 +182,9 @@ def stored_doc(data: IntegrationInput, edit: Edit, created: str, updated: str) -
     return doc
 
 
-def check_payload_length(payload: str, limit: int) -> None:
+def check_payload_length(payload: str, limit: int, where: str = "webhook.payload") -> None:
     if len(payload) > limit:
-        raise BadRequest(f"webhook.payload: must be at most {limit} characters", field="webhook.payload")
+        raise BadRequest(f"{where}: must be at most {limit} characters", field=where)
 
 
 def error_view(error: Any) -> dict[str, Any]:

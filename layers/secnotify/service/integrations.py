@@ -9,6 +9,7 @@ from datetime import UTC, datetime
 from functools import cached_property
 from typing import Any
 
+from secnotify.models.common import TriggerEvent
 from secnotify.models.delivery import AttemptStatus, DeliveryRecord, RecordKind
 from secnotify.models.event import SecurityEvent, sample_event
 from secnotify.models.integration import Integration
@@ -28,6 +29,7 @@ from secnotify.service.integration_edits import (
     check_payload_length,
     error_view,
     masked_secrets,
+    payloads,
     stored_doc,
 )
 from secnotify.service.merge_patch import merge_patch
@@ -134,27 +136,34 @@ class IntegrationService:
         """Render without sending. A draft gets every check a save would make (as an edit of
         ``integration_id`` when both are given), reported in ``errors`` rather than refused."""
         errors: list[dict[str, Any]] = []
+        security_event = self._event(event)
+        resolves = security_event.trigger is TriggerEvent.SECURITY_PROBLEM_RESOLVED
         if draft is not None:
             # Refused outright, as on save: it bounds the work a preview does.
-            check_payload_length(draft.webhook.payload, self.settings.max_payload_chars)
+            for where, draft_payload in payloads(draft):
+                check_payload_length(draft_payload, self.settings.max_payload_chars, where)
             current = self.get_stored(integration_id) if integration_id is not None else None
             # The render below checks the template; against the sample event it is the save's check.
-            limits = self.render_limits if event is not None else None
+            limits = self.render_limits if event is not None or draft.webhook.resolved is not None else None
             try:
                 apply_input(draft, current, self.settings.max_payload_chars, limits)
             except BadRequest as exc:
                 errors = list(exc.details.get("errors") or [_bad_request_view(exc)])
-            payload, content_type = draft.webhook.payload, draft.webhook.content_type()
+            route = draft.webhook.resolved if resolves else None
+            payload = route.payload if route is not None else draft.webhook.payload
+            content_type = draft.webhook.content_type()
             names = [s.name for s in draft.secrets]
         elif integration_id is not None:
             stored = self.get_stored(integration_id)
-            payload, content_type = stored.webhook.payload, stored.webhook.content_type()
+            payload = stored.webhook.payload_for(security_event.trigger)
+            content_type = stored.webhook.content_type()
             names = [s.name for s in stored.secrets]
         else:
             raise BadRequest("give either integrationId or integration", field="integrationId")
-        # Every secret shows as the mask: a preview never holds a value, however the template uses it.
+        # Every secret shows as the mask, every receiver reference as its sample: a preview never
+        # holds a value, however the template uses it.
         body, render_errors = render_preview(
-            payload, content_type, self._event(event), self.render_limits, masked_secrets(names)
+            payload, content_type, security_event, self.render_limits, masked_secrets(names)
         )
         for error in map(error_view, render_errors):
             if error not in errors:

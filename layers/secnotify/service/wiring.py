@@ -41,7 +41,7 @@ def api_services() -> ApiServices:
         storage.deliveries,
         settings,
         secrets,
-        make_notifier=lambda: Notifier(storage.deliveries, settings),
+        make_notifier=lambda: Notifier(storage.deliveries, settings, references=storage.references),
     )
     explain = ExplainService(
         storage.config, storage.findings, storage.ledger, secrets, storage.deliveries, settings
