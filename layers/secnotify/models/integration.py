@@ -83,11 +83,29 @@ class StoredHeader(BaseModel):
     secret: bool = False
 
 
+class ResolvedRoute(BaseModel):
+    """Where a resolved notice goes when not to the webhook's own URL: a path on the same origin
+    (placeholders in it percent-encoded), with a payload of its own."""
+
+    path: str
+    payload: str
+
+
+class ReceiverReference(BaseModel):
+    """What to keep from a receiver's answer to a notification (an RFC 6901 pointer into its
+    JSON), to be used later as ``{Receiver[name]}``."""
+
+    name: str
+    pointer: str
+
+
 class StoredWebhook(BaseModel):
     url: str
     acceptAnyCertificate: bool = False
     headers: list[StoredHeader] = Field(default_factory=list)
     payload: str
+    resolved: ResolvedRoute | None = None
+    receiverReference: ReceiverReference | None = None
 
     def content_type(self) -> str:
         for header in self.headers:
@@ -101,6 +119,13 @@ class StoredSecret(BaseModel):
 
     name: str
     value: str = Field(repr=False)
+
+
+class PresetOrigin(BaseModel):
+    """The preset (and its version) an integration was created from; no edit changes it."""
+
+    name: str
+    version: int
 
 
 class Integration(BaseModel):
@@ -118,6 +143,7 @@ class Integration(BaseModel):
     # The secret a rotation replaced: deliveries carry its signature too until this time passes.
     previousSigningSecret: str | None = Field(default=None, repr=False)
     previousSigningSecretValidUntil: str | None = None
+    presetOrigin: PresetOrigin | None = None
     version: int
     createdAt: str
     updatedAt: str

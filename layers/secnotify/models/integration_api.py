@@ -27,6 +27,9 @@ from secnotify.models.integration import (
     RESERVED_HEADERS,
     SIGNING_SECRET_PATTERN,
     Integration,
+    PresetOrigin,
+    ReceiverReference,
+    ResolvedRoute,
     parse_time,
 )
 from secnotify.models.named_secrets import (
@@ -76,6 +79,8 @@ class WebhookInput(BaseModel):
     acceptAnyCertificate: StrictBool = False
     headers: Annotated[list[WebhookHeader], Field(max_length=100)] = Field(default_factory=list)
     payload: Annotated[str, Field(min_length=1)]
+    resolved: ResolvedRoute | None = None
+    receiverReference: ReceiverReference | None = None
 
     @field_validator("url")
     @classmethod
@@ -210,6 +215,15 @@ class SecretInput(BaseModel):
         return value
 
 
+class PresetOriginShown(BaseModel):
+    """``presetOrigin`` as GET shows it: accepted so that GET, edit, PUT works, and ignored."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    name: Annotated[str, Field(max_length=64)]
+    version: Annotated[StrictInt, Field(ge=0, le=1_000_000)]
+
+
 class IntegrationInput(ServerFields):
     """What a client sends to create or replace an integration: an integration as GET returned
     it is one (secret values left out are kept)."""
@@ -246,6 +260,11 @@ class IntegrationInput(ServerFields):
         default_factory=list,
         description="Named write-only values, used as {Secret[name]} in the payload and the URL's "
         "path or query.",
+    )
+    presetOrigin: PresetOriginShown | None = Field(
+        default=None,
+        exclude=True,
+        description="As GET returned it: ignored. Set once, by the preset that created the integration.",
     )
 
     @field_validator("secrets")
@@ -293,6 +312,11 @@ class IntegrationView(BaseModel):
         exclude_if=lambda value: value is None,
         description="The signing secret itself: only in the answer that created or rotated it.",
     )
+    presetOrigin: PresetOrigin | None = Field(
+        default=None,
+        exclude_if=lambda value: value is None,
+        description="The preset and version this integration was created from (read-only; edits keep it).",
+    )
     version: int
     createdAt: str
     updatedAt: str
@@ -327,6 +351,7 @@ class IntegrationView(BaseModel):
                 previousValidUntil=until,
             ),
             signingSecretValue=reveal,
+            presetOrigin=item.presetOrigin,
             version=item.version,
             createdAt=item.createdAt,
             updatedAt=item.updatedAt,
