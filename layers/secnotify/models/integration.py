@@ -104,8 +104,9 @@ class StoredWebhook(BaseModel):
     acceptAnyCertificate: bool = False
     headers: list[StoredHeader] = Field(default_factory=list)
     payload: str
-    resolved: ResolvedRoute | None = None
-    receiverReference: ReceiverReference | None = None
+    # Left out of the stored item when unset: an integration without them keeps its former shape.
+    resolved: ResolvedRoute | None = Field(default=None, exclude_if=lambda value: value is None)
+    receiverReference: ReceiverReference | None = Field(default=None, exclude_if=lambda value: value is None)
 
     def content_type(self) -> str:
         for header in self.headers:
