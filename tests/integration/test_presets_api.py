@@ -330,3 +330,19 @@ def test_each_preset_example_creates_an_integration(api: ApiClient) -> None:
         for field in item["fields"]:
             if field["secret"]:
                 assert item["example"][field["name"]] not in resp.text, (item["name"], field["name"])
+
+
+def test_a_configuration_apply_keeps_the_preset_origin_and_the_export_leaves_it_out(api: ApiClient) -> None:
+    profile = make_profile(api)
+    created = create(api, profile, "pagerduty", {"routingKey": ROUTING_KEY}).json()
+    exported = api.get("/config/export")
+    assert exported.status == 200 and "presetOrigin" not in exported.text
+    assert ROUTING_KEY not in exported.text
+    document = exported.json()
+    document["integrations"][0]["enabled"] = False
+    applied = api.post("/config/apply", document)
+    assert applied.status == 200, applied.text
+    assert [i["action"] for i in applied.json()["items"] if i["kind"] == "integration"] == ["update"]
+    after = api.get(f"/integrations/{created['id']}").json()
+    assert after["enabled"] is False and after["presetOrigin"] == {"name": "pagerduty", "version": 1}
+    assert [(s.name, s.value) for s in stored(created["id"]).secrets] == [("routingKey", ROUTING_KEY)]

@@ -75,7 +75,7 @@ def creation_input(body: IntegrationCreateInput) -> tuple[IntegrationInput, Pres
     ):
         if getattr(body, name) is not None:
             raise BadRequest(f"{name}: {why}", field=name)
-    if body.webhook is None:
+    if body.type == "WEBHOOK" and body.webhook is None:
         raise BadRequest("webhook: required (or name a preset and give its presetFields)", field="webhook")
     return body, None
 
