@@ -140,6 +140,13 @@ class StoredSecret(BaseModel):
     value: str = Field(repr=False)
 
 
+class PresetOrigin(BaseModel):
+    """The preset (and its version) an integration was created from; no edit changes it."""
+
+    name: str
+    version: int
+
+
 class Integration(BaseModel):
     """An integration as stored, secrets included. Never returned by the API as is."""
 
@@ -155,6 +162,7 @@ class Integration(BaseModel):
     # The secret a rotation replaced: deliveries carry its signature too until this time passes.
     previousSigningSecret: str | None = Field(default=None, repr=False)
     previousSigningSecretValidUntil: str | None = None
+    presetOrigin: PresetOrigin | None = None
     version: int
     createdAt: str
     updatedAt: str

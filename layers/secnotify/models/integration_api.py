@@ -27,6 +27,7 @@ from secnotify.models.integration import (
     RESERVED_HEADERS,
     SIGNING_SECRET_PATTERN,
     Integration,
+    PresetOrigin,
     ReceiverReference,
     ResolvedRoute,
     parse_time,
@@ -282,6 +283,15 @@ class SecretInput(BaseModel):
         return value
 
 
+class PresetOriginShown(BaseModel):
+    """``presetOrigin`` as GET shows it: accepted so that GET, edit, PUT works, and ignored."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    name: Annotated[str, Field(max_length=64)]
+    version: Annotated[StrictInt, Field(ge=0, le=1_000_000)]
+
+
 class IntegrationInput(ServerFields):
     """What a client sends to create or replace an integration: an integration as GET returned
     it is one (secret values left out are kept)."""
@@ -318,6 +328,11 @@ class IntegrationInput(ServerFields):
         default_factory=list,
         description="Named write-only values, used as {Secret[name]} in the payload and the URL's "
         "path or query.",
+    )
+    presetOrigin: PresetOriginShown | None = Field(
+        default=None,
+        exclude=True,
+        description="As GET returned it: ignored. Set once, by the preset that created the integration.",
     )
 
     @field_validator("secrets")
@@ -367,6 +382,11 @@ class IntegrationView(BaseModel):
         exclude_if=lambda value: value is None,
         description="The signing secret itself: only in the answer that created or rotated it.",
     )
+    presetOrigin: PresetOrigin | None = Field(
+        default=None,
+        exclude_if=lambda value: value is None,
+        description="The preset and version this integration was created from (read-only; edits keep it).",
+    )
     version: int
     createdAt: str
     updatedAt: str
@@ -403,6 +423,7 @@ class IntegrationView(BaseModel):
                 previousValidUntil=until,
             ),
             signingSecretValue=reveal,
+            presetOrigin=item.presetOrigin,
             version=item.version,
             createdAt=item.createdAt,
             updatedAt=item.updatedAt,

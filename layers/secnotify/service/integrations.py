@@ -12,7 +12,7 @@ from typing import Any
 from secnotify.models.common import TriggerEvent
 from secnotify.models.delivery import AttemptStatus, DeliveryRecord, RecordKind
 from secnotify.models.event import SecurityEvent, sample_event
-from secnotify.models.integration import Integration
+from secnotify.models.integration import Integration, PresetOrigin
 from secnotify.models.integration_api import REMOVE_SIGNING, IntegrationInput, IntegrationView
 from secnotify.service.clock import SYSTEM_CLOCK
 from secnotify.service.common import (
@@ -66,11 +66,14 @@ class IntegrationService:
 
     # ---- CRUD -----------------------------------------------------------------------
 
-    def create(self, data: IntegrationInput) -> IntegrationView:
+    def create(self, data: IntegrationInput, origin: PresetOrigin | None = None) -> IntegrationView:
+        """``origin``: the preset ``data`` was built from, kept as ``presetOrigin``."""
         edit = apply_input(data, None, self.settings.max_payload_chars, self.render_limits)
         now = now_iso()
         item_id = new_id()
         doc = stored_doc(data, edit, now, now)
+        if origin is not None:
+            doc["presetOrigin"] = origin.model_dump()
         stored = self.config.create_integration(
             item_id, seal_integration(doc, item_id, self.secrets), self.settings.max_integrations
         )
@@ -117,6 +120,8 @@ class IntegrationService:
         (kept secrets stay at their origin, header and template rules) always hold."""
         edit = apply_input(data, current, self.settings.max_payload_chars, self.render_limits)
         doc = stored_doc(data, edit, current.createdAt, now_iso())
+        if current.presetOrigin is not None:  # read-only: no edit sets or clears it
+            doc["presetOrigin"] = current.presetOrigin.model_dump()
         stored = self.config.replace_integration(
             current.id,
             seal_integration(doc, current.id, self.secrets),
