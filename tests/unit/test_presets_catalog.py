@@ -160,7 +160,7 @@ def _create(**body: Any) -> IntegrationCreateInput:
     ("name", "path", "reference"),
     [
         ("jira", "/rest/api/3/issue/{Receiver[issueKey]}/comment", {"name": "issueKey", "pointer": "/key"}),
-        ("opsgenie", "/v2/alerts/{SecurityProblemId}/close?identifierType=alias", None),
+        ("opsgenie", "/v2/alerts/{ProblemKey}/close?identifierType=alias", None),
     ],
 )
 def test_jira_and_opsgenie_resolve_at_their_own_route(name: str, path: str, reference: Any) -> None:
