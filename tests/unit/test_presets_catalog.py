@@ -248,3 +248,11 @@ def test_presets_fields_are_checked_before_anything_is_built() -> None:
     assert re.match(
         r"presetFields\.tok: preset splunk-hec has no field tok; its fields: url, token", raised.value.message
     )
+
+
+@pytest.mark.parametrize("email", ["a:b@example.com", "a@exa:mple.com", ":@b"])
+def test_jira_email_refuses_a_colon_which_basic_auth_cannot_carry(email: str) -> None:
+    # RFC 7617 section 2: the user-id of Basic auth must not contain a colon.
+    preset = presets()["jira"]
+    assert dict(preset.problems(dict(preset.example, email=email)))["email"]
+    assert preset.problems(dict(preset.example, email="a.b+c@example.com")) == []
