@@ -218,3 +218,11 @@ def test_presets_fields_are_checked_before_anything_is_built() -> None:
     assert re.match(
         r"presetFields\.tok: preset splunk-hec has no field tok; its fields: url, token", raised.value.message
     )
+
+
+def test_a_url_is_used_as_given_and_an_origin_takes_the_path() -> None:
+    generic = presets()["generic-json"].build({"url": "https://siem.example.com/in/"})
+    assert generic["webhook"]["url"] == "https://siem.example.com/in/"
+    splunk = presets()["splunk-hec"]
+    built = splunk.build({**splunk.example, "url": "https://splunk.example.com:8088/"})
+    assert built["webhook"]["url"] == "https://splunk.example.com:8088/services/collector/event"
