@@ -55,14 +55,25 @@ class EventsV2Receiver(Receiver):
         return reply
 
 
+def _profile(api: str) -> dict[str, Any]:
+    status, profile = http("POST", f"{api}/alerting-profiles", load_event("api/profile.json"))
+    assert status == 201, profile
+    return dict(profile)
+
+
+def _put(running: Any, name: str) -> dict[str, Any]:
+    """Puts the sample event ``name`` on the stack's bus; returns it."""
+    event = load_event(f"eventbridge/{name}.json")
+    events = boto3.client("events", endpoint_url=running.endpoint)
+    assert events.put_events(Entries=[entry(event, running.stack.event_bus_name)])["FailedEntryCount"] == 0
+    return dict(event)
+
+
 def test_a_pagerduty_preset_triggers_on_opened_and_resolves_on_resolved_with_one_dedup_key(
     running: Any,
 ) -> None:
     api = running.api_url
-    status, profile = http("POST", f"{api}/alerting-profiles", load_event("api/profile.json"))
-    assert status == 201
-    events = boto3.client("events", endpoint_url=running.endpoint)
-    bus = running.stack.event_bus_name
+    profile = _profile(api)
     with EventsV2Receiver() as pagerduty:
         body = {
             "displayName": "PagerDuty security",
@@ -74,10 +85,9 @@ def test_a_pagerduty_preset_triggers_on_opened_and_resolves_on_resolved_with_one
         assert status == 201, created
         assert ROUTING_KEY not in json.dumps(created)
 
-        opened, resolved = load_event("eventbridge/opened.json"), load_event("eventbridge/resolved.json")
-        assert events.put_events(Entries=[entry(opened, bus)])["FailedEntryCount"] == 0
+        opened = _put(running, "opened")
         pagerduty.wait_for(1, timeout=20)
-        assert events.put_events(Entries=[entry(resolved, bus)])["FailedEntryCount"] == 0
+        _put(running, "resolved")
         trigger, resolve = (json.loads(r.body) for r in pagerduty.wait_for(2, timeout=20))
 
     assert pagerduty.refused == []
@@ -133,10 +143,7 @@ def test_a_jira_preset_creates_an_issue_on_opened_and_comments_on_that_issue_whe
     running: Any, create: Any
 ) -> None:
     api = running.api_url
-    status, profile = http("POST", f"{api}/alerting-profiles", load_event("api/profile.json"))
-    assert status == 201
-    events = boto3.client("events", endpoint_url=running.endpoint)
-    bus = running.stack.event_bus_name
+    profile = _profile(api)
     with JiraLike(checked=True) as jira:
         # Another problem's issue first, so the comment must name the key this problem got.
         jira.issues.append("SEC-1")
@@ -145,11 +152,10 @@ def test_a_jira_preset_creates_an_issue_on_opened_and_comments_on_that_issue_whe
         assert created["presetOrigin"]["name"] == "jira"
         assert JIRA_TOKEN not in json.dumps(created)
 
-        opened, resolved = load_event("eventbridge/opened.json"), load_event("eventbridge/resolved.json")
-        assert events.put_events(Entries=[entry(opened, bus)])["FailedEntryCount"] == 0
+        opened = _put(running, "opened")
         jira.wait_for(1)
         _wait_for_records(api, created["id"], 1)  # the issue key is kept with the outcome
-        assert events.put_events(Entries=[entry(resolved, bus)])["FailedEntryCount"] == 0
+        _put(running, "resolved")
         (create_path, issue), (comment_path, comment) = jira.wait_for(2)
 
     assert jira.refused == []

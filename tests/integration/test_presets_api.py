@@ -22,6 +22,13 @@ TEAMS_URL = (
 JIRA_TOKEN = "ATATT3xFfGF0-jira-api-token-value"
 
 
+def _jira_site(url: str) -> dict[str, Any]:
+    return {
+        "preset": "jira",
+        "presetFields": {"email": "a@b", "apiToken": "t", "projectKey": "SEC", "url": url},
+    }
+
+
 def create(api: ApiClient, profile: str, preset: str, fields: dict[str, Any], **extra: Any) -> Any:
     body = {"displayName": f"{preset} integration", "alertingProfileId": profile, "preset": preset}
     return api.post("/integrations", {**body, "presetFields": fields, **extra})
@@ -233,36 +240,31 @@ BAD: list[tuple[str, dict[str, Any], str, str]] = [
     ),
     (
         "jira site with a path",
-        {"preset": "jira", "presetFields": {"email": "a@b", "apiToken": "t", "projectKey": "SEC",
-         "url": "https://x.atlassian.net/jira"}},
+        _jira_site("https://x.atlassian.net/jira"),
         "presetFields.url",
         "no path",
     ),
     (
         "jira site with an empty query",
-        {"preset": "jira", "presetFields": {"email": "a@b", "apiToken": "t", "projectKey": "SEC",
-         "url": "https://x.atlassian.net?"}},
+        _jira_site("https://x.atlassian.net?"),
         "presetFields.url",
         "no path",
     ),
     (
         "jira site with an empty fragment",
-        {"preset": "jira", "presetFields": {"email": "a@b", "apiToken": "t", "projectKey": "SEC",
-         "url": "https://x.atlassian.net/#"}},
+        _jira_site("https://x.atlassian.net/#"),
         "presetFields.url",
         "no path",
     ),
     (
         "jira site with empty userinfo",
-        {"preset": "jira", "presetFields": {"email": "a@b", "apiToken": "t", "projectKey": "SEC",
-         "url": "https://@x.atlassian.net"}},
+        _jira_site("https://@x.atlassian.net"),
         "presetFields.url",
         "credentials",
     ),
     (
         "jira site with a dot path",
-        {"preset": "jira", "presetFields": {"email": "a@b", "apiToken": "t", "projectKey": "SEC",
-         "url": "https://x.atlassian.net/."}},
+        _jira_site("https://x.atlassian.net/."),
         "presetFields.url",
         "no path",
     ),
