@@ -224,8 +224,10 @@ def list_integrations(limit: Limit = 50, nextToken: Token = None) -> Response[In
     description="A webhook bound to an alerting profile: URL, headers (secret ones are write-only), a "
     "payload template (checked on save: unknown placeholders and JSON that cannot render are refused "
     "with line and column), and a signing secret (`signingSecret`: a `whsec_` value, or "
-    "`generateSigningSecret: true`), which this answer shows once, as `signingSecretValue`. At most 1000 "
-    "integrations.",
+    "`generateSigningSecret: true`), which this answer shows once, as `signingSecretValue`. Or, with "
+    '`"type": "EMAIL"`, an email sent through Amazon SES: `email` with recipients, ccRecipients, '
+    "bccRecipients (20 in all), a plain-text subject template and an HTML body template (a 400 while the "
+    "stack's EmailSenderIdentity is empty). At most 1000 integrations.",
     responses=ok(IntegrationView, "Created", 201),
     tags=["Integrations"],
 )
@@ -234,7 +236,8 @@ def create_integration(
         IntegrationInput,
         Body(
             openapi_examples=_examples(
-                slack=("A Slack-style webhook with a secret header", examples.INTEGRATION)
+                slack=("A Slack-style webhook with a secret header", examples.INTEGRATION),
+                email=("An email through Amazon SES", examples.EMAIL_INTEGRATION),
             )
         ),
     ],
@@ -371,7 +374,9 @@ def delete_integration(integration_id: IntegrationId) -> Response[None]:
     "real delivery path (SSRF guard, signing, timeouts), with the header `webhook-test: true` "
     "(`webhook-test: custom-event` when the event was given) and a fresh `webhook-id`. A test is "
     "never retried: a failure is logged `FAILED`. The answer names the delivery record and says "
-    "whether the integration is enabled (a disabled one can be tried out but gets no events).",
+    "whether the integration is enabled (a disabled one can be tried out but gets no events). An EMAIL "
+    "integration's test mail goes through SES with `X-Secnotify-Test: true` and a subject that starts "
+    "`[test]`.",
     responses=ok(TestSendResult),
     tags=["Integrations"],
 )

@@ -9,6 +9,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 from secnotify.delivery import generate_secret
+from secnotify.models.email import StoredEmail
 from secnotify.models.integration import (
     MAX_HEADER_BYTES,
     Integration,
@@ -30,6 +31,8 @@ from secnotify.models.integration_api import (
 )
 from secnotify.models.named_secrets import SECRET_MASK, url_secret_names
 from secnotify.service.clock import SYSTEM_CLOCK, Clock
+from secnotify.service.common import error_view
+from secnotify.service.email_edits import checked_email
 from secnotify.service.errors import BadRequest
 from secnotify.templating import RenderLimits, validate_template
 
@@ -60,10 +63,11 @@ class Signing:
 class Edit:
     """What an input makes of an integration's secret-bearing parts, checks passed."""
 
-    webhook: StoredWebhook
+    webhook: StoredWebhook | None  # None for EMAIL
     signing: Signing
     reveal: str | None  # a signing secret just created or rotated, shown this once
     secrets: tuple[StoredSecret, ...] = ()
+    email: StoredEmail | None = None
 
 
 def apply_input(
@@ -78,15 +82,19 @@ def apply_input(
     a kept value must never follow the URL to another server, and neither may a kept
     signing secret (it would sign forgeries for the real receiver). ``limits`` None: the caller
     renders the template against the sample event itself (a preview), so it is not done twice."""
+    if data.webhook is None or (current is not None and current.webhook is None):
+        # An email integration (or an edit from one type to the other, refused there).
+        return Edit(None, Signing(), None, email=checked_email(data, current, max_payload_chars, limits))
+    before = current.webhook if current is not None else None
     check_payload_length(data.webhook.payload, max_payload_chars)
     headers, kept = _headers(data.webhook.headers, current)
-    moved = current is not None and url_origin(current.webhook.url) != url_origin(data.webhook.url)
+    moved = before is not None and url_origin(before.url) != url_origin(data.webhook.url)
     signing, reveal, kept_secret = _signing_secret(data, current, moved, clock)
     kept += kept_secret
     secrets, kept_named = _secrets(data.secrets, current)
     kept += kept_named
-    if current is not None and kept:
-        _check_origin(current.webhook.url, data.webhook.url, kept)
+    if before is not None and kept:
+        _check_origin(before.url, data.webhook.url, kept)
     content_type = _check_headers(headers)
     _check_url_secrets(data.webhook.url, secrets)
     masks = masked_secrets(s.name for s in secrets)
@@ -115,7 +123,7 @@ def stored_doc(data: IntegrationInput, edit: Edit, created: str, updated: str) -
         "enabled": data.enabled,
         "type": data.type,
         "alertingProfileId": data.alertingProfileId,
-        "webhook": edit.webhook.model_dump(mode="json"),
+        **_channel(edit),
         **edit.signing.fields(),
         "createdAt": created,
         "updatedAt": updated,
@@ -125,26 +133,21 @@ def stored_doc(data: IntegrationInput, edit: Edit, created: str, updated: str) -
     return doc
 
 
+def _channel(edit: Edit) -> dict[str, Any]:
+    """Where an integration sends: its webhook, or its email."""
+    if edit.email is not None:
+        return {"email": edit.email.model_dump(mode="json")}
+    return {"webhook": edit.webhook.model_dump(mode="json") if edit.webhook is not None else None}
+
+
 def check_payload_length(payload: str, limit: int) -> None:
     if len(payload) > limit:
         raise BadRequest(f"webhook.payload: must be at most {limit} characters", field="webhook.payload")
 
 
-def error_view(error: Any) -> dict[str, Any]:
-    """A template error as the API lists it."""
-    view: dict[str, Any] = {"message": error.message}
-    if getattr(error, "line", None) is not None:
-        view["line"] = error.line
-        view["column"] = error.column
-    unknown = getattr(error, "unknown", ())
-    if unknown:
-        view["unknownPlaceholders"] = list(unknown)
-    return view
-
-
 def _headers(given: list[WebhookHeader], current: Integration | None) -> tuple[list[StoredHeader], Kept]:
     """The headers to store; a secret header given without a value keeps its stored value."""
-    stored = current.webhook.headers if current is not None else []
+    stored = current.webhook.headers if current is not None and current.webhook is not None else []
     kept_values = {h.name.lower(): h for h in stored if h.secret}
     headers: list[StoredHeader] = []
     kept: Kept = []
