@@ -47,9 +47,10 @@ class SentMail:
         return None if value is None else str(value)
 
     def part(self, subtype: str) -> str:
-        """The text of the ``text/<subtype>`` part ("" when there is none)."""
+        """The text of the ``text/<subtype>`` part ("" when there is none), lines ending in LF."""
         body = self.message.get_body(preferencelist=(subtype,))
-        return "" if body is None else str(body.get_content())  # type: ignore[attr-defined]
+        text = "" if body is None else str(body.get_content())  # type: ignore[attr-defined]
+        return text.replace("\r\n", "\n")
 
 
 def read_sent(endpoint_url: str, timeout: float = 5.0) -> list[SentMail]:
