@@ -158,3 +158,12 @@ def test_webhook_and_email_integrations_share_one_event(h: Harness) -> None:
     assert len(rx.requests) == 1 and len(h.mail.sent) == 1
     states = h.states(raw["id"])
     assert states["hook"].status is S.DELIVERED and states["mail"].status is S.DELIVERED
+
+
+def test_an_address_written_around_the_api_cannot_inject_a_header(h: Harness) -> None:
+    # The API refuses such an address; one written to the table directly is refused at send time.
+    h.email_integration("mail", recipients=["secops@example.org\r\nBcc: attacker@evil.example"])
+    assert h.handle(event()).counts[Count.FAILED] == 1
+    assert h.mail.sent == []
+    (record,) = _records(h, "mail")
+    assert (record.error or "").startswith("the message could not be built:")

@@ -100,15 +100,19 @@ class EmailChannel:
             # The template's fault is final; a missing renderer is not.
             outcome = replace(_final(f"template error: {exc.message}"), retryable=exc.retryable)
             return EmailSent(outcome, count)
-        raw = build_message(
-            sender=sender,
-            to=email.recipients,
-            cc=email.ccRecipients,
-            rendered=rendered,
-            message_id=msg_id,
-            timestamp=self.clock.wall(),
-            test_marker=test_marker,
-        )
+        try:
+            raw = build_message(
+                sender=sender,
+                to=email.recipients,
+                cc=email.ccRecipients,
+                rendered=rendered,
+                message_id=msg_id,
+                timestamp=self.clock.wall(),
+                test_marker=test_marker,
+            )
+        except ValueError as exc:
+            # Saved addresses are checked; one written around the API is refused here, never sent.
+            return EmailSent(_final(f"the message could not be built: {exc}"), count)
         mail = OutgoingMail(
             sender=sender,
             to=tuple(email.recipients),
