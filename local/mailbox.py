@@ -2,8 +2,9 @@
 sink prints a webhook, so a newcomer sees an email integration's mail arrive.
 
 moto keeps what SES v2 ``SendEmail`` was given (the raw MIME message, the sender and the
-destinations) and lists it in its model dump, ``GET /moto-api/data.json``; a poller reads that
-and shows what is new. An endpoint without that route (real AWS, LocalStack) shows nothing.
+destinations); the embedded endpoint lists it at ``GET /_local/ses/sent`` (local/endpoint.py),
+and another moto server in its model dump, ``GET /moto-api/data.json``. A poller reads that and
+shows what is new. An endpoint with neither (real AWS, LocalStack) shows nothing.
 
 Usage: ``python -m local.mailbox [--endpoint-url URL]`` (``make run`` starts one by itself).
 """
@@ -23,6 +24,8 @@ from email.message import EmailMessage
 from email.policy import default
 from functools import cached_property
 from typing import Any
+
+from local.endpoint import SENT_MAIL_PATH
 
 SHOWN_HEADERS = ("From", "To", "Cc", "Subject", "Date", "X-Secnotify-Id", "X-Secnotify-Test")
 
@@ -53,13 +56,16 @@ class SentMail:
         return text.replace("\r\n", "\n")
 
 
-def read_sent(endpoint_url: str, timeout: float = 5.0) -> list[SentMail]:
+def read_sent(endpoint_url: str, timeout: float = 10.0) -> list[SentMail]:
     """Every message the endpoint's SES accepted, oldest first; [] when it keeps none."""
-    url = endpoint_url.rstrip("/") + "/moto-api/data.json"
-    if not url.startswith(("http://", "https://")):
+    base = endpoint_url.rstrip("/")
+    if not base.startswith(("http://", "https://")):
         raise ValueError(f"not an HTTP endpoint: {endpoint_url}")
-    with urllib.request.urlopen(url, timeout=timeout) as answer:  # noqa: S310 - checked above
-        data: dict[str, Any] = json.loads(answer.read())
+    try:
+        items = _get(base + SENT_MAIL_PATH, timeout)["messages"]
+    except (urllib.error.HTTPError, ValueError, KeyError, TypeError):
+        # Not the embedded endpoint: a moto server of its own lists them in its model dump.
+        items = _get(base + "/moto-api/data.json", timeout).get("ses", {}).get("RawMessage", [])
     return [
         SentMail(
             message_id=str(item.get("id", "")),
@@ -67,8 +73,13 @@ def read_sent(endpoint_url: str, timeout: float = 5.0) -> list[SentMail]:
             destinations=tuple(str(d) for d in item.get("destinations", [])),
             raw=str(item.get("raw_data", "")),
         )
-        for item in data.get("ses", {}).get("RawMessage", [])
+        for item in items
     ]
+
+
+def _get(url: str, timeout: float) -> Any:
+    with urllib.request.urlopen(url, timeout=timeout) as answer:  # noqa: S310 - http(s) checked
+        return json.loads(answer.read())
 
 
 def show(mail: SentMail) -> str:
@@ -92,16 +103,18 @@ class Mailbox(threading.Thread):
         self.quiet = quiet
         self.received: list[SentMail] = []
         self.stop = threading.Event()
-        self.available = True
         # Mail sent before this run (an endpoint that outlives it) is not new.
-        self._seen = {m.message_id for m in self._read()}
+        try:
+            self._seen = {m.message_id for m in read_sent(endpoint_url)}
+            self.available = True
+        except (urllib.error.URLError, OSError, ValueError):
+            self._seen, self.available = set(), False
 
     def _read(self) -> list[SentMail]:
         try:
             return read_sent(self.endpoint_url)
         except (urllib.error.URLError, OSError, ValueError):
-            self.available = False
-            return []
+            return []  # a busy or restarting endpoint: the next poll looks again
 
     def poll(self) -> list[SentMail]:
         """Take in what arrived since the last poll."""

@@ -7,6 +7,8 @@ from __future__ import annotations
 import base64
 import email
 import json
+import urllib.error
+import urllib.request
 import uuid
 from email.message import EmailMessage
 from email.policy import default
@@ -15,6 +17,7 @@ from typing import Any
 import boto3
 import pytest
 
+from local.endpoint import SENT_MAIL_PATH
 from local.mailbox import read_sent
 from secnotify.delivery.mail import Rendered, build_message
 from secnotify.service.ports.mail import OutgoingMail
@@ -203,3 +206,31 @@ def test_a_mailbox_on_an_endpoint_without_moto_shows_nothing() -> None:
     with Receiver(default=Reply(status=404, body=b"no such route")) as rx:
         mailbox = Mailbox(rx.url(""))
         assert mailbox.available is False and mailbox.poll() == []
+
+
+def test_mail_reads_back_from_a_moto_server_of_its_own_too() -> None:
+    from moto.server import ThreadedMotoServer
+
+    # Not the embedded endpoint: no /_local route, so the reader takes moto's model dump.
+    server = ThreadedMotoServer(ip_address="127.0.0.1", port=0, verbose=False)
+    server.start()
+    try:
+        host, port = server.get_host_and_port()
+        url = f"http://{host}:{port}"
+        ses = boto3.client("sesv2", endpoint_url=url)
+        ses.create_email_identity(EmailIdentity="example.com")
+        mail = _mail(marker="standalone")
+        ses.send_email(
+            FromEmailAddress=mail.sender,
+            Destination={"ToAddresses": list(mail.to)},
+            Content={"Raw": {"Data": mail.raw}},
+        )
+        # (One process, one moto: this server shares the backends of the session's endpoint.)
+        assert "msg_standalone" in [m.header("X-Secnotify-Id") for m in read_sent(url)]
+        try:
+            answer = urllib.request.urlopen(url + SENT_MAIL_PATH, timeout=10).read()
+        except urllib.error.HTTPError:
+            answer = b""
+        assert b'"messages"' not in answer
+    finally:
+        server.stop()
