@@ -25,6 +25,7 @@ from typing import Any
 from urllib.parse import urlsplit
 
 from local.lambda_runtime import LOCAL_ENV
+from secnotify.models.email import sender_address
 
 # `make run`'s ports, each moved by its variable.
 DEFAULT_PORTS = {"API_PORT": 3000, "AWS_PORT": 4566, "SINK_PORT": 8080}
@@ -196,12 +197,9 @@ def _email_line(running: Running) -> str:
     identity = running.stack.email_identity
     if not identity:
         return "off (EmailSenderIdentity is empty)"
-    shown = (
-        "sent mail is printed below"
-        if running.mailbox is not None and running.mailbox.available
-        else ("this endpoint keeps no sent mail to print")
-    )
-    return f"sent through the endpoint's SES from identity {identity} ({shown})"
+    printed = running.mailbox is not None and running.mailbox.available
+    shown = "mail SES accepted is printed below" if printed else "this endpoint keeps no mail to print"
+    return f"from {sender_address(identity)}, through the endpoint's SES ({shown})"
 
 
 def main() -> None:
