@@ -67,8 +67,17 @@ build: $(SAM_VENV)/.installed  ## sam build for python3.13 on arm64
 	@# compiles our modules again. Unchecked hashes: the package never changes once built.
 	$(PY313_BIN)/python3.13 -m compileall -q -j 0 --invalidation-mode unchecked-hash .aws-sam/build
 
+# The published schemas the preset tests validate against (npm, test-only, pinned by the lock file).
+PRESET_SCHEMAS := tests/presets/node_modules/.package-lock.json
+$(PRESET_SCHEMAS): tests/presets/package.json tests/presets/package-lock.json
+	cd tests/presets && npm ci --ignore-scripts --no-audit --no-fund --loglevel=error
+	touch $@
+
+.PHONY: preset-schemas
+preset-schemas: $(PRESET_SCHEMAS)  ## npm ci of the schemas the preset tests check against (tests/presets)
+
 .PHONY: pytest
-pytest: venv
+pytest: venv $(PRESET_SCHEMAS)
 	@echo "pytest on $$($(BIN)/python -c 'import platform, sys; print(sys.executable, "(Python " + platform.python_version() + ")")')"
 	$(BIN)/pytest -q -n 2 --dist worksteal $(PYTEST_ARGS)
 

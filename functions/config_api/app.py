@@ -42,9 +42,11 @@ from secnotify.models.config_doc import CONFIG_APPLY_ROUTE, ApplyResult, ConfigD
 from secnotify.models.config_doc import EXAMPLE as CONFIG_EXAMPLE
 from secnotify.models.delivery import AttemptStatus, DeliveryRecord
 from secnotify.models.integration_api import IntegrationInput, IntegrationView
+from secnotify.models.preset_api import IntegrationCreateInput, PresetList
 from secnotify.models.profile import AlertingProfile, AlertingProfileInput
 from secnotify.service.audit import acting_as
 from secnotify.service.config_code import config_code
+from secnotify.service.presets import creation_input, preset_list
 from secnotify.service.wiring import api_services
 from secnotify.settings import tracing_enabled
 from secnotify.templating import PLACEHOLDERS
@@ -224,25 +226,30 @@ def list_integrations(limit: Limit = 50, nextToken: Token = None) -> Response[In
     description="A webhook bound to an alerting profile: URL, headers (secret ones are write-only), a "
     "payload template (checked on save: unknown placeholders and JSON that cannot render are refused "
     "with line and column), and a signing secret (`signingSecret`: a `whsec_` value, or "
-    "`generateSigningSecret: true`), which this answer shows once, as `signingSecretValue`. Or, with "
-    '`"type": "EMAIL"`, an email sent through Amazon SES: `email` with recipients, ccRecipients, '
-    "bccRecipients (20 in all), a plain-text subject template and an HTML body template (a 400 while the "
-    "stack's EmailSenderIdentity is empty). At most 1000 integrations.",
+    "`generateSigningSecret: true`), which this answer shows once, as `signingSecretValue`. Or, in place "
+    "of `webhook` and `secrets`, a `preset` (`GET /presets`) with its `presetFields`, every value the "
+    'preset needs; or the platform\'s `"type": "JIRA"` with its `jiraConfiguration`, which makes the '
+    "`jira` preset. Either way the result is an ordinary, editable integration; `presetOrigin` says which "
+    'preset built it. Or, with `"type": "EMAIL"`, an email sent through Amazon SES: `email` with '
+    "recipients, ccRecipients, bccRecipients (20 in all), a plain-text subject template and an HTML body "
+    "template (a 400 while the stack's EmailSenderIdentity is empty). At most 1000 integrations.",
     responses=ok(IntegrationView, "Created", 201),
     tags=["Integrations"],
 )
 def create_integration(
     body: Annotated[
-        IntegrationInput,
+        IntegrationCreateInput,
         Body(
             openapi_examples=_examples(
                 slack=("A Slack-style webhook with a secret header", examples.INTEGRATION),
                 email=("An email through Amazon SES", examples.EMAIL_INTEGRATION),
+                preset=("PagerDuty, from its preset", examples.INTEGRATION_FROM_PRESET),
+                jira=("The platform's Jira type", examples.INTEGRATION_JIRA),
             )
         ),
     ],
 ) -> Response[IntegrationView]:
-    view = api_services().integrations.create(body)
+    view = api_services().integrations.create(*creation_input(body))
     return json_response(view, 201, view.version)
 
 
@@ -584,6 +591,20 @@ def apply_config(
 def placeholders() -> Response[PlaceholderList]:
     items = [{"name": p.name, "description": p.description, "example": p.example} for p in PLACEHOLDERS]
     return json_response(PlaceholderList.model_validate({"items": items}))
+
+
+@app.get(
+    "/presets",
+    summary="List the presets",
+    description="Ready integrations for Slack, Microsoft Teams, PagerDuty, Opsgenie, Jira, Splunk HEC and "
+    "generic JSON: each preset's name, version, the fields it needs (which are secret, which required), "
+    "the receiver's documentation it follows and an example of `presetFields`. Create one with "
+    '`POST /integrations` and `{"preset": name, "presetFields": {...}}`.',
+    responses=ok(PresetList),
+    tags=["Reference"],
+)
+def list_presets() -> Response[PresetList]:
+    return json_response(preset_list())
 
 
 def _traced(handler: Callable[..., Any]) -> Callable[..., Any]:

@@ -93,7 +93,8 @@ def json_response(model: Any, status: int = 200, version: int | None = None) -> 
 
 def field_of(loc: Any) -> str:
     """A request validation error's field, without where in the request it was (body, query...)."""
-    parts = [p for p in loc if p not in ("body", "query", "path", "header")] if loc else []
+    # Only the first part says where: a field may be named `path` too (webhook.resolved.path).
+    parts = list(loc[1:] if loc and loc[0] in ("body", "query", "path", "header") else loc or ())
     return field_path(parts) or ("body" if loc and loc[0] == "body" else "")
 
 

@@ -22,6 +22,7 @@ from tests.fakes.findings import InMemoryFindingStates
 from tests.fakes.ledger import InMemoryLedger
 from tests.fakes.mail import InMemoryMail
 from tests.fakes.queues import InMemoryQueues
+from tests.fakes.receivers import InMemoryReceiverReferences
 from tests.fakes.secrets import InMemorySecrets
 from tests.integration.servers import Receiver, Reply
 
@@ -64,6 +65,7 @@ class Harness:
         self.queues = InMemoryQueues(self.clock.wall)
         self.findings = InMemoryFindingStates()
         self.mail = InMemoryMail()
+        self.references = InMemoryReceiverReferences(self.clock.wall)
         self.config = InMemoryConfig()
         self.config.add_profile(PROFILE)
         self.settings = Settings(
@@ -94,6 +96,7 @@ class Harness:
             secrets=InMemorySecrets(),
             queues=self.queues,
             findings=self.findings,
+            references=self.references,
             clock=self.clock.clock(),
             mail=self.mail,
         )

@@ -5,6 +5,7 @@ which receivers dedup on). Nothing sleeps: the fake clock moves past leases and 
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Iterator
 
 import pytest
@@ -189,3 +190,28 @@ def test_a_superseded_worker_that_gives_up_leaves_a_spurious_dead_letter(h: Harn
     assert (state.status, state.attempt) == (S.IN_FLIGHT, 2)
     assert settle(raw["id"], "flaky", 2, other, S.DELIVERED, 2)  # the other worker delivered
     assert h.queues.retries == []
+
+
+def test_a_send_that_raises_fails_the_event_and_stops_the_fan_out_then_redelivery_reaches_everyone(
+    h: Harness,
+) -> None:
+    names = [f"hook-{i:02d}" for i in range(40)]
+    for name in names:
+        h.integration(name)
+    raw = event()
+    crash_once(h.dispatcher.attempts, "send")
+    with pytest.raises(Crash):
+        h.handle(raw)
+    # Once every fan-out thread is free (each waits for the others at the barrier), nothing is
+    # left running: the drains stopped taking integrations when the event failed, so at most
+    # the ones already in flight on the 4 threads went out.
+    barrier = threading.Barrier(4)
+    for done in [h.dispatcher._pool.submit(barrier.wait, 10) for _ in range(4)]:
+        done.result()
+    reached = [n for n in names if h.sent(n)]
+    assert len(reached) < len(names) - 4
+    assert h.states(raw["id"]) == {}
+    handle_again(h, raw)
+    assert {n: h.states(raw["id"])[n].status for n in names} == dict.fromkeys(names, S.DELIVERED)
+    for name in names:
+        assert set(h.sent(name)) == {webhook_id(raw["id"], name)}, name

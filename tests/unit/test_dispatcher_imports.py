@@ -61,3 +61,10 @@ def test_the_config_api_still_reaches_the_dispatchers_graph_through_its_wiring()
 
     assert wiring.dispatcher is dispatcher_wiring.dispatcher
     assert wiring.build_dispatcher is dispatcher_wiring.build_dispatcher
+
+
+def test_neither_handler_imports_boto3_or_s3transfer_only_botocore() -> None:
+    for handler in ("functions.dispatcher.app", "functions.config_api.app"):
+        loaded = _modules_after_import(_LOADED.replace("functions.dispatcher.app", handler))
+        assert "botocore.client" in loaded, handler
+        assert sorted(m for m in loaded if m.split(".")[0] in {"boto3", "s3transfer"}) == [], handler

@@ -87,3 +87,16 @@ def test_make_validate_lints_both_templates() -> None:
 def test_make_build_ships_bytecode_that_a_read_only_code_directory_can_use() -> None:
     block = _make_database().split("\nbuild: ", 1)[1].split("\n\n", 1)[0]
     assert "-m compileall" in block and "--invalidation-mode unchecked-hash .aws-sam/build" in block
+
+
+def test_make_pytest_installs_the_preset_schemas_from_the_lock_file_first() -> None:
+    database = _make_database()
+    schemas = make_value("$(PRESET_SCHEMAS)")
+    assert schemas == "tests/presets/node_modules/.package-lock.json"
+    pytest_rule = next(line for line in database.splitlines() if line.startswith("pytest: "))
+    assert schemas in pytest_rule.split()
+    block = database.split(f"\n{schemas}: ", 1)[1].split("\n\n", 1)[0]
+    assert "tests/presets/package-lock.json" in block.splitlines()[0]
+    assert "cd tests/presets && npm ci --ignore-scripts" in block
+    ignored = (ROOT / ".gitignore").read_text().splitlines()
+    assert "node_modules/" in ignored

@@ -44,6 +44,8 @@ SPEC_ROUTES = {
     ("GET", "/config/export"),
     ("POST", "/config/apply"),
     ("GET", "/placeholders"),
+    # issue 13: presets
+    ("GET", "/presets"),
     ("GET", "/openapi.json"),
     ("GET", "/swagger"),
 }
@@ -958,7 +960,7 @@ def _api_routes(template: dict[str, Any]) -> set[tuple[str, str]]:
     }
     # The policy tests loop over these: an empty or partial set would make them pass vacuously.
     assert {("GET", "/audit"), ("PATCH", "/integrations/{id}"), ("POST", "/config/apply")} <= routes
-    assert len(routes) >= 23, sorted(routes)
+    assert len(routes) >= 24, sorted(routes)
     return routes
 
 

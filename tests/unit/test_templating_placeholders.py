@@ -42,6 +42,7 @@ SPEC_NAMES = [
     "FixAvailable",
     "ConsoleUrl",
     "Secret[name]",
+    "Receiver[name]",
 ]
 
 SAMPLE_VALUES = {
@@ -75,8 +76,11 @@ SAMPLE_VALUES = {
     "ConsoleUrl": "https://console.aws.amazon.com/inspector/v2/home?region=eu-west-1#/findings",
     # what a preview shows for any secret, here the value of a secret called `name`
     "Secret[name]": "***",
+    # what a preview or a test-send shows for any receiver reference
+    "Receiver[name]": "RECEIVER-REF",
 }
 SECRETS = {"name": "***"}
+RECEIVER = {"name": "RECEIVER-REF"}
 
 
 def _event(**update: object) -> SecurityEvent:
@@ -84,7 +88,7 @@ def _event(**update: object) -> SecurityEvent:
 
 
 def _raw(template: str, event: SecurityEvent | None = None) -> str:
-    return compile_template(template, "text/plain").render(event or sample_event(), SECRETS)
+    return compile_template(template, "text/plain").render(event or sample_event(), SECRETS, RECEIVER)
 
 
 def test_catalogue_names_in_spec_order() -> None:
@@ -112,14 +116,22 @@ def test_every_placeholder_renders_sample_event(info: PlaceholderInfo) -> None:
     assert _raw("{" + key + "}") == expected
     assert info.example == expected
     # the same value in every context: JSON string, bare JSON value, XML, and as a Jinja variable
-    as_string = compile_template('{"v": "{' + key + '}"}', "application/json").render(sample_event(), SECRETS)
+    as_string = compile_template('{"v": "{' + key + '}"}', "application/json").render(
+        sample_event(), SECRETS, RECEIVER
+    )
     assert json.loads(as_string)["v"] == expected
-    bare = compile_template('{"v": {' + key + "}}", "application/json").render(sample_event(), SECRETS)
+    bare = compile_template('{"v": {' + key + "}}", "application/json").render(
+        sample_event(), SECRETS, RECEIVER
+    )
     assert json.loads(bare)["v"] == (json.loads(expected) if key in NON_STRING else expected)
-    xml = compile_template("<v>{" + key + "}</v>", "application/xml").render(sample_event(), SECRETS)
+    xml = compile_template("<v>{" + key + "}</v>", "application/xml").render(
+        sample_event(), SECRETS, RECEIVER
+    )
     assert ElementTree.fromstring(xml).text == expected  # noqa: S314 - our own output
     if info.name == "Secret[name]":
         assert _raw("{{ Secret.name }}") == _raw("{{ Secret['name'] }}") == expected
+    elif info.name == "Receiver[name]":
+        assert _raw("{{ Receiver.name }}") == _raw("{{ Receiver['name'] }}") == expected
     elif info.name != "Tags[key]":
         assert _raw("{{ " + key + " }}") == expected
 

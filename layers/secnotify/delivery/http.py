@@ -452,6 +452,7 @@ class WebhookSender:
                 masker.mask(body[: RESPONSE_BODY_LIMIT + masker.longest]), RESPONSE_BODY_LIMIT
             ),
             retry_after_s=retry_after,
+            answer=body if delivered else "",
         )
         logger.debug(
             "webhook %s: status=%s error=%s latency_ms=%.1f",

@@ -6,7 +6,7 @@ import email.utils
 import math
 import re
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import UTC
 
 # Error kinds the sender reports; classify() maps them to retry decisions.
@@ -33,6 +33,9 @@ class DeliveryOutcome:
     error: str | None
     response_body: str
     retry_after_s: float | None
+    # The answer of a delivered request as read (up to 64 KB), unmasked: for the receiver
+    # reference it may carry, never recorded or logged.
+    answer: str = field(default="", repr=False)
 
 
 def classify(status_code: int | None, error_kind: str | None) -> tuple[bool, bool]:

@@ -64,6 +64,24 @@ INTEGRATION_ROTATING: dict[str, Any] = {
     "generateSigningSecret": True,
     "signingSecretOverlapSeconds": 3600,
 }
+INTEGRATION_FROM_PRESET: dict[str, Any] = {
+    "displayName": "PagerDuty security",
+    "alertingProfileId": "3f0c9a52-8d1e-4d5b-9a4f-2b7e1c6d8a90",
+    "preset": "pagerduty",
+    "presetFields": {"routingKey": "R0123456789ABCDEF0123456789ABCDE"},
+}
+INTEGRATION_JIRA: dict[str, Any] = {
+    "displayName": "Jira SEC",
+    "alertingProfileId": "3f0c9a52-8d1e-4d5b-9a4f-2b7e1c6d8a90",
+    "type": "JIRA",
+    "jiraConfiguration": {
+        "url": "https://your-domain.atlassian.net",
+        "username": "secops@example.com",
+        "apiToken": "ATATT3xFfGF0-example-token",
+        "projectKey": "SEC",
+        "issueType": "Bug",
+    },
+}
 EVENT_DETAIL: dict[str, Any] = {
     "securityProblemId": "11497873967941161718",
     "displayId": "S-1234",

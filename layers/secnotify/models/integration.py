@@ -5,11 +5,12 @@ from __future__ import annotations
 import contextlib
 import re
 from datetime import datetime
-from typing import Literal
+from typing import Any, Literal
 from urllib.parse import urlsplit
 
 from pydantic import BaseModel, Field
 
+from secnotify.models.common import TriggerEvent
 from secnotify.models.email import StoredEmail
 
 # RFC 9110 token characters: what a header name may contain.
@@ -85,11 +86,33 @@ class StoredHeader(BaseModel):
     secret: bool = False
 
 
+class ResolvedRoute(BaseModel):
+    """Where a resolved notification goes instead: ``path`` (placeholders allowed) on the origin
+    of ``webhook.url``, with its own ``payload`` template (README "Resolving at another URL")."""
+
+    path: str
+    payload: str
+
+
+class ReceiverReference(BaseModel):
+    """What to keep of a receiver's answer to a notification (the JSON value at ``pointer``, an
+    RFC 6901 pointer), rendered as ``{Receiver[name]}`` in later notifications of that problem."""
+
+    name: str
+    pointer: str
+
+
+# Stored only when set, so an integration without them keeps the item it had before.
+_WEBHOOK_OPTIONAL = ("resolved", "receiverReference")
+
+
 class StoredWebhook(BaseModel):
     url: str
     acceptAnyCertificate: bool = False
     headers: list[StoredHeader] = Field(default_factory=list)
     payload: str
+    resolved: ResolvedRoute | None = None
+    receiverReference: ReceiverReference | None = None
 
     def content_type(self) -> str:
         for header in self.headers:
@@ -97,12 +120,32 @@ class StoredWebhook(BaseModel):
                 return header.value
         return ""
 
+    def route_for(self, trigger: str) -> ResolvedRoute | None:
+        """The resolved route a notification of ``trigger`` takes, or None for ``url`` and ``payload``."""
+        return self.resolved if trigger == TriggerEvent.SECURITY_PROBLEM_RESOLVED else None
+
+    def payload_for(self, trigger: str) -> str:
+        route = self.route_for(trigger)
+        return route.payload if route is not None else self.payload
+
+    def stored(self) -> dict[str, Any]:
+        """The document as stored: the optional routes only when set."""
+        unset = {name for name in _WEBHOOK_OPTIONAL if getattr(self, name) is None}
+        return self.model_dump(mode="json", exclude=unset)
+
 
 class StoredSecret(BaseModel):
     """A named write-only value, used as ``{Secret[name]}`` in the payload or the URL."""
 
     name: str
     value: str = Field(repr=False)
+
+
+class PresetOrigin(BaseModel):
+    """The preset (and its version) an integration was created from; no edit changes it."""
+
+    name: str
+    version: int
 
 
 class Integration(BaseModel):
@@ -121,6 +164,7 @@ class Integration(BaseModel):
     # The secret a rotation replaced: deliveries carry its signature too until this time passes.
     previousSigningSecret: str | None = Field(default=None, repr=False)
     previousSigningSecretValidUntil: str | None = None
+    presetOrigin: PresetOrigin | None = None
     version: int
     createdAt: str
     updatedAt: str

@@ -29,6 +29,9 @@ from secnotify.models.integration import (
     RESERVED_HEADERS,
     SIGNING_SECRET_PATTERN,
     Integration,
+    PresetOrigin,
+    ReceiverReference,
+    ResolvedRoute,
     parse_time,
 )
 from secnotify.models.named_secrets import (
@@ -38,6 +41,17 @@ from secnotify.models.named_secrets import (
     check_url_secrets,
     secret_value_problem,
 )
+from secnotify.models.receiver import (
+    MAX_PATH_CHARS,
+    MAX_POINTER_CHARS,
+    RECEIVER_NAME_PATTERN,
+    path_problem,
+    pointer_problem,
+)
+
+# Where a resolved route's path is checked as a URL's path and query.
+_PATH_PROBE = "https://origin.invalid"
+_RECEIVER_NAME = re.compile(RECEIVER_NAME_PATTERN)
 
 
 class WebhookHeader(BaseModel):
@@ -71,6 +85,59 @@ class WebhookHeader(BaseModel):
         return value
 
 
+class ResolvedRouteInput(BaseModel):
+    """Where a resolved notification goes: ``path`` on the origin of ``webhook.url``, ``payload``
+    its template (checked as ``webhook.payload`` is)."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    path: Annotated[str, Field(min_length=1, max_length=MAX_PATH_CHARS)] = Field(
+        description="Appended to the scheme, host and port of webhook.url; {Placeholder}s allowed, "
+        "their values percent-encoded, e.g. /rest/api/3/issue/{Receiver[issueKey]}/comment"
+    )
+    payload: Annotated[str, Field(min_length=1)] = Field(description="The resolved notification's template.")
+
+    @field_validator("path")
+    @classmethod
+    def _valid_path(cls, value: str) -> str:
+        problem = path_problem(value)
+        if problem is not None:
+            raise ValueError(f"path {problem}")
+        try:
+            check_url_secrets(_PATH_PROBE + value)
+        except ValueError as exc:
+            raise ValueError(f"path: {exc}") from None
+        return value
+
+
+class ReceiverReferenceInput(BaseModel):
+    """What to keep of the receiver's answer, as ``{Receiver[name]}``."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    name: Annotated[str, Field(max_length=64, pattern=RECEIVER_NAME_PATTERN)] = Field(
+        description="Used as {Receiver[name]}: a letter, then up to 63 letters, digits or underscores."
+    )
+    pointer: Annotated[str, Field(max_length=MAX_POINTER_CHARS)] = Field(
+        description='An RFC 6901 JSON pointer into the answer to a notification, e.g. "/key".'
+    )
+
+    @field_validator("name", mode="before")
+    @classmethod
+    def _valid_name(cls, value: object) -> object:
+        if isinstance(value, str) and not _RECEIVER_NAME.match(value):
+            raise ValueError("a reference name is a letter, then up to 63 letters, digits or underscores")
+        return value
+
+    @field_validator("pointer")
+    @classmethod
+    def _valid_pointer(cls, value: str) -> str:
+        problem = pointer_problem(value)
+        if problem is not None:
+            raise ValueError(f"pointer {problem}")
+        return value
+
+
 class WebhookInput(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
@@ -78,6 +145,12 @@ class WebhookInput(BaseModel):
     acceptAnyCertificate: StrictBool = False
     headers: Annotated[list[WebhookHeader], Field(max_length=100)] = Field(default_factory=list)
     payload: Annotated[str, Field(min_length=1)]
+    resolved: ResolvedRouteInput | None = Field(
+        default=None, description="A resolved notification goes here instead of url, with this payload."
+    )
+    receiverReference: ReceiverReferenceInput | None = Field(
+        default=None, description="Keep a value of the receiver's answer per problem, as {Receiver[name]}."
+    )
 
     @field_validator("url")
     @classmethod
@@ -212,6 +285,15 @@ class SecretInput(BaseModel):
         return value
 
 
+class PresetOriginShown(BaseModel):
+    """``presetOrigin`` as GET shows it: accepted so that GET, edit, PUT works, and ignored."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    name: Annotated[str, Field(max_length=64)]
+    version: Annotated[StrictInt, Field(ge=0, le=1_000_000)]
+
+
 class IntegrationInput(ServerFields):
     """What a client sends to create or replace an integration: an integration as GET returned
     it is one (secret values left out are kept)."""
@@ -249,6 +331,11 @@ class IntegrationInput(ServerFields):
         default_factory=list,
         description="Named write-only values, used as {Secret[name]} in the payload and the URL's "
         "path or query.",
+    )
+    presetOrigin: PresetOriginShown | None = Field(
+        default=None,
+        exclude=True,
+        description="As GET returned it: ignored. Set once, by the preset that created the integration.",
     )
 
     @field_validator("secrets")
@@ -304,6 +391,8 @@ class PublicWebhook(BaseModel):
     acceptAnyCertificate: bool
     headers: list[PublicHeader]
     payload: str
+    resolved: ResolvedRoute | None = Field(default=None, exclude_if=lambda value: value is None)
+    receiverReference: ReceiverReference | None = Field(default=None, exclude_if=lambda value: value is None)
 
 
 class IntegrationView(BaseModel):
@@ -325,6 +414,11 @@ class IntegrationView(BaseModel):
         default=None,
         exclude_if=lambda value: value is None,
         description="The signing secret itself: only in the answer that created or rotated it.",
+    )
+    presetOrigin: PresetOrigin | None = Field(
+        default=None,
+        exclude_if=lambda value: value is None,
+        description="The preset and version this integration was created from (read-only; edits keep it).",
     )
     version: int
     createdAt: str
@@ -355,6 +449,7 @@ class IntegrationView(BaseModel):
                 previousValidUntil=until,
             ),
             signingSecretValue=reveal,
+            presetOrigin=item.presetOrigin,
             version=item.version,
             createdAt=item.createdAt,
             updatedAt=item.updatedAt,
@@ -373,6 +468,8 @@ def _public_webhook(item: Integration) -> PublicWebhook | None:
         acceptAnyCertificate=item.webhook.acceptAnyCertificate,
         headers=headers,
         payload=item.webhook.payload,
+        resolved=item.webhook.resolved,
+        receiverReference=item.webhook.receiverReference,
     )
 
 

@@ -367,6 +367,7 @@ def _export_integration(
             "acceptAnyCertificate": item.webhook.acceptAnyCertificate,
             "headers": headers,
             "payload": item.webhook.payload,
+            **_routes(item),
         },
     }
     if item.secrets:
@@ -377,6 +378,16 @@ def _export_integration(
     if item.signingSecret:
         out["signingSecret"] = reference(name, SecretSlot.SIGNING, tokens=tokens)
     return out
+
+
+def _routes(given: DocIntegration | Integration) -> dict[str, Any]:
+    """The resolved route and the receiver reference, those set (an export of an integration
+    without them stays as it was)."""
+    webhook = given.webhook
+    if webhook is None:  # an EMAIL integration has neither
+        return {}
+    routes = {"resolved": webhook.resolved, "receiverReference": webhook.receiverReference}
+    return {name: value.model_dump(mode="json") for name, value in routes.items() if value is not None}
 
 
 def _form(
@@ -403,6 +414,9 @@ def _form(
             "acceptAnyCertificate": given.webhook.acceptAnyCertificate,
             "headers": [{"name": n, "value": v, "secret": s} for n, v, s in headers],
             "payload": given.webhook.payload,
+            "resolved": None,
+            "receiverReference": None,
+            **_routes(given),
         },
         "secrets": [{"name": n, "value": v} for n, v in secrets],
         "signingSecret": signing,

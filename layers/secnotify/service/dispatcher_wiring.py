@@ -19,6 +19,7 @@ from secnotify.service.ports.findings import FindingStateStore
 from secnotify.service.ports.ledger import DeliveryLedger, DeliveryLog
 from secnotify.service.ports.mail import MailSender
 from secnotify.service.ports.queues import DispatchQueues
+from secnotify.service.ports.receivers import ReceiverReferences
 from secnotify.service.ports.secrets import SecretSealer
 from secnotify.settings import Settings, get_settings
 from secnotify.storage.dynamodb import open_storage
@@ -37,6 +38,7 @@ def build_dispatcher(
     queues: DispatchQueues | None = None,
     sender: WebhookSender | None = None,
     findings: FindingStateStore | None = None,
+    references: ReceiverReferences | None = None,
     clock: Clock = SYSTEM_CLOCK,
     mail: MailSender | None = None,
 ) -> Dispatcher:
@@ -48,14 +50,29 @@ def build_dispatcher(
     the leases and the records' TTLs of the storage opened here.
     """
     settings = settings.for_dispatcher()
-    if ledger is None or deliveries is None or config is None or secrets is None or findings is None:
+    if (
+        ledger is None
+        or deliveries is None
+        or config is None
+        or secrets is None
+        or findings is None
+        or references is None
+    ):
         storage = open_storage(settings.table_name, clock=clock.wall)
         ledger = ledger or storage.ledger
         deliveries = deliveries or storage.deliveries
         config = config or storage.config
         findings = findings or storage.findings
+        references = references or storage.references
         secrets = secrets or SecretBox(settings.table_name, settings.kms_key_id, dynamodb=storage.client)
-    notifier = Notifier(deliveries, settings, sender=sender, clock=clock, mail=mail or mail_sender(settings))
+    notifier = Notifier(
+        deliveries,
+        settings,
+        sender=sender,
+        clock=clock,
+        references=references,
+        mail=mail or mail_sender(settings),
+    )
     return Dispatcher(
         ledger=ledger,
         queues=queues or Queues(settings.retry_queue_url, settings.dead_letter_queue_url),

@@ -211,5 +211,6 @@ def _preview(event: SecurityEvent, integration: Integration, limits: RenderLimit
         return shown_message(preview_email(email.subject, email.body, event, limits), email)
     # Named secrets render as the mask, as in a preview: the value never enters the body.
     masks = masked_secrets(s.name for s in integration.secrets)
-    body, _problems = render_preview(webhook.payload, webhook.content_type(), event, limits, masks)
+    payload = webhook.payload_for(event.trigger)  # a resolved notification may have its own
+    body, _problems = render_preview(payload, webhook.content_type(), event, limits, masks)
     return masker_for(integration.secret_values(), None).mask(body)

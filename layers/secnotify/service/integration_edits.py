@@ -6,13 +6,17 @@ from __future__ import annotations
 from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from typing import Any
+from typing import Any, TypeVar
+
+from pydantic import BaseModel
 
 from secnotify.delivery import generate_secret
 from secnotify.models.email import StoredEmail
 from secnotify.models.integration import (
     MAX_HEADER_BYTES,
     Integration,
+    ReceiverReference,
+    ResolvedRoute,
     StoredHeader,
     StoredSecret,
     StoredWebhook,
@@ -34,7 +38,9 @@ from secnotify.service.clock import SYSTEM_CLOCK, Clock
 from secnotify.service.common import error_view
 from secnotify.service.email_edits import checked_email
 from secnotify.service.errors import BadRequest
-from secnotify.templating import RenderLimits, validate_template
+from secnotify.templating import RenderLimits, TemplateError, validate_template
+from secnotify.templating.path import compile_path
+from secnotify.templating.placeholders import unknown_receiver_error
 
 Kept = list[tuple[str, str]]  # (what, field) of every secret carried over from the stored version
 
@@ -87,6 +93,8 @@ def apply_input(
         return Edit(None, Signing(), None, email=checked_email(data, current, max_payload_chars, limits))
     before = current.webhook if current is not None else None
     check_payload_length(data.webhook.payload, max_payload_chars)
+    if data.webhook.resolved is not None:
+        check_payload_length(data.webhook.resolved.payload, max_payload_chars, "webhook.resolved.payload")
     headers, kept = _headers(data.webhook.headers, current)
     moved = before is not None and url_origin(before.url) != url_origin(data.webhook.url)
     signing, reveal, kept_secret = _signing_secret(data, current, moved, clock)
@@ -98,22 +106,74 @@ def apply_input(
     content_type = _check_headers(headers)
     _check_url_secrets(data.webhook.url, secrets)
     masks = masked_secrets(s.name for s in secrets)
-    errors = []
-    if limits:
-        errors = validate_template(data.webhook.payload, content_type, limits=limits, secrets=masks)
-    if errors:
-        raise BadRequest(
-            f"webhook.payload: {errors[0].message}",
-            field="webhook.payload",
-            errors=[error_view(e) for e in errors],
-        )
+    declared = receiver_names(data)
+    for where, payload in payloads(data):
+        errors = []
+        if limits:
+            errors = validate_template(
+                payload, content_type, limits=limits, secrets=masks, receiver_names=declared
+            )
+        if errors:
+            views = [error_view(e) for e in errors]
+            if where != "webhook.payload":  # which of the templates, where it is not the main one
+                views = [{**view, "field": where} for view in views]
+            raise BadRequest(f"{where}: {errors[0].message}", field=where, errors=views)
+    if data.webhook.resolved is not None:
+        _check_resolved_path(data.webhook.resolved.path, secrets, declared)
     webhook = StoredWebhook(
         url=data.webhook.url,
         acceptAnyCertificate=data.webhook.acceptAnyCertificate,
         headers=headers,
         payload=data.webhook.payload,
+        resolved=_stored(ResolvedRoute, data.webhook.resolved),
+        receiverReference=_stored(ReceiverReference, data.webhook.receiverReference),
     )
     return Edit(webhook, signing, reveal, tuple(secrets))
+
+
+def payloads(data: IntegrationInput) -> list[tuple[str, str]]:
+    """Every payload template of an input, with where it is (none for EMAIL: its templates are
+    the email's subject and body)."""
+    if data.webhook is None:
+        return []
+    found = [("webhook.payload", data.webhook.payload)]
+    if data.webhook.resolved is not None:
+        found.append(("webhook.resolved.payload", data.webhook.resolved.payload))
+    return found
+
+
+def receiver_names(data: IntegrationInput) -> tuple[str, ...]:
+    """The receiver references an input keeps: what its templates may use as {Receiver[name]}."""
+    declared = data.webhook.receiverReference if data.webhook is not None else None
+    return (declared.name,) if declared is not None else ()
+
+
+_Route = TypeVar("_Route", ResolvedRoute, ReceiverReference)
+
+
+def _stored(model: type[_Route], given: BaseModel | None) -> _Route | None:
+    return model.model_validate(given.model_dump()) if given is not None else None
+
+
+def _check_resolved_path(path: str, secrets: list[StoredSecret], declared: tuple[str, ...]) -> None:
+    """The path's placeholders: each known, each secret held, each reference kept."""
+    where = "webhook.resolved.path"
+    try:
+        compiled = compile_path(path)
+    except TemplateError as exc:
+        raise BadRequest(f"{where}: {exc.message}", field=where, errors=[error_view(exc)]) from None
+    held = {s.name for s in secrets}
+    unknown = sorted(compiled.secret_names - held)
+    if unknown:
+        raise BadRequest(
+            f"{where}: unknown secret{'s' if len(unknown) > 1 else ''} {', '.join(unknown)}; "
+            f"the integration's secrets: {', '.join(sorted(held)) or 'none'}",
+            field=where,
+        )
+    missing = sorted(compiled.receiver_names.difference(declared))
+    if missing:
+        error = unknown_receiver_error(missing, declared, path)
+        raise BadRequest(f"{where}: {error.message}", field=where)
 
 
 def stored_doc(data: IntegrationInput, edit: Edit, created: str, updated: str) -> dict[str, Any]:
@@ -137,12 +197,12 @@ def _channel(edit: Edit) -> dict[str, Any]:
     """Where an integration sends: its webhook, or its email."""
     if edit.email is not None:
         return {"email": edit.email.model_dump(mode="json")}
-    return {"webhook": edit.webhook.model_dump(mode="json") if edit.webhook is not None else None}
+    return {"webhook": edit.webhook.stored() if edit.webhook is not None else None}
 
 
-def check_payload_length(payload: str, limit: int) -> None:
+def check_payload_length(payload: str, limit: int, where: str = "webhook.payload") -> None:
     if len(payload) > limit:
-        raise BadRequest(f"webhook.payload: must be at most {limit} characters", field="webhook.payload")
+        raise BadRequest(f"{where}: must be at most {limit} characters", field=where)
 
 
 def _headers(given: list[WebhookHeader], current: Integration | None) -> tuple[list[StoredHeader], Kept]:

@@ -9,9 +9,10 @@ from datetime import UTC, datetime
 from functools import cached_property
 from typing import Any
 
+from secnotify.models.common import TriggerEvent
 from secnotify.models.delivery import AttemptStatus, DeliveryRecord, RecordKind
 from secnotify.models.event import SecurityEvent, sample_event
-from secnotify.models.integration import Integration
+from secnotify.models.integration import Integration, PresetOrigin
 from secnotify.models.integration_api import REMOVE_SIGNING, IntegrationInput, IntegrationView
 from secnotify.service.clock import SYSTEM_CLOCK
 from secnotify.service.common import (
@@ -30,6 +31,7 @@ from secnotify.service.integration_edits import (
     check_payload_length,
     error_view,
     masked_secrets,
+    payloads,
     stored_doc,
 )
 from secnotify.service.merge_patch import merge_patch
@@ -66,12 +68,15 @@ class IntegrationService:
 
     # ---- CRUD -----------------------------------------------------------------------
 
-    def create(self, data: IntegrationInput) -> IntegrationView:
+    def create(self, data: IntegrationInput, origin: PresetOrigin | None = None) -> IntegrationView:
+        """``origin``: the preset ``data`` was built from, kept as ``presetOrigin``."""
         refuse_when_email_off(data, self.settings)
         edit = apply_input(data, None, self.settings.max_payload_chars, self.render_limits)
         now = now_iso()
         item_id = new_id()
         doc = stored_doc(data, edit, now, now)
+        if origin is not None:
+            doc["presetOrigin"] = origin.model_dump()
         stored = self.config.create_integration(
             item_id, seal_integration(doc, item_id, self.secrets), self.settings.max_integrations
         )
@@ -118,6 +123,8 @@ class IntegrationService:
         (kept secrets stay at their origin, header and template rules) always hold."""
         edit = apply_input(data, current, self.settings.max_payload_chars, self.render_limits)
         doc = stored_doc(data, edit, current.createdAt, now_iso())
+        if current.presetOrigin is not None:  # read-only: no edit sets or clears it
+            doc["presetOrigin"] = current.presetOrigin.model_dump()
         stored = self.config.replace_integration(
             current.id,
             seal_integration(doc, current.id, self.secrets),
@@ -140,26 +147,33 @@ class IntegrationService:
         stored = self.get_stored(integration_id) if draft is None and integration_id is not None else None
         if (draft is not None and draft.webhook is None) or (stored is not None and stored.webhook is None):
             return self._email_preview(integration_id, draft, stored, event)
+        security_event = self._event(event)
+        resolves = security_event.trigger is TriggerEvent.SECURITY_PROBLEM_RESOLVED
         if draft is not None and draft.webhook is not None:
             # Refused outright, as on save: it bounds the work a preview does.
-            check_payload_length(draft.webhook.payload, self.settings.max_payload_chars)
+            for where, draft_payload in payloads(draft):
+                check_payload_length(draft_payload, self.settings.max_payload_chars, where)
             current = self.get_stored(integration_id) if integration_id is not None else None
             # The render below checks the template; against the sample event it is the save's check.
-            limits = self.render_limits if event is not None else None
+            limits = self.render_limits if event is not None or draft.webhook.resolved is not None else None
             try:
                 apply_input(draft, current, self.settings.max_payload_chars, limits)
             except BadRequest as exc:
                 errors = list(exc.details.get("errors") or [_bad_request_view(exc)])
-            payload, content_type = draft.webhook.payload, draft.webhook.content_type()
+            route = draft.webhook.resolved if resolves else None
+            payload = route.payload if route is not None else draft.webhook.payload
+            content_type = draft.webhook.content_type()
             names = [s.name for s in draft.secrets]
         elif stored is not None and stored.webhook is not None:
-            payload, content_type = stored.webhook.payload, stored.webhook.content_type()
+            payload = stored.webhook.payload_for(security_event.trigger)
+            content_type = stored.webhook.content_type()
             names = [s.name for s in stored.secrets]
         else:
             raise BadRequest("give either integrationId or integration", field="integrationId")
-        # Every secret shows as the mask: a preview never holds a value, however the template uses it.
+        # Every secret shows as the mask, every receiver reference as its sample: a preview never
+        # holds a value, however the template uses it.
         body, render_errors = render_preview(
-            payload, content_type, self._event(event), self.render_limits, masked_secrets(names)
+            payload, content_type, security_event, self.render_limits, masked_secrets(names)
         )
         for error in map(error_view, render_errors):
             if error not in errors:

@@ -4,6 +4,8 @@ test-send and redeliver, so they all take exactly the same path (and the same SS
 from __future__ import annotations
 
 import hashlib
+import json
+import logging
 import uuid
 from dataclasses import dataclass
 
@@ -15,15 +17,23 @@ from secnotify.delivery import (
     WebhookSender,
     prepare_send,
 )
+from secnotify.models.common import TriggerEvent
 from secnotify.models.delivery import AttemptStatus, DeliveryRecord, RecordKind
 from secnotify.models.event import SecurityEvent
 from secnotify.models.integration import Integration
+from secnotify.models.receiver import reference_in
 from secnotify.service.clock import SYSTEM_CLOCK, Clock
 from secnotify.service.email_channel import EmailChannel
 from secnotify.service.ports.ledger import DeliveryLog
 from secnotify.service.ports.mail import MailSender
+from secnotify.service.ports.receivers import ReceiverReferences, StoredReference
 from secnotify.settings import Settings
 from secnotify.templating import TEMPLATES, RenderLimits, TemplateCache, TemplateError
+from secnotify.templating.errors import MissingReceiverReference
+from secnotify.templating.path import CompiledPath, compile_path, resolved_url
+from secnotify.templating.placeholders import RECEIVER_SAMPLE
+
+logger = logging.getLogger(__name__)
 
 
 def webhook_id(event_id: str, integration_id: str) -> str:
@@ -69,9 +79,13 @@ class Notifier:
         sender: WebhookSender | None = None,
         templates: TemplateCache | None = None,
         clock: Clock = SYSTEM_CLOCK,
+        references: ReceiverReferences | None = None,
         mail: MailSender | None = None,
     ) -> None:
         self.deliveries = deliveries
+        # Where receiver references are kept; without it none is kept, and one a template uses
+        # is always missing.
+        self.references = references
         self.settings = settings
         self.sender = sender or WebhookSender(settings)
         self.templates = templates if templates is not None else TEMPLATES
@@ -103,25 +117,31 @@ class Notifier:
             return self._email_attempt(event, integration, attempt, kind, msg_id, test_marker, redelivery_of)
         state = self.send_states.get(integration.id, integration.version, lambda: send_state(integration))
         sent: tuple[bytes, SendState] | None = None
+        webhook = integration.webhook
+        route = webhook.route_for(event.trigger)
+        # A test, sent again too, never stands for a real problem: it uses the sample, keeps nothing.
+        is_test = kind is RecordKind.TEST or test_marker is not None
         try:
-            webhook = integration.webhook
-            compiled = self.templates.get(webhook.payload, webhook.content_type(), self.render_limits)
-            secrets = {s.name: s.value for s in integration.secrets} if compiled.secret_names else None
-            body = compiled.render(event, secrets).encode("utf-8")
-        except TemplateError as exc:
-            outcome = DeliveryOutcome(
-                delivered=False,
-                retryable=exc.retryable,  # the template's fault is final; a missing renderer is not
-                status_code=None,
-                latency_ms=0.0,
-                # A render error may quote a value the template computed from a secret.
-                error=f"template error: {state.masker.mask(exc.message)}",
-                response_body="",
-                retry_after_s=None,
+            compiled = self.templates.get(
+                webhook.payload_for(event.trigger), webhook.content_type(), self.render_limits
             )
+            path = compile_path(route.path) if route is not None else None
+            receiver = self._receiver_values(event, integration, is_test, compiled.receiver_names, path)
+            secrets = {s.name: s.value for s in integration.secrets} if compiled.secret_names else None
+            body = compiled.render(event, secrets, receiver).encode("utf-8")
+            url = resolved_url(webhook.url, path.render(event, receiver)) if path is not None else webhook.url
+        except MissingReceiverReference as exc:
+            # Not the template's fault: the answer that carries the reference may yet arrive.
+            outcome = _not_sent(exc.message, retryable=True)
+        except ReferenceUnavailable as exc:
+            outcome = _not_sent(str(exc), retryable=True)
+        except TemplateError as exc:
+            # The template's fault is final; a missing renderer is not. A render error may quote
+            # a value the template computed from a secret.
+            outcome = _not_sent(f"template error: {state.masker.mask(exc.message)}", exc.retryable)
         else:
             request = WebhookRequest(
-                url=integration.webhook.url,
+                url=url,
                 headers=state.headers,
                 body=body,
                 accept_any_certificate=integration.webhook.acceptAnyCertificate,
@@ -151,6 +171,11 @@ class Notifier:
                 "redeliveryOf": redelivery_of,
             }
         )
+        resolves = event.trigger is TriggerEvent.SECURITY_PROBLEM_RESOLVED
+        if outcome.delivered and not resolves and not is_test:
+            note = self._keep_reference(event, integration, outcome.answer, state)
+            if note is not None:
+                record = record.model_copy(update={"error": note})
         if sent is not None:
             # The body once per notification. A retry sends the same event again (the same bytes
             # unless the integration was edited meanwhile: every record's digest tells).
@@ -195,6 +220,61 @@ class Notifier:
             record = record.with_request(sent.body, str if keep else None)
         return Attempt(outcome, record)
 
+    def _receiver_values(
+        self,
+        event: SecurityEvent,
+        integration: Integration,
+        is_test: bool,
+        template_names: frozenset[str],
+        path: CompiledPath | None,
+    ) -> dict[str, str] | None:
+        """The receiver references a notification uses, by name: the one kept for its problem, or
+        the sample for a test. None when it uses none."""
+        names = template_names | (path.receiver_names if path is not None else frozenset())
+        if not names:
+            return None
+        if is_test:
+            return dict.fromkeys(names, RECEIVER_SAMPLE)
+        problem = problem_key(event)
+        if self.references is None or not problem:
+            return {}
+        try:
+            kept = self.references.get(problem, integration.id)
+        except Exception as exc:  # storage trouble is passing: the ladder tries again
+            why = f"receiver reference could not be read ({type(exc).__name__})"
+            raise ReferenceUnavailable(why) from None
+        return {kept.name: kept.value} if kept is not None and kept.name in names else {}
+
+    def _keep_reference(
+        self, event: SecurityEvent, integration: Integration, answer: str, state: SendState
+    ) -> str | None:
+        """After a 2xx of a notification that does not resolve, keep the reference the integration
+        declares from the receiver's answer. The notification is delivered whatever happens here;
+        what prevented keeping it is returned, for the record's ``error``."""
+        declared = integration.webhook.receiverReference if integration.webhook is not None else None
+        if declared is None:
+            return None
+        why = "receiver reference not kept: "
+        problem = problem_key(event)
+        if self.references is None or not problem:
+            return why + "the event names no problem" if not problem else None
+        try:
+            doc = json.loads(answer, parse_float=str, parse_int=str, parse_constant=_not_json)
+        except (ValueError, RecursionError):
+            return why + "the answer is not JSON"
+        value, problem_text = reference_in(doc, declared.pointer)
+        if value is None:
+            return why + problem_text
+        if state.masker.mask(value) != value:
+            return why + "the value holds one of the integration's secrets"
+        kept = StoredReference(declared.name, value, event.event_time.timestamp())
+        try:
+            stored = self.references.put(problem, integration.id, kept)
+        except Exception as exc:  # the notification went out: never retried for this
+            logger.warning("receiver reference not kept for %s: %s", integration.id, type(exc).__name__)
+            return why + f"storage error ({type(exc).__name__})"
+        return None if stored else why + "one from a later event is kept"
+
     def skipped_record(
         self, event: SecurityEvent, integration_id: str, attempt: int, why: str
     ) -> DeliveryRecord:
@@ -230,3 +310,28 @@ class Notifier:
             trigger=event.trigger.value,
             securityProblemId=event.display_id,
         )
+
+
+class ReferenceUnavailable(Exception):
+    """The store of receiver references did not answer."""
+
+
+def problem_key(event: SecurityEvent) -> str:
+    """The problem a receiver reference belongs to: its id, else its display id."""
+    return event.security_problem_id or event.display_id
+
+
+def _not_json(constant: str) -> object:
+    raise ValueError(f"{constant} is not JSON")
+
+
+def _not_sent(error: str, retryable: bool) -> DeliveryOutcome:
+    return DeliveryOutcome(
+        delivered=False,
+        retryable=retryable,
+        status_code=None,
+        latency_ms=0.0,
+        error=error,
+        response_body="",
+        retry_after_s=None,
+    )

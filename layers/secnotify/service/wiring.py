@@ -41,7 +41,9 @@ def api_services() -> ApiServices:
         storage.deliveries,
         settings,
         secrets,
-        make_notifier=lambda: Notifier(storage.deliveries, settings, mail=mail_sender(settings)),
+        make_notifier=lambda: Notifier(
+            storage.deliveries, settings, references=storage.references, mail=mail_sender(settings)
+        ),
     )
     explain = ExplainService(
         storage.config, storage.findings, storage.ledger, secrets, storage.deliveries, settings

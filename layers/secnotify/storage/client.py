@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Iterator
 from typing import Any
 
-import boto3
+import botocore.session
 from botocore.config import Config
 
 from secnotify.errors import Throttled
@@ -16,8 +17,23 @@ _THROTTLE_CODES = frozenset(
 )
 
 
+_session: botocore.session.Session | None = None
+_session_lock = threading.Lock()
+
+
+def aws_client(service: str, config: Config | None = None) -> Any:
+    """A client as ``boto3.client`` makes it (same credentials, region and endpoint settings),
+    made by botocore alone: importing boto3 (and the s3transfer it pulls in) was a third of the
+    dispatcher's cold import, for nothing it uses. A botocore session is not thread-safe."""
+    global _session
+    with _session_lock:
+        if _session is None:
+            _session = botocore.session.get_session()
+        return _session.create_client(service, config=config)
+
+
 def dynamodb_client(max_attempts: int = 5) -> Any:
-    client = boto3.client(
+    client = aws_client(
         "dynamodb",
         config=Config(
             retries={"max_attempts": max_attempts, "mode": "standard"},

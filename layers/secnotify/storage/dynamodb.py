@@ -1,5 +1,5 @@
 """The stack's one DynamoDB table, opened as its adapters: configuration, ledger, delivery log,
-finding state, audit trail."""
+finding state, audit trail, receiver references."""
 
 from __future__ import annotations
 
@@ -15,6 +15,7 @@ from secnotify.storage.delivery_log import DynamoDeliveryLog
 from secnotify.storage.finding_state import DynamoFindingStates
 from secnotify.storage.ledger import DynamoLedger
 from secnotify.storage.page_tokens import PageTokens
+from secnotify.storage.receivers import DynamoReceiverReferences
 
 
 @dataclass(frozen=True)
@@ -25,6 +26,7 @@ class Storage:
     deliveries: DynamoDeliveryLog
     findings: DynamoFindingStates
     audit: DynamoAuditLog
+    references: DynamoReceiverReferences
 
 
 def open_storage(
@@ -41,4 +43,5 @@ def open_storage(
         deliveries=DynamoDeliveryLog(client, table_name, tokens, clock),
         findings=DynamoFindingStates(client, table_name, clock),
         audit=DynamoAuditLog(client, table_name, tokens),
+        references=DynamoReceiverReferences(client, table_name, clock),
     )

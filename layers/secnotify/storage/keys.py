@@ -19,6 +19,9 @@ Layout (pk / sk):
   name unique, held by the object's id; ``NAMES`` / ``BACKFILLED``: the names of objects stored
   before the locks existed have been locked. Out of ``CONFIG``, so the dispatcher never loads them.
 - ``AUDIT`` / ``<ISO time>#<entryId>``: the audit trail of configuration changes, newest last.
+- ``RECEIVER#<integrationId>`` / ``PROBLEM#<problemId>``: the reference the receiver returned for
+  a problem (README "Resolving at another URL"), one item per (problem, integration); a problem id
+  longer than a sort key should carry is named by its digest.
 """
 
 from __future__ import annotations
@@ -77,6 +80,12 @@ def names_backfilled_key() -> Key:
 
 def audit_key(at: str, entry_id: str) -> Key:
     return _key(AUDIT_PK, f"{at}#{entry_id}")
+
+
+def receiver_reference_key(integration_id: str, problem_id: str) -> Key:
+    raw = problem_id.encode("utf-8", "surrogatepass")
+    part = problem_id if len(raw) <= 512 else "sha256:" + hashlib.sha256(raw).hexdigest()
+    return _key(f"RECEIVER#{integration_id}", f"PROBLEM#{part}")
 
 
 def event_key(event_id: str) -> Key:

@@ -13,13 +13,13 @@ import threading
 import time
 from typing import Any
 
-import boto3
 from botocore.config import Config
 from botocore.exceptions import BotoCoreError, ClientError, ParamValidationError
 
 from secnotify.delivery.outcome import DeliveryOutcome
 from secnotify.service.ports.mail import OutgoingMail
 from secnotify.settings import Settings
+from secnotify.storage.client import aws_client
 
 # Refusals that say what to fix; every one will refuse the same message again.
 _FINAL = {
@@ -63,7 +63,7 @@ class SesMailSender:
         # Built on the first mail: a dispatcher that sends no email never pays for the client.
         with self._lock:
             if self._client is None:
-                self._client = boto3.client(
+                self._client = aws_client(
                     "sesv2",
                     config=Config(
                         connect_timeout=self.settings.connect_timeout_s,

@@ -5,18 +5,18 @@ from __future__ import annotations
 import json
 from typing import Any
 
-import boto3
 from botocore.config import Config
 
 from secnotify.models.delivery import DeadLetterKind
 from secnotify.service.ports.queues import MAX_DELAY_S
+from secnotify.storage.client import aws_client
 
 
 class Queues:
     def __init__(self, retry_queue_url: str, dead_letter_queue_url: str, client: Any | None = None) -> None:
         self.retry_queue_url = retry_queue_url
         self.dead_letter_queue_url = dead_letter_queue_url
-        self.client = client or boto3.client(
+        self.client = client or aws_client(
             "sqs", config=Config(retries={"max_attempts": 5, "mode": "standard"}, max_pool_connections=64)
         )
 

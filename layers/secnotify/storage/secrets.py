@@ -13,9 +13,7 @@ import os
 import threading
 from typing import Any
 
-import boto3
-
-from secnotify.storage.client import dynamodb_client
+from secnotify.storage.client import aws_client, dynamodb_client
 from secnotify.storage.conditional import get_or_create
 from secnotify.storage.keys import named_key
 
@@ -65,7 +63,7 @@ class SecretBox:
 
     def _load_or_create_key(self) -> bytes:
         dynamodb = self._dynamodb or dynamodb_client()
-        kms = self._kms or boto3.client("kms")
+        kms = self._kms or aws_client("kms")
         context = {"table": self.table_name, "purpose": "secnotify-secrets"}
 
         def fresh() -> dict[str, Any]:

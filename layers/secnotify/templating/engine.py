@@ -20,19 +20,24 @@ from __future__ import annotations
 import json
 import threading
 from collections import OrderedDict
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Collection, Mapping
 from concurrent.futures import Future
 from typing import TYPE_CHECKING
 
 from secnotify.models.event import SecurityEvent, sample_event
 from secnotify.templating import escaping, placeholders
-from secnotify.templating.errors import RenderBudgetExceeded, TemplateError
+from secnotify.templating.errors import MissingReceiverReference, RenderBudgetExceeded, TemplateError
 from secnotify.templating.escaping import Mode
 from secnotify.templating.limits import DEFAULT_LIMITS, RenderLimits
 from secnotify.templating.placeholders import (
+    RECEIVER_SAMPLE,
+    is_event_key,
+    receiver_key,
+    receiver_of,
     secret_key,
     secret_of,
     unknown_placeholder_error,
+    unknown_receiver_error,
     unknown_secret_error,
 )
 from secnotify.templating.scanner import Scanner, placeholders_in
@@ -64,6 +69,8 @@ class CompiledTemplate:
         # The integration secrets it uses, by name; their values come with each render, never
         # into this object, which the cache shares between integrations.
         self.secret_names: frozenset[str] = frozenset()
+        # The receiver references it uses, by name; their values come with each render too.
+        self.receiver_names: frozenset[str] = frozenset()
         self._max_bytes = limits.max_output_bytes
         self._timeout_s = limits.timeout_s
         if self.uses_jinja:
@@ -102,14 +109,17 @@ class CompiledTemplate:
         self._ops = tuple(ops)
         self._used = scan.used
         self.secret_names = frozenset(filter(None, map(secret_of, self._used)))
-        self._getters = tuple(
-            (key, placeholders.text_getter(key)) for key in self._used if secret_of(key) is None
-        )
+        self.receiver_names = frozenset(filter(None, map(receiver_of, self._used)))
+        self._getters = tuple((key, placeholders.text_getter(key)) for key in self._used if is_event_key(key))
 
-    def _render_plain(self, event: SecurityEvent, secrets: Mapping[str, str]) -> str:
+    def _render_plain(
+        self, event: SecurityEvent, secrets: Mapping[str, str], receiver: Mapping[str, str]
+    ) -> str:
         values = {key: getter(event) for key, getter in self._getters}
         for name, value in secrets.items():
             values[secret_key(name)] = value
+        for name, value in receiver.items():
+            values[receiver_key(name)] = value
         parts = [self._head]
         for key, escape, literal in self._ops:
             parts.append(escape(values[key]))
@@ -126,15 +136,25 @@ class CompiledTemplate:
         )
         self._used = self._jinja.used
         self.secret_names = self._jinja.secret_names
+        self.receiver_names = self._jinja.receiver_names
         self.problems = self._jinja.problems
 
-    def _render_jinja(self, event: SecurityEvent, secrets: Mapping[str, str]) -> str:
+    def _render_jinja(
+        self, event: SecurityEvent, secrets: Mapping[str, str], receiver: Mapping[str, str]
+    ) -> str:
         # in a worker process with hard limits: see secnotify.templating.worker
         from secnotify.templating import worker
 
         environment = dict(self.limits.worker_environment)
         return worker.POOL.render(
-            self.source, self.mode, event, self._max_bytes, self._timeout_s, environment, dict(secrets)
+            self.source,
+            self.mode,
+            event,
+            self._max_bytes,
+            self._timeout_s,
+            environment,
+            dict(secrets),
+            dict(receiver),
         )
 
     def _secrets(self, given: Mapping[str, str] | None) -> Mapping[str, str]:
@@ -148,13 +168,34 @@ class CompiledTemplate:
             raise unknown_secret_error(missing, given, self.source)
         return {name: given[name] for name in self.secret_names}
 
+    def _references(self, given: Mapping[str, str] | None) -> Mapping[str, str]:
+        """The receiver references this template uses, and only those; one ``given`` lacks is not
+        stored yet, which a later attempt may find."""
+        if not self.receiver_names:
+            return {}
+        given = given or {}
+        if not self.receiver_names.issubset(given):
+            raise MissingReceiverReference()
+        return {name: given[name] for name in self.receiver_names}
+
     # --- public ------------------------------------------------------------------------
 
-    def render(self, event: SecurityEvent, secrets: Mapping[str, str] | None = None) -> str:
-        """The payload for ``event``, with ``secrets`` (the integration's, by name) filled in;
-        raises TemplateError on sandbox violations, limits or a secret ``secrets`` lacks."""
+    def render(
+        self,
+        event: SecurityEvent,
+        secrets: Mapping[str, str] | None = None,
+        receiver: Mapping[str, str] | None = None,
+    ) -> str:
+        """The payload for ``event``, with ``secrets`` (the integration's, by name) and ``receiver``
+        (the references kept for the event's problem, by name) filled in; raises TemplateError on
+        sandbox violations, limits or a secret ``secrets`` lacks, MissingReceiverReference for a
+        reference ``receiver`` lacks."""
         values = self._secrets(secrets)
-        body = self._render_jinja(event, values) if self.uses_jinja else self._render_plain(event, values)
+        refs = self._references(receiver)
+        if self.uses_jinja:
+            body = self._render_jinja(event, values, refs)
+        else:
+            body = self._render_plain(event, values, refs)
         if len(body) * 4 > self._max_bytes and len(body.encode("utf-8", "surrogatepass")) > self._max_bytes:
             raise RenderBudgetExceeded(f"rendered payload exceeds {self._max_bytes} bytes")
         return body
@@ -250,12 +291,19 @@ def render_preview(
     event: SecurityEvent | None = None,
     limits: RenderLimits = DEFAULT_LIMITS,
     secrets: Mapping[str, str] | None = None,
+    receiver_names: Collection[str] | None = None,
 ) -> tuple[str, list[TemplateError]]:
     """Body ("" when it could not render) and the problems found, for the preview endpoint.
-    ``secrets`` are what ``{Secret[name]}`` renders as: the API passes masks, never values."""
+    ``secrets`` are what ``{Secret[name]}`` renders as: the API passes masks, never values. Every
+    ``{Receiver[name]}`` renders as ``RECEIVER-REF``; ``receiver_names``, when given, are the
+    references the integration keeps, and any other is an error."""
     try:
         compiled = compile_template(template, content_type, limits)
-        body = compiled.render(event if event is not None else sample_event(), secrets)
+        unknown = sorted(compiled.receiver_names.difference(receiver_names or ()))
+        if receiver_names is not None and unknown:
+            raise unknown_receiver_error(unknown, receiver_names, template)
+        samples = dict.fromkeys(compiled.receiver_names, RECEIVER_SAMPLE)
+        body = compiled.render(event if event is not None else sample_event(), secrets, samples)
     except TemplateError as exc:
         return "", [exc]
     problems = list(compiled.problems)
@@ -272,6 +320,7 @@ def validate_template(
     event: SecurityEvent | None = None,
     limits: RenderLimits = DEFAULT_LIMITS,
     secrets: Mapping[str, str] | None = None,
+    receiver_names: Collection[str] | None = None,
 ) -> list[TemplateError]:
     """Everything wrong with a template, checked against the sample event (empty when fine)."""
-    return render_preview(template, content_type, event, limits, secrets)[1]
+    return render_preview(template, content_type, event, limits, secrets, receiver_names)[1]

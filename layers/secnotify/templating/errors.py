@@ -61,3 +61,16 @@ class RenderUnavailable(TemplateError):
 
     def __init__(self, detail: str) -> None:
         super().__init__(f"render process unavailable, try again: {detail}")
+
+
+MISSING_RECEIVER_REFERENCE = "missing receiver reference"
+
+
+class MissingReceiverReference(TemplateError):
+    """A notification uses ``{Receiver[name]}`` and the receiver's reference for its problem is not
+    stored yet (the notification that returns it may still be on its way): tried again later."""
+
+    retryable = True
+
+    def __init__(self) -> None:
+        super().__init__(MISSING_RECEIVER_REFERENCE)

@@ -35,9 +35,12 @@ from secnotify.templating.errors import RenderBudgetExceeded, TemplateError
 from secnotify.templating.escaping import Mode
 from secnotify.templating.jinja_rewrite import GuardInserter, OutputRewriter, SecretAccess
 from secnotify.templating.placeholders import (
+    RECEIVER,
     SECRET,
     dumps,
     fix_surrogates,
+    is_event_key,
+    receiver_of,
     secret_of,
     unknown_placeholder_error,
 )
@@ -103,9 +106,10 @@ class JinjaTemplate:
         self._jinja = env.template_class.from_code(env, code, env.make_globals(None), None)
         self.used: set[str] = scan.used
         self.secret_names = frozenset(access.names) | frozenset(filter(None, map(secret_of, self.used)))
-        self._getters = tuple(
-            (key, placeholders.text_getter(key)) for key in self.used if secret_of(key) is None
+        self.receiver_names = frozenset(access.receiver_names) | frozenset(
+            filter(None, map(receiver_of, self.used))
         )
+        self._getters = tuple((key, placeholders.text_getter(key)) for key in self.used if is_event_key(key))
 
     def _check_names(self, tree: nodes.Template) -> None:
         for node in tree.find_all(tuple(_UNSUPPORTED)):
@@ -113,17 +117,20 @@ class JinjaTemplate:
         # Jinja reports a name set inside an {% if %} as undeclared; anything the template
         # assigns somewhere is its own (StrictUndefined still catches the unassigned branch)
         assigned = {n.name for n in tree.find_all(nodes.Name) if n.ctx in ("store", "param")}
-        secret_line = next((n.lineno for n in tree.find_all(nodes.Name) if n.name == SECRET), None)
-        if SECRET in assigned:
-            raise TemplateError(f"{SECRET} holds the integration's secrets: it cannot be set", secret_line)
         names = _undeclared_variables(tree) - assigned
-        if SECRET in names:
-            # Every literal access became a lookup (SecretAccess); any other use would let the
-            # template list or pass around the secrets as a whole.
-            raise TemplateError(
-                f"{SECRET} may only be used as {SECRET}.name or {SECRET}['name'] with a literal name",
-                line=secret_line,
-            )
+        holders = ((SECRET, "the integration's secrets"), (RECEIVER, "the receiver's references"))
+        for namespace, holds in holders:
+            line = next((n.lineno for n in tree.find_all(nodes.Name) if n.name == namespace), None)
+            if namespace in assigned:
+                raise TemplateError(f"{namespace} holds {holds}: it cannot be set", line)
+            if namespace in names:
+                # Every literal access became a lookup (SecretAccess); any other use would let the
+                # template list or pass around the values as a whole.
+                raise TemplateError(
+                    f"{namespace} may only be used as {namespace}.name or {namespace}['name'] with a "
+                    "literal name",
+                    line=line,
+                )
         # `self` is implicit in Jinja and leads to the template's internals
         names |= {n.name for n in tree.find_all(nodes.Name) if n.name == "self" and n.ctx == "load"}
         unknown = sorted(names - placeholders.VARIABLE_NAMES - sandbox.GLOBAL_NAMES - {"event"})
@@ -132,7 +139,7 @@ class JinjaTemplate:
                 (n.lineno for n in tree.find_all(nodes.Name) if n.name in unknown and n.ctx == "load"),
                 None,
             )
-            known = ", ".join(["event", *placeholders.SPECS, SECRET, *sorted(sandbox.GLOBAL_NAMES)])
+            known = ", ".join(["event", *placeholders.SPECS, SECRET, RECEIVER, *sorted(sandbox.GLOBAL_NAMES)])
             raise TemplateError(
                 f"unknown variable{'s' if len(unknown) > 1 else ''}: {', '.join(unknown)}. "
                 f"Known variables: {known}",
@@ -142,13 +149,20 @@ class JinjaTemplate:
         self._variables = tuple(sorted(names & placeholders.VARIABLE_NAMES))
         self._wants_event = "event" in names
 
-    def _generate(self, event: SecurityEvent, secrets: Mapping[str, str], budget: guards.Budget) -> str:
+    def _generate(
+        self,
+        event: SecurityEvent,
+        secrets: Mapping[str, str],
+        receiver: Mapping[str, str],
+        budget: guards.Budget,
+    ) -> str:
         context: dict[str, Any] = {name: placeholders.jinja_value(name, event) for name in self._variables}
         if self._wants_event:
             context["event"] = event.model_dump(mode="json")
         values = {key: getter(event) for key, getter in self._getters}
         values.update((placeholders.secret_key(name), value) for name, value in secrets.items())
-        state = _RenderState(event, values, budget, secrets)
+        values.update((placeholders.receiver_key(name), value) for name, value in receiver.items())
+        state = _RenderState(event, values, budget, secrets, receiver)
         context["_sn_state"] = state
         out: list[str] = []
         size = 0
@@ -160,11 +174,16 @@ class JinjaTemplate:
             out.append(chunk)
         return "".join(out)
 
-    def render(self, event: SecurityEvent, secrets: Mapping[str, str] | None = None) -> str:
+    def render(
+        self,
+        event: SecurityEvent,
+        secrets: Mapping[str, str] | None = None,
+        receiver: Mapping[str, str] | None = None,
+    ) -> str:
         budget = guards.Budget(time.thread_time() + self._timeout_s, self._max_bytes)
         token = guards.BUDGET.set(budget)
         try:
-            return self._generate(event, secrets or {}, budget)
+            return self._generate(event, secrets or {}, receiver or {}, budget)
         except TemplateError as exc:
             if exc.line is None:
                 exc.line = _template_line(exc.__traceback__)
@@ -297,15 +316,21 @@ def expression_escaper(mode: Mode, in_string: bool) -> Callable[[Any], str]:
 class _RenderState:
     """Per-render data the rewritten template reaches through its (reserved) context."""
 
-    __slots__ = ("budget", "event", "secrets", "values")
+    __slots__ = ("budget", "event", "receiver", "secrets", "values")
 
     def __init__(
-        self, event: SecurityEvent, values: dict[str, str], budget: guards.Budget, secrets: Mapping[str, str]
+        self,
+        event: SecurityEvent,
+        values: dict[str, str],
+        budget: guards.Budget,
+        secrets: Mapping[str, str],
+        receiver: Mapping[str, str],
     ) -> None:
         self.event = event
         self.values = values
         self.budget = budget
         self.secrets = secrets
+        self.receiver = receiver
 
 
 def _state(context: Context) -> _RenderState:
@@ -349,6 +374,14 @@ def _secret_filter(context: Context, name: str) -> str:
     return secrets[name]
 
 
+@pass_context
+def _receiver_filter(context: Context, name: str) -> str:
+    receiver = _state(context).receiver
+    if name not in receiver:
+        raise TemplateError(f"unknown receiver reference: {name}")
+    return receiver[name]
+
+
 def _make_env() -> sandbox.SecnotifyEnvironment:
     env = sandbox.make_environment()
     for mode, contexts in (("json", (True, False)), ("xml", (False,)), ("raw", (False,))):
@@ -359,6 +392,7 @@ def _make_env() -> sandbox.SecnotifyEnvironment:
     env.filters["_sn_cap"] = _captured_filter
     env.filters["_sn_ph_cap"] = _captured_placeholder
     env.filters["_sn_secret"] = _secret_filter
+    env.filters["_sn_receiver"] = _receiver_filter
     return env
 
 

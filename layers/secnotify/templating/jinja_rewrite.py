@@ -2,8 +2,8 @@
 (found by :mod:`secnotify.templating.scanner`), and loops and ``~`` get budget guards.
 
 The filters named here are registered on the sandboxed environment: ``_sn_out_*``, ``_sn_ph_*``
-``_sn_cap`` and ``_sn_secret`` by :mod:`secnotify.templating.jinja_engine`, ``_sn_iter`` and ``_sn_concat`` by
-:mod:`secnotify.templating.sandbox`.
+``_sn_cap``, ``_sn_secret`` and ``_sn_receiver`` by :mod:`secnotify.templating.jinja_engine`,
+``_sn_iter`` and ``_sn_concat`` by :mod:`secnotify.templating.sandbox`.
 """
 
 from __future__ import annotations
@@ -14,7 +14,7 @@ from jinja2.visitor import NodeTransformer
 from secnotify.models.named_secrets import SECRET_NAME
 from secnotify.templating.errors import TemplateError
 from secnotify.templating.escaping import Mode
-from secnotify.templating.placeholders import SECRET
+from secnotify.templating.placeholders import RECEIVER, SECRET
 from secnotify.templating.scanner import Scanner, placeholders_in
 
 
@@ -101,37 +101,48 @@ class GuardInserter(NodeTransformer):
 
 
 class SecretAccess(NodeTransformer):
-    """``Secret.name`` and ``Secret['name']`` become lookups of that one secret, so the names a
+    """``Secret.name`` and ``Secret['name']`` become lookups of that one secret, and
+    ``Receiver.name`` and ``Receiver['name']`` of that one receiver reference, so the names a
     template uses are known when it compiles (a save refuses one the integration lacks, and a
-    render is given only those). Any other use of ``Secret`` is left for the name check to refuse.
-    Runs first, on the template as written: the internal ``_sn_*`` filters are refused there."""
+    render is given only those). Any other use of ``Secret`` or ``Receiver`` is left for the name
+    check to refuse. Runs first, on the template as written: the internal ``_sn_*`` filters are
+    refused there."""
 
     def __init__(self) -> None:
-        self.names: set[str] = set()
+        self.names: set[str] = set()  # the secrets
+        self.receiver_names: set[str] = set()
 
-    def _lookup(self, name: object, lineno: int) -> nodes.Expr:
+    def _lookup(self, namespace: str, name: object, lineno: int) -> nodes.Expr:
         if not isinstance(name, str) or not SECRET_NAME.match(name):
+            what = "a secret name" if namespace == SECRET else "a reference name"
             raise TemplateError(
-                f"{SECRET}[...] takes a secret name: a letter, then up to 63 letters, digits or underscores",
+                f"{namespace}[...] takes {what}: a letter, then up to 63 letters, digits or underscores",
                 line=lineno,
             )
-        self.names.add(name)
-        return _filter(nodes.Const(name, lineno=lineno), "_sn_secret", lineno)
+        if namespace == SECRET:
+            self.names.add(name)
+            return _filter(nodes.Const(name, lineno=lineno), "_sn_secret", lineno)
+        self.receiver_names.add(name)
+        return _filter(nodes.Const(name, lineno=lineno), "_sn_receiver", lineno)
 
     @staticmethod
-    def _of_secret(node: nodes.Getattr | nodes.Getitem) -> bool:
+    def _namespace(node: nodes.Getattr | nodes.Getitem) -> str | None:
         target = node.node
-        return isinstance(target, nodes.Name) and target.name == SECRET and target.ctx == "load"
+        if isinstance(target, nodes.Name) and target.name in (SECRET, RECEIVER) and target.ctx == "load":
+            return target.name
+        return None
 
     def visit_Getattr(self, node: nodes.Getattr) -> nodes.Node:
-        if self._of_secret(node):
-            return self._lookup(node.attr, node.lineno)
+        namespace = self._namespace(node)
+        if namespace is not None:
+            return self._lookup(namespace, node.attr, node.lineno)
         self.generic_visit(node)
         return node
 
     def visit_Getitem(self, node: nodes.Getitem) -> nodes.Node:
-        if self._of_secret(node) and isinstance(node.arg, nodes.Const):
-            return self._lookup(node.arg.value, node.lineno)
+        namespace = self._namespace(node)
+        if namespace is not None and isinstance(node.arg, nodes.Const):
+            return self._lookup(namespace, node.arg.value, node.lineno)
         self.generic_visit(node)
         return node
 

@@ -27,6 +27,10 @@ TAGS = "Tags"
 TAG_KEY_NAME = "Tags[key]"
 SECRET = "Secret"  # noqa: S105 - a placeholder name
 SECRET_KEY_NAME = "Secret[name]"  # noqa: S105 - a placeholder name
+RECEIVER = "Receiver"
+RECEIVER_KEY_NAME = "Receiver[name]"
+# What a preview, a save's check and a test-send render for every receiver reference.
+RECEIVER_SAMPLE = "RECEIVER-REF"
 
 _SURROGATES = re.compile("[\ud800-\udfff]")
 
@@ -236,6 +240,15 @@ def _catalogue() -> tuple[PlaceholderInfo, ...]:
             SECRET_MASK,
         )
     )
+    out.append(
+        PlaceholderInfo(
+            RECEIVER_KEY_NAME,
+            "The reference the receiver returned for this problem, kept by the integration's "
+            "receiverReference, e.g. {Receiver[issueKey]}; in Jinja Receiver.name or Receiver['name']; "
+            f"a preview and a test-send show {RECEIVER_SAMPLE}",
+            RECEIVER_SAMPLE,
+        )
+    )
     return tuple(out)
 
 
@@ -254,8 +267,39 @@ def secret_of(key: str) -> str | None:
     return key[len(SECRET) + 1 : -1] if key.startswith(SECRET + "[") else None
 
 
+def receiver_key(name: str) -> str:
+    """The placeholder key of receiver reference ``name``: ``Receiver[name]``."""
+    return f"{RECEIVER}[{name}]"
+
+
+def receiver_of(key: str) -> str | None:
+    """The reference name of a placeholder key, or None when it is not a receiver reference's."""
+    return key[len(RECEIVER) + 1 : -1] if key.startswith(RECEIVER + "[") else None
+
+
+def is_event_key(key: str) -> bool:
+    """Whether a placeholder key's value comes from the event (not a secret or a reference)."""
+    return secret_of(key) is None and receiver_of(key) is None
+
+
+def unknown_receiver_error(missing: list[str], declared: Iterable[str], source: str) -> TemplateError:
+    """One error naming every reference a template uses that the integration does not keep."""
+    names = sorted(declared)
+    noun = "reference" if len(missing) == 1 else "references"
+    return TemplateError(
+        f"unknown receiver {noun}: {', '.join(missing)}; the integration's receiverReference: "
+        f"{', '.join(names) or 'none'}",
+        line=_named_line(source, RECEIVER, missing[0]),
+        unknown=tuple(receiver_key(n) for n in missing),
+    )
+
+
 def _secret_line(source: str, name: str) -> int | None:
-    use = re.search(rf"\b{SECRET}\s*(?:\[\s*['\"]?{name}['\"]?\s*\]|\.\s*{name}\b)", source)
+    return _named_line(source, SECRET, name)
+
+
+def _named_line(source: str, namespace: str, name: str) -> int | None:
+    use = re.search(rf"\b{namespace}\s*(?:\[\s*['\"]?{name}['\"]?\s*\]|\.\s*{name}\b)", source)
     return source.count("\n", 0, use.start()) + 1 if use else None
 
 

@@ -16,7 +16,7 @@ from dataclasses import dataclass
 from secnotify.models.named_secrets import SECRET_NAME
 from secnotify.templating.errors import TemplateError
 from secnotify.templating.escaping import Mode
-from secnotify.templating.placeholders import SECRET, SPECS, TAGS, secret_key
+from secnotify.templating.placeholders import RECEIVER, SECRET, SPECS, TAGS, receiver_key, secret_key
 
 # `{Name}` or `{Name[key]}`; names are letters only so JSON such as `{"a":1}` or `{ }` never matches.
 PLACEHOLDER_RE = re.compile(r"\{([A-Za-z]+)(?:\[([^\[\]{}\r\n]+)\])?\}")
@@ -40,6 +40,8 @@ def _key(match: re.Match[str]) -> str | None:
         return name if name in SPECS else None
     if name == SECRET:
         return secret_key(tag) if SECRET_NAME.match(tag) else None
+    if name == RECEIVER:  # names follow the rule of secret names
+        return receiver_key(tag) if SECRET_NAME.match(tag) else None
     return f"{TAGS}[{tag}]" if name == TAGS else None
 
 

@@ -66,9 +66,10 @@ def render_here(
     max_bytes: int,
     timeout_s: float,
     secrets: Mapping[str, str] | None = None,
+    receiver: Mapping[str, str] | None = None,
 ) -> str:
     """Render in this process (what a worker runs; also the benchmark's in-process baseline)."""
-    return _compiled(source, mode, max_bytes, timeout_s).render(event, secrets)
+    return _compiled(source, mode, max_bytes, timeout_s).render(event, secrets, receiver)
 
 
 def _status_kib(pid: int | str, field: str) -> int | None:
@@ -109,7 +110,7 @@ def serve(conn: Connection) -> None:
     while True:
         try:
             # The secrets are the template's own, sent with each render and kept for none.
-            source, mode, event, max_bytes, timeout_s, secrets = conn.recv()
+            source, mode, event, max_bytes, timeout_s, secrets, receiver = conn.recv()
         except (EOFError, OSError):
             return
         if event is None:  # the same event as the last request (a fan-out)
@@ -119,7 +120,7 @@ def serve(conn: Connection) -> None:
         breached = False
         reply: tuple[Any, ...]
         try:
-            reply = ("ok", render_here(source, mode, event, max_bytes, timeout_s, secrets))
+            reply = ("ok", render_here(source, mode, event, max_bytes, timeout_s, secrets, receiver))
         except RenderBudgetExceeded as exc:
             breached = True
             reply = ("error", exc.message, exc.line, exc.column, True, _status_kib("self", "VmHWM"))
@@ -271,17 +272,27 @@ class RenderPool:
         timeout_s: float,
         environment: Mapping[str, str] | None = None,
         secrets: Mapping[str, str] | None = None,
+        receiver: Mapping[str, str] | None = None,
     ) -> str:
         """``environment`` is what a worker started for this render gets (none of ours by default);
         one process renders with one environment, so an idle worker serves any render.
-        ``secrets`` are the values of the secrets the template uses, by name."""
+        ``secrets`` are the values of the secrets the template uses, by name; ``receiver`` those of
+        its receiver references."""
         environment = environment or {}
         for _attempt in range(2):
             worker = self._take(environment)
             # a fan-out renders one event for many integrations: send it to a worker only once
             same = worker.last_event is event
             try:
-                request = (source, mode, None if same else event, max_bytes, timeout_s, dict(secrets or {}))
+                request = (
+                    source,
+                    mode,
+                    None if same else event,
+                    max_bytes,
+                    timeout_s,
+                    dict(secrets or {}),
+                    dict(receiver or {}),
+                )
                 worker.conn.send(request)
                 worker.last_event = event
             except OSError:  # the idle worker died meanwhile: the template is not to blame
