@@ -103,6 +103,8 @@ def test_an_email_integration_is_created_shown_and_edited(api: ApiClient) -> Non
         ({"bccRecipients": ["SECOPS@example.org"]}, "email", "more than once"),
         ({"bccRecipients": [f"u{i}@example.org" for i in range(18)]}, "email", "21 addresses"),
         ({"subject": "{Titel}"}, "email.subject", "Titel"),
+        # An email gets no answer to keep a receiver reference from.
+        ({"body": "<p>{Receiver[issueKey]}</p>"}, "email.body", "unknown receiver reference: issueKey"),
         ({"body": "<p>{{ cycler.__init__.__globals__ }}</p>"}, "email.body", "unsafe"),
         ({"body": "<p>" + "x" * 5000 + "</p>"}, "email.body", "at most 5000 characters"),
     ],
@@ -132,6 +134,23 @@ def test_webhook_and_email_fields_stay_with_their_type(api: ApiClient) -> None:
     assert hook_with_email.status == 400 and "only an EMAIL integration" in hook_with_email.json()["message"]
     signed = api.post("/integrations", {**email_body(pid), "generateSigningSecret": True})
     assert signed.status == 400 and "generateSigningSecret" in signed.json()["message"]
+    # A preset builds a WEBHOOK integration: it takes neither the EMAIL type nor an email.
+    fields = {"url": "https://hooks.example.com/x"}
+    typed = api.post("/integrations", {**email_body(pid), "preset": "generic-json", "presetFields": fields})
+    assert typed.status == 400 and "a preset builds a WEBHOOK integration" in typed.json()["message"], (
+        typed.text
+    )
+    mailed = api.post(
+        "/integrations",
+        {
+            "displayName": "p",
+            "alertingProfileId": pid,
+            "preset": "generic-json",
+            "presetFields": fields,
+            "email": EMAIL,
+        },
+    )
+    assert mailed.status == 400 and mailed.json()["field"] == "email", mailed.text
     hook = api.post(
         "/integrations",
         {"displayName": f"h {uuid.uuid4().hex[:6]}", "alertingProfileId": pid, "webhook": webhook},

@@ -5,9 +5,13 @@ once when it refuses, and recorded in the delivery log (README "Email")."""
 from __future__ import annotations
 
 import email
+import json
+import uuid
 from collections.abc import Iterator
 from email.message import EmailMessage
 from email.policy import default
+from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -15,8 +19,9 @@ from secnotify.models.delivery import DeadLetterKind, NotificationState
 from secnotify.service.dispatch_result import Count
 from secnotify.service.email_channel import EMAIL_OFF
 from secnotify.service.notify import webhook_id
-from tests.fakes.dispatcher import Harness, event, harness
+from tests.fakes.dispatcher import PROFILE, Harness, event, harness
 from tests.fakes.mail import refused
+from tests.integration.servers import Receiver, Reply
 
 S = NotificationState
 THROTTLED = refused("SES is busy or failing (TooManyRequestsException: slow down)", True, 429)
@@ -32,6 +37,12 @@ def _parsed(raw: bytes) -> EmailMessage:
     message = email.message_from_bytes(raw, policy=default)
     assert isinstance(message, EmailMessage)
     return message
+
+
+def _sample(name: str) -> dict[str, Any]:
+    path = Path(__file__).resolve().parents[2] / "events" / "eventbridge" / f"{name}.json"
+    loaded: dict[str, Any] = json.loads(path.read_text(encoding="utf-8"))
+    return loaded
 
 
 def _records(h: Harness, name: str) -> list:
@@ -167,3 +178,38 @@ def test_an_address_written_around_the_api_cannot_inject_a_header(h: Harness) ->
     assert h.mail.sent == []
     (record,) = _records(h, "mail")
     assert (record.error or "").startswith("the message could not be built:")
+
+
+def test_a_resolve_mails_as_an_open_does_and_keeps_no_receiver_reference(h: Harness) -> None:
+    # Beside a webhook that resolves elsewhere with a reference: the email takes no route of it.
+    h.config.add_profile(
+        PROFILE, enabledTriggerEvents=["SECURITY_PROBLEM_OPENED", "SECURITY_PROBLEM_RESOLVED"]
+    )
+    h.email_integration("mail", subject="{Status} {SecurityProblemId}")
+    with Receiver(default=Reply(status=201, body=b'{"key": "SEC-1"}')) as rx:
+        h.config.add_integration(
+            "jira",
+            PROFILE,
+            rx.url("/issue"),
+            webhook={
+                "url": rx.url("/issue"),
+                "headers": [{"name": "Content-Type", "value": "application/json"}],
+                "payload": '{"t": "{Title}"}',
+                "resolved": {"path": "/issue/{Receiver[issueKey]}/comment", "payload": '{"c": "done"}'},
+                "receiverReference": {"name": "issueKey", "pointer": "/key"},
+            },
+        )
+        opened = event()
+        resolved = {**_sample("resolved"), "id": str(uuid.uuid4())}
+        assert h.handle(opened).counts[Count.DELIVERED] == 2
+        assert h.handle(resolved).counts[Count.DELIVERED] == 2
+        create, comment = rx.wait_for(2)
+    assert (create.path, comment.path) == ("/issue", "/issue/SEC-1/comment")
+    problem = opened["detail"]["securityProblemId"]
+    assert h.references.get(problem, "mail") is None and h.references.get(problem, "jira") is not None
+    subjects = [_parsed(m.raw)["Subject"] for m in h.mail.sent]
+    assert subjects == [
+        f"OPEN {opened['detail']['displayId']}",
+        f"RESOLVED {resolved['detail']['displayId']}",
+    ]
+    assert [r.error for r in _records(h, "mail")] == [None, None]

@@ -135,8 +135,9 @@ class EmailPreview:
 def preview_email(subject: str, body: str, event: SecurityEvent | None, limits: RenderLimits) -> EmailPreview:
     """Subject and body as they would be sent (``event`` None: the sample event), and every
     problem of either template, each with its field; nothing is sent."""
-    rendered_subject, subject_errors = render_preview(subject, SUBJECT_CONTENT_TYPE, event, limits)
-    rendered_body, body_errors = render_preview(body, BODY_CONTENT_TYPE, event, limits)
+    # No receiver references: an email gets no answer to keep one from.
+    rendered_subject, subject_errors = render_preview(subject, SUBJECT_CONTENT_TYPE, event, limits, None, ())
+    rendered_body, body_errors = render_preview(body, BODY_CONTENT_TYPE, event, limits, None, ())
     errors = [("email.subject", e) for e in subject_errors] + [("email.body", e) for e in body_errors]
     return EmailPreview(clean_subject(rendered_subject), rendered_body, errors)
 
