@@ -80,7 +80,7 @@ def test_a_pagerduty_preset_triggers_on_opened_and_resolves_on_resolved_with_one
 
     assert pagerduty.refused == []
     assert (trigger["event_action"], resolve["event_action"]) == ("trigger", "resolve")
-    assert trigger["dedup_key"] == resolve["dedup_key"] == opened["detail"]["displayId"]
+    assert trigger["dedup_key"] == resolve["dedup_key"] == opened["detail"]["securityProblemId"]
     assert trigger["routing_key"] == resolve["routing_key"] == ROUTING_KEY
     assert trigger["payload"]["severity"] == "critical"
     assert opened["detail"]["title"] in trigger["payload"]["summary"]

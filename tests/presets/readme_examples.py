@@ -56,7 +56,7 @@ def example(name: str) -> str:
         event = _event(event_name)
         body, errors = render_preview(template, content_type, event, secrets=masks)
         assert not errors, errors
-        shown = {"{SecurityProblemId}": quote(event.display_id, safe=""), "{Receiver[issueKey]}": "SEC-1"}
+        shown = {"{ProblemKey}": quote(event.security_problem_id, safe=""), "{Receiver[issueKey]}": "SEC-1"}
         shown |= {f"{{Secret[{n}]}}": "***" for n in masks}
         for placeholder, value in shown.items():
             url = url.replace(placeholder, value)

@@ -5,16 +5,19 @@ as a delivery, with the preset's secrets filled in."""
 
 from __future__ import annotations
 
+import hashlib
 import json
 from functools import cache
 from typing import Any
+from urllib.parse import quote, unquote, urlsplit
 
 import pytest
 
 from secnotify.models.common import TriggerEvent
-from secnotify.models.event import SecurityEvent
+from secnotify.models.event import ManagementZone, SecurityEvent
 from secnotify.presets import presets
 from secnotify.templating import RenderLimits, compile_template
+from secnotify.templating.path import compile_path, resolved_url
 from tests.presets import rules
 from tests.presets.samples import GROUPS
 
@@ -38,7 +41,17 @@ def render(name: str, event: SecurityEvent, part: str = "payload") -> Any:
 
 
 def _pid(event: SecurityEvent) -> str:
-    return event.display_id or event.security_problem_id or event.event_id
+    """The problem's stable id (display ids repeat across environments), hashed when long."""
+    key = event.security_problem_id or event.display_id or event.event_id
+    if len(key) <= 200 and key.isprintable():
+        return key
+    return "sha256-" + hashlib.sha256(key.encode("utf-8", "surrogatepass")).hexdigest()
+
+
+def resolved_target(name: str, event: SecurityEvent) -> str:
+    """The URL the resolved notice goes to, rendered and percent-encoded as the dispatcher does."""
+    hook = built(name)["webhook"]
+    return resolved_url(hook["url"], compile_path(hook["resolved"]["path"]).render(event))
 
 
 def _semantics(name: str, event: SecurityEvent, body: Any) -> list[str]:  # noqa: C901 - one branch a preset
@@ -48,7 +61,7 @@ def _semantics(name: str, event: SecurityEvent, body: Any) -> list[str]:  # noqa
     if name == "pagerduty":
         if body["event_action"] != ("resolve" if resolved else "trigger"):
             problems.append(f"event_action {body['event_action']} for {event.trigger}")
-        if body["dedup_key"] != _pid(event)[:255]:
+        if body["dedup_key"] != _pid(event) or not 0 < len(body["dedup_key"]) <= 255:
             problems.append("dedup_key is not the problem id")
         if not resolved:
             details = body["payload"]["custom_details"]
@@ -65,8 +78,11 @@ def _semantics(name: str, event: SecurityEvent, body: Any) -> list[str]:  # noqa
             if body["payload"]["severity"] != expected:
                 problems.append(f"severity {body['payload']['severity']} for {event.risk_level}")
     elif name == "opsgenie":
-        if body["alias"] != _pid(event):
-            problems.append("alias is not the problem id the close path names")
+        if body["alias"] != _pid(event) or not 0 < len(body["alias"]) <= 512:
+            problems.append("alias is not the problem id")
+        expected_close = f"/v2/alerts/{quote(body['alias'], safe='')}/close?identifierType=alias"
+        if urlsplit(resolved_target(name, event))._replace(scheme="", netloc="").geturl() != expected_close:
+            problems.append("the close path does not name the alias the create used")
         expected = {"CRITICAL": "P1", "HIGH": "P2", "MEDIUM": "P3"}.get(event.risk_level, "P4")
         if body["priority"] != expected:
             problems.append(f"priority {body['priority']} for {event.risk_level}")
@@ -85,7 +101,8 @@ def _semantics(name: str, event: SecurityEvent, body: Any) -> list[str]:  # noqa
         if resolved != (first.get("color") == "Good"):
             problems.append(f"colour {first.get('color')} for {event.trigger}")
     elif name == "jira":
-        if _pid(event)[:100] not in body["fields"]["summary"].replace("\n", " "):
+        shown = event.display_id or event.security_problem_id or event.event_id
+        if shown[:100] not in body["fields"]["summary"].replace("\n", " "):
             problems.append("the summary does not name the problem")
     elif name == "generic-json" and body != event.model_dump(mode="json"):
         problems.append("the body is not the normalised event")
@@ -139,7 +156,7 @@ def test_slack_never_mentions_or_links_from_event_text() -> None:
     assert "<!channel>" not in body and "<@U123>" not in body and "<https://evil.example|click>" not in body
     assert "&lt;!channel&gt;" in body
     # Its URL holds | and >: no button, no link.
-    assert '"actions"' not in body and "evil.example/a|b" not in body.replace("&gt;", ">").split("*")[0]
+    assert '"actions"' not in body and "evil.example/a|b" not in body.replace("&gt;", ">")
 
 
 def test_teams_breaks_markdown_links_in_facts_and_shows_text_as_plain_runs() -> None:
@@ -151,7 +168,17 @@ def test_teams_breaks_markdown_links_in_facts_and_shows_text_as_plain_runs() -> 
     assert zones["value"].startswith("zone 0 & co")
     runs = [r["text"] for e in card["body"] if e["type"] == "RichTextBlock" for r in e["inlines"]]
     assert any("[link](https://evil.example)" in r for r in runs)  # shown as typed, never a link
-    assert all("](" not in e["text"] for e in card["body"] if e["type"] == "TextBlock")
+    # Fact values are Markdown: event text that looks like a link is shown broken, never linked.
+    hostile = "[z](https://evil.example)"
+    linked = event.model_copy(
+        update={"management_zones": (ManagementZone(id="1", name=hostile),), "cve_ids": (hostile,)}
+    )
+    card = render("teams", linked)["attachments"][0]["content"]
+    facts = {f["title"]: f["value"] for e in card["body"] if e["type"] == "FactSet" for f in e["facts"]}
+    for title in ("Zones", "CVEs"):
+        assert facts[title].replace("\u200b", "") == hostile and "](" not in facts[title], facts[title]
+    markdown = [e["text"] for e in card["body"] if e["type"] == "TextBlock"] + [*facts, *facts.values()]
+    assert all("](" not in text for text in markdown)
 
 
 def test_pagerduty_resolves_what_it_triggered() -> None:
@@ -165,6 +192,40 @@ def test_pagerduty_resolves_what_it_triggered() -> None:
         assert (
             trigger["routing_key"] == resolve["routing_key"] == presets()["pagerduty"].example["routingKey"]
         )
+
+
+@pytest.mark.parametrize(
+    "update",
+    [
+        {"display_id": ""},
+        {"display_id": "S-1", "security_problem_id": ""},
+        {"security_problem_id": "9" * 600},
+        {"security_problem_id": "a/b?c#d e%2F.."},
+        {"security_problem_id": "."},
+    ],
+    ids=["no-display-id", "display-id-only", "id-over-512", "reserved-characters", "dot"],
+)
+def test_opsgenie_closes_the_alias_it_created(update: dict[str, str]) -> None:
+    opened = GROUPS["eventbridge/opened.json"][0].model_copy(update=update)
+    resolved = opened.model_copy(update={"trigger": TriggerEvent.SECURITY_PROBLEM_RESOLVED})
+    alias = render("opsgenie", opened)["alias"]
+    assert alias and len(alias) <= 512
+    assert alias == _pid(opened)
+    target = urlsplit(resolved_target("opsgenie", resolved))
+    assert target.query == "identifierType=alias"
+    segments = target.path.split("/")
+    assert segments[:3] == ["", "v2", "alerts"] and segments[4:] == ["close"]
+    assert unquote(segments[3]) == alias
+    assert "." not in (segments[3], "..")
+
+
+@pytest.mark.parametrize("update", [{"display_id": "S-1"}, {"security_problem_id": "7" * 300}])
+def test_pagerduty_dedup_key_is_the_stable_problem_id(update: dict[str, str]) -> None:
+    opened = GROUPS["eventbridge/opened.json"][0].model_copy(update=update)
+    other_env = opened.model_copy(update={"security_problem_id": opened.security_problem_id + "0"})
+    key = render("pagerduty", opened)["dedup_key"]
+    assert key == _pid(opened) and 0 < len(key) <= 255
+    assert key != render("pagerduty", other_env)["dedup_key"]
 
 
 def test_a_preview_of_a_preset_shows_its_secrets_masked() -> None:

@@ -27,7 +27,7 @@ NAMES = {"slack", "teams", "pagerduty", "opsgenie", "jira", "splunk-hec", "gener
 # The longest value each field that goes into a payload may take: the payload must still fit.
 LONGEST = {
     ("jira", "projectKey"): "S" * 20,
-    ("jira", "issueType"): "\"'\\" * 20,
+    ("jira", "issueType"): "<'&l" * 15,
     ("jira", "labels"): ",".join(["l" * 40] * 5),
     ("jira", "priorities"): ",".join(['"' * 30] * 4),
     ("splunk-hec", "index"): "i" * 80,
@@ -121,6 +121,36 @@ def test_every_payload_fits_the_default_payload_cap_and_passes_the_save_check(na
         assert validate_template(payload, _content_type(doc), secrets=masked_secrets(names)) == []
 
 
+def test_jira_worst_case_payload_is_the_readme_figure_and_fits_the_cap() -> None:
+    # Escape-heavy values everywhere a field's pattern lets them in: " and \ cost two characters
+    # in the JSON template, and labels and the issue type refuse them so the cap holds.
+    preset = presets()["jira"]
+    shapes = {
+        "issueType": lambda c: c * 60,
+        "labels": lambda c: ",".join([c * 40] * 5),
+        "priorities": lambda c: ",".join([c * 30] * 4),
+    }
+    specs = {spec.name: spec for spec in preset.fields}
+    for name in ("issueType", "labels"):
+        assert specs[name].problem(shapes[name]('"')) is not None, name
+        assert specs[name].problem(shapes[name]("\\")) is not None, name
+    options = {
+        name: [v for v in map(shape, ('"', "\\", "'", "<", "&", "l")) if specs[name].problem(v) is None]
+        for name, shape in shapes.items()
+    }
+    longest = 0
+    for issue_type in options["issueType"]:
+        for labels in options["labels"]:
+            for priorities in options["priorities"]:
+                values = dict(preset.example, projectKey="S" * 20, issueType=issue_type, labels=labels)
+                values["priorities"] = priorities
+                assert preset.problems(values) == []
+                longest = max(longest, *map(len, _payloads(preset.build(values))))
+    assert longest <= 5000
+    readme = (ROOT / "README.md").read_text(encoding="utf-8")
+    assert f"is {longest:,} characters, under the default cap of 5,000" in readme.replace("\n", " ")
+
+
 def test_a_payload_field_goes_in_as_data_never_as_template() -> None:
     from secnotify.models.event import sample_event
 
@@ -160,7 +190,7 @@ def _create(**body: Any) -> IntegrationCreateInput:
     ("name", "path", "reference"),
     [
         ("jira", "/rest/api/3/issue/{Receiver[issueKey]}/comment", {"name": "issueKey", "pointer": "/key"}),
-        ("opsgenie", "/v2/alerts/{SecurityProblemId}/close?identifierType=alias", None),
+        ("opsgenie", "/v2/alerts/{ProblemKey}/close?identifierType=alias", None),
     ],
 )
 def test_jira_and_opsgenie_resolve_at_their_own_route(name: str, path: str, reference: Any) -> None:
@@ -218,3 +248,11 @@ def test_presets_fields_are_checked_before_anything_is_built() -> None:
     assert re.match(
         r"presetFields\.tok: preset splunk-hec has no field tok; its fields: url, token", raised.value.message
     )
+
+
+@pytest.mark.parametrize("email", ["a:b@example.com", "a@exa:mple.com", ":@b"])
+def test_jira_email_refuses_a_colon_which_basic_auth_cannot_carry(email: str) -> None:
+    # RFC 7617 section 2: the user-id of Basic auth must not contain a colon.
+    preset = presets()["jira"]
+    assert dict(preset.problems(dict(preset.example, email=email)))["email"]
+    assert preset.problems(dict(preset.example, email="a.b+c@example.com")) == []

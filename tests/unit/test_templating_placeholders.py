@@ -41,6 +41,7 @@ SPEC_NAMES = [
     "FindingType",
     "FixAvailable",
     "ConsoleUrl",
+    "ProblemKey",
     "Secret[name]",
     "Receiver[name]",
 ]
@@ -74,6 +75,7 @@ SAMPLE_VALUES = {
     "FindingType": "PACKAGE_VULNERABILITY",
     "FixAvailable": "YES",
     "ConsoleUrl": "https://console.aws.amazon.com/inspector/v2/home?region=eu-west-1#/findings",
+    "ProblemKey": "11497873967941161718",
     # what a preview shows for any secret, here the value of a secret called `name`
     "Secret[name]": "***",
     # what a preview or a test-send shows for any receiver reference

@@ -96,7 +96,9 @@ def _url_problem(value: str, kind: FieldKind, secret_query: str | None) -> str |
         return "must be an http:// or https:// URL naming a host"
     if parts.username is not None or parts.password is not None:
         return "must not carry credentials"
-    if kind == "origin" and (parts.path not in ("", "/") or parts.query or parts.fragment):
+    # An empty "?" or "#" leaves query and fragment empty: look at the characters themselves.
+    extra = parts.path not in ("", "/") or "?" in value or "#" in value or "@" in parts.netloc
+    if kind == "origin" and extra:
         return f"must be the address alone, with no path or query, e.g. {parts.scheme}://{parts.netloc}"
     if secret_query is not None and _with_secret_query(value, secret_query)[1] is None:
         return f"must carry its {secret_query}= query parameter (copy the whole URL)"

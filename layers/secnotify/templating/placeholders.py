@@ -9,6 +9,7 @@ Every placeholder has two forms:
 from __future__ import annotations
 
 import difflib
+import hashlib
 import json
 import math
 import re
@@ -32,6 +33,7 @@ RECEIVER_KEY_NAME = "Receiver[name]"
 # What a preview, a save's check and a test-send render for every receiver reference.
 RECEIVER_SAMPLE = "RECEIVER-REF"
 
+_PROBLEM_KEY_MAX = 200
 _SURROGATES = re.compile("[\ud800-\udfff]")
 
 
@@ -86,6 +88,14 @@ def _event_time(event: SecurityEvent) -> str:
     when = when.replace(tzinfo=UTC) if when.tzinfo is None else when.astimezone(UTC)
     text = when.isoformat()
     return text[:-6] + "Z" if text.endswith("+00:00") else text
+
+
+def _problem_key(event: SecurityEvent) -> str:
+    # Display ids repeat across environments; receivers cap keys (PagerDuty 255, Opsgenie 512).
+    key = event.security_problem_id or event.display_id or event.event_id
+    if len(key) <= _PROBLEM_KEY_MAX and key.isprintable():
+        return key
+    return "sha256-" + hashlib.sha256(key.encode("utf-8", "surrogatepass")).hexdigest()
 
 
 def _bool_text(flag: bool) -> str:
@@ -213,6 +223,12 @@ _SPECS: tuple[_Spec, ...] = (
         "ConsoleUrl",
         "A link to the finding in the AWS console where one can be built; else empty",
         lambda e: e.console_url,
+    ),
+    _s(
+        "ProblemKey",
+        "The problem's stable id (else its display id, else the event id); one over 200 characters"
+        " goes as sha256- and its hex digest, so it fits any receiver's key",
+        _problem_key,
     ),
 )
 
