@@ -256,3 +256,11 @@ def test_jira_email_refuses_a_colon_which_basic_auth_cannot_carry(email: str) ->
     preset = presets()["jira"]
     assert dict(preset.problems(dict(preset.example, email=email)))["email"]
     assert preset.problems(dict(preset.example, email="a.b+c@example.com")) == []
+
+
+def test_a_url_is_used_as_given_and_an_origin_takes_the_path() -> None:
+    generic = presets()["generic-json"].build({"url": "https://siem.example.com/in/"})
+    assert generic["webhook"]["url"] == "https://siem.example.com/in/"
+    splunk = presets()["splunk-hec"]
+    built = splunk.build({**splunk.example, "url": "https://splunk.example.com:8088/"})
+    assert built["webhook"]["url"] == "https://splunk.example.com:8088/services/collector/event"

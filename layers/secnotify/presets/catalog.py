@@ -14,8 +14,8 @@ template is easier to read outside a JSON string. A field may also say:
 
 - ``choices``: the values it takes, each standing for what its markers put in (Opsgenie's
   region ``eu`` puts in ``https://api.eu.opsgenie.com``);
-- ``kind``: ``url`` (an http or https URL) or ``origin`` (a URL with nothing after the host and
-  port); a trailing ``/`` is dropped, so a path can follow the marker;
+- ``kind``: ``url`` (an http or https URL, used as given) or ``origin`` (a URL with nothing after
+  the host and port; a trailing ``/`` is dropped, so a path can follow the marker);
 - ``secretQuery``: a URL query parameter whose value is a credential (a Teams workflow's
   ``sig``): it becomes the named secret of that name, and the URL carries ``{Secret[sig]}``.
 
@@ -79,7 +79,7 @@ class PresetField:
         """What the field's markers stand for, given its value."""
         if self.choices is not None:
             return self.choices[value]
-        if self.kind in ("url", "origin"):
+        if self.kind == "origin":
             value = value.rstrip("/")
         if self.secret_query is not None:
             value = _with_secret_query(value, self.secret_query)[0]
@@ -165,7 +165,7 @@ class Preset:
         doc: dict[str, Any] = _substitute(self.integration, self, values, in_payload=False)
         for spec in self.fields:
             if spec.secret_query is not None and spec.name in values:
-                secret = _with_secret_query(values[spec.name].rstrip("/"), spec.secret_query)[1]
+                secret = _with_secret_query(values[spec.name], spec.secret_query)[1]
                 doc.setdefault("secrets", []).append({"name": spec.secret_query, "value": secret})
         return doc
 
