@@ -10,6 +10,11 @@ serving DynamoDB requests one at a time gives the local stack and the tests the 
 moto fails a whole PutEvents request with a 500 when an entry's ``Detail`` is JSON but not an
 object (or nested past the recursion limit); EventBridge fails just that entry, with
 ``MalformedDetail``, and takes the others.
+
+``GET /_local/ses/sent`` lists what the endpoint's SES accepted through a raw send (SES v2
+``SendEmail`` with raw content): the mailbox of the local stack reads it. moto's own model dump
+(``/moto-api/data.json``) has it too, but walks every object moto ever made, every SQS message
+included, and takes seconds of the endpoint's time once a stack has run a while.
 """
 
 from __future__ import annotations
@@ -114,11 +119,50 @@ class _PutEventsLikeAws:
         return captured[0], captured[1], body
 
 
+SENT_MAIL_PATH = "/_local/ses/sent"
+
+
+def _sent_mail() -> list[dict[str, Any]]:
+    """Every raw message SES accepted, in every account and region, oldest first per backend."""
+    from moto.ses.models import RawMessage, ses_backends
+
+    found: list[dict[str, Any]] = []
+    for account_id, regions in list(ses_backends.items()):
+        for region, backend in list(regions.items()):
+            found += [
+                {
+                    "id": message.id,
+                    "account": account_id,
+                    "region": region,
+                    "source": message.source,
+                    "destinations": list(message.destinations),
+                    "raw_data": message.raw_data,
+                }
+                for message in list(backend.sent_messages)
+                if isinstance(message, RawMessage)
+            ]
+    return found
+
+
+class _SentMail:
+    """Answers ``GET /_local/ses/sent``; everything else goes on to moto."""
+
+    def __init__(self, app: Callable[..., Iterable[bytes]]) -> None:
+        self.app = app
+
+    def __call__(self, environ: dict[str, Any], start_response: Callable[..., Any]) -> Iterable[bytes]:
+        if environ.get("PATH_INFO") != SENT_MAIL_PATH or environ.get("REQUEST_METHOD") != "GET":
+            return self.app(environ, start_response)
+        data = json.dumps({"messages": _sent_mail()}).encode()
+        start_response("200 OK", [("Content-Type", "application/json"), ("Content-Length", str(len(data)))])
+        return [data]
+
+
 class EmbeddedAws:
-    """DynamoDB, EventBridge, SQS and KMS on ``http://host:port`` (port 0 picks a free one)."""
+    """DynamoDB, EventBridge, SQS, KMS and SES on ``http://host:port`` (port 0 picks a free one)."""
 
     def __init__(self, host: str = "127.0.0.1", port: int = 4566) -> None:
-        app = _PutEventsLikeAws(_OneAtATime(DomainDispatcherApplication(create_backend_app)))
+        app = _SentMail(_PutEventsLikeAws(_OneAtATime(DomainDispatcherApplication(create_backend_app))))
         self._server: BaseWSGIServer = make_server(host, port, app, True, request_handler=MotoRequestHandler)
         self._thread = threading.Thread(target=self._server.serve_forever, name="aws-endpoint", daemon=True)
 

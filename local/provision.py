@@ -8,6 +8,10 @@ dispatcher's rules) through boto3.
 Lambda, API Gateway, logs and alarms have no local counterpart; the local runner plays the
 functions and drains the rule's inbox queue instead.
 
+When the template's ``EmailSenderIdentity`` is set (the local stack sets it), that identity is
+created in the endpoint's SES, which verifies it at once, as a real account would after its DNS
+records or confirmation mail.
+
 Usage: ``python -m local.provision [--endpoint-url URL] [--prefix P] [Name=Value ...]``
 """
 
@@ -40,7 +44,12 @@ DISPATCHER = "DispatcherFunction"
 CONFIG_API = "ConfigApiFunction"
 # The local sink listens on loopback, so the demo must be allowed to reach it.
 LOCAL_SSRF_ALLOW_CIDRS = "127.0.0.0/8,::1/128"
-LOCAL_PARAMETER_DEFAULTS: dict[str, str] = {"SsrfAllowCidrs": LOCAL_SSRF_ALLOW_CIDRS}
+# Mail comes from secnotify@example.com, through the endpoint's SES.
+LOCAL_EMAIL_IDENTITY = "example.com"
+LOCAL_PARAMETER_DEFAULTS: dict[str, str] = {
+    "SsrfAllowCidrs": LOCAL_SSRF_ALLOW_CIDRS,
+    "EmailSenderIdentity": LOCAL_EMAIL_IDENTITY,
+}
 
 
 def _kebab(logical_id: str) -> str:
@@ -76,6 +85,9 @@ class LocalStack:
     rules: tuple[LocalRule, ...] = ()
     table_names: tuple[str, ...] = ()
     queue_urls: tuple[str, ...] = ()
+    # The SES identity mail is sent from; empty when email is off. Shared by every stack on the
+    # endpoint, so ``delete`` leaves it.
+    email_identity: str = ""
 
     def environment(self, function: str = DISPATCHER) -> dict[str, str]:
         """Environment variables template.yaml gives ``function``, resolved for the local stack."""
@@ -278,6 +290,18 @@ def _ensure_event_bus(events: Any, name: str) -> None:
             raise
 
 
+def _provision_email_identity(ses: Any, identity: str) -> None:
+    """The sender identity, created unless the endpoint's SES knows it already."""
+    if not identity:
+        return
+    try:
+        ses.get_email_identity(EmailIdentity=identity)
+    except ClientError as error:
+        if _error_code(error) != "NotFoundException":
+            raise
+        ses.create_email_identity(EmailIdentity=identity)
+
+
 def _provision_keys(kms: Any, resolver: Resolver, prefix: str) -> None:
     for logical_id in resources_of_type(resolver.template, "AWS::KMS::Key"):
         key_id, arn = _ensure_kms_key(kms, f"alias/{prefix}-{_kebab(logical_id)}")
@@ -353,6 +377,8 @@ def provision(
     inbox_url, inbox_arn = _provision_inbox(sqs, resolver, prefix)
     rules = _provision_rules(events, resolver, prefix, inbox_arn)
     _allow_rule_to_send(sqs, inbox_url, inbox_arn, [rule.arn for rule in rules])
+    identity = values.get("EmailSenderIdentity", "")
+    _provision_email_identity(session.client("sesv2", endpoint_url=endpoint_url), identity)
 
     environments = {
         logical_id: function_environment(template, resolver, logical_id)
@@ -375,6 +401,7 @@ def provision(
             *(resolver.get_att(q, "Ref") for q in resources_of_type(template, "AWS::SQS::Queue")),
             inbox_url,
         ),
+        email_identity=identity,
     )
 
 

@@ -4,7 +4,8 @@
 - the table, queues and EventBridge rules created from template.yaml itself;
 - the config API on http://127.0.0.1:3000, through the real handler;
 - the dispatcher fed by the template's rule, and by its retry queue;
-- a webhook sink on http://127.0.0.1:8080 that prints what it receives.
+- a webhook sink on http://127.0.0.1:8080 that prints what it receives;
+- a mailbox that prints every email the endpoint's SES accepted (local/mailbox.py).
 
 ``API_PORT``, ``AWS_PORT`` and ``SINK_PORT`` move them; a port in use stops it with one line
 naming the variable to change. Everything lives in memory: a restart begins empty.
@@ -24,6 +25,7 @@ from typing import Any
 from urllib.parse import urlsplit
 
 from local.lambda_runtime import LOCAL_ENV
+from secnotify.models.email import sender_address
 
 # `make run`'s ports, each moved by its variable.
 DEFAULT_PORTS = {"API_PORT": 3000, "AWS_PORT": 4566, "SINK_PORT": 8080}
@@ -97,6 +99,7 @@ class Running:
     sink: Any
     pump: Any
     moto: Any = None
+    mailbox: Any = None
 
     @property
     def own_ports(self) -> tuple[int, ...]:
@@ -111,6 +114,8 @@ class Running:
         self.pump.stop.set()
         self.pump.join(timeout=30)
         self.api.shutdown()
+        if self.mailbox is not None:
+            self.mailbox.stop.set()
         if self.sink is not None:
             self.sink.shutdown()
         if self.moto is not None:
@@ -168,6 +173,7 @@ def start(
     wiring.reset()
 
     from local.api_server import serve_api
+    from local.mailbox import Mailbox
     from local.pump import Pump
     from local.sink import serve_sink
 
@@ -181,7 +187,19 @@ def start(
     )
     pump = Pump(endpoint, stack.inbox_queue_url, stack.retry_queue_url, region)
     pump.start()
-    return Running(endpoint=endpoint, stack=stack, api=api, sink=sink, pump=pump, moto=moto)
+    mailbox = Mailbox(endpoint) if stack.email_identity else None
+    if mailbox is not None and mailbox.available:
+        mailbox.start()
+    return Running(endpoint=endpoint, stack=stack, api=api, sink=sink, pump=pump, moto=moto, mailbox=mailbox)
+
+
+def _email_line(running: Running) -> str:
+    identity = running.stack.email_identity
+    if not identity:
+        return "off (EmailSenderIdentity is empty)"
+    printed = running.mailbox is not None and running.mailbox.available
+    shown = "mail SES accepted is printed below" if printed else "this endpoint keeps no mail to print"
+    return f"from {sender_address(identity)}, through the endpoint's SES ({shown})"
 
 
 def main() -> None:
@@ -207,9 +225,10 @@ secnotify is running ({time.monotonic() - began:.1f} s to start)
 
   API            {api}        (try: curl {api}/placeholders)
   API docs       {api}/swagger
-  AWS endpoint   {running.endpoint}        (DynamoDB, EventBridge, SQS)
+  AWS endpoint   {running.endpoint}        (DynamoDB, EventBridge, SQS, KMS, SES)
   webhook sink   {sink}        (notifications are printed below)
                  (webhooks may reach any loopback port but the stack's own: {own})
+  email          {_email_line(running)}
   event bus      {stack.event_bus_name}, source {stack.source_name}
                  (make send EVENT=events/eventbridge/opened.json)
   AWS findings   default bus: {findings}

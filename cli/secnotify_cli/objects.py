@@ -45,9 +45,18 @@ INTEGRATIONS = Kind(
         Column("NAME", lambda r: r.get("displayName")),
         Column("ENABLED", lambda r: r.get("enabled")),
         Column("PROFILE", lambda r: r.get("alertingProfileId"), 36),
-        Column("URL", lambda r: (r.get("webhook") or {}).get("url"), 60),
+        Column("URL", lambda r: _target(r), 60),
     ),
 )
+
+
+def _target(integration: dict[str, Any]) -> str | None:
+    """Where an integration sends: its webhook's URL, or its email's To as a mailto: URL."""
+    webhook = integration.get("webhook") or {}
+    if webhook.get("url"):
+        return str(webhook["url"])
+    recipients = (integration.get("email") or {}).get("recipients") or []
+    return "mailto:" + ",".join(map(str, recipients)) if recipients else None
 
 
 def resolve(api: Api, kind: Kind, ref: str) -> tuple[str, Any]:

@@ -230,7 +230,9 @@ def list_integrations(limit: Limit = 50, nextToken: Token = None) -> Response[In
     "of `webhook` and `secrets`, a `preset` (`GET /presets`) with its `presetFields`, every value the "
     'preset needs; or the platform\'s `"type": "JIRA"` with its `jiraConfiguration`, which makes the '
     "`jira` preset. Either way the result is an ordinary, editable integration; `presetOrigin` says which "
-    "preset built it. At most 1000 integrations.",
+    'preset built it. Or, with `"type": "EMAIL"`, an email sent through Amazon SES: `email` with '
+    "recipients, ccRecipients, bccRecipients (20 in all), a plain-text subject template and an HTML body "
+    "template (a 400 while the stack's EmailSenderIdentity is empty). At most 1000 integrations.",
     responses=ok(IntegrationView, "Created", 201),
     tags=["Integrations"],
 )
@@ -240,6 +242,7 @@ def create_integration(
         Body(
             openapi_examples=_examples(
                 slack=("A Slack-style webhook with a secret header", examples.INTEGRATION),
+                email=("An email through Amazon SES", examples.EMAIL_INTEGRATION),
                 preset=("PagerDuty, from its preset", examples.INTEGRATION_FROM_PRESET),
                 jira=("The platform's Jira type", examples.INTEGRATION_JIRA),
             )
@@ -378,7 +381,9 @@ def delete_integration(integration_id: IntegrationId) -> Response[None]:
     "real delivery path (SSRF guard, signing, timeouts), with the header `webhook-test: true` "
     "(`webhook-test: custom-event` when the event was given) and a fresh `webhook-id`. A test is "
     "never retried: a failure is logged `FAILED`. The answer names the delivery record and says "
-    "whether the integration is enabled (a disabled one can be tried out but gets no events).",
+    "whether the integration is enabled (a disabled one can be tried out but gets no events). An EMAIL "
+    "integration's test mail goes through SES with `X-Secnotify-Test: true` and a subject that starts "
+    "`[test]`.",
     responses=ok(TestSendResult),
     tags=["Integrations"],
 )

@@ -17,6 +17,8 @@ from typing import Annotated, Any
 
 from pydantic import AfterValidator, BaseModel, BeforeValidator, ConfigDict, Field, ValidationError
 
+from secnotify.models.email import identity_problem, sender_address
+
 DEFAULT_RETRY_LADDER = (0, 5, 30, 120, 600, 1800, 3600, 10800, 21600, 43200)
 # No wait inside a function can outlast its invocation (Lambda's longest is 15 minutes).
 LAMBDA_MAX_S = 900.0
@@ -54,6 +56,13 @@ def _table_name(value: str) -> str:
 def _queue_url(value: str) -> str:
     if value and not re.fullmatch(r"https?://[^\s/]+/\S*", value):
         raise ValueError("is not an SQS queue URL (https://sqs.<region>.amazonaws.com/<account>/<name>)")
+    return value
+
+
+def _email_identity(value: str) -> str:
+    problem = identity_problem(value) if value else None
+    if problem is not None:
+        raise ValueError(f"{problem}: it names the verified SES identity mail is sent from")
     return value
 
 
@@ -115,6 +124,11 @@ class Settings(BaseModel):
     # AWS findings created longer ago than this are recorded without a notification on first
     # sight (an install into a busy account skips the catch-up); 0 notifies every one.
     source_baseline_hours: float = Field(0.0, alias="SOURCE_BASELINE_HOURS", ge=0, le=24 * 3650)
+    # The verified SES identity (an address, or a domain sent from as secnotify@<domain>) that
+    # EMAIL integrations send from; empty turns email off.
+    email_sender_identity: Annotated[str, AfterValidator(_email_identity)] = Field(
+        "", alias="EMAIL_SENDER_IDENTITY"
+    )
 
     @classmethod
     def from_environment(cls, environ: Mapping[str, str]) -> Settings:
@@ -157,6 +171,11 @@ class Settings(BaseModel):
         """How long state items and stored events are kept: past the longest retry chain, plus a day."""
         ladder = self.retry_ladder_s
         return int(sum(ladder) + len(ladder) * self.max_retry_after_s) + 86400
+
+    @property
+    def email_from(self) -> str | None:
+        """The From address of every email, or None when email is off."""
+        return sender_address(self.email_sender_identity) if self.email_sender_identity else None
 
     @property
     def render_worker_environment(self) -> dict[str, str]:

@@ -309,3 +309,25 @@ def test_integrations_disable_and_enable_change_that_field_alone(cli: Cli, tmp_p
         cli.ok("integrations", "test", "hook")
         (request,) = rx.wait_for(1)
     assert request.header("Authorization") == "Bearer cli-secret-value"
+
+
+def test_an_email_integration_lists_its_recipients_as_a_mailto_url(cli: Cli, tmp_path: Path) -> None:
+    pid = _profile(cli, tmp_path)
+    body = {
+        "displayName": "Mail the team",
+        "type": "EMAIL",
+        "alertingProfileId": pid,
+        "email": {
+            "recipients": ["secops@example.org", "oncall@example.org"],
+            "bccRecipients": ["audit@example.org"],
+            "subject": "{Title}",
+            "body": "<p>{Title}</p>",
+        },
+    }
+    cli.ok("integrations", "create", "-f", write(tmp_path, "mail.json", body))
+    (row,) = [line for line in cli.ok("integrations", "list").out.splitlines() if "Mail the team" in line]
+    assert row.rstrip().endswith("mailto:secops@example.org,oncall@example.org")
+    sent = cli.ok("integrations", "test", "Mail the team")
+    assert "delivered, HTTP 200" in sent.out
+    shown = yaml.safe_load(cli.ok("integrations", "get", "Mail the team").out)
+    assert shown["email"]["bccRecipients"] == ["audit@example.org"] and "webhook" not in shown

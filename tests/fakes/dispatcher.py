@@ -20,6 +20,7 @@ from tests.fakes.clock import FakeClock
 from tests.fakes.config import InMemoryConfig
 from tests.fakes.findings import InMemoryFindingStates
 from tests.fakes.ledger import InMemoryLedger
+from tests.fakes.mail import InMemoryMail
 from tests.fakes.queues import InMemoryQueues
 from tests.fakes.receivers import InMemoryReceiverReferences
 from tests.fakes.secrets import InMemorySecrets
@@ -63,6 +64,7 @@ class Harness:
         self.log = self.ledger.log
         self.queues = InMemoryQueues(self.clock.wall)
         self.findings = InMemoryFindingStates()
+        self.mail = InMemoryMail()
         self.references = InMemoryReceiverReferences(self.clock.wall)
         self.config = InMemoryConfig()
         self.config.add_profile(PROFILE)
@@ -77,6 +79,7 @@ class Harness:
             claim_lease_s=60.0,
             retry_queue_url="https://sqs.us-east-1.amazonaws.com/000000000000/in-memory-retry",
             dead_letter_queue_url="https://sqs.us-east-1.amazonaws.com/000000000000/in-memory-dlq",
+            email_sender_identity="example.com",
         )
         self.dispatcher = self.build(self.settings)
         self.receivers: dict[str, Receiver] = {}
@@ -95,6 +98,7 @@ class Harness:
             findings=self.findings,
             references=self.references,
             clock=self.clock.clock(),
+            mail=self.mail,
         )
 
     def integration(self, name: str, *replies: Reply, default: Reply | None = None) -> Receiver:
@@ -103,6 +107,16 @@ class Harness:
         self.config.add_integration(name, PROFILE, rx.url("/"))
         self.receivers[name] = rx
         return rx
+
+    def email_integration(self, name: str, **email: Any) -> None:
+        """An EMAIL integration: its mail goes to ``self.mail``, which answers as told."""
+        doc = {
+            "recipients": ["secops@example.org"],
+            "subject": "[{Severity}] {SecurityProblemId}: {Title}",
+            "body": "<p>{Title}</p>",
+            **email,
+        }
+        self.config.add_integration(name, PROFILE, "", type="EMAIL", webhook=None, email=doc)
 
     def close(self) -> None:
         self._stack.close()

@@ -117,7 +117,9 @@ _DELETE = object()
         (_mutate("displayName", ""), "displayName"),
         (_mutate("displayName", "x" * 101), "displayName"),
         (_mutate("displayName", _DELETE), "displayName"),
-        (_mutate("type", "EMAIL"), "type"),
+        (_mutate("type", "SLACK"), "type"),
+        # A webhook's fields under the other type: an EMAIL integration needs its email.
+        (_mutate("type", "EMAIL"), "email: required"),
         (_mutate("enabled", "yes"), "enabled"),
         (_mutate("alertingProfileId", _DELETE), "alertingProfileId"),
         (_mutate("webhook.url", "ftp://example.com/x"), "url"),

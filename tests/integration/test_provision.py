@@ -17,7 +17,7 @@ import pytest
 from moto.server import ThreadedMotoServer
 
 from local.cfn import function_events, load_template
-from local.provision import LOCAL_SSRF_ALLOW_CIDRS, LocalStack, provision
+from local.provision import LOCAL_EMAIL_IDENTITY, LOCAL_SSRF_ALLOW_CIDRS, LocalStack, provision
 from local.send import send_entry
 from secnotify.settings import load_settings
 
@@ -378,3 +378,41 @@ def test_moto_delivers_through_a_disabled_rule_so_a_disabled_local_rule_keeps_no
     put_sample(endpoint, "inspector-active.json")
     assert received_types(endpoint, stack.inbox_queue_url) == [("aws.inspector2", "Inspector2 Finding")]
     events.remove_targets(Rule=rule.name, Ids=["probe"])
+
+
+# ---- the SES identity email is sent from -------------------------------------------------------
+
+
+def test_the_sender_identity_is_verified_in_the_endpoints_ses(endpoint: str) -> None:
+    stack = provision(endpoint, region=REGION, prefix=unique_prefix())
+    assert stack.email_identity == LOCAL_EMAIL_IDENTITY
+    assert stack.environment()["EMAIL_SENDER_IDENTITY"] == LOCAL_EMAIL_IDENTITY
+    ses = client("sesv2", endpoint)
+    assert ses.get_email_identity(EmailIdentity=LOCAL_EMAIL_IDENTITY)["VerificationStatus"] == "SUCCESS"
+    # Again on the same endpoint: the identity is found, not created twice, and mail goes out from it.
+    again = provision(endpoint, region=REGION, prefix=unique_prefix())
+    assert again.email_identity == LOCAL_EMAIL_IDENTITY
+    names = [i["IdentityName"] for i in ses.list_email_identities()["EmailIdentities"]]
+    assert names.count(LOCAL_EMAIL_IDENTITY) == 1
+    sent = ses.send_email(
+        FromEmailAddress=f"secnotify@{LOCAL_EMAIL_IDENTITY}",
+        Destination={"ToAddresses": ["secops@example.org"]},
+        Content={"Raw": {"Data": b"Subject: probe\r\n\r\nprobe\r\n"}},
+    )
+    assert sent["MessageId"]
+
+
+def test_an_empty_sender_identity_turns_email_off_and_verifies_nothing(endpoint: str) -> None:
+    ses = client("sesv2", endpoint)
+
+    def identities() -> list[str]:
+        return sorted(i["IdentityName"] for i in ses.list_email_identities()["EmailIdentities"])
+
+    before = identities()
+    off = provision(endpoint, region=REGION, prefix=unique_prefix(), parameters={"EmailSenderIdentity": ""})
+    assert off.email_identity == "" and off.environment()["EMAIL_SENDER_IDENTITY"] == ""
+    assert identities() == before
+    named = f"{unique_prefix()}.example"
+    on = provision(endpoint, region=REGION, prefix=unique_prefix(), parameters={"EmailSenderIdentity": named})
+    assert on.environment()["EMAIL_SENDER_IDENTITY"] == named
+    assert identities() == sorted([*before, named])

@@ -74,6 +74,7 @@ FROM_PARAMETERS = {
     "CONFIG_MAX_AGE_SECONDS": "ConfigMaxAgeSeconds",
     "OUTCOME_WRITE_CONCURRENCY": "OutcomeWriteConcurrency",
     "CLAIMS_PER_SHARD": "ClaimsPerShard",
+    "EMAIL_SENDER_IDENTITY": "EmailSenderIdentity",
 }
 CLOUDWATCH_RETENTION_DAYS = {
     1, 3, 5, 7, 14, 30, 60, 90, 120, 150, 180, 365, 400, 545, 731, 1096, 1827, 2192, 2557, 2922, 3288, 3653
@@ -163,6 +164,7 @@ def test_parameter_defaults_equal_settings_defaults(template: dict[str, Any]) ->
     assert int(params["OutcomeWriteConcurrency"]) == defaults.outcome_write_concurrency
     assert int(params["ClaimsPerShard"]) == defaults.claims_per_shard
     assert params["SsrfAllowCidrs"] == ""
+    assert params["EmailSenderIdentity"] == defaults.email_sender_identity == ""
 
 
 def test_parameters_are_documented(template: dict[str, Any]) -> None:
@@ -192,6 +194,7 @@ def test_parameters_are_documented(template: dict[str, Any]) -> None:
         "GuardDutyFindings": "Enabled",
         "SourceBaselineHours": "0",
         "NoEventsAlarmHours": "24",
+        "EmailSenderIdentity": "",
     }
     params = template["Parameters"]
     for name, default in expected.items():
@@ -373,7 +376,7 @@ def test_function_policies_are_scoped(template: dict[str, Any]) -> None:
     for function in ("ConfigApiFunction", "DispatcherFunction"):
         policies = template["Resources"][function]["Properties"]["Policies"]
         assert {"DynamoDBCrudPolicy": {"TableName": {"Ref": "Table"}}} in policies
-        statements = [s for p in policies if "Statement" in p for s in p["Statement"]]
+        statements = [s for p in map(_policy_of, policies) if "Statement" in p for s in p["Statement"]]
         assert statements, function
         for statement in statements:
             assert statement["Resource"] != "*", f"{function} {statement.get('Sid')} is unscoped"
@@ -388,6 +391,99 @@ def test_function_policies_are_scoped(template: dict[str, Any]) -> None:
         retry_queue = json.dumps({"Fn::GetAtt": ["RetryQueue", "Arn"]}, sort_keys=True)
         # Only the dispatcher queues anything; test-send and redeliver send synchronously.
         assert (retry_queue in sends) == (function == "DispatcherFunction")
+
+
+def _policy_of(policy: dict[str, Any]) -> dict[str, Any]:
+    """A policy, or the one a condition chooses when the condition holds (``!If [C, policy, NoValue]``)."""
+    return policy["Fn::If"][1] if "Fn::If" in policy else policy
+
+
+SES_IDENTITY_ARN = {
+    "Fn::Sub": "arn:${AWS::Partition}:ses:${AWS::Region}:${AWS::AccountId}:identity/${EmailSenderIdentity}"
+}
+
+
+@pytest.mark.parametrize("function", ["ConfigApiFunction", "DispatcherFunction"])
+def test_email_may_be_sent_from_the_sender_identity_only_and_only_when_it_is_set(
+    template: dict[str, Any], function: str
+) -> None:
+    # The dispatcher sends notifications; the API sends test mails and redeliveries.
+    policies = template["Resources"][function]["Properties"]["Policies"]
+    conditional = [p["Fn::If"] for p in policies if "Fn::If" in p]
+    ses = [
+        (condition, statement, otherwise)
+        for condition, chosen, otherwise in conditional
+        for statement in chosen["Statement"]
+        if any(str(a).startswith("ses:") for a in statement["Action"])
+    ]
+    assert len(ses) == 1, function
+    condition, statement, otherwise = ses[0]
+    assert condition == "EmailEnabled" and otherwise == {"Ref": "AWS::NoValue"}
+    # SES v2 SendEmail with raw content is authorized as both actions.
+    assert statement["Effect"] == "Allow"
+    assert sorted(statement["Action"]) == ["ses:SendEmail", "ses:SendRawEmail"]
+    assert statement["Resource"] == SES_IDENTITY_ARN
+    unconditional = [s for p in policies if "Statement" in p for s in p["Statement"]]
+    assert not any("ses:" in json.dumps(s) for s in unconditional), function
+
+
+@pytest.mark.parametrize(
+    ("identity", "enabled"), [("", False), ("example.com", True), ("a@example.com", True)]
+)
+def test_email_is_enabled_by_the_sender_identity(
+    template: dict[str, Any], identity: str, enabled: bool
+) -> None:
+    params = resolve_parameters(template, {"EmailSenderIdentity": identity})
+    resolver = Resolver(template=template, parameters=params)
+    assert resolver.condition("EmailEnabled") is enabled
+    conditional = [
+        p for p in template["Resources"]["DispatcherFunction"]["Properties"]["Policies"] if "Fn::If" in p
+    ]
+    policies = resolver.value(conditional)
+    granted = [s for p in policies for s in p.get("Statement", []) if "ses:SendEmail" in s["Action"]]
+    expected = f"arn:aws:ses:us-east-1:{resolver.account_id}:identity/{identity}"
+    assert [s["Resource"] for s in granted] == ([expected] if enabled else [])
+
+
+GOOD_IDENTITIES = [
+    "example.com",
+    "alerts@example.com",
+    "a.b+c_d%e-f@mail.sub.example.co.uk",
+    "xn--bcher-kva.example",
+]
+BAD_IDENTITIES = [
+    "*",
+    "*@example.com",
+    "al?rts@example.com",
+    "example",
+    "Alerts <alerts@example.com>",
+    "alerts@example.com,b@example.com",
+    "alerts @example.com",
+    "alerts@example.com/x",
+    "a@b@example.com",
+    "-example.com",
+]
+
+
+@pytest.mark.parametrize("value", GOOD_IDENTITIES)
+def test_email_sender_identity_pattern_takes_what_the_settings_take(
+    template: dict[str, Any], value: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    assert resolve_parameters(template, {"EmailSenderIdentity": value})["EmailSenderIdentity"] == value
+    monkeypatch.setenv("EMAIL_SENDER_IDENTITY", value)
+    assert settings_module.load_settings().email_sender_identity == value
+
+
+@pytest.mark.parametrize("value", BAD_IDENTITIES)
+def test_email_sender_identity_pattern_refuses_what_the_settings_refuse(
+    template: dict[str, Any], value: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # No wildcard ever reaches the IAM resource ARN built from it.
+    with pytest.raises(ValueError, match=r"EmailSenderIdentity=.* does not match"):
+        resolve_parameters(template, {"EmailSenderIdentity": value})
+    monkeypatch.setenv("EMAIL_SENDER_IDENTITY", value)
+    with pytest.raises(settings_module.ConfigurationError, match=r"^EMAIL_SENDER_IDENTITY: "):
+        settings_module.load_settings()
 
 
 def test_alarms_watch_dead_letters_and_failed_notifications(template: dict[str, Any]) -> None:

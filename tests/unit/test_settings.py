@@ -133,6 +133,7 @@ BAD = {
     "RENDER_MAX_OUTPUT_BYTES": "0",
     "RENDER_TIMEOUT_SECONDS": "inf",
     "SOURCE_BASELINE_HOURS": "-1",
+    "EMAIL_SENDER_IDENTITY": "Alerts <alerts@example.com>",
 }
 PYDANTIC_WORDS = ("pydantic", "validation error", "Input should", "input_value", "type=", "errors.pydantic")
 
@@ -177,6 +178,11 @@ def test_several_bad_values_are_all_named(monkeypatch: pytest.MonkeyPatch) -> No
         ("RETRY_LADDER_SECONDS", ["0", "0,0,0", " 0 , 5 ,60", ",".join(["1"] * 100)], [",", "5,-1", "1e9"]),
         ("RETRY_LADDER_SECONDS", ["0.2,0.5"], [",".join(["1"] * 101), "5;30"]),
         ("SSRF_DENY_PORTS", ["1", "65535", "4566,3000"], ["0", "65536", "4566:1", "٤٥"]),
+        (
+            "EMAIL_SENDER_IDENTITY",
+            ["alerts@example.com", "example.com", "mail.xn--bcher-kva.example", "a.b+c@sub.example.org"],
+            ["*@example.com", "example", "alerts@", "a@b@example.com", "x@example.com\nBcc: y@z.io"],
+        ),
         ("FANOUT_CONCURRENCY", ["1", "1024"], ["0", "1025", "many"]),
         ("MAX_PROFILES", ["1", "1000000"], ["0", "1000001"]),
         ("MAX_INTEGRATIONS", ["1"], ["0"]),

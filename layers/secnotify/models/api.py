@@ -89,6 +89,11 @@ class TemplateIssue(BaseModel):
 
 class PreviewResult(BaseModel):
     contentType: str
+    subject: str | None = Field(
+        default=None,
+        exclude_if=lambda value: value is None,
+        description="EMAIL integrations: the subject as it would be sent (the body is the HTML part).",
+    )
     body: str
     valid: bool
     errors: list[TemplateIssue]

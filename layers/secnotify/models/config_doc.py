@@ -20,6 +20,7 @@ from typing import Annotated, Any, Literal
 from pydantic import BaseModel, ConfigDict, Field, StrictBool, model_validator
 
 from secnotify.models.common import NotBlank
+from secnotify.models.email_api import EmailInput
 from secnotify.models.integration_api import WebhookInput
 from secnotify.models.profile import AlertingProfileInput
 
@@ -140,17 +141,27 @@ class DocIntegration(BaseModel):
 
     displayName: Annotated[str, Field(min_length=1, max_length=100), NotBlank]
     enabled: StrictBool = True
-    type: Literal["WEBHOOK"] = "WEBHOOK"
+    type: Literal["WEBHOOK", "EMAIL"] = "WEBHOOK"
     alertingProfile: Annotated[str, Field(min_length=1, max_length=100)] = Field(
         description="The `name` of the alerting profile it uses."
     )
-    webhook: WebhookInput
+    webhook: WebhookInput | None = Field(default=None, description="WEBHOOK only, and required there.")
+    email: EmailInput | None = Field(default=None, description="EMAIL only, and required there.")
     secrets: Annotated[list[DocSecret], Field(max_length=20)] = Field(default_factory=list)
     signingSecret: Annotated[str, Field(max_length=200)] | None = Field(
         default=None,
         repr=False,
         description="A `whsec_` value or its reference; absent: the integration signs nothing.",
     )
+
+    @model_validator(mode="after")
+    def _fields_of_its_type(self) -> DocIntegration:
+        if self.type == "WEBHOOK":
+            if self.webhook is None or self.email is not None:
+                raise ValueError("a WEBHOOK integration has a webhook and no email")
+        elif self.email is None or self.webhook is not None or self.secrets or self.signingSecret:
+            raise ValueError("an EMAIL integration has an email, and no webhook, secrets or signingSecret")
+        return self
 
 
 class ConfigDocument(BaseModel):

@@ -65,7 +65,16 @@ class DeadLetterKind(StrEnum):
 # The record fields a record carries only when they apply; every other field is always stored,
 # ``None`` as null.
 _ONLY_WHEN_SET = frozenset(
-    {"nextAttemptAt", "redeliveryOf", "requestBodyBytes", "requestBodySha256", "requestBodyTruncated"}
+    {
+        "nextAttemptAt",
+        "redeliveryOf",
+        "requestBodyBytes",
+        "requestBodySha256",
+        "requestBodyTruncated",
+        "emailRecipients",
+        "emailSubject",
+        "emailMimeBytes",
+    }
 )
 # Kept beside the document, compressed (``stored_body``), never inside it.
 _KEPT_APART = frozenset({"requestBody"})
@@ -109,6 +118,12 @@ class DeliveryRecord(BaseModel):
     requestBodyTruncated: bool | None = Field(
         default=None, description=f"True when only the first {REQUEST_BODY_LIMIT} bytes were kept."
     )
+    # An EMAIL integration's attempt: the request body is the rendered HTML body.
+    emailRecipients: int | None = Field(
+        default=None, description="Email: how many addresses the message went to (To, Cc and Bcc)."
+    )
+    emailSubject: str | None = Field(default=None, description="Email: the subject as sent.")
+    emailMimeBytes: int | None = Field(default=None, description="Email: the MIME message's size, in bytes.")
     # Stored, so that a test sent again is still a test; the API does not show it.
     _test_marker: str | None = PrivateAttr(default=None)
 

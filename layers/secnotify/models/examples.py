@@ -27,6 +27,20 @@ INTEGRATION: dict[str, Any] = {
     },
     "generateSigningSecret": True,
 }
+EMAIL_INTEGRATION: dict[str, Any] = {
+    "displayName": "Email to the security team",
+    "enabled": True,
+    "type": "EMAIL",
+    "alertingProfileId": "3f0c9a52-8d1e-4d5b-9a4f-2b7e1c6d8a90",
+    "email": {
+        "recipients": ["secops@example.com"],
+        "ccRecipients": ["platform-lead@example.com"],
+        "bccRecipients": [],
+        "subject": "[{Severity}] {SecurityProblemId}: {Title}",
+        "body": '<h2>{Title}</h2><p>Risk {DavisSecurityScore}, {ManagementZones}.</p><p><a href="'
+        '{SecurityProblemUrl}">Open the problem</a></p>',
+    },
+}
 # An integration as GET returned it, one field changed: a valid PUT body that keeps every secret.
 INTEGRATION_KEEPING_SECRET: dict[str, Any] = {
     "id": "5c2e7f10-4b8a-4e3d-8f6a-1d9b0c7e2a31",

@@ -1,4 +1,4 @@
-"""Integrations: a webhook bound to an alerting profile (README "The REST API")."""
+"""Integrations: a webhook, or an email, bound to an alerting profile (README "The REST API")."""
 
 from __future__ import annotations
 
@@ -11,6 +11,7 @@ from urllib.parse import urlsplit
 from pydantic import BaseModel, Field
 
 from secnotify.models.common import TriggerEvent
+from secnotify.models.email import StoredEmail
 
 # RFC 9110 token characters: what a header name may contain.
 HEADER_NAME = re.compile(r"^[!#$%&'*+\-.^_`|~0-9A-Za-z]+$")
@@ -153,9 +154,10 @@ class Integration(BaseModel):
     id: str
     displayName: str
     enabled: bool = True
-    type: Literal["WEBHOOK"] = "WEBHOOK"
+    type: Literal["WEBHOOK", "EMAIL"] = "WEBHOOK"
     alertingProfileId: str
-    webhook: StoredWebhook
+    webhook: StoredWebhook | None = None  # None for EMAIL
+    email: StoredEmail | None = None  # EMAIL only
     secrets: list[StoredSecret] = Field(default_factory=list)
     signingSecret: str | None = Field(default=None, repr=False)
     signingSecretCreatedAt: str | None = None
@@ -176,7 +178,7 @@ class Integration(BaseModel):
 
     def secret_values(self) -> list[str]:
         """Every value that must never be shown: secret headers, named secrets, signing secrets."""
-        values = [h.value for h in self.webhook.headers if h.secret]
+        values = [h.value for h in self.webhook.headers if h.secret] if self.webhook is not None else []
         values += [s.value for s in self.secrets]
         values += [v for v in (self.signingSecret, self.previousSigningSecret) if v]
         return [v for v in values if v]

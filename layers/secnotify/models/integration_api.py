@@ -21,6 +21,8 @@ from pydantic import (
 )
 
 from secnotify.models.common import NotBlank, ServerFields
+from secnotify.models.email import StoredEmail
+from secnotify.models.email_api import EmailInput
 from secnotify.models.integration import (
     HEADER_NAME,
     HEADER_VALUE_FORBIDDEN,
@@ -300,9 +302,10 @@ class IntegrationInput(ServerFields):
 
     displayName: Annotated[str, Field(min_length=1, max_length=100), NotBlank]
     enabled: StrictBool = True
-    type: Literal["WEBHOOK"] = "WEBHOOK"
+    type: Literal["WEBHOOK", "EMAIL"] = "WEBHOOK"
     alertingProfileId: Annotated[str, Field(min_length=1, max_length=64)]
-    webhook: WebhookInput
+    webhook: WebhookInput | None = Field(default=None, description="WEBHOOK only, and required there.")
+    email: EmailInput | None = Field(default=None, description="EMAIL only, and required there.")
     signingSecret: SigningSecretInput = Field(
         default=None,
         repr=False,
@@ -344,6 +347,33 @@ class IntegrationInput(ServerFields):
             raise ValueError(f"secrets lists {', '.join(duplicates)} more than once")
         return value
 
+    @model_validator(mode="after")
+    def _fields_of_its_type(self) -> IntegrationInput:
+        check_type_fields(self)
+        return self
+
+
+# What only a webhook has: an EMAIL integration sends through SES, with nothing to sign or hide.
+_WEBHOOK_ONLY = ("signingSecret", "generateSigningSecret", "signingSecretOverlapSeconds", "secrets")
+
+
+def check_type_fields(data: IntegrationInput) -> None:
+    """A WEBHOOK integration has a ``webhook`` and no ``email``; an EMAIL one the other way round,
+    and none of the webhook's secrets."""
+    if data.type == "WEBHOOK":
+        if data.webhook is None:
+            raise ValueError("webhook: required for a WEBHOOK integration")
+        if data.email is not None:
+            raise ValueError('email: only an EMAIL integration has one; send "type": "EMAIL" without webhook')
+        return
+    if data.email is None:
+        raise ValueError("email: required for an EMAIL integration")
+    if data.webhook is not None:
+        raise ValueError("webhook: an EMAIL integration has none; leave it out")
+    given = [name for name in _WEBHOOK_ONLY if getattr(data, name)]
+    if given:
+        raise ValueError(f"{given[0]}: WEBHOOK integrations only; an EMAIL integration has no secrets")
+
 
 class PublicSecret(BaseModel):
     name: str
@@ -372,11 +402,14 @@ class IntegrationView(BaseModel):
     id: str
     displayName: str
     enabled: bool
-    type: Literal["WEBHOOK"]
+    type: Literal["WEBHOOK", "EMAIL"]
     alertingProfileId: str
-    webhook: PublicWebhook
+    webhook: PublicWebhook | None = Field(default=None, exclude_if=lambda value: value is None)
+    email: StoredEmail | None = Field(default=None, exclude_if=lambda value: value is None)
     secrets: list[PublicSecret] = Field(default_factory=list)
-    signingSecret: SigningSecretState
+    signingSecret: SigningSecretState | None = Field(
+        default=None, exclude_if=lambda value: value is None, description="WEBHOOK only."
+    )
     signingSecretValue: str | None = Field(
         default=None,
         exclude_if=lambda value: value is None,
@@ -395,29 +428,22 @@ class IntegrationView(BaseModel):
     def of(cls, item: Integration, reveal: str | None = None, now: datetime | None = None) -> IntegrationView:
         """``reveal``: a signing secret just created or rotated, shown this once. ``now``: a previous
         secret valid until before then is no longer shown."""
-        headers = [
-            PublicHeader(name=h.name, value=None if h.secret else h.value, secret=h.secret)
-            for h in item.webhook.headers
-        ]
         until = item.previousSigningSecretValidUntil if item.signingSecret is not None else None
         if until is not None and now is not None and not _after(until, now):
             until = None
+        webhook = _public_webhook(item)
         return cls(
             id=item.id,
             displayName=item.displayName,
             enabled=item.enabled,
             type=item.type,
             alertingProfileId=item.alertingProfileId,
-            webhook=PublicWebhook(
-                url=item.webhook.url,
-                acceptAnyCertificate=item.webhook.acceptAnyCertificate,
-                headers=headers,
-                payload=item.webhook.payload,
-                resolved=item.webhook.resolved,
-                receiverReference=item.webhook.receiverReference,
-            ),
+            webhook=webhook,
+            email=item.email,
             secrets=[PublicSecret(name=s.name) for s in item.secrets],
-            signingSecret=SigningSecretState(
+            signingSecret=None
+            if webhook is None
+            else SigningSecretState(
                 set=item.signingSecret is not None,
                 createdAt=item.signingSecretCreatedAt if item.signingSecret is not None else None,
                 previousValidUntil=until,
@@ -428,6 +454,23 @@ class IntegrationView(BaseModel):
             createdAt=item.createdAt,
             updatedAt=item.updatedAt,
         )
+
+
+def _public_webhook(item: Integration) -> PublicWebhook | None:
+    if item.webhook is None:
+        return None
+    headers = [
+        PublicHeader(name=h.name, value=None if h.secret else h.value, secret=h.secret)
+        for h in item.webhook.headers
+    ]
+    return PublicWebhook(
+        url=item.webhook.url,
+        acceptAnyCertificate=item.webhook.acceptAnyCertificate,
+        headers=headers,
+        payload=item.webhook.payload,
+        resolved=item.webhook.resolved,
+        receiverReference=item.webhook.receiverReference,
+    )
 
 
 def _after(stamp: str, now: datetime) -> bool:

@@ -5,9 +5,9 @@ from __future__ import annotations
 
 from typing import Annotated, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, StrictStr
+from pydantic import BaseModel, ConfigDict, Field, StrictStr, model_validator
 
-from secnotify.models.integration_api import IntegrationInput, WebhookInput
+from secnotify.models.integration_api import IntegrationInput, WebhookInput, check_type_fields
 
 PRESET_NAME_PATTERN = r"^[a-z][a-z0-9-]{0,63}$"
 MAX_PRESET_FIELDS = 50
@@ -41,13 +41,13 @@ class IntegrationCreateInput(IntegrationInput):
     """A create: an integration as PUT takes it, or a preset and its fields in place of ``webhook``
     and ``secrets``, or the platform's ``"type": "JIRA"`` with its ``jiraConfiguration``."""
 
-    type: Literal["WEBHOOK", "JIRA"] = Field(  # type: ignore[assignment]
+    type: Literal["WEBHOOK", "EMAIL", "JIRA"] = Field(  # type: ignore[assignment]
         default="WEBHOOK",
-        description='WEBHOOK; "JIRA" (the platform\'s Jira type) with `jiraConfiguration` makes the '
-        "`jira` preset, and the integration is a WEBHOOK one.",
+        description='WEBHOOK; EMAIL with `email`; "JIRA" (the platform\'s Jira type) with '
+        "`jiraConfiguration` makes the `jira` preset, and the integration is a WEBHOOK one.",
     )
-    webhook: WebhookInput | None = Field(  # type: ignore[assignment]
-        default=None, description='Required, unless `preset` or `"type": "JIRA"` builds it.'
+    webhook: WebhookInput | None = Field(
+        default=None, description='WEBHOOK only; required, unless `preset` or `"type": "JIRA"` builds it.'
     )
     preset: Annotated[str, Field(max_length=64, pattern=PRESET_NAME_PATTERN)] | None = Field(
         default=None,
@@ -63,6 +63,16 @@ class IntegrationCreateInput(IntegrationInput):
     jiraConfiguration: JiraConfiguration | None = Field(
         default=None, description='With `"type": "JIRA"`: the platform\'s Jira settings.'
     )
+
+    @model_validator(mode="after")
+    def _fields_of_its_type(self) -> IntegrationCreateInput:
+        # Replaces the input's own check: a preset or the JIRA type builds the webhook, and a
+        # WEBHOOK create without one is refused naming the presets (service/presets.py).
+        if self.type == "EMAIL" and self.preset is not None:
+            raise ValueError("preset: a preset builds a WEBHOOK integration; leave out type EMAIL")
+        if self.type == "EMAIL" or (self.preset is None and self.webhook is not None):
+            check_type_fields(self)
+        return self
 
 
 class PresetFieldView(BaseModel):

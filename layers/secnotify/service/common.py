@@ -95,3 +95,15 @@ def validated(model: type[M], doc: Any) -> M:
         first = details[0]
         message = f"{first['field']}: {first['message']}" if first["field"] else first["message"]
         raise BadRequest(message, field=first["field"] or None, errors=details) from None
+
+
+def error_view(error: Any) -> dict[str, Any]:
+    """A template error as the API lists it."""
+    view: dict[str, Any] = {"message": error.message}
+    if getattr(error, "line", None) is not None:
+        view["line"] = error.line
+        view["column"] = error.column
+    unknown = getattr(error, "unknown", ())
+    if unknown:
+        view["unknownPlaceholders"] = list(unknown)
+    return view

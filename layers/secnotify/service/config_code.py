@@ -38,6 +38,7 @@ from secnotify.models.integration import Integration, show_origin, url_origin
 from secnotify.models.integration_api import IntegrationInput
 from secnotify.models.profile import AlertingProfile, AlertingProfileInput
 from secnotify.service.common import etag
+from secnotify.service.email_edits import refuse_when_email_off
 from secnotify.service.errors import BadRequest, Conflict
 from secnotify.service.integration_edits import apply_input
 from secnotify.service.integrations import IntegrationService
@@ -62,6 +63,9 @@ def integration_input(item: DocIntegration, profile_id: str, current: Integratio
     """The POST or PUT body a document integration stands for, in the API's own input forms.
     A slot still holding a reference becomes the form that keeps the stored value; a signing
     secret equal to the stored one is kept too, so applying it again rotates nothing."""
+    if item.webhook is None:
+        email = item.email.model_dump(mode="json") if item.email is not None else None
+        return {**_named(item, profile_id), "email": email}
     webhook = item.webhook.model_dump(mode="json")
     for header, given in zip(webhook["headers"], item.webhook.headers, strict=True):
         if given.secret and is_reference(given.value):
@@ -79,13 +83,27 @@ def integration_input(item: DocIntegration, profile_id: str, current: Integratio
             for s in item.secrets
         ]
     stored = current.signingSecret if current is not None else None
-    same_origin = current is not None and url_origin(current.webhook.url) == url_origin(item.webhook.url)
+    same_origin = current is not None and _origin(current) == url_origin(item.webhook.url)
     if item.signingSecret is None:
         if stored is not None:
             body["signingSecret"] = {"remove": True}
     elif not (is_reference(item.signingSecret) or (item.signingSecret == stored and same_origin)):
         body["signingSecret"] = item.signingSecret
     return body
+
+
+def _named(item: DocIntegration, profile_id: str) -> dict[str, Any]:
+    return {
+        "displayName": item.displayName,
+        "enabled": item.enabled,
+        "type": item.type,
+        "alertingProfileId": profile_id,
+    }
+
+
+def _origin(item: Integration | DocIntegration) -> tuple[str, str, int] | None:
+    """Where a webhook integration sends; None for email."""
+    return url_origin(item.webhook.url) if item.webhook is not None else None
 
 
 @dataclass
@@ -262,6 +280,8 @@ class ConfigCodeService:
             ]
         try:
             settings = self.integrations.settings
+            if current is None:
+                refuse_when_email_off(data, settings)
             apply_input(data, current, settings.max_payload_chars, self.integrations.render_limits)
         except BadRequest as exc:
             return _prefixed(exc, where, label)
@@ -328,15 +348,20 @@ def _export_integration(
     item: Integration, profile_names: dict[str, str], tokens: dict[str, str]
 ) -> dict[str, Any]:
     name = item.displayName
-    headers = []
-    for h in item.webhook.headers:
-        value = reference(name, SecretSlot.HEADER, h.name, tokens) if h.secret else h.value
-        headers.append({"name": h.name, "value": value, **({"secret": True} if h.secret else {})})
     out: dict[str, Any] = {
         "displayName": name,
         "enabled": item.enabled,
         "type": item.type,
         "alertingProfile": profile_names.get(item.alertingProfileId, item.alertingProfileId),
+    }
+    if item.webhook is None:
+        out["email"] = item.email.model_dump(mode="json") if item.email is not None else None
+        return out
+    headers = []
+    for h in item.webhook.headers:
+        value = reference(name, SecretSlot.HEADER, h.name, tokens) if h.secret else h.value
+        headers.append({"name": h.name, "value": value, **({"secret": True} if h.secret else {})})
+    out |= {
         "webhook": {
             "url": item.webhook.url,
             "acceptAnyCertificate": item.webhook.acceptAnyCertificate,
@@ -359,6 +384,8 @@ def _routes(given: DocIntegration | Integration) -> dict[str, Any]:
     """The resolved route and the receiver reference, those set (an export of an integration
     without them stays as it was)."""
     webhook = given.webhook
+    if webhook is None:  # an EMAIL integration has neither
+        return {}
     routes = {"resolved": webhook.resolved, "receiverReference": webhook.receiverReference}
     return {name: value.model_dump(mode="json") for name, value in routes.items() if value is not None}
 
@@ -371,11 +398,17 @@ def _form(
     signing: str | None,
 ) -> dict[str, Any]:
     """What an integration is, for comparing: secrets in the clear, never shown."""
-    return {
+    named = {
         "displayName": given.displayName,
         "enabled": given.enabled,
         "type": given.type,
         "alertingProfile": profile,
+    }
+    if given.webhook is None:
+        email = given.email.model_dump(mode="json") if given.email is not None else None
+        return {**named, "email": email}
+    return {
+        **named,
         "webhook": {
             "url": given.webhook.url,
             "acceptAnyCertificate": given.webhook.acceptAnyCertificate,
@@ -394,7 +427,7 @@ def _stored_form(item: Integration, profile_names: dict[str, str]) -> dict[str, 
     return _form(
         item,
         profile_names.get(item.alertingProfileId, item.alertingProfileId),
-        [(h.name, h.value, h.secret) for h in item.webhook.headers],
+        [(h.name, h.value, h.secret) for h in _headers_of(item)],
         [(s.name, s.value) for s in item.secrets],
         item.signingSecret,
     )
@@ -403,7 +436,7 @@ def _stored_form(item: Integration, profile_names: dict[str, str]) -> dict[str, 
 def _resolved_form(given: DocIntegration, current: Integration | None, profile: str) -> dict[str, Any]:
     """The document's integration with every reference replaced by the stored value it keeps
     (checked to exist by ``_missing_references``), bound to the profile named ``profile``."""
-    stored_headers = {h.name.lower(): h.value for h in current.webhook.headers if h.secret} if current else {}
+    stored_headers = {h.name.lower(): h.value for h in _headers_of(current) if h.secret} if current else {}
     stored_secrets = {s.name: s.value for s in current.secrets} if current else {}
     headers = [
         (
@@ -411,7 +444,7 @@ def _resolved_form(given: DocIntegration, current: Integration | None, profile: 
             stored_headers.get(h.name.lower()) if h.secret and is_reference(h.value) else h.value,
             h.secret,
         )
-        for h in given.webhook.headers
+        for h in _headers_of(given)
     ]
     secrets = [
         (s.name, stored_secrets.get(s.name) if is_reference(s.value) else s.value) for s in given.secrets
@@ -422,13 +455,18 @@ def _resolved_form(given: DocIntegration, current: Integration | None, profile: 
     return _form(given, profile, headers, secrets, signing)
 
 
+def _headers_of(item: Integration | DocIntegration) -> list[Any]:
+    """A webhook integration's headers (stored or as the document gives them); none for email."""
+    return list(item.webhook.headers) if item.webhook is not None else []
+
+
 def _reference_slots(
     given: DocIntegration, current: Integration | None, tokens: dict[str, str]
 ) -> list[tuple[str, str, bool]]:
     """Each slot still holding a reference: (the reference as written, its field, whether a stored
     value exists to keep)."""
     name = given.displayName
-    stored_headers = {h.name.lower() for h in current.webhook.headers if h.secret} if current else set()
+    stored_headers = {h.name.lower() for h in _headers_of(current) if h.secret} if current else set()
     stored_secrets = {s.name for s in current.secrets} if current else set()
     slots = [
         (
@@ -436,7 +474,7 @@ def _reference_slots(
             f"webhook.headers[{i}].value",
             h.name.lower() in stored_headers,
         )
-        for i, h in enumerate(given.webhook.headers)
+        for i, h in enumerate(_headers_of(given))
         if h.secret and is_reference(h.value)
     ]
     slots += [
@@ -461,10 +499,9 @@ def _missing_references(
     """Each reference without a value that has no stored value to keep, or whose stored value
     may not follow the URL to a new origin."""
     moved = ""
-    if current is not None:
-        before, after = url_origin(current.webhook.url), url_origin(given.webhook.url)
-        if before != after:
-            moved = f"the URL origin changes from {show_origin(before)} to {show_origin(after)}"
+    before, after = (_origin(current), _origin(given)) if current is not None else (None, None)
+    if before is not None and after is not None and before != after:
+        moved = f"the URL origin changes from {show_origin(before)} to {show_origin(after)}"
     errors = []
     for written, slot, exists in _reference_slots(given, current, tokens):
         if current is None:
@@ -582,7 +619,7 @@ def _refuse_shared_references(integrations: list[dict[str, Any]]) -> None:
     slots: dict[str, list[str]] = {}
     for item in integrations:
         name = item["displayName"]
-        for header in item["webhook"]["headers"]:
+        for header in (item.get("webhook") or {}).get("headers", []):
             if header.get("secret"):
                 slots.setdefault(header["value"], []).append(f"integration {name!r} header {header['name']}")
         for secret in item.get("secrets", []):

@@ -17,11 +17,13 @@ from secnotify.service.notify import Notifier
 from secnotify.service.ports.config import ConfigReader
 from secnotify.service.ports.findings import FindingStateStore
 from secnotify.service.ports.ledger import DeliveryLedger, DeliveryLog
+from secnotify.service.ports.mail import MailSender
 from secnotify.service.ports.queues import DispatchQueues
 from secnotify.service.ports.receivers import ReceiverReferences
 from secnotify.service.ports.secrets import SecretSealer
 from secnotify.settings import Settings, get_settings
 from secnotify.storage.dynamodb import open_storage
+from secnotify.storage.mail import SesMailSender
 from secnotify.storage.queues import Queues
 from secnotify.storage.secrets import SecretBox
 
@@ -38,6 +40,7 @@ def build_dispatcher(
     findings: FindingStateStore | None = None,
     references: ReceiverReferences | None = None,
     clock: Clock = SYSTEM_CLOCK,
+    mail: MailSender | None = None,
 ) -> Dispatcher:
     """The dispatcher's graph, for production, the benchmark and the fast tests alike.
 
@@ -62,10 +65,18 @@ def build_dispatcher(
         findings = findings or storage.findings
         references = references or storage.references
         secrets = secrets or SecretBox(settings.table_name, settings.kms_key_id, dynamodb=storage.client)
+    notifier = Notifier(
+        deliveries,
+        settings,
+        sender=sender,
+        clock=clock,
+        references=references,
+        mail=mail or mail_sender(settings),
+    )
     return Dispatcher(
         ledger=ledger,
         queues=queues or Queues(settings.retry_queue_url, settings.dead_letter_queue_url),
-        notifier=Notifier(deliveries, settings, sender=sender, clock=clock, references=references),
+        notifier=notifier,
         config=ConfigCache(
             config,
             secrets,
@@ -77,6 +88,11 @@ def build_dispatcher(
         lifecycle=FindingLifecycle(findings, clock, settings.source_baseline_hours),
         clock=clock,
     )
+
+
+def mail_sender(settings: Settings) -> MailSender | None:
+    """SES, when the stack names a sender identity; else no email goes out (EMAIL_OFF)."""
+    return SesMailSender(settings) if settings.email_from is not None else None
 
 
 @lru_cache(maxsize=1)

@@ -23,6 +23,7 @@ from secnotify.models.integration import Integration
 from secnotify.service.clock import SYSTEM_CLOCK, Clock
 from secnotify.service.common import as_eventbridge
 from secnotify.service.config_cache import load_configuration
+from secnotify.service.email_channel import preview_email, shown_message
 from secnotify.service.errors import BadRequest
 from secnotify.service.findings import FindingLifecycle
 from secnotify.service.integration_edits import masked_secrets
@@ -200,8 +201,14 @@ def _why_unchanged(previous: FindingState | None, snapshot: FindingSnapshot) -> 
 
 
 def _preview(event: SecurityEvent, integration: Integration, limits: RenderLimits) -> str:
-    """The body as the dispatcher would render it, any secret value masked."""
+    """The body as the dispatcher would render it, any secret value masked; an email's
+    recipients and subject before its HTML body."""
     webhook = integration.webhook
+    if webhook is None:
+        email = integration.email
+        if email is None:
+            return ""
+        return shown_message(preview_email(email.subject, email.body, event, limits), email)
     # Named secrets render as the mask, as in a preview: the value never enters the body.
     masks = masked_secrets(s.name for s in integration.secrets)
     payload = webhook.payload_for(event.trigger)  # a resolved notification may have its own

@@ -11,6 +11,7 @@ from typing import Any, TypeVar
 from pydantic import BaseModel
 
 from secnotify.delivery import generate_secret
+from secnotify.models.email import StoredEmail
 from secnotify.models.integration import (
     MAX_HEADER_BYTES,
     Integration,
@@ -34,6 +35,8 @@ from secnotify.models.integration_api import (
 )
 from secnotify.models.named_secrets import SECRET_MASK, url_secret_names
 from secnotify.service.clock import SYSTEM_CLOCK, Clock
+from secnotify.service.common import error_view
+from secnotify.service.email_edits import checked_email
 from secnotify.service.errors import BadRequest
 from secnotify.templating import RenderLimits, TemplateError, validate_template
 from secnotify.templating.path import compile_path
@@ -66,10 +69,11 @@ class Signing:
 class Edit:
     """What an input makes of an integration's secret-bearing parts, checks passed."""
 
-    webhook: StoredWebhook
+    webhook: StoredWebhook | None  # None for EMAIL
     signing: Signing
     reveal: str | None  # a signing secret just created or rotated, shown this once
     secrets: tuple[StoredSecret, ...] = ()
+    email: StoredEmail | None = None
 
 
 def apply_input(
@@ -84,17 +88,21 @@ def apply_input(
     a kept value must never follow the URL to another server, and neither may a kept
     signing secret (it would sign forgeries for the real receiver). ``limits`` None: the caller
     renders the template against the sample event itself (a preview), so it is not done twice."""
+    if data.webhook is None or (current is not None and current.webhook is None):
+        # An email integration (or an edit from one type to the other, refused there).
+        return Edit(None, Signing(), None, email=checked_email(data, current, max_payload_chars, limits))
+    before = current.webhook if current is not None else None
     check_payload_length(data.webhook.payload, max_payload_chars)
     if data.webhook.resolved is not None:
         check_payload_length(data.webhook.resolved.payload, max_payload_chars, "webhook.resolved.payload")
     headers, kept = _headers(data.webhook.headers, current)
-    moved = current is not None and url_origin(current.webhook.url) != url_origin(data.webhook.url)
+    moved = before is not None and url_origin(before.url) != url_origin(data.webhook.url)
     signing, reveal, kept_secret = _signing_secret(data, current, moved, clock)
     kept += kept_secret
     secrets, kept_named = _secrets(data.secrets, current)
     kept += kept_named
-    if current is not None and kept:
-        _check_origin(current.webhook.url, data.webhook.url, kept)
+    if before is not None and kept:
+        _check_origin(before.url, data.webhook.url, kept)
     content_type = _check_headers(headers)
     _check_url_secrets(data.webhook.url, secrets)
     masks = masked_secrets(s.name for s in secrets)
@@ -124,7 +132,10 @@ def apply_input(
 
 
 def payloads(data: IntegrationInput) -> list[tuple[str, str]]:
-    """Every payload template of an input, with where it is."""
+    """Every payload template of an input, with where it is (none for EMAIL: its templates are
+    the email's subject and body)."""
+    if data.webhook is None:
+        return []
     found = [("webhook.payload", data.webhook.payload)]
     if data.webhook.resolved is not None:
         found.append(("webhook.resolved.payload", data.webhook.resolved.payload))
@@ -133,7 +144,7 @@ def payloads(data: IntegrationInput) -> list[tuple[str, str]]:
 
 def receiver_names(data: IntegrationInput) -> tuple[str, ...]:
     """The receiver references an input keeps: what its templates may use as {Receiver[name]}."""
-    declared = data.webhook.receiverReference
+    declared = data.webhook.receiverReference if data.webhook is not None else None
     return (declared.name,) if declared is not None else ()
 
 
@@ -172,7 +183,7 @@ def stored_doc(data: IntegrationInput, edit: Edit, created: str, updated: str) -
         "enabled": data.enabled,
         "type": data.type,
         "alertingProfileId": data.alertingProfileId,
-        "webhook": edit.webhook.stored(),
+        **_channel(edit),
         **edit.signing.fields(),
         "createdAt": created,
         "updatedAt": updated,
@@ -182,26 +193,21 @@ def stored_doc(data: IntegrationInput, edit: Edit, created: str, updated: str) -
     return doc
 
 
+def _channel(edit: Edit) -> dict[str, Any]:
+    """Where an integration sends: its webhook, or its email."""
+    if edit.email is not None:
+        return {"email": edit.email.model_dump(mode="json")}
+    return {"webhook": edit.webhook.stored() if edit.webhook is not None else None}
+
+
 def check_payload_length(payload: str, limit: int, where: str = "webhook.payload") -> None:
     if len(payload) > limit:
         raise BadRequest(f"{where}: must be at most {limit} characters", field=where)
 
 
-def error_view(error: Any) -> dict[str, Any]:
-    """A template error as the API lists it."""
-    view: dict[str, Any] = {"message": error.message}
-    if getattr(error, "line", None) is not None:
-        view["line"] = error.line
-        view["column"] = error.column
-    unknown = getattr(error, "unknown", ())
-    if unknown:
-        view["unknownPlaceholders"] = list(unknown)
-    return view
-
-
 def _headers(given: list[WebhookHeader], current: Integration | None) -> tuple[list[StoredHeader], Kept]:
     """The headers to store; a secret header given without a value keeps its stored value."""
-    stored = current.webhook.headers if current is not None else []
+    stored = current.webhook.headers if current is not None and current.webhook is not None else []
     kept_values = {h.name.lower(): h for h in stored if h.secret}
     headers: list[StoredHeader] = []
     kept: Kept = []

@@ -23,6 +23,8 @@ from secnotify.service.common import (
     now_iso,
     validated,
 )
+from secnotify.service.email_channel import SHOWN_CONTENT_TYPE, preview_email
+from secnotify.service.email_edits import refuse_when_email_off
 from secnotify.service.errors import BadRequest, Conflict
 from secnotify.service.integration_edits import (
     apply_input,
@@ -68,6 +70,7 @@ class IntegrationService:
 
     def create(self, data: IntegrationInput, origin: PresetOrigin | None = None) -> IntegrationView:
         """``origin``: the preset ``data`` was built from, kept as ``presetOrigin``."""
+        refuse_when_email_off(data, self.settings)
         edit = apply_input(data, None, self.settings.max_payload_chars, self.render_limits)
         now = now_iso()
         item_id = new_id()
@@ -141,9 +144,12 @@ class IntegrationService:
         """Render without sending. A draft gets every check a save would make (as an edit of
         ``integration_id`` when both are given), reported in ``errors`` rather than refused."""
         errors: list[dict[str, Any]] = []
+        stored = self.get_stored(integration_id) if draft is None and integration_id is not None else None
+        if (draft is not None and draft.webhook is None) or (stored is not None and stored.webhook is None):
+            return self._email_preview(integration_id, draft, stored, event)
         security_event = self._event(event)
         resolves = security_event.trigger is TriggerEvent.SECURITY_PROBLEM_RESOLVED
-        if draft is not None:
+        if draft is not None and draft.webhook is not None:
             # Refused outright, as on save: it bounds the work a preview does.
             for where, draft_payload in payloads(draft):
                 check_payload_length(draft_payload, self.settings.max_payload_chars, where)
@@ -158,8 +164,7 @@ class IntegrationService:
             payload = route.payload if route is not None else draft.webhook.payload
             content_type = draft.webhook.content_type()
             names = [s.name for s in draft.secrets]
-        elif integration_id is not None:
-            stored = self.get_stored(integration_id)
+        elif stored is not None and stored.webhook is not None:
             payload = stored.webhook.payload_for(security_event.trigger)
             content_type = stored.webhook.content_type()
             names = [s.name for s in stored.secrets]
@@ -174,6 +179,42 @@ class IntegrationService:
             if error not in errors:
                 errors.append(error)
         return {"contentType": content_type, "body": body, "valid": not errors, "errors": errors}
+
+    def _email_preview(
+        self,
+        integration_id: str | None,
+        draft: IntegrationInput | None,
+        stored: Integration | None,
+        event: dict[str, Any] | None,
+    ) -> dict[str, Any]:
+        """An EMAIL integration's subject and HTML body, rendered as they would be sent."""
+        errors: list[dict[str, Any]] = []
+        email = stored.email if stored is not None else None
+        if draft is not None:
+            current = self.get_stored(integration_id) if integration_id is not None else None
+            # As for a webhook: the render below is the save's check, unless an event is supplied.
+            limits = self.render_limits if event is not None else None
+            try:
+                if current is None:
+                    refuse_when_email_off(draft, self.settings)
+                apply_input(draft, current, self.settings.max_payload_chars, limits)
+            except BadRequest as exc:
+                errors = list(exc.details.get("errors") or [_bad_request_view(exc)])
+            email = draft.email.stored() if draft.email is not None else None
+        if email is None:  # refused by the input's own checks before it gets here
+            raise BadRequest("email: required for an EMAIL integration", field="email")
+        shown = preview_email(email.subject, email.body, self._event(event), self.render_limits)
+        for field_name, problem in shown.errors:
+            error = {**error_view(problem), "field": field_name}
+            if error not in errors:
+                errors.append(error)
+        return {
+            "contentType": SHOWN_CONTENT_TYPE,
+            "subject": shown.subject,
+            "body": shown.body,
+            "valid": not errors,
+            "errors": errors,
+        }
 
     def test_send(self, integration_id: str, event: dict[str, Any] | None) -> dict[str, Any]:
         integration = self.get_stored(integration_id)

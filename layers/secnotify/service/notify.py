@@ -23,7 +23,9 @@ from secnotify.models.event import SecurityEvent
 from secnotify.models.integration import Integration
 from secnotify.models.receiver import reference_in
 from secnotify.service.clock import SYSTEM_CLOCK, Clock
+from secnotify.service.email_channel import EmailChannel
 from secnotify.service.ports.ledger import DeliveryLog
+from secnotify.service.ports.mail import MailSender
 from secnotify.service.ports.receivers import ReceiverReferences, StoredReference
 from secnotify.settings import Settings
 from secnotify.templating import TEMPLATES, RenderLimits, TemplateCache, TemplateError
@@ -51,6 +53,8 @@ def send_state(integration: Integration) -> SendState:
     the named secrets its URL may use). A previous signing key's end is a time, compared with each
     request's timestamp when sent."""
     webhook = integration.webhook
+    if webhook is None:
+        raise ValueError(f"integration {integration.id} is not a webhook")
     return prepare_send(
         tuple((h.name, h.value) for h in webhook.headers),
         integration.signingSecret,
@@ -76,6 +80,7 @@ class Notifier:
         templates: TemplateCache | None = None,
         clock: Clock = SYSTEM_CLOCK,
         references: ReceiverReferences | None = None,
+        mail: MailSender | None = None,
     ) -> None:
         self.deliveries = deliveries
         # Where receiver references are kept; without it none is kept, and one a template uses
@@ -90,6 +95,7 @@ class Notifier:
         self.record_ttl_s = settings.delivery_record_ttl_days * 86400
         # Every live integration's send state, by id; every edit bumps the version it is kept for.
         self.send_states = SendStateCache(settings.max_integrations)
+        self.emails = EmailChannel(settings, mail, self.templates, self.render_limits, clock)
 
     def attempt(
         self,
@@ -107,6 +113,8 @@ class Notifier:
         ``custom-event`` when the caller supplied the event); real notifications carry none.
         """
         msg_id = msg_id or webhook_id(event.event_id, integration.id)
+        if integration.webhook is None:
+            return self._email_attempt(event, integration, attempt, kind, msg_id, test_marker, redelivery_of)
         state = self.send_states.get(integration.id, integration.version, lambda: send_state(integration))
         sent: tuple[bytes, SendState] | None = None
         webhook = integration.webhook
@@ -176,6 +184,42 @@ class Notifier:
             record = record.with_request(body, state.masker.mask if keep else None, state.masker.longest)
         return Attempt(outcome, record)
 
+    def _email_attempt(
+        self,
+        event: SecurityEvent,
+        integration: Integration,
+        attempt: int,
+        kind: RecordKind,
+        msg_id: str,
+        test_marker: str | None,
+        redelivery_of: str | None,
+    ) -> Attempt:
+        """An EMAIL integration's attempt: sent by the email channel, recorded as a webhook's is."""
+        sent = self.emails.send(event, integration, msg_id, test_marker)
+        outcome = sent.outcome
+        retrying = outcome.retryable and kind is RecordKind.EVENT
+        status = (
+            AttemptStatus.SUCCEEDED
+            if outcome.delivered
+            else (AttemptStatus.RETRYING if retrying else AttemptStatus.FAILED)
+        )
+        record = self._record(event, integration.id, attempt, kind, msg_id, status).marked(test_marker)
+        record = record.model_copy(
+            update={
+                "statusCode": outcome.status_code,
+                "latencyMs": round(outcome.latency_ms, 1),
+                "error": outcome.error,
+                "responseBody": outcome.response_body or "",
+                "redeliveryOf": redelivery_of,
+                **sent.record_fields(),
+            }
+        )
+        if sent.body is not None:
+            # Kept as a webhook's body is: once per notification. An email holds no secret.
+            keep = attempt == 1 or kind is not RecordKind.EVENT
+            record = record.with_request(sent.body, str if keep else None)
+        return Attempt(outcome, record)
+
     def _receiver_values(
         self,
         event: SecurityEvent,
@@ -207,7 +251,7 @@ class Notifier:
         """After a 2xx of a notification that does not resolve, keep the reference the integration
         declares from the receiver's answer. The notification is delivered whatever happens here;
         what prevented keeping it is returned, for the record's ``error``."""
-        declared = integration.webhook.receiverReference
+        declared = integration.webhook.receiverReference if integration.webhook is not None else None
         if declared is None:
             return None
         why = "receiver reference not kept: "

@@ -67,7 +67,7 @@ def creation_input(body: IntegrationCreateInput) -> tuple[IntegrationInput, Pres
     if body.type == "JIRA":
         return _from_jira(body)
     if body.preset is not None:
-        _refuse(body, ("webhook", "secrets", "jiraConfiguration"), f"preset {body.preset}")
+        _refuse(body, ("webhook", "email", "secrets", "jiraConfiguration"), f"preset {body.preset}")
         return _build(body, _preset(body.preset), body.presetFields or {}, "presetFields.{}")
     for name, why in (
         ("presetFields", "goes only with a preset"),
@@ -100,7 +100,7 @@ def _refuse(body: IntegrationCreateInput, names: tuple[str, ...], used: str) -> 
 
 
 def _from_jira(body: IntegrationCreateInput) -> tuple[IntegrationInput, PresetOrigin]:
-    _refuse(body, ("webhook", "secrets", "preset", "presetFields"), 'type "JIRA"')
+    _refuse(body, ("webhook", "email", "secrets", "preset", "presetFields"), 'type "JIRA"')
     config = body.jiraConfiguration
     if config is None:
         raise BadRequest('jiraConfiguration: required with "type": "JIRA"', field="jiraConfiguration")

@@ -14,7 +14,7 @@ from secnotify.service.ports.secrets import SecretSealer
 def _map_secrets(doc: dict[str, Any], change: Callable[[str, str], str]) -> dict[str, Any]:
     """Apply ``change(value, field)`` to every secret; ``field`` names where the value belongs."""
     out = copy.deepcopy(doc)
-    for header in out.get("webhook", {}).get("headers", []):
+    for header in (out.get("webhook") or {}).get("headers", []):
         if header.get("secret") and header.get("value") is not None:
             header["value"] = change(header["value"], f"header:{header['name'].lower()}")
     for secret in out.get("secrets") or []:

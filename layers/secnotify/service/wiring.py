@@ -8,7 +8,7 @@ from dataclasses import dataclass
 from functools import lru_cache
 
 from secnotify.service.audit import Auditor, AuditService
-from secnotify.service.dispatcher_wiring import build_dispatcher, dispatcher
+from secnotify.service.dispatcher_wiring import build_dispatcher, dispatcher, mail_sender
 from secnotify.service.explain import ExplainService
 from secnotify.service.integrations import IntegrationService
 from secnotify.service.notify import Notifier
@@ -41,7 +41,9 @@ def api_services() -> ApiServices:
         storage.deliveries,
         settings,
         secrets,
-        make_notifier=lambda: Notifier(storage.deliveries, settings, references=storage.references),
+        make_notifier=lambda: Notifier(
+            storage.deliveries, settings, references=storage.references, mail=mail_sender(settings)
+        ),
     )
     explain = ExplainService(
         storage.config, storage.findings, storage.ledger, secrets, storage.deliveries, settings
