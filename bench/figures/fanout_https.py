@@ -6,10 +6,17 @@ dispatcher's SSRF guard is built with (the injected one here; the system's in AW
 certificate is verified against the default CA store, to which the bench adds its own CA through
 ``SSL_CERT_FILE``, as an operator with a private CA would. Everything else is the production
 graph (``wiring.build_dispatcher``) on a stack of its own.
+
+Beside it, the same fan-out done by bare urllib3: the same threads, receiver, hostnames and
+certificate checks, a body of the same size, and nothing else (no rendering, signing, guard,
+ledger, delivery log or DynamoDB). It is the figure's own floor on this machine.
 """
 
 import os
+import queue
+import ssl
 import tempfile
+import threading
 import time
 from pathlib import Path
 from typing import Any
@@ -62,6 +69,76 @@ def _once(graph: Any, event: dict[str, Any]) -> float:
     return elapsed
 
 
+def _bare_fanout(pool: Any, urls: list[str], concurrency: int, body: bytes) -> float:
+    """One fan-out of ``urls`` by ``concurrency`` threads over one urllib3 pool manager; its wall."""
+    todo: queue.SimpleQueue[str] = queue.SimpleQueue()
+    for url in urls:
+        todo.put(url)
+    failed: list[int] = []
+    headers = {"Content-Type": "application/json", "webhook-id": "msg_bare", "webhook-timestamp": "0"}
+
+    def drain() -> None:
+        while True:
+            try:
+                url = todo.get_nowait()
+            except queue.Empty:
+                return
+            answer = pool.request("POST", url, body=body, headers=headers, retries=False, timeout=10.0)
+            if answer.status != 200:
+                failed.append(answer.status)
+
+    threads = [threading.Thread(target=drain) for _ in range(concurrency)]
+    started = time.perf_counter()
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    elapsed = time.perf_counter() - started
+    if failed:
+        raise RuntimeError(f"bare fan-out: {len(failed)} answers were not 200: {failed[:5]}")
+    return elapsed
+
+
+def _slack_body() -> bytes:
+    """The body every integration of the figure sends for the sample event (the Slack template)."""
+    from bench.figures.common import SLACK_TEMPLATE
+    from secnotify.models.event import sample_event
+    from secnotify.templating import compile_template
+
+    return compile_template(SLACK_TEMPLATE, "application/json").render(sample_event()).encode()
+
+
+def _bare_pool(concurrency: int) -> Any:
+    """A pool manager that keeps every host's connections, one shared TLS context, and each
+    hostname connected at 127.0.0.1 (SNI and the certificate check still use the hostname)."""
+    import urllib3
+    from urllib3.connection import HTTPConnection, HTTPSConnection
+    from urllib3.connectionpool import HTTPConnectionPool, HTTPSConnectionPool
+
+    class Loopback(HTTPConnection):
+        def __init__(self, *args: Any, **kwargs: Any) -> None:
+            super().__init__(*args, **kwargs)
+            self._dns_host = "127.0.0.1"
+
+    class LoopbackTls(HTTPSConnection):
+        def __init__(self, *args: Any, **kwargs: Any) -> None:
+            super().__init__(*args, **kwargs)
+            self._dns_host = "127.0.0.1"
+
+    manager = urllib3.PoolManager(
+        num_pools=HOSTS * 2, maxsize=concurrency, ssl_context=ssl.create_default_context()
+    )
+
+    class LoopbackPool(HTTPConnectionPool):
+        ConnectionCls = Loopback
+
+    class LoopbackTlsPool(HTTPSConnectionPool):
+        ConnectionCls = LoopbackTls
+
+    manager.pool_classes_by_scheme = {"http": LoopbackPool, "https": LoopbackTlsPool}
+    return manager
+
+
 def fanout_https(
     children: Children,
     concurrency: int,
@@ -98,6 +175,14 @@ def fanout_https(
         moto_cpu = (children.moto_cpu_s() - others0[1]) / len(warm)
         wall = median(warm)
         waves = -(-N // concurrency)
+        urls = [f"{scheme}://{names[i % HOSTS]}:{port}/fanout/{i}" for i in range(N)]
+        bare_pool = _bare_pool(concurrency)
+        body = _slack_body()
+        _bare_fanout(bare_pool, urls, concurrency, body)  # connects every host
+        cpu0 = time.process_time()
+        bare = [_bare_fanout(bare_pool, urls, concurrency, body) for _ in range(5)]
+        bare_cpu = (time.process_time() - cpu0) / len(bare)
+        bare_pool.clear()
         fig.lines += [
             f"{N} integrations created through the service layer in {created_s:.1f} s; every hostname "
             "resolved by the guard's injected resolver" + (", every certificate verified" if tls else ""),
@@ -109,6 +194,9 @@ def fanout_https(
             f"CPU per event {ms(cpu)} in this process, {us(cpu / N)} per notification",
             f"on the same 2 cores, per warm event: the receiver (standing in for {HOSTS} remote hosts, "
             f"not our cost) {ms(receiver_cpu)} CPU, moto (standing in for DynamoDB) {ms(moto_cpu)}",
+            f"bare urllib3, the same {N} POSTs by {concurrency} threads (no rendering, signing, guard, "
+            f"ledger or log): median {ms(median(bare))}, {us(bare_cpu / N)} CPU per POST; "
+            f"ours / bare: {wall / median(bare):.2f} wall, {cpu / bare_cpu:.2f} CPU",
         ]
         rows = []
         for c in sweep:
