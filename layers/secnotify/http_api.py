@@ -44,7 +44,7 @@ from secnotify.errors import (
 from secnotify.models.api import ErrorBody
 from secnotify.models.common import field_path
 from secnotify.models.config_doc import CONFIG_APPLY_ROUTE, MAX_DOCUMENT_BYTES
-from secnotify.service.common import etag
+from secnotify.service.common import error_detail, etag
 from secnotify.service.errors import ApiError
 from secnotify.service.ports.config import ConfigKind
 from secnotify.settings import get_settings
@@ -197,10 +197,10 @@ def register_error_handlers(app: APIGatewayRestResolver, logger: Logger) -> None
         first = errors[0] if errors else {}
         if first.get("type") == "json_invalid":
             return error(400, "body: not valid JSON", field="body")
-        field = field_of(first.get("loc", ()))
-        text = str(first.get("msg", "invalid request"))
+        details = [error_detail(field_of(e.get("loc", ())), str(e.get("msg"))) for e in errors[:20]]
+        first_detail = details[0] if details else {"field": "", "message": "invalid request"}
+        field, text = first_detail["field"], first_detail["message"]
         message = f"{field}: {text}" if field else text
-        details = [{"field": field_of(e.get("loc", ())), "message": str(e.get("msg"))} for e in errors[:20]]
         return error(400, message, field=field or None, errors=details)
 
     @app.exception_handler(ApiError)

@@ -162,6 +162,47 @@ def test_webhook_and_email_fields_stay_with_their_type(api: ApiClient) -> None:
     assert to_email.status == 400 and to_email.json()["field"] == "type", to_email.text
 
 
+HOOK = {
+    "url": "https://hooks.example.com/x",
+    "headers": [{"name": "Content-Type", "value": "application/json"}],
+    "payload": '{"t": "{Title}"}',
+}
+
+
+def test_a_patch_to_the_other_type_names_type_whatever_else_it_carries(api: ApiClient) -> None:
+    pid = profile(api)
+    webhook = HOOK
+    hook = api.post(
+        "/integrations",
+        {
+            "displayName": "signed",
+            "alertingProfileId": pid,
+            "webhook": webhook,
+            "generateSigningSecret": True,
+        },
+    )
+    assert hook.status == 201, hook.text
+    mail = create(api)
+    for iid, patch in (
+        (hook.json()["id"], {"type": "EMAIL", "email": EMAIL, "webhook": None}),
+        (hook.json()["id"], {"type": "EMAIL"}),
+        (mail["id"], {"type": "WEBHOOK", "webhook": webhook, "email": None}),
+    ):
+        answer = api.request("PATCH", f"/integrations/{iid}", patch)
+        assert answer.status == 400, answer.text
+        assert answer.json()["field"] == "type", answer.text
+        assert answer.json()["message"].startswith("type: an integration stays "), answer.text
+
+
+def test_a_check_across_fields_names_the_field_it_is_about(api: ApiClient) -> None:
+    pid = profile(api)
+    both = api.post("/integrations", {**email_body(pid), "webhook": HOOK})
+    assert both.status == 400
+    assert both.json()["field"] == "webhook", both.text
+    assert both.json()["message"] == "webhook: an EMAIL integration has none; leave it out", both.text
+    assert "Value error" not in both.text
+
+
 # ---- preview, test-send, dispatch, redeliver -------------------------------------------------------
 
 

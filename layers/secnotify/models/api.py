@@ -28,7 +28,7 @@ class ErrorDetail(BaseModel):
     unknownPlaceholders: list[str] | None = None
 
 
-_HOST = "Value error, header Host is set by secnotify and cannot be overridden"
+_HOST = "header Host is set by secnotify and cannot be overridden"
 
 
 class ErrorBody(BaseModel):

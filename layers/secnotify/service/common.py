@@ -91,10 +91,26 @@ def validated(model: type[M], doc: Any) -> M:
         return model.model_validate(doc)
     except ValidationError as exc:
         errors = exc.errors(include_url=False, include_context=False, include_input=False)
-        details = [{"field": field_path(e["loc"]), "message": str(e["msg"])} for e in errors[:20]]
+        details = [error_detail(field_path(e["loc"]), str(e["msg"])) for e in errors[:20]]
         first = details[0]
         message = f"{first['field']}: {first['message']}" if first["field"] else first["message"]
         raise BadRequest(message, field=first["field"] or None, errors=details) from None
+
+
+# A check across fields (a model validator) has no location of its own; its message starts with
+# the field it is about, e.g. "webhook: an EMAIL integration has none".
+_NAMED = re.compile(r"^([A-Za-z][A-Za-z0-9_.\[\]]*): ")
+
+
+def error_detail(field: str, message: str) -> dict[str, str]:
+    """One problem of a 400 as the API lists it: pydantic's "Value error, " dropped, and a check
+    across fields named by the field its message starts with."""
+    message = message.removeprefix("Value error, ")
+    if field in ("", "body"):
+        named = _NAMED.match(message)
+        if named:
+            field, message = named.group(1), message[named.end() :]
+    return {"field": field, "message": message}
 
 
 def error_view(error: Any) -> dict[str, Any]:

@@ -4,6 +4,8 @@ event, as a webhook's payload must."""
 
 from __future__ import annotations
 
+from typing import Any
+
 from secnotify.models.email import StoredEmail
 from secnotify.models.integration import Integration
 from secnotify.models.integration_api import IntegrationInput
@@ -14,16 +16,22 @@ from secnotify.settings import Settings
 from secnotify.templating import RenderLimits
 
 
+def refuse_type_change(current: str, wanted: Any) -> None:
+    """An integration keeps its type: its stored fields (webhook or email) belong to it."""
+    if wanted != current:
+        raise BadRequest(
+            f"type: an integration stays {current}; create a new {wanted} integration instead",
+            field="type",
+        )
+
+
 def checked_email(
     data: IntegrationInput, current: Integration | None, max_payload_chars: int, limits: RenderLimits | None
 ) -> StoredEmail:
     """The email to store, every check passed. ``limits`` None: the caller renders the
     templates itself (a preview), so it is not done twice."""
-    if current is not None and current.type != data.type:
-        raise BadRequest(
-            f"type: an integration stays {current.type}; create a new {data.type} integration instead",
-            field="type",
-        )
+    if current is not None:
+        refuse_type_change(current.type, data.type)
     email = data.email
     if email is None:
         raise BadRequest("email: required for an EMAIL integration", field="email")

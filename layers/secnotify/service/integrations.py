@@ -24,7 +24,7 @@ from secnotify.service.common import (
     validated,
 )
 from secnotify.service.email_channel import SHOWN_CONTENT_TYPE, preview_email
-from secnotify.service.email_edits import refuse_when_email_off
+from secnotify.service.email_edits import refuse_type_change, refuse_when_email_off
 from secnotify.service.errors import BadRequest, Conflict
 from secnotify.service.integration_edits import (
     apply_input,
@@ -110,6 +110,8 @@ class IntegrationService:
                 f"signingSecret: null would leave the secret as it is; send {REMOVE_SIGNING} to remove it",
                 field="signingSecret",
             )
+        if "type" in patch:  # before the merge is validated as the other type's fields
+            refuse_type_change(current.type, patch["type"])
         shown = _view_of(current).model_dump(mode="json")
         if "signingSecret" in patch:
             shown.pop("signingSecret")
