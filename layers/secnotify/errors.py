@@ -68,11 +68,12 @@ class ProfileInUse(DomainError):
 
 
 class ItemTooLarge(DomainError):
-    def __init__(self, size: int, cap: int, kind: str) -> None:
-        super().__init__(size, cap, kind)
+    def __init__(self, size: int, cap: int, kind: str, field: str | None = None) -> None:
+        super().__init__(size, cap, kind, field)
         self.size = size
         self.cap = cap
         self.kind = kind  # what was refused
+        self.field = field  # what grows in it, when one field does
 
 
 class ProfileMissing(DomainError):

@@ -150,8 +150,7 @@ def _too_large(exc: ItemTooLarge) -> Answer:
     message = (
         f"{_label(exc.kind)}: the stored item would take {exc.size:,} bytes; the cap is {exc.cap:,} bytes"
     )
-    # What grows in an integration is its webhook: headers and payload.
-    return message, {"field": "webhook"} if exc.kind == ConfigKind.INTEGRATION else {}
+    return message, {"field": exc.field} if exc.field else {}
 
 
 def _bad_token(exc: InvalidToken) -> Answer:

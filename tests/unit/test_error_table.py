@@ -92,10 +92,16 @@ def test_a_transaction_conflict_is_not_a_version_conflict() -> None:
             {"field": "alertingProfileId"},
         ),
         (
-            ItemTooLarge(380_000, 358_400, ConfigKind.INTEGRATION),
+            ItemTooLarge(380_000, 358_400, ConfigKind.INTEGRATION, "webhook"),
             400,
             "integration: the stored item would take 380,000 bytes; the cap is 358,400 bytes",
             {"field": "webhook"},
+        ),
+        (
+            ItemTooLarge(380_000, 358_400, ConfigKind.INTEGRATION, "email"),
+            400,
+            "integration: the stored item would take 380,000 bytes; the cap is 358,400 bytes",
+            {"field": "email"},
         ),
         (
             NameTaken(ConfigKind.PROFILE, "Prod", "p1"),

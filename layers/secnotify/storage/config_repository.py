@@ -388,7 +388,7 @@ class DynamoConfigRepository(PagedTable):
         }
         size = item_size(item)
         if size > MAX_CONFIG_ITEM_BYTES:
-            raise ItemTooLarge(size, MAX_CONFIG_ITEM_BYTES, kind)
+            raise ItemTooLarge(size, MAX_CONFIG_ITEM_BYTES, kind, _growing_field(kind, doc))
         return {"TableName": self.table_name, "Item": item}
 
     def _counter_update(self, kind: ConfigKind, delta: int, max_count: int | None) -> dict[str, Any]:
@@ -435,3 +435,10 @@ def item_size(item: dict[str, Any]) -> int:
 
 def _stored(item: dict[str, Any]) -> StoredItem:
     return StoredItem(id=item["id"]["S"], version=int(item["version"]["N"]), doc=json.loads(item["doc"]["S"]))
+
+
+def _growing_field(kind: ConfigKind, doc: dict[str, Any]) -> str | None:
+    """What makes an integration big: its webhook (headers and payload) or its email."""
+    if kind != ConfigKind.INTEGRATION:
+        return None
+    return "email" if doc.get("type") == "EMAIL" else "webhook"
