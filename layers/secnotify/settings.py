@@ -77,6 +77,8 @@ _REQUIRED_BECAUSE = {
     "kms_key_id": "secret header values and signing secrets are sealed with this KMS key",
     "retry_queue_url": "the dispatcher schedules every retry on this queue",
     "dead_letter_queue_url": "the dispatcher sends what it gives up on to this queue",
+    "dynatrace_environment_url": "the Dynatrace poller reads this environment",
+    "dynatrace_token_secret_arn": "the Dynatrace poller reads its API token from this secret",
 }
 
 
@@ -130,6 +132,18 @@ class Settings(BaseModel):
         "", alias="EMAIL_SENDER_IDENTITY"
     )
 
+    # Dynatrace ingest (README "Dynatrace ingest"): the environment polled, the Secrets Manager
+    # secret holding its API token, and what one poll may spend.
+    dynatrace_environment_url: str = Field("", alias="DYNATRACE_ENVIRONMENT_URL")
+    dynatrace_token_secret_arn: str = Field("", alias="DYNATRACE_TOKEN_SECRET_ARN")
+    # Plain http to a loopback host (the local fake); never set in AWS.
+    dynatrace_allow_loopback_http: bool = Field(False, alias="DYNATRACE_ALLOW_LOOPBACK_HTTP")
+    dynatrace_request_budget: int = Field(500, alias="DYNATRACE_REQUEST_BUDGET", ge=1, le=100_000)
+    dynatrace_page_size: int = Field(500, alias="DYNATRACE_PAGE_SIZE", ge=1, le=500)
+    # Where the poller puts its canonical events: the bus and source the dispatcher's rule matches.
+    event_bus_name: str = Field("default", alias="EVENT_BUS_NAME", min_length=1)
+    event_source_name: str = Field("secnotify", alias="EVENT_SOURCE_NAME", min_length=1)
+
     @classmethod
     def from_environment(cls, environ: Mapping[str, str]) -> Settings:
         """Settings from variables named by the aliases; empty ones keep their default."""
@@ -181,6 +195,10 @@ class Settings(BaseModel):
     def render_worker_environment(self) -> dict[str, str]:
         """The environment a template render process starts with (no credentials)."""
         return sandboxed_process_environment()
+
+    def for_dynatrace(self) -> Settings:
+        """The Dynatrace poller cannot run without its environment and its token."""
+        return self.require("dynatrace_environment_url", "dynatrace_token_secret_arn")
 
     def for_dispatcher(self) -> Settings:
         """The dispatcher cannot retry or give up without its queues."""
