@@ -66,6 +66,27 @@ def _email_identity(value: str) -> str:
     return value
 
 
+_DYNATRACE_URL = re.compile(r"https?://[A-Za-z0-9.:\[\]-]+(/e/[A-Za-z0-9-]+)?/?")
+_SECRET_ID = re.compile(r"[A-Za-z0-9/_+=.@:-]{1,2048}")
+_BUS_NAME = re.compile(r"[A-Za-z0-9._/:-]{1,1600}")
+_SOURCE_NAME = re.compile(r"[\x21-\x7e]{1,256}")
+
+
+def _dynatrace_url(value: str) -> str:
+    if value and not _DYNATRACE_URL.fullmatch(value):
+        raise ValueError("is not a Dynatrace environment URL (https://<host>[/e/<environment>])")
+    return value
+
+
+def _pattern(pattern: re.Pattern[str], what: str) -> AfterValidator:
+    def check(value: str) -> str:
+        if value and not pattern.fullmatch(value):
+            raise ValueError(f"is not {what}")
+        return value
+
+    return AfterValidator(check)
+
+
 CommaList = BeforeValidator(_comma_list)
 Cidr = Annotated[str, AfterValidator(_cidr)]
 Port = Annotated[int, Field(ge=1, le=65535)]
@@ -134,15 +155,23 @@ class Settings(BaseModel):
 
     # Dynatrace ingest (README "Dynatrace ingest"): the environment polled, the Secrets Manager
     # secret holding its API token, and what one poll may spend.
-    dynatrace_environment_url: str = Field("", alias="DYNATRACE_ENVIRONMENT_URL")
-    dynatrace_token_secret_arn: str = Field("", alias="DYNATRACE_TOKEN_SECRET_ARN")
+    dynatrace_environment_url: Annotated[str, AfterValidator(_dynatrace_url)] = Field(
+        "", alias="DYNATRACE_ENVIRONMENT_URL"
+    )
+    dynatrace_token_secret_arn: Annotated[
+        str, _pattern(_SECRET_ID, "a Secrets Manager secret ARN or name")
+    ] = Field("", alias="DYNATRACE_TOKEN_SECRET_ARN")
     # Plain http to a loopback host (the local fake); never set in AWS.
     dynatrace_allow_loopback_http: bool = Field(False, alias="DYNATRACE_ALLOW_LOOPBACK_HTTP")
     dynatrace_request_budget: int = Field(500, alias="DYNATRACE_REQUEST_BUDGET", ge=1, le=100_000)
     dynatrace_page_size: int = Field(500, alias="DYNATRACE_PAGE_SIZE", ge=1, le=500)
     # Where the poller puts its canonical events: the bus and source the dispatcher's rule matches.
-    event_bus_name: str = Field("default", alias="EVENT_BUS_NAME", min_length=1)
-    event_source_name: str = Field("secnotify", alias="EVENT_SOURCE_NAME", min_length=1)
+    event_bus_name: Annotated[str, _pattern(_BUS_NAME, "an EventBridge event bus name or ARN")] = Field(
+        "default", alias="EVENT_BUS_NAME"
+    )
+    event_source_name: Annotated[str, _pattern(_SOURCE_NAME, "an EventBridge source (no spaces)")] = Field(
+        "secnotify", alias="EVENT_SOURCE_NAME"
+    )
 
     @classmethod
     def from_environment(cls, environ: Mapping[str, str]) -> Settings:
@@ -227,6 +256,7 @@ _REASONS = {
     "too_short": "lists too few values (at least {min_length})",
     "too_long": "lists too many values (at most {max_length})",
     "extra_forbidden": "is not a setting",
+    "bool_parsing": "is not true or false",
 }
 
 
