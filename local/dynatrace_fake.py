@@ -404,6 +404,85 @@ def run_script(fake: DynatraceFake, pause_s: float, stop: threading.Event) -> No
         step()
 
 
+class LocalDynatrace:
+    """`make run` with ``DYNATRACE_FAKE=1``: the fake on 127.0.0.1, its token as a secret on the
+    embedded endpoint, and the Dynatrace ingest handler invoked every ``poll_s`` seconds (the
+    template's DynatracePollMinutes), as EventBridge Scheduler invokes it in AWS."""
+
+    def __init__(
+        self,
+        endpoint: str,
+        region: str,
+        function_environment: dict[str, str],
+        poll_s: float | None,
+        port: int = 0,
+        script_pause_s: float | None = None,
+    ) -> None:
+        self.endpoint = endpoint
+        self.region = region
+        self.function_environment = function_environment
+        self.poll_s = poll_s
+        self.port = port
+        self.script_pause_s = script_pause_s
+        self.fake = DynatraceFake(token=f"dt0c01.LOCAL{uuid.uuid4().hex[:12].upper()}.{uuid.uuid4().hex}")
+        self.stop_event = threading.Event()
+        self.secret_arn = ""
+        self.polls: list[dict[str, Any]] = []
+
+    def start(self) -> LocalDynatrace:
+        import os
+
+        import boto3
+
+        from secnotify.settings import get_settings
+
+        self.fake.load_examples()
+        self.fake.serve(self.port)
+        secrets = boto3.client("secretsmanager", endpoint_url=self.endpoint, region_name=self.region)
+        self.secret_arn = secrets.create_secret(
+            Name=f"secnotify-dynatrace-token-{uuid.uuid4().hex[:8]}", SecretString=self.fake.token
+        )["ARN"]
+        os.environ.update(
+            {
+                **self.function_environment,
+                "DYNATRACE_ENVIRONMENT_URL": self.fake.url,
+                "DYNATRACE_TOKEN_SECRET_ARN": self.secret_arn,
+                "DYNATRACE_ALLOW_LOOPBACK_HTTP": "true",
+            }
+        )
+        get_settings.cache_clear()
+        if self.poll_s is not None:
+            threading.Thread(target=self._loop, name="dynatrace-poller", daemon=True).start()
+        if self.script_pause_s is not None:
+            threading.Thread(
+                target=run_script, args=(self.fake, self.script_pause_s, self.stop_event), daemon=True
+            ).start()
+        return self
+
+    def poll_once(self) -> dict[str, Any]:
+        from functions.dynatrace_ingest.app import lambda_handler
+        from local.lambda_runtime import LocalContext
+
+        result: dict[str, Any] = lambda_handler({}, LocalContext(function_name="secnotify-dynatrace-ingest"))
+        self.polls.append(result)
+        return result
+
+    def _loop(self) -> None:
+        assert self.poll_s is not None
+        while not self.stop_event.is_set():
+            try:
+                self.poll_once()
+            except Exception:
+                import traceback
+
+                traceback.print_exc()
+            self.stop_event.wait(self.poll_s)
+
+    def stop(self) -> None:
+        self.stop_event.set()
+        self.fake.shutdown()
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0] if __doc__ else None)
     parser.add_argument("--port", type=int, default=8765)
