@@ -293,3 +293,21 @@ def test_a_hostile_problem_is_skipped_and_the_others_still_arrive(env: Env) -> N
     report = env.poll()
     assert report.complete and report.unreadable == 1
     assert [t for t, _ in ours(env, {good})] == ["Security Problem Opened"]
+
+
+def test_an_old_problem_the_baseline_never_listed_notifies_its_new_change_not_its_history(env: Env) -> None:
+    pid = new_id()
+    env.fake.open(pid)
+    env.fake.resolve(pid)
+    forty_days_ms = 40 * 86_400_000
+    with env.fake.lock:  # it opened and resolved long ago: older than the first poll looks
+        problem = env.fake.problems[pid]
+        for name in ("firstSeenTimestamp", "lastUpdatedTimestamp", "lastOpenedTimestamp"):
+            problem.summary[name] -= forty_days_ms
+        for event in problem.events:
+            event["timestamp"] -= forty_days_ms
+    assert env.poll().problems_listed == 0
+    env.poll()  # the cursor moves past the baseline's overlap
+    env.fake.reopen(pid)
+    assert env.poll().events_put == 1
+    assert [t for t, _ in ours(env, {pid})] == ["Security Problem Reopened"]

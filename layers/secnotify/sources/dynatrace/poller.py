@@ -13,6 +13,7 @@ environment records every problem as it stands, without notifications (no flood 
 
 from __future__ import annotations
 
+import time
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Protocol
@@ -41,6 +42,8 @@ PROBLEMS = "problems"
 ATTACKS = "attacks"
 OVERLAP_MS = 5 * 60_000  # re-list this much before the cursor: updates may land late
 FIRST_LOOKBACK = "now-30d"
+# The cursor never lags the first poll's window: a quiet environment still has a window start.
+LOOKBACK_MS = 30 * 86_400_000
 PROBLEM_FIELDS = "+riskAssessment,+managementZones"
 DETAIL_FIELDS = "+description,+affectedEntities,+riskAssessment,+managementZones"
 ATTACK_FIELDS = (
@@ -138,6 +141,17 @@ class EntityNames:
         self.cache[entity_id] = entity
 
 
+def _unseen(summary: Mapping[str, Any], since: int | None) -> ProblemState | None:
+    """The state to start from for a problem the poller has no state of. One first seen within
+    the listed window is new: all its events count. One seen before it existed before the
+    baseline took note (its last update was older than the first poll looked): only what
+    happened within the window counts, not its history."""
+    first = _ms(summary.get("firstSeenTimestamp"))
+    if since is None or (first is not None and first >= since):
+        return None
+    return ProblemState(event_at=since)
+
+
 def _ms(value: Any) -> int | None:
     return value if isinstance(value, int) and not isinstance(value, bool) and value >= 0 else None
 
@@ -151,6 +165,7 @@ class Poller:
         entities: EntityNames | None = None,
         budget: int = 500,
         checkpoint: Callable[[str], None] = _no_checkpoint,
+        clock: Callable[[], float] = time.time,
     ) -> None:
         self.client = client
         self.state = state
@@ -158,6 +173,7 @@ class Poller:
         self.entities = entities or EntityNames()
         self.budget = budget
         self.checkpoint = checkpoint
+        self.clock = clock
 
     def poll(self) -> PollReport:
         """One poll; an API error or a spent budget ends it early (``complete`` False) and the
@@ -173,6 +189,9 @@ class Poller:
             report.stopped_by = str(exc)
         report.requests, report.throttled = self.client.requests, self.client.throttled
         return report
+
+    def _window_start(self) -> int:
+        return int(self.clock() * 1000) - LOOKBACK_MS
 
     # ---------------------------------------------------------------- problems
     def _listing(
@@ -219,12 +238,12 @@ class Poller:
                 self.state.put_problems({pid: baseline(raw) for pid, raw, _ in todo})
             else:
                 for pid, raw, st in todo:
-                    self._problem(pid, raw, st, report)
+                    self._problem(pid, raw, st if st is not None else _unseen(raw, since), report)
             self.checkpoint("page")
             if older:
                 break
         self.checkpoint("cursor")
-        self.state.advance_cursor(PROBLEMS, newest)
+        self.state.advance_cursor(PROBLEMS, max(newest, self._window_start()))
 
     def _problem(
         self, pid: str, summary: Mapping[str, Any], st: ProblemState | None, report: PollReport
@@ -303,4 +322,4 @@ class Poller:
             if older:
                 break
         self.checkpoint("cursor")
-        self.state.advance_cursor(ATTACKS, newest)
+        self.state.advance_cursor(ATTACKS, max(newest, self._window_start()))
