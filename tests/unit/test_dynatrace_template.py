@@ -101,6 +101,17 @@ def test_the_function_environment_is_one_the_poller_settings_accept(template: di
     assert (settings.dynatrace_environment_url, settings.dynatrace_token_secret_arn) == (URL, ARN)
     assert (settings.event_bus_name, settings.event_source_name) == ("default", "secnotify")
     assert settings.dynatrace_allow_loopback_http is False
-    # one poll at a time, and over before the next one starts
-    assert props["ReservedConcurrentExecutions"] == 1 and props["Timeout"] < 60
+    # over before the next poll starts; a failed one is not retried (the next one resumes)
+    assert props["Timeout"] < 60 and props["EventInvokeConfig"]["MaximumRetryAttempts"] == 0
     assert (props["CodeUri"], props["Handler"]) == ("functions/dynatrace_ingest/", "app.lambda_handler")
+
+
+def test_a_url_without_a_token_secret_is_refused_at_deploy(template: dict[str, Any]) -> None:
+    rule = template["Rules"]["DynatraceNeedsItsToken"]
+    assert resolver(template, DynatraceEnvironmentUrl=URL).value(rule["RuleCondition"]) is True
+    assert resolver(template).value(rule["RuleCondition"]) is False
+    (assertion,) = rule["Assertions"]
+    assert resolver(template, DynatraceEnvironmentUrl=URL).value(assertion["Assert"]) is False
+    assert resolver(template, DynatraceEnvironmentUrl=URL, DynatraceTokenSecretArn=ARN).value(
+        assertion["Assert"]
+    )
