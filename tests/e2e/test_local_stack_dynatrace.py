@@ -6,14 +6,19 @@ from __future__ import annotations
 
 import json
 import logging
+import os
 import random
 import time
+import uuid
 from collections.abc import Callable, Iterator
 from typing import Any
 
+import boto3
 import pytest
 
 from local.dynatrace_fake import LocalDynatrace
+from local.run import start
+from secnotify.service import wiring
 from secnotify.settings import get_settings
 from secnotify.sources.dynatrace.wiring import build_poller
 from tests.conftest import load_event
@@ -180,3 +185,35 @@ def test_the_token_appears_in_no_log_line_and_no_notification(
     token_secret_part = dynatrace.fake.token.rsplit(".", 1)[-1]
     assert "dynatrace poll stopped early" in logged and "answered 500" in logged
     assert token_secret_part not in logged + bodies
+
+
+def test_make_run_with_dynatrace_fake_starts_the_fake_its_secret_and_the_scheduled_poller(
+    moto_endpoint: str,
+) -> None:
+    saved = dict(os.environ)
+    running = start(
+        endpoint=moto_endpoint,
+        api_port=0,
+        sink_port=0,
+        prefix=f"e{uuid.uuid4().hex[:8]}",
+        dynatrace_fake=True,
+    )
+    try:
+        local = running.dynatrace
+        assert local is not None and local.poll_s == 60.0  # DynatracePollMinutes' default
+        secrets = boto3.client("secretsmanager", endpoint_url=moto_endpoint, region_name=running.stack.region)
+        assert secrets.get_secret_value(SecretId=local.secret_arn)["SecretString"] == local.fake.token
+        assert os.environ["DYNATRACE_ENVIRONMENT_URL"] == local.fake.url
+        deadline = time.monotonic() + 20
+        while not local.polls and time.monotonic() < deadline:
+            time.sleep(0.05)
+        (first,) = local.polls  # the schedule's first poll, at once; the next one a minute later
+        assert first["complete"] and first["baseline"]
+        assert local.fake.request_count("/api/v2/securityProblems") == 1
+    finally:
+        running.stop()
+        running.stack.delete()
+        os.environ.clear()
+        os.environ.update(saved)
+        wiring.reset()
+        get_settings.cache_clear()
