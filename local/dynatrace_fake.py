@@ -205,8 +205,8 @@ class DynatraceFake:
             state=state,
             technology="JAVA",
             timestamp=at,
-            **fields,
         )
+        attack.update(fields)
         with self.lock:
             self.attacks[attack_id] = attack
         return at

@@ -311,3 +311,13 @@ def test_an_old_problem_the_baseline_never_listed_notifies_its_new_change_not_it
     env.fake.reopen(pid)
     assert env.poll().events_put == 1
     assert [t for t, _ in ours(env, {pid})] == ["Security Problem Reopened"]
+
+
+def test_an_attack_too_large_for_the_bus_is_skipped_and_the_others_still_arrive(env: Env) -> None:
+    env.poll()
+    huge, fine = new_id(), new_id()
+    env.fake.attack(huge, displayName="x" * 300_000)
+    env.fake.attack(fine)
+    report = env.poll()
+    assert report.complete and report.unreadable == 1 and report.attacks_put == 1
+    assert [t for t, _ in ours(env, {huge, fine})] == ["Security Attack Detected"]

@@ -242,3 +242,36 @@ def test_entity_types_come_from_their_ids() -> None:
     assert entity_type("PROCESS_GROUP-0A9A52EA262BC039") == "PROCESS_GROUP"
     assert entity_type("SERVICE-1125C375A187D27A") == "SERVICE"
     assert entity_type("12345") == "" and entity_type("lower-case") == ""
+
+
+def test_an_event_too_large_for_eventbridge_leaves_out_its_optional_parts_and_says_so() -> None:
+    wide = "\U0001f512" * 256  # four bytes each, as long as a name may be
+    entities = [{"id": f"HOST-{n:04d}", "name": wide, "type": "HOST"} for n in range(100)]
+    zones = [{"id": n, "name": wide} for n in range(40)]
+    details = {
+        "securityProblemId": "42",
+        "title": wide * 20,
+        "description": wide * 40,
+        "managementZones": zones,
+    }
+    change = Change("Security Problem Opened", 9, "SECURITY_PROBLEM_CREATED", "OPEN")
+    detail = problem_detail(details, change, entities)
+    assert (
+        detail["truncated"] is True and "description" not in detail and len(detail["affectedEntities"]) == 100
+    )
+    assert len(json.dumps(detail, ensure_ascii=False).encode()) < 200_000
+    event = parse_eventbridge(envelope("Security Problem Opened", detail))
+    assert len(event.management_zones) == 40  # matching still sees every zone
+    small = problem_detail({**details, "description": "short"}, change, entities[:3])
+    assert "truncated" not in small and small["description"] == "short"
+
+
+def test_an_attack_too_large_drops_its_request_first_and_one_that_cannot_fit_is_refused() -> None:
+    attack = {"attackId": "1", "state": "BLOCKED", "timestamp": 5, "displayName": "SQL injection"}
+    huge = {**attack, "request": {"headers": ["x" * 1000] * 300}, "entrypoint": {"name": "main"}}
+    detail = attack_detail(huge, "https://abc12345.live.dynatrace.com")
+    assert (
+        detail["truncated"] is True and "request" not in detail and detail["entrypoint"] == {"name": "main"}
+    )
+    with pytest.raises(UnreadableProblem, match="too large"):
+        attack_detail({**attack, "displayName": "x" * 300_000}, "https://abc12345.live.dynatrace.com")

@@ -11,6 +11,7 @@ left out rather than passed on (the dispatcher would refuse the whole event).
 
 from __future__ import annotations
 
+import json
 import re
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
@@ -23,6 +24,8 @@ MAX_DEDUP_KEY = 512
 MAX_TEXT = 4000
 MAX_DESCRIPTION = 10_000
 MAX_LIST = 100
+# An EventBridge entry holds 256 KB with its envelope fields; the detail keeps a margin.
+MAX_DETAIL_BYTES = 200_000
 
 OPENED = "Security Problem Opened"
 REOPENED = "Security Problem Reopened"
@@ -231,7 +234,7 @@ def problem_detail(
     first = _ms(details.get("firstSeenTimestamp"))
     if first is not None:
         detail["firstSeenTimestamp"] = first
-    return detail
+    return fit(detail, ("description", "affectedEntities", "cveIds"))
 
 
 def attack_key(attack: Mapping[str, Any]) -> tuple[str, str, int]:
@@ -252,7 +255,25 @@ def attack_detail(attack: Mapping[str, Any], environment_url: str) -> dict[str, 
     detail["url"] = f"{environment_url}/ui/security/attack/{attack_id}"
     detail["origin"] = ORIGIN
     detail["dedupKey"] = f"{attack_id}:{at}:ATTACK_{state}"[:MAX_DEDUP_KEY]
-    return detail
+    return fit(detail, ("request", "entrypoint", "vulnerability", "attacker", "attackTarget"))
+
+
+def _size(detail: Mapping[str, Any]) -> int:
+    return len(json.dumps(detail, separators=(",", ":"), ensure_ascii=False).encode("utf-8", "surrogatepass"))
+
+
+def fit(detail: dict[str, Any], optional: Sequence[str]) -> dict[str, Any]:
+    """``detail`` within what one EventBridge entry may carry: the ``optional`` parts are left
+    out in turn (``truncated`` says so) until it fits; one that still does not is refused, so a
+    single huge problem or attack never stops the others."""
+    if _size(detail) <= MAX_DETAIL_BYTES:
+        return detail
+    detail = {**detail, "truncated": True}
+    for name in optional:
+        detail.pop(name, None)
+        if _size(detail) <= MAX_DETAIL_BYTES:
+            return detail
+    raise UnreadableProblem("an event is too large for EventBridge even without its optional parts")
 
 
 def entity_type(entity_id: str) -> str:

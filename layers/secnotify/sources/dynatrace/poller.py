@@ -292,18 +292,19 @@ class Poller:
         params = {"sort": "-timestamp", "fields": ATTACK_FIELDS}
         for page, since in self._listing(ATTACKS, "/api/v2/attacks", "attacks", params):
             report.pages += 1
-            listed: list[tuple[str, str, Mapping[str, Any]]] = []
+            listed: list[tuple[str, str, dict[str, Any]]] = []
             older = False
             for raw in page:
                 try:
                     aid, state, at = attack_key(raw if isinstance(raw, Mapping) else {})
+                    detail = attack_detail(raw, self.client.base)
                 except UnreadableProblem:
                     report.unreadable += 1
                     continue
                 if since is not None and at < since:
                     older = True
                     continue
-                listed.append((aid, f"{state}:{at}", raw))
+                listed.append((aid, f"{state}:{at}", detail))
                 newest = max(newest, at)
             stored = self.state.attacks([aid for aid, _, _ in listed])
             fresh = [
@@ -312,7 +313,7 @@ class Poller:
                 if stored.get(aid, "").partition(":")[0] != seen.partition(":")[0]
             ]
             if fresh and not first:
-                puts = [(ATTACK_DETAIL_TYPE, attack_detail(raw, self.client.base)) for _, _, raw in fresh]
+                puts = [(ATTACK_DETAIL_TYPE, detail) for _, _, detail in fresh]
                 self.bus.put(puts)
                 report.attacks_put += len(puts)
                 report.dedup_keys.extend(str(d["dedupKey"]) for _, d in puts)
