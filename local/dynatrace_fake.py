@@ -17,9 +17,11 @@ from __future__ import annotations
 import argparse
 import copy
 import json
+import os
 import re
 import threading
 import time
+import traceback
 import uuid
 from collections import deque
 from dataclasses import dataclass, field
@@ -27,6 +29,10 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
+
+import boto3
+
+from secnotify.settings import get_settings
 
 EXAMPLES = Path(__file__).resolve().parent / "dynatrace_examples"
 DEFAULT_TOKEN = "dt0c01.LOCALFAKE.token-for-the-local-fake-only"  # noqa: S105 (the fake's own)
@@ -430,12 +436,6 @@ class LocalDynatrace:
         self.polls: list[dict[str, Any]] = []
 
     def start(self) -> LocalDynatrace:
-        import os
-
-        import boto3
-
-        from secnotify.settings import get_settings
-
         self.fake.load_examples()
         self.fake.serve(self.port)
         secrets = boto3.client("secretsmanager", endpoint_url=self.endpoint, region_name=self.region)
@@ -473,9 +473,7 @@ class LocalDynatrace:
             try:
                 self.poll_once()
             except Exception:
-                import traceback
-
-                traceback.print_exc()
+                traceback.print_exc()  # as Lambda logs a failed invocation; the next poll comes anyway
             self.stop_event.wait(self.poll_s)
 
     def stop(self) -> None:

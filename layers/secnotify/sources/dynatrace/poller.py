@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable, Iterator, Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any, Protocol
 
 from secnotify.sources.dynatrace.client import (
@@ -85,10 +85,9 @@ class PollReport:
     baseline: bool = False
     complete: bool = False
     stopped_by: str = ""  # why the poll ended early: the error's message (never the token)
-    dedup_keys: list[str] = field(default_factory=list)
 
     def summary(self) -> dict[str, Any]:
-        return {k: v for k, v in self.__dict__.items() if k != "dedup_keys"}
+        return dict(self.__dict__)
 
 
 class EntityNames:
@@ -269,7 +268,6 @@ class Poller:
             self.bus.put(puts)
             report.problems_changed += 1
             report.events_put += len(puts)
-            report.dedup_keys.extend(str(d["dedupKey"]) for _, d in puts)
             self.checkpoint("put")
         self.state.put_problems({pid: new_state})
 
@@ -316,7 +314,6 @@ class Poller:
                 puts = [(ATTACK_DETAIL_TYPE, detail) for _, _, detail in fresh]
                 self.bus.put(puts)
                 report.attacks_put += len(puts)
-                report.dedup_keys.extend(str(d["dedupKey"]) for _, d in puts)
                 self.checkpoint("put")
             self.state.put_attacks({aid: seen for aid, seen, _ in fresh})
             self.checkpoint("page")
