@@ -97,10 +97,11 @@ test: tools  ## every check on python3.13 if present (else 3.11): ruff, mypy, sa
 API_PORT ?= 3000
 AWS_PORT ?= 4566
 SINK_PORT ?= 8080
+DYNATRACE_FAKE ?=
 
 .PHONY: run
-run: venv  ## the whole stack locally: AWS endpoint :4566, API :3000, dispatcher, sink :8080 (AWS_PORT, API_PORT, SINK_PORT)
-	API_PORT=$(API_PORT) AWS_PORT=$(AWS_PORT) SINK_PORT=$(SINK_PORT) $(BIN)/python -m local.run
+run: venv  ## the whole stack locally: AWS endpoint :4566, API :3000, dispatcher, sink :8080 (AWS_PORT, API_PORT, SINK_PORT; DYNATRACE_FAKE=1 polls a local Dynatrace fake)
+	API_PORT=$(API_PORT) AWS_PORT=$(AWS_PORT) SINK_PORT=$(SINK_PORT) DYNATRACE_FAKE=$(DYNATRACE_FAKE) $(BIN)/python -m local.run
 
 .PHONY: send
 send: venv  ## put an event on the local bus: make send EVENT=events/eventbridge/opened.json

@@ -211,6 +211,11 @@ def main(argv: list[str] | None = None) -> int:
         https.lines.append(f"on a fifth moto server (table {table})")
         _print_figure(https)
         results.append(https)
+        table = _fresh_dispatcher_stack(children)
+        dynatrace = figures.dynatrace_polls()
+        dynatrace.lines.append(f"on a sixth moto server (table {table})")
+        _print_figure(dynatrace)
+        results.append(dynatrace)
 
         _table(results)
         missed = [f.number for f in results if f.verdict in ("MISS", "ERROR")]

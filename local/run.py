@@ -100,6 +100,7 @@ class Running:
     pump: Any
     moto: Any = None
     mailbox: Any = None
+    dynatrace: Any = None  # local.dynatrace_fake.LocalDynatrace, with DYNATRACE_FAKE=1
 
     @property
     def own_ports(self) -> tuple[int, ...]:
@@ -111,6 +112,8 @@ class Running:
         return f"http://127.0.0.1:{self.api.server_address[1]}"
 
     def stop(self) -> None:
+        if self.dynatrace is not None:
+            self.dynatrace.stop()
         self.pump.stop.set()
         self.pump.join(timeout=30)
         self.api.shutdown()
@@ -145,6 +148,7 @@ def start(
     sink_port: int | None = 8080,
     prefix: str = "secnotify",
     aws_port: int = 4566,
+    dynatrace_fake: bool = False,
 ) -> Running:
     """Start every part; tests drive the same stack (port 0 picks a free port)."""
     for key, value in LOCAL_ENV.items():
@@ -190,7 +194,28 @@ def start(
     mailbox = Mailbox(endpoint) if stack.email_identity else None
     if mailbox is not None and mailbox.available:
         mailbox.start()
-    return Running(endpoint=endpoint, stack=stack, api=api, sink=sink, pump=pump, moto=moto, mailbox=mailbox)
+    dynatrace = _start_dynatrace(endpoint, region, stack) if dynatrace_fake else None
+    return Running(
+        endpoint=endpoint,
+        stack=stack,
+        api=api,
+        sink=sink,
+        pump=pump,
+        moto=moto,
+        mailbox=mailbox,
+        dynatrace=dynatrace,
+    )
+
+
+def _start_dynatrace(endpoint: str, region: str, stack: Any) -> Any:
+    """The Dynatrace fake, its token secret, and the poller every DynatracePollMinutes, playing
+    the walk-through (README "Dynatrace ingest") a little slower than it polls."""
+    from local.cfn import load_template, resolve_parameters
+    from local.dynatrace_fake import LocalDynatrace
+
+    poll_s = float(resolve_parameters(load_template())["DynatracePollMinutes"]) * 60
+    environment = stack.environment("DynatraceIngestFunction")
+    return LocalDynatrace(endpoint, region, environment, poll_s=poll_s, script_pause_s=poll_s + 10).start()
 
 
 def _email_line(running: Running) -> str:
@@ -202,13 +227,28 @@ def _email_line(running: Running) -> str:
     return f"from {sender_address(identity)}, through the endpoint's SES ({shown})"
 
 
+def _dynatrace_line(running: Running) -> str:
+    if running.dynatrace is None:
+        return "off (make run DYNATRACE_FAKE=1 polls a local fake of the API)"
+    minutes = running.dynatrace.poll_s / 60
+    return (
+        f"fake at {running.dynatrace.fake.url}, polled every {minutes:g} min; a problem opens, "
+        "changes risk, resolves and reopens, one step per poll"
+    )
+
+
 def main() -> None:
     began = time.monotonic()
     try:
         ports = ports_from(os.environ)
         own_endpoint = not os.environ.get("AWS_ENDPOINT_URL")
         check_ports_free({k: v for k, v in ports.items() if own_endpoint or k != "AWS_PORT"})
-        running = start(api_port=ports["API_PORT"], sink_port=ports["SINK_PORT"], aws_port=ports["AWS_PORT"])
+        running = start(
+            api_port=ports["API_PORT"],
+            sink_port=ports["SINK_PORT"],
+            aws_port=ports["AWS_PORT"],
+            dynatrace_fake=os.environ.get("DYNATRACE_FAKE", "").strip() == "1",
+        )
     except PortProblem as exc:
         sys.exit(f"make run: {exc}")
     stack = running.stack
@@ -233,6 +273,8 @@ secnotify is running ({time.monotonic() - began:.1f} s to start)
                  (make send EVENT=events/eventbridge/opened.json)
   AWS findings   default bus: {findings}
                  (make send EVENT=events/aws/inspector-active.json)
+
+  Dynatrace      {_dynatrace_line(running)}
 
 Everything is kept in memory: a restart begins with no profiles and no integrations
 (`GET /config/export` before stopping, `POST /config/apply` after, carries them over).

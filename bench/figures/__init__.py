@@ -19,6 +19,7 @@ from bench.figures.config_api import config_api
 from bench.figures.config_reload import config_reload
 from bench.figures.delivery import delivery_overhead
 from bench.figures.dynamodb import dynamodb_per_event
+from bench.figures.dynatrace import dynatrace_polls
 from bench.figures.fanout import fanout
 from bench.figures.fanout_https import fanout_https
 from bench.figures.findings import finding_snapshots
@@ -33,6 +34,7 @@ __all__ = [
     "create_integrations",
     "delivery_overhead",
     "dynamodb_per_event",
+    "dynatrace_polls",
     "event_from",
     "fanout",
     "fanout_https",

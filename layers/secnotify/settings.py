@@ -66,6 +66,27 @@ def _email_identity(value: str) -> str:
     return value
 
 
+_DYNATRACE_URL = re.compile(r"https?://[A-Za-z0-9.:\[\]-]+(/e/[A-Za-z0-9-]+)?/?")
+_SECRET_ID = re.compile(r"[A-Za-z0-9/_+=.@:-]{1,2048}")
+_BUS_NAME = re.compile(r"[A-Za-z0-9._/:-]{1,1600}")
+_SOURCE_NAME = re.compile(r"[\x21-\x7e]{1,256}")
+
+
+def _dynatrace_url(value: str) -> str:
+    if value and not _DYNATRACE_URL.fullmatch(value):
+        raise ValueError("is not a Dynatrace environment URL (https://<host>[/e/<environment>])")
+    return value
+
+
+def _pattern(pattern: re.Pattern[str], what: str) -> AfterValidator:
+    def check(value: str) -> str:
+        if value and not pattern.fullmatch(value):
+            raise ValueError(f"is not {what}")
+        return value
+
+    return AfterValidator(check)
+
+
 CommaList = BeforeValidator(_comma_list)
 Cidr = Annotated[str, AfterValidator(_cidr)]
 Port = Annotated[int, Field(ge=1, le=65535)]
@@ -77,6 +98,8 @@ _REQUIRED_BECAUSE = {
     "kms_key_id": "secret header values and signing secrets are sealed with this KMS key",
     "retry_queue_url": "the dispatcher schedules every retry on this queue",
     "dead_letter_queue_url": "the dispatcher sends what it gives up on to this queue",
+    "dynatrace_environment_url": "the Dynatrace poller reads this environment",
+    "dynatrace_token_secret_arn": "the Dynatrace poller reads its API token from this secret",
 }
 
 
@@ -128,6 +151,26 @@ class Settings(BaseModel):
     # EMAIL integrations send from; empty turns email off.
     email_sender_identity: Annotated[str, AfterValidator(_email_identity)] = Field(
         "", alias="EMAIL_SENDER_IDENTITY"
+    )
+
+    # Dynatrace ingest (README "Dynatrace ingest"): the environment polled, the Secrets Manager
+    # secret holding its API token, and what one poll may spend.
+    dynatrace_environment_url: Annotated[str, AfterValidator(_dynatrace_url)] = Field(
+        "", alias="DYNATRACE_ENVIRONMENT_URL"
+    )
+    dynatrace_token_secret_arn: Annotated[
+        str, _pattern(_SECRET_ID, "a Secrets Manager secret ARN or name")
+    ] = Field("", alias="DYNATRACE_TOKEN_SECRET_ARN")
+    # Plain http to a loopback host (the local fake); never set in AWS.
+    dynatrace_allow_loopback_http: bool = Field(False, alias="DYNATRACE_ALLOW_LOOPBACK_HTTP")
+    dynatrace_request_budget: int = Field(500, alias="DYNATRACE_REQUEST_BUDGET", ge=1, le=100_000)
+    dynatrace_page_size: int = Field(500, alias="DYNATRACE_PAGE_SIZE", ge=1, le=500)
+    # Where the poller puts its canonical events: the bus and source the dispatcher's rule matches.
+    event_bus_name: Annotated[str, _pattern(_BUS_NAME, "an EventBridge event bus name or ARN")] = Field(
+        "default", alias="EVENT_BUS_NAME"
+    )
+    event_source_name: Annotated[str, _pattern(_SOURCE_NAME, "an EventBridge source (no spaces)")] = Field(
+        "secnotify", alias="EVENT_SOURCE_NAME"
     )
 
     @classmethod
@@ -182,6 +225,10 @@ class Settings(BaseModel):
         """The environment a template render process starts with (no credentials)."""
         return sandboxed_process_environment()
 
+    def for_dynatrace(self) -> Settings:
+        """The Dynatrace poller cannot run without its environment and its token."""
+        return self.require("dynatrace_environment_url", "dynatrace_token_secret_arn")
+
     def for_dispatcher(self) -> Settings:
         """The dispatcher cannot retry or give up without its queues."""
         return self.require("retry_queue_url", "dead_letter_queue_url")
@@ -209,6 +256,7 @@ _REASONS = {
     "too_short": "lists too few values (at least {min_length})",
     "too_long": "lists too many values (at most {max_length})",
     "extra_forbidden": "is not a setting",
+    "bool_parsing": "is not true or false",
 }
 
 

@@ -314,7 +314,7 @@ def test_template_declares_the_resources_the_provisioner_creates(real: dict[str,
     assert list(resources_of_type(real, "AWS::DynamoDB::Table")) == ["Table"]
     assert list(resources_of_type(real, "AWS::SQS::Queue")) == ["RetryQueue", "DeadLetterQueue"]
     functions = resources_of_type(real, "AWS::Serverless::Function")
-    assert list(functions) == ["ConfigApiFunction", "DispatcherFunction"]
+    assert list(functions) == ["ConfigApiFunction", "DispatcherFunction", "DynatraceIngestFunction"]
     assert list(function_events(real, "DispatcherFunction", "EventBridgeRule")) == [
         "SecurityEvents",
         "InspectorFindingEvents",

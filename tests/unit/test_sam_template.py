@@ -106,7 +106,7 @@ def test_settings_reader_finds_names() -> None:
     } <= names
 
 
-@pytest.mark.parametrize("function", ["ConfigApiFunction", "DispatcherFunction"])
+@pytest.mark.parametrize("function", ["ConfigApiFunction", "DispatcherFunction", "DynatraceIngestFunction"])
 def test_handler_resolves_to_lambda_handler(template: dict[str, Any], function: str) -> None:
     props = template["Resources"][function]["Properties"]
     module, _, attribute = props["Handler"].rpartition(".")
@@ -130,6 +130,7 @@ def test_every_function_in_template_is_checked(template: dict[str, Any]) -> None
     assert set(resources_of_type(template, "AWS::Serverless::Function")) == {
         "ConfigApiFunction",
         "DispatcherFunction",
+        "DynatraceIngestFunction",  # tests/unit/test_dynatrace_template.py
     }
 
 

@@ -134,6 +134,13 @@ BAD = {
     "RENDER_TIMEOUT_SECONDS": "inf",
     "SOURCE_BASELINE_HOURS": "-1",
     "EMAIL_SENDER_IDENTITY": "Alerts <alerts@example.com>",
+    "DYNATRACE_ENVIRONMENT_URL": "ftp://abc.live.dynatrace.com",
+    "DYNATRACE_TOKEN_SECRET_ARN": "my token secret",
+    "DYNATRACE_ALLOW_LOOPBACK_HTTP": "maybe",
+    "DYNATRACE_REQUEST_BUDGET": "0",
+    "DYNATRACE_PAGE_SIZE": "501",
+    "EVENT_BUS_NAME": "my bus",
+    "EVENT_SOURCE_NAME": "my source",
 }
 PYDANTIC_WORDS = ("pydantic", "validation error", "Input should", "input_value", "type=", "errors.pydantic")
 

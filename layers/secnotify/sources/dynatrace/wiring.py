@@ -1,0 +1,44 @@
+"""The poller as the function runs it: settings, the token secret, the table and the bus."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+from secnotify.settings import Settings
+from secnotify.sources.dynatrace.client import DynatraceClient
+from secnotify.sources.dynatrace.poller import EntityNames, Poller, _no_checkpoint
+from secnotify.storage.client import aws_client, dynamodb_client
+from secnotify.storage.dynatrace import DynamoDynatraceState, EventBusPutter, TokenSecret
+
+# Kept across warm invocations: entity names change rarely, the token is re-read every 5 minutes.
+_entities = EntityNames()
+_tokens: dict[str, TokenSecret] = {}
+
+
+def build_poller(settings: Settings, checkpoint: Callable[[str], None] = _no_checkpoint) -> Poller:
+    settings = settings.for_dynatrace()
+    secret_id = settings.dynatrace_token_secret_arn
+    token = _tokens.setdefault(secret_id, TokenSecret(secret_id))
+    client = DynatraceClient(
+        settings.dynatrace_environment_url,
+        token.value(),
+        budget=settings.dynatrace_request_budget,
+        page_size=settings.dynatrace_page_size,
+        allow_loopback_http=settings.dynatrace_allow_loopback_http,
+        connect_timeout_s=settings.connect_timeout_s,
+        read_timeout_s=settings.read_timeout_s,
+    )
+    return Poller(
+        client,
+        DynamoDynatraceState(dynamodb_client(), settings.table_name),
+        EventBusPutter(aws_client("events"), settings.event_bus_name, settings.event_source_name),
+        entities=_entities,
+        budget=settings.dynatrace_request_budget,
+        checkpoint=checkpoint,
+    )
+
+
+def reset() -> None:
+    """Forget cached entity names and tokens (tests, and a local stack that restarts)."""
+    _entities.cache.clear()
+    _tokens.clear()
