@@ -12,7 +12,7 @@ from pydantic import ValidationError
 
 from secnotify.matching import Reason, explain_match, select_targets
 from secnotify.models.common import AttackMitigation, EventRiskLevel, TriggerEvent
-from secnotify.models.event import AffectedEntity, ManagementZone
+from secnotify.models.event import AffectedEntity, ManagementZone, SecurityEvent
 from secnotify.models.integration import Integration, StoredWebhook
 from secnotify.models.profile import AlertingProfile, AlertingProfileInput
 from secnotify.service.findings import tracked_state
@@ -296,3 +296,25 @@ def test_the_zone_filter_looks_at_the_attacks_zones() -> None:
     assert verdict.reason is Reason.ZONE and "(123, production)" in verdict.message
     blocked = parse_eventbridge(load("attack-blocked.json"))  # zone 456 "staging"
     assert [i.id for i in select_targets(blocked, profiles, hooks)] == ["staging"]
+
+
+# ---- stored before attacks existed -------------------------------------------------------------
+
+# A profile's and an event's stored documents exactly as the version before attacks wrote them (from
+# tests/wire/fixtures as captured then; those are captured anew with the attack fields).
+STORED = Path(__file__).resolve().parents[1] / "fixtures" / "before-attacks"
+
+
+def test_a_profile_stored_before_attacks_loads_and_takes_no_attack() -> None:
+    stored = AlertingProfile.model_validate(
+        {**json.loads((STORED / "profile-doc.json").read_text(encoding="utf-8")), "id": "p", "version": 1}
+    )
+    assert stored.enabledAttackMitigations == []
+    attack = parse_eventbridge(load("attack-exploited.json"))
+    assert explain_match(attack, _hook("i", "p"), {"p": stored}).reason is Reason.TRIGGER
+
+
+def test_an_event_stored_before_attacks_loads_as_a_problem() -> None:
+    event = SecurityEvent.model_validate_json((STORED / "event-doc.json").read_text(encoding="utf-8"))
+    assert event.trigger is TriggerEvent.SECURITY_PROBLEM_RESOLVED and not event.is_attack
+    assert (event.attack_id, event.attack_state, event.process_group_id) == ("", "", "")
