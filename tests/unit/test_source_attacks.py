@@ -111,6 +111,14 @@ def test_a_malformed_attack_names_its_field(change: dict[str, Any], words: str) 
     assert info.value.event_id == raw["id"]
 
 
+def test_an_unsendable_attack_is_reported_under_its_envelope_id() -> None:
+    raw = load("attack-exploited.json")  # it has a dedupKey
+    raw["detail"]["displayName"] = "lone \ud800 surrogate"
+    with pytest.raises(MalformedEvent) as info:
+        parse_eventbridge(raw)
+    assert "surrogate" in info.value.reason and info.value.event_id == raw["id"]
+
+
 def test_an_attack_leaves_no_problem_state() -> None:
     # The finding-state table tracks problems; an attack has no problem id to keep one under.
     assert tracked_state(parse_eventbridge(load("attack-exploited.json"))) is None

@@ -222,8 +222,9 @@ def parse_eventbridge(raw: object) -> SecurityEvent:
     try:
         if raw.get("detail-type") == ATTACK_DETAIL_TYPE:
             attack = parse(event=raw, model=AttackEventBridgeModel)
-            event_id, extra = _identity(attack, attack.detail.dedupKey, attack.detail.origin)
-            event = attack_event(attack, event_id, extra)
+            # ``event_id`` stays the envelope's: a failure below is reported under it.
+            derived_id, extra = _identity(attack, attack.detail.dedupKey, attack.detail.origin)
+            event = attack_event(attack, derived_id, extra)
         else:
             event = _to_event(parse(event=raw, model=SecurityProblemEventBridgeModel))
         # A lone surrogate ("\ud800") survives JSON parsing but is not Unicode: it could be
