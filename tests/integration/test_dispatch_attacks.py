@@ -133,3 +133,25 @@ def test_a_malformed_attack_goes_to_the_dead_letter_queue_and_stops_nothing(
     (dead,) = drain(stack.dead_letter_queue_url)
     assert "detail.state" in dead["MessageAttributes"]["reason"]["StringValue"]
     assert json.loads(dead["Body"])["id"] == bad["id"]
+
+
+def test_a_preview_and_a_test_send_take_an_attack(api: ApiClient, stack: Any) -> None:
+    event = load_event("eventbridge/attack-exploited.json")
+    with Receiver() as rx:
+        iid = setup(
+            api, rx.url("/"), attack_profile("NONE_BLOCKING_DISABLED"), webhook={"payload": ATTACK_PAYLOAD}
+        )
+        for given in (event, event["detail"]):  # the whole event, or its detail alone
+            resp = api.post("/integrations/preview", {"integrationId": iid, "event": given})
+            assert resp.status == 200, resp.text
+            assert resp.json()["valid"] is True
+            shown = json.loads(resp.json()["body"])
+            assert (shown["id"], shown["state"], shown["trigger"]) == (
+                "A-4321",
+                "EXPLOITED",
+                "ATTACK_DETECTED",
+            )
+        sent = api.post(f"/integrations/{iid}/test", {"event": event["detail"]})
+        assert sent.status == 200 and sent.json()["delivered"] is True, sent.text
+        (req,) = rx.wait_for(1)
+    assert json.loads(req.body)["type"] == "SQL_INJECTION"
