@@ -4,6 +4,10 @@ I/O, runs once per event.
 Zone filter: a profile's ``managementZone`` matches an affected zone whose id or whose name equals
 it exactly (case and whitespace included), because ids and names are the platform's own strings.
 For NEW_MANAGEMENT_ZONE_AFFECTED only the newly affected zones count.
+
+Attacks (ATTACK_DETECTED) skip the risk-level filter (an attack has no risk assessment); instead
+the profile must list the mitigation of the attack's state in ``enabledAttackMitigations``. The
+zone filter applies to the attack's management zones.
 """
 
 from __future__ import annotations
@@ -12,7 +16,7 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from enum import StrEnum
 
-from secnotify.models.common import EventRiskLevel, TriggerEvent
+from secnotify.models.common import ATTACK_STATE_MITIGATIONS, EventRiskLevel, TriggerEvent
 from secnotify.models.event import SecurityEvent
 from secnotify.models.integration import Integration
 from secnotify.models.profile import AlertingProfile
@@ -34,6 +38,7 @@ class Reason(StrEnum):
     PROFILE_DISABLED = "PROFILE_DISABLED"  # also: the profile no longer exists
     RISK_LEVEL = "RISK_LEVEL"
     TRIGGER = "TRIGGER"
+    ATTACK_MITIGATION = "ATTACK_MITIGATION"  # an attack whose state the profile does not list
     ZONE = "ZONE"
     MUTED = "MUTED"
     UNCHANGED = "UNCHANGED"  # an AWS finding that did not change: decided by its lifecycle, not here
@@ -62,12 +67,18 @@ def _profile_reason(
     ``select_targets`` and ``explain_match`` apply."""
     if profile is None or not profile.enabled:
         return Reason.PROFILE_DISABLED
-    if event.risk_level is EventRiskLevel.NONE or not any(
-        wanted.value == event.risk_level.value for wanted in profile.enabledRiskLevels
+    if not event.is_attack and (
+        event.risk_level is EventRiskLevel.NONE
+        or not any(wanted.value == event.risk_level.value for wanted in profile.enabledRiskLevels)
     ):
         return Reason.RISK_LEVEL
     if event.trigger not in profile.enabledTriggerEvents:
         return Reason.TRIGGER
+    if (
+        event.is_attack
+        and ATTACK_STATE_MITIGATIONS.get(event.attack_state) not in profile.enabledAttackMitigations
+    ):
+        return Reason.ATTACK_MITIGATION
     if profile.managementZone is not None and profile.managementZone not in zone_keys:
         return Reason.ZONE
     if event.muted:
@@ -97,6 +108,13 @@ def _message(
     if reason is Reason.TRIGGER:
         triggers = _listed(profile.enabledTriggerEvents)
         return f"trigger {event.trigger.value} is not among the profile's {triggers}"
+    if reason is Reason.ATTACK_MITIGATION:
+        mitigation = ATTACK_STATE_MITIGATIONS.get(event.attack_state)
+        shown = f"{event.attack_state} ({mitigation.value})" if mitigation else repr(event.attack_state)
+        return (
+            f"attack state {shown} is not among the profile's enabledAttackMitigations "
+            f"{_listed(profile.enabledAttackMitigations)}"
+        )
     if reason is Reason.ZONE:
         which = (
             "newly affected zones"

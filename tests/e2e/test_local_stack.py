@@ -277,7 +277,7 @@ def test_each_malformed_sample_does_what_the_readme_says_through_make_send(runni
             MessageAttributeNames=["All"],
         )
         dead += resp.get("Messages", [])
-    assert len(dead) == len(dead_lettered) == 4
+    assert len(dead) == len(dead_lettered) == 9
     reasons = sorted(m["MessageAttributes"]["reason"]["StringValue"] for m in dead)
     assert all(m["MessageAttributes"]["kind"]["StringValue"] == "event" for m in dead)
     for field in (
@@ -285,6 +285,10 @@ def test_each_malformed_sample_does_what_the_readme_says_through_make_send(runni
         "detail.muted",
         "detail.riskAssessment.riskLevel",
         "detail.riskAssessment.riskScore",
+        "detail.attackId",
+        "detail.state",
+        "detail.timestamp",
+        "detail.dedupKey",
     ):
         assert any(r.startswith(field) for r in reasons), (field, reasons)
     time.sleep(0.5)

@@ -150,11 +150,6 @@ def test_a_lifecycle_reaches_the_sink_once_each_with_a_crash_after_every_page_an
     assert any(path.endswith(f"/{pid}/events") for path, _ in dynatrace.fake.requests)
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="needs the dispatcher's dedupKey rule (issue 15 part B): the poller puts the same "
-    "change again with the same dedupKey, which only the dispatcher can absorb",
-)
 def test_a_poller_that_dies_between_put_events_and_its_state_write_still_notifies_once_each(
     running: Any, dynatrace: LocalDynatrace
 ) -> None:

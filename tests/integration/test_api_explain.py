@@ -260,3 +260,83 @@ def test_a_retry_record_has_the_bodys_digest_not_the_body_and_answers_keep_4_kb(
         retried["requestBodySha256"] == failed["requestBodySha256"] == hashlib.sha256(first.body).hexdigest()
     )
     assert failed["responseBody"] == "é" * 2048  # the first 4 KB, whole characters
+
+
+# ---- attacks (issue 15) --------------------------------------------------------------------------
+
+
+def test_explain_gives_each_integration_its_reason_for_an_attack(api: ApiClient, stack: Any) -> None:
+    event = load_event("eventbridge/attack-exploited.json")  # EXPLOITED, zone 123 "production"
+    attacks = {"enabledTriggerEvents": ["ATTACK_DETECTED"], "enabledRiskLevels": ["LOW"]}
+    with Receiver() as rx:
+        url = rx.url("/")
+        ids = {
+            "matched": hook(
+                api,
+                url,
+                profile(api, "exploited", **attacks, enabledAttackMitigations=["NONE_BLOCKING_DISABLED"]),
+                "matched",
+            ),
+            "blocked only": hook(
+                api,
+                url,
+                profile(api, "blocked", **attacks, enabledAttackMitigations=["BLOCKED_WITH_EXCEPTION"]),
+                "blocked only",
+            ),
+            "problems only": hook(api, url, profile(api, "problems"), "problems only"),
+            "zone": hook(
+                api,
+                url,
+                profile(
+                    api,
+                    "staging",
+                    **attacks,
+                    enabledAttackMitigations=["NONE_BLOCKING_DISABLED"],
+                    managementZone="staging",
+                ),
+                "zone",
+            ),
+        }
+        resp = api.post("/events/explain", {"event": event})
+        # A bare attack detail is taken as an attack.
+        bare = api.post("/events/explain", {"event": event["detail"]})
+        assert rx.requests == []
+    assert resp.status == 200, resp.text
+    items = {i["displayName"]: i for i in resp.json()["items"]}
+    assert {name: items[name]["reason"] for name in ids} == {
+        "matched": None,
+        "blocked only": "ATTACK_MITIGATION",
+        "problems only": "TRIGGER",
+        "zone": "ZONE",
+    }
+    assert items["blocked only"]["message"] == (
+        "attack state EXPLOITED (NONE_BLOCKING_DISABLED) is not among the profile's enabledAttackMitigations "
+        "BLOCKED_WITH_EXCEPTION"
+    )
+    (explained,) = resp.json()["events"]
+    assert explained["trigger"] == "ATTACK_DETECTED" and explained["findingId"] == event["detail"]["attackId"]
+    assert "detail.dedupKey" in explained["note"]
+    assert {i["displayName"]: i["reason"] for i in bare.json()["items"]} == {
+        name: items[name]["reason"] for name in ids
+    }
+
+
+def test_explain_knows_a_copy_with_a_sent_dedup_key_was_handled(api: ApiClient, stack: Any) -> None:
+    event = load_event("eventbridge/attack-blocked.json")
+    with Receiver() as rx:
+        hook(
+            api,
+            rx.url("/"),
+            profile(
+                api,
+                "blocked",
+                enabledTriggerEvents=["ATTACK_DETECTED"],
+                enabledAttackMitigations=["BLOCKED_WITH_EXCEPTION"],
+            ),
+            "h",
+        )
+        assert dispatch(event)["counts"]["delivered"] == 1
+        rx.wait_for(1)
+    copy_of_it = {**copy.deepcopy(event), "id": "a-new-envelope-id"}
+    (item,) = api.post("/events/explain", {"event": copy_of_it}).json()["items"]
+    assert item["reason"] == "UNCHANGED" and "was handled already" in item["message"]

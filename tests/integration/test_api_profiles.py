@@ -187,3 +187,71 @@ def test_bodies_that_break_parsers_are_400(api: ApiClient, raw: bytes, fragment:
     resp = api.request("POST", "/alerting-profiles", raw=raw)
     assert resp.status == 400, resp.text
     assert fragment in resp.json()["message"]
+
+
+# ---- attacks (issue 15): enabledAttackMitigations and ATTACK_DETECTED --------------------------
+
+ALL_MITIGATIONS = ["NONE_BLOCKING_DISABLED", "BLOCKED_WITH_EXCEPTION", "NONE_ALLOWLISTED"]
+MERGE = {"Content-Type": "application/merge-patch+json"}
+
+
+def test_a_profile_takes_no_attacks_by_default(api: ApiClient) -> None:
+    body = api.post("/alerting-profiles", {"name": "before attacks"}).json()
+    assert body["enabledAttackMitigations"] == []
+    assert "ATTACK_DETECTED" not in body["enabledTriggerEvents"]
+
+
+def test_an_attack_profile_round_trips_through_get_put_patch_and_export(api: ApiClient) -> None:
+    created = create(
+        api,
+        name="attacks",
+        enabledTriggerEvents=["SECURITY_PROBLEM_OPENED", "ATTACK_DETECTED"],
+        enabledAttackMitigations=["NONE_BLOCKING_DISABLED"],
+    )
+    path = f"/alerting-profiles/{created['id']}"
+    assert created["enabledAttackMitigations"] == ["NONE_BLOCKING_DISABLED"]
+    assert api.get(path).json() == created
+    # What GET returned is a valid PUT body.
+    assert api.put(path, created).status == 200
+    patched = api.request("PATCH", path, {"enabledAttackMitigations": ALL_MITIGATIONS}, headers=MERGE)
+    assert patched.status == 200, patched.text
+    assert patched.json()["enabledAttackMitigations"] == ALL_MITIGATIONS
+    exported = api.get("/config/export").json()
+    (profile,) = [p for p in exported["profiles"] if p["name"] == "attacks"]
+    assert profile["enabledAttackMitigations"] == ALL_MITIGATIONS
+
+
+@pytest.mark.parametrize(
+    ("body", "words"),
+    [
+        ({"enabledTriggerEvents": ["ATTACK_DETECTED"]}, "enabledAttackMitigations is empty"),
+        (
+            {"enabledTriggerEvents": ["ATTACK_DETECTED"], "enabledAttackMitigations": []},
+            "enabledAttackMitigations is empty",
+        ),
+        ({"enabledAttackMitigations": ["EXPLOITED"]}, "enabledAttackMitigations"),
+        ({"enabledAttackMitigations": ["NONE_ALLOWLISTED", "NONE_ALLOWLISTED"]}, "NONE_ALLOWLISTED twice"),
+        ({"enabledAttackMitigations": "NONE_ALLOWLISTED"}, "enabledAttackMitigations"),
+        ({"enabledAttackMitigations": [*ALL_MITIGATIONS, "NONE_ALLOWLISTED"]}, "enabledAttackMitigations"),
+    ],
+)
+def test_bad_attack_settings_get_400(api: ApiClient, body: dict[str, Any], words: str) -> None:
+    resp = api.post("/alerting-profiles", {"name": "bad", **body})
+    assert resp.status == 400, resp.text
+    assert words in resp.json()["message"]
+
+
+def test_patching_the_attack_trigger_in_without_a_mitigation_is_a_400(api: ApiClient) -> None:
+    created = create(api, name="problems only")
+    path = f"/alerting-profiles/{created['id']}"
+    resp = api.request("PATCH", path, {"enabledTriggerEvents": ["ATTACK_DETECTED"]}, headers=MERGE)
+    assert resp.status == 400 and "enabledAttackMitigations" in resp.json()["message"]
+    assert api.get(path).json() == created
+
+
+def test_openapi_lists_the_field_and_the_trigger(api: ApiClient) -> None:
+    spec = api.get("/openapi.json").json()
+    text = str(spec)
+    words = ("enabledAttackMitigations", "ATTACK_DETECTED", "NONE_BLOCKING_DISABLED", "ATTACK_MITIGATION")
+    for word in words:
+        assert word in text, word

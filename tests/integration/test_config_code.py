@@ -173,6 +173,7 @@ def test_export_names_objects_sorts_them_and_writes_references_for_every_secret(
         "enabledRiskLevels": ["CRITICAL", "HIGH"],
         "enabledTriggerEvents": ["SECURITY_PROBLEM_OPENED"],
         "managementZone": "production",
+        "enabledAttackMitigations": [],
     }
     archive, pager, slack = doc["integrations"]
     assert archive["enabled"] is False and archive["alertingProfile"] == "Everything"

@@ -29,6 +29,7 @@ MATCHING = (
     "Security Problem Reopened",
     "Security Problem Resolved",
     "Security Problem Management Zone Added",
+    "Security Attack Detected",
 )
 
 
@@ -117,7 +118,7 @@ def test_rule_delivers_only_matching_events_to_the_inbox(endpoint: str) -> None:
     rule = events.describe_rule(Name=stack.rule_name, EventBusName=stack.event_bus_name)
     assert json.loads(rule["EventPattern"]) == {
         "source": ["secnotify"],
-        "detail-type": [{"prefix": "Security Problem"}],
+        "detail-type": [{"prefix": "Security Problem"}, "Security Attack Detected"],
     }
     targets = events.list_targets_by_rule(Rule=stack.rule_name, EventBusName=stack.event_bus_name)["Targets"]
     inbox_arn = client("sqs", endpoint).get_queue_attributes(
@@ -129,6 +130,7 @@ def test_rule_delivers_only_matching_events_to_the_inbox(endpoint: str) -> None:
         put(endpoint, "default", "secnotify", detail_type, f"match {detail_type}")
     put(endpoint, "default", "secnotify", "Security Finding Imported", "wrong detail-type")
     put(endpoint, "default", "secnotify", "security problem opened", "prefix is case-sensitive")
+    put(endpoint, "default", "secnotify", "Security Attack Detected Twice", "attacks match exactly")
     put(endpoint, "default", "aws.guardduty", "Security Problem Opened", "wrong source")
 
     received = drain(endpoint, stack.inbox_queue_url)

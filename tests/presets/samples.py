@@ -1,5 +1,6 @@
-"""Every event the dispatcher understands, as the presets must render it: each sample of
-events/eventbridge (hostile.json included) under every detail-type, each AWS finding sample
+"""Every event the dispatcher understands, as the presets must render it: each problem sample of
+events/eventbridge (hostile.json included) under every detail-type, each attack sample
+(attack-*.json, attack-hostile.json included) as it is, each AWS finding sample
 (events/aws and the documented fixtures, through the source adapters) under every transition,
 and events made to sit on the receivers' limits (long text, many entities, odd links)."""
 
@@ -13,9 +14,16 @@ from pathlib import Path
 from typing import Any
 
 from secnotify.models.common import EventRiskLevel, TriggerEvent
-from secnotify.models.event import AffectedEntity, ManagementZone, SecurityEvent, sample_event
+from secnotify.models.event import (
+    AffectedEntity,
+    ManagementZone,
+    SecurityEvent,
+    sample_attack_event,
+    sample_event,
+)
 from secnotify.models.finding import FindingTransition
 from secnotify.sources import MalformedEvent, parse_eventbridge, parse_findings
+from secnotify.sources.attacks import ATTACK_DETAIL_TYPE
 from secnotify.sources.eventbridge import SOURCE_DETAIL_TYPES
 from secnotify.sources.findings import security_event
 
@@ -29,6 +37,8 @@ AWS = sorted(
 def _eventbridge(path: Path) -> list[SecurityEvent]:
     """The sample under each detail-type the platform sends: every trigger."""
     raw = json.loads(path.read_text(encoding="utf-8"))
+    if raw["detail-type"] == ATTACK_DETAIL_TYPE:
+        return [parse_eventbridge(raw)]
     out = []
     for detail_type in SOURCE_DETAIL_TYPES:
         event = copy.deepcopy(raw)
@@ -119,6 +129,51 @@ def _edge_events() -> list[tuple[str, SecurityEvent]]:
                 }
             )
             out.append((f"edge: {name}", event))
+    return out + _attack_edges()
+
+
+def _attack_edges() -> list[tuple[str, SecurityEvent]]:
+    base = sample_attack_event()
+    cases: dict[str, dict[str, Any]] = {
+        "long text": {
+            "title": "a" * 2990 + "&<>&<>" + "z" * 100,
+            "entry_point": ("f(<b>x</b>) & [link](https://evil.example) " * 500).strip(),
+            "vulnerability_name": "v & <i>" * 1000,
+            "management_zones": tuple(ManagementZone(id=str(i), name=f"zone {i} & co") for i in range(300)),
+        },
+        "worst bytes": {
+            "title": "\u0001😀" * 3000,
+            "attack_type": "\u0002" * 2000,
+            "entry_point": "\u0003" * 20000,
+            "attack_display_id": "😀\u0004" * 300,
+            "attack_id": "\u0005" * 600,
+        },
+        "only id and state": {
+            "title": "",
+            "technology": "",
+            "attack_display_id": "",
+            "attack_type": "",
+            "attack_url": "",
+            "entry_point": "",
+            "vulnerability_name": "",
+            "process_group_id": "",
+            "affected_entities": (),
+            "management_zones": (),
+        },
+        "mention and link injection": {
+            "title": "<!channel> <@U123> <https://evil.example|click> [x](https://evil.example)",
+            "attack_url": "https://evil.example/a|b>c",
+        },
+        "script url": {"attack_url": "javascript:alert(1)"},
+        "very long url": {"attack_url": "https://example.com/" + "p" * 5000},
+    }
+    out = []
+    for name, changes in cases.items():
+        for state in ("EXPLOITED", "BLOCKED", "ALLOWLISTED"):
+            event = base.model_copy(
+                update={**changes, "event_id": f"edge-attack-{name}-{state}", "attack_state": state}
+            )
+            out.append((f"edge: attack {name}", event))
     return out
 
 

@@ -41,8 +41,8 @@ def render(name: str, event: SecurityEvent, part: str = "payload") -> Any:
 
 
 def _pid(event: SecurityEvent) -> str:
-    """The problem's stable id (display ids repeat across environments), hashed when long."""
-    key = event.security_problem_id or event.display_id or event.event_id
+    """The problem's stable id (display ids repeat across environments), an attack's id, hashed when long."""
+    key = event.security_problem_id or event.display_id or event.attack_id or event.event_id
     if len(key) <= 200 and key.isprintable():
         return key
     return "sha256-" + hashlib.sha256(key.encode("utf-8", "surrogatepass")).hexdigest()

@@ -367,7 +367,7 @@ def test_dispatcher_rule_and_retry_queue_resolve(real: dict[str, Any]) -> None:
     assert resolver.value(rule["EventBusName"]) == "bus"
     assert resolver.value(rule["Pattern"]) == {
         "source": ["acme.security"],
-        "detail-type": [{"prefix": "Security Problem"}],
+        "detail-type": [{"prefix": "Security Problem"}, "Security Attack Detected"],
     }
     retry = resolver.value(real["Resources"]["RetryQueue"]["Properties"])
     assert retry["RedrivePolicy"] == {"deadLetterTargetArn": "arn:dlq", "maxReceiveCount": 5}

@@ -275,3 +275,24 @@ def test_an_attack_too_large_drops_its_request_first_and_one_that_cannot_fit_is_
     )
     with pytest.raises(UnreadableProblem, match="too large"):
         attack_detail({**attack, "displayName": "x" * 300_000}, "https://abc12345.live.dynatrace.com")
+
+
+@pytest.mark.parametrize("oversized", [False, True], ids=["whole", "truncated"])
+def test_an_attack_the_poller_puts_is_one_the_dispatcher_reads_as_that_attack(oversized: bool) -> None:
+    attack = {
+        **example("attack-details.model.json"),
+        "attackId": "7226758392016000000",
+        "displayId": "A-1234",
+        "state": "BLOCKED",
+        "timestamp": 1767268800000,
+    }
+    if oversized:  # a request too big for one EventBridge entry: the poller drops it and says so
+        attack["request"] = {"path": "/" + "a" * 300_000}
+    detail = attack_detail(attack, "https://abc123.live.dynatrace.com")
+    assert detail.get("truncated", False) is oversized
+    event = parse_eventbridge(envelope(ATTACK_DETAIL_TYPE, detail))
+    assert event.is_attack
+    assert (event.attack_display_id, event.attack_state) == ("A-1234", "BLOCKED")
+    assert event.attack_url == "https://abc123.live.dynatrace.com/ui/security/attack/7226758392016000000"
+    again = parse_eventbridge({**envelope(ATTACK_DETAIL_TYPE, detail), "id": "another-envelope-id"})
+    assert again.event_id == event.event_id  # one attack state, one event, whichever copy arrives

@@ -11,7 +11,13 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from secnotify.matching import Reason, explain_match, match, select_targets
-from secnotify.models.common import EventRiskLevel, RiskLevel, TriggerEvent
+from secnotify.models.common import (
+    ATTACK_STATE_MITIGATIONS,
+    AttackMitigation,
+    EventRiskLevel,
+    RiskLevel,
+    TriggerEvent,
+)
 from secnotify.models.event import ManagementZone, SecurityEvent
 from secnotify.models.integration import Integration, StoredWebhook
 from secnotify.models.profile import AlertingProfile
@@ -26,26 +32,35 @@ zones = st.lists(st.sampled_from(ZONE_POOL), max_size=3, unique=True).map(
 
 @st.composite
 def events(draw: st.DrawFn) -> SecurityEvent:
+    trigger = draw(st.sampled_from(list(TriggerEvent)))
     return SecurityEvent(
         event_id="ev",
         event_time=datetime(2027, 1, 1, tzinfo=UTC),
         detail_type="x",
-        trigger=draw(st.sampled_from(list(TriggerEvent))),
+        trigger=trigger,
         risk_level=draw(st.sampled_from(list(EventRiskLevel))),
         muted=draw(st.booleans()),
         management_zones=draw(zones),
         new_management_zones=draw(zones),
+        attack_state=draw(st.sampled_from(sorted(ATTACK_STATE_MITIGATIONS)))
+        if trigger is TriggerEvent.ATTACK_DETECTED
+        else "",
     )
 
 
 @st.composite
 def profiles(draw: st.DrawFn, pid: str) -> AlertingProfile:
+    triggers = draw(st.lists(st.sampled_from(list(TriggerEvent)), min_size=1, unique=True))
+    # A profile listing ATTACK_DETECTED names at least one mitigation; one without may name some.
+    wants_attacks = TriggerEvent.ATTACK_DETECTED in triggers
+    mitigations = st.lists(st.sampled_from(list(AttackMitigation)), min_size=int(wants_attacks), unique=True)
     return AlertingProfile(
         id=pid,
         name=f"profile {pid}",
         enabled=draw(st.booleans()),
         enabledRiskLevels=draw(st.lists(st.sampled_from(list(RiskLevel)), min_size=1, unique=True)),
-        enabledTriggerEvents=draw(st.lists(st.sampled_from(list(TriggerEvent)), min_size=1, unique=True)),
+        enabledTriggerEvents=triggers,
+        enabledAttackMitigations=draw(mitigations),
         managementZone=draw(st.sampled_from(FILTERS)),
         version=1,
         createdAt="2027-01-01T00:00:00Z",
@@ -84,10 +99,13 @@ def first_reason(
     profile = by_id.get(integration.alertingProfileId)
     if profile is None or not profile.enabled:
         return Reason.PROFILE_DISABLED
-    if event.risk_level.value not in {r.value for r in profile.enabledRiskLevels}:
-        return Reason.RISK_LEVEL  # NONE is in no profile's list
+    attack = event.trigger is TriggerEvent.ATTACK_DETECTED
+    if not attack and event.risk_level.value not in {r.value for r in profile.enabledRiskLevels}:
+        return Reason.RISK_LEVEL  # NONE is in no profile's list; attacks have no risk level to filter
     if event.trigger not in profile.enabledTriggerEvents:
         return Reason.TRIGGER
+    if attack and ATTACK_STATE_MITIGATIONS[event.attack_state] not in profile.enabledAttackMitigations:
+        return Reason.ATTACK_MITIGATION
     looked_at = (
         event.new_management_zones
         if event.trigger is TriggerEvent.NEW_MANAGEMENT_ZONE_AFFECTED
@@ -151,6 +169,20 @@ def test_every_reason_a_matcher_can_give_is_reached_with_its_message() -> None:
         updatedAt="x",
     )
     profiles = {"p": profile}
+    # An attack has risk level NONE, which no profile takes; attacks skip that filter.
+    attack = base.model_copy(
+        update={
+            "trigger": TriggerEvent.ATTACK_DETECTED,
+            "risk_level": EventRiskLevel.NONE,
+            "attack_state": "EXPLOITED",
+        }
+    )
+    attack_profile = profile.model_copy(
+        update={
+            "enabledTriggerEvents": [TriggerEvent.ATTACK_DETECTED],
+            "enabledAttackMitigations": [AttackMitigation.BLOCKED_WITH_EXCEPTION],
+        }
+    )
     cases = [
         (
             base,
@@ -189,8 +221,37 @@ def test_every_reason_a_matcher_can_give_is_reached_with_its_message() -> None:
             "management zone 'prod' is not among the event's affected zones (222, eu)",
         ),
         (base.model_copy(update={"muted": True}), hook, profiles, "MUTED", "muted"),
+        (
+            attack,
+            hook,
+            {"p": attack_profile},
+            "ATTACK_MITIGATION",
+            "attack state EXPLOITED (NONE_BLOCKING_DISABLED) is not among the profile's "
+            "enabledAttackMitigations BLOCKED_WITH_EXCEPTION",
+        ),
+        (
+            attack,
+            hook,
+            profiles,
+            "TRIGGER",
+            "trigger ATTACK_DETECTED is not among the profile's SECURITY_PROBLEM_OPENED",
+        ),
+        (
+            attack.model_copy(update={"management_zones": ()}),
+            hook,
+            {"p": attack_profile.model_copy(update={"enabledAttackMitigations": list(AttackMitigation)})},
+            "ZONE",
+            "management zone 'prod' is not among the event's affected zones (none)",
+        ),
     ]
     for event, integration, by_id, reason, words in cases:
         verdict = explain_match(event, integration, by_id)
         assert verdict.reason == reason and words in verdict.message, (reason, verdict)
     assert explain_match(base, hook, profiles).reason is None
+    wanted = {
+        "p": attack_profile.model_copy(
+            update={"enabledAttackMitigations": [AttackMitigation.NONE_BLOCKING_DISABLED]}
+        )
+    }
+    assert explain_match(attack, hook, wanted).reason is None
+    assert {reason for _, _, _, reason, _ in cases} == {r.value for r in Reason} - {"UNCHANGED"}

@@ -14,6 +14,7 @@ import pytest
 
 from local.cfn import NO_VALUE, Resolver, load_template, resolve_parameters, resources_of_type
 from secnotify import settings as settings_module
+from secnotify.sources.attacks import ATTACK_DETAIL_TYPE
 from tests.unit.template_env import traced_environment
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -315,10 +316,11 @@ def test_dispatcher_rule_pattern(template: dict[str, Any]) -> None:
     assert props["EventBusName"] == {"Ref": "EventBusName"}
     assert props["Pattern"] == {
         "source": [{"Ref": "SourceName"}],
-        "detail-type": [{"prefix": "Security Problem"}],
+        "detail-type": [{"prefix": "Security Problem"}, ATTACK_DETAIL_TYPE],
     }
     prefix = props["Pattern"]["detail-type"][0]["prefix"]
     assert all(detail_type.startswith(prefix) for detail_type in SPEC_DETAIL_TYPES)
+    assert not ATTACK_DETAIL_TYPE.startswith(prefix)
     assert props["DeadLetterConfig"] == {"Arn": {"Fn::GetAtt": ["DeadLetterQueue", "Arn"]}}
     assert props["RetryPolicy"]["MaximumRetryAttempts"] >= 1
 

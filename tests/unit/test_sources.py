@@ -16,7 +16,7 @@ from secnotify.models.event import ManagementZone, SecurityEvent
 from secnotify.models.integration_api import IntegrationInput
 from secnotify.models.profile import AlertingProfileInput
 from secnotify.sources import SOURCE_DETAIL_TYPES, MalformedEvent, parse_eventbridge
-from secnotify.sources.eventbridge import DetailType
+from secnotify.sources.eventbridge import DetailType, dedup_event_id
 from tests.unit.finding_mutations import json_values, mutate, paths
 
 EVENTS = Path(__file__).resolve().parents[2] / "events"
@@ -25,6 +25,7 @@ EB = EVENTS / "eventbridge"
 OPENED = TriggerEvent.SECURITY_PROBLEM_OPENED
 RESOLVED = TriggerEvent.SECURITY_PROBLEM_RESOLVED
 ZONE = TriggerEvent.NEW_MANAGEMENT_ZONE_AFFECTED
+ATTACK = TriggerEvent.ATTACK_DETECTED
 
 # file -> (trigger, risk level, status, muted)
 EXPECTED_SAMPLES = {
@@ -35,6 +36,11 @@ EXPECTED_SAMPLES = {
     "muted.json": (OPENED, EventRiskLevel.CRITICAL, "OPEN", True),
     "derived-risk.json": (OPENED, EventRiskLevel.HIGH, "OPEN", False),
     "hostile.json": (OPENED, EventRiskLevel.HIGH, "OPEN", False),
+    # Attacks carry no risk assessment and no problem status (tests/unit/test_source_attacks.py).
+    "attack-exploited.json": (ATTACK, EventRiskLevel.NONE, "", False),
+    "attack-blocked.json": (ATTACK, EventRiskLevel.NONE, "", False),
+    "attack-allowlisted.json": (ATTACK, EventRiskLevel.NONE, "", False),
+    "attack-hostile.json": (ATTACK, EventRiskLevel.NONE, "", False),
 }
 
 # file -> text the reason must contain (the field at fault)
@@ -49,6 +55,11 @@ EXPECTED_MALFORMED = {
     ),
     "unknown-risk-level.json": "detail.riskAssessment.riskLevel:",
     "missing-id.json": "id: Field required",
+    "attack-missing-state.json": "detail.state: Field required",
+    "attack-unknown-state.json": "detail.state: Input should be 'EXPLOITED', 'BLOCKED' or 'ALLOWLISTED'",
+    "attack-missing-id.json": "detail.attackId: Field required",
+    "attack-wrong-types.json": "detail.timestamp: Input should be a valid integer",
+    "dedup-key-too-long.json": "detail.dedupKey: String should have at most 512 characters",
 }
 
 
@@ -72,7 +83,8 @@ def test_sample_parses(name: str) -> None:
     trigger, level, status, muted = EXPECTED_SAMPLES[name]
     assert isinstance(event, SecurityEvent)
     assert (event.trigger, event.risk_level, event.status, event.muted) == (trigger, level, status, muted)
-    assert event.event_id == raw["id"]
+    key = raw["detail"].get("dedupKey")
+    assert event.event_id == (dedup_event_id(key) if key else raw["id"])
     assert event.detail_type == raw["detail-type"]
     assert event.event_time == datetime.fromisoformat(raw["time"].replace("Z", "+00:00"))
     assert raw["source"] == "secnotify"

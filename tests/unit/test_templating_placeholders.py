@@ -9,7 +9,14 @@ from xml.etree import ElementTree
 import pytest
 
 from secnotify.models.common import EventRiskLevel, TriggerEvent
-from secnotify.models.event import AffectedEntity, ManagementZone, SecurityEvent, Tag, sample_event
+from secnotify.models.event import (
+    AffectedEntity,
+    ManagementZone,
+    SecurityEvent,
+    Tag,
+    sample_attack_event,
+    sample_event,
+)
 from secnotify.templating import PLACEHOLDERS, PlaceholderInfo, TemplateError, compile_template
 
 SPEC_NAMES = [
@@ -35,6 +42,7 @@ SPEC_NAMES = [
     "Technology",
     "EventId",
     "EventTime",
+    "Timestamp",
     "Source",
     "AccountId",
     "Region",
@@ -42,6 +50,14 @@ SPEC_NAMES = [
     "FixAvailable",
     "ConsoleUrl",
     "ProblemKey",
+    "AttackDisplayId",
+    "AttackType",
+    "Type",
+    "AttackState",
+    "AttackUrl",
+    "EntryPoint",
+    "VulnerabilityName",
+    "ProcessGroupId",
     "Secret[name]",
     "Receiver[name]",
 ]
@@ -69,6 +85,7 @@ SAMPLE_VALUES = {
     "Technology": "JAVA",
     "EventId": "00000000-0000-4000-8000-000000000001",
     "EventTime": "2026-01-01T12:00:00Z",
+    "Timestamp": "2026-01-01T12:00:00Z",
     "Source": "Amazon Inspector",
     "AccountId": "123456789012",
     "Region": "eu-west-1",
@@ -76,6 +93,19 @@ SAMPLE_VALUES = {
     "FixAvailable": "YES",
     "ConsoleUrl": "https://console.aws.amazon.com/inspector/v2/home?region=eu-west-1#/findings",
     "ProblemKey": "11497873967941161718",
+    # an attack's, shown (and rendered here) for the sample attack; empty for the sample problem
+    **(
+        ATTACK_VALUES := {
+            "AttackDisplayId": "A-4321",
+            "AttackType": "SQL_INJECTION",
+            "Type": "SQL_INJECTION",
+            "AttackState": "EXPLOITED",
+            "AttackUrl": "https://example.com/ui/security/attack/ATTACK-7C2E5F9A1B3D4E6F",
+            "EntryPoint": "com.example.orders.OrderController.search(String)",
+            "VulnerabilityName": "SQL injection in OrderRepository.find",
+            "ProcessGroupId": "PROCESS_GROUP-1A2B",
+        }
+    ),
     # what a preview shows for any secret, here the value of a secret called `name`
     "Secret[name]": "***",
     # what a preview or a test-send shows for any receiver reference
@@ -115,27 +145,24 @@ NON_STRING = {
 def test_every_placeholder_renders_sample_event(info: PlaceholderInfo) -> None:
     key = "Tags[owner]" if info.name == "Tags[key]" else info.name
     expected = SAMPLE_VALUES[key]
-    assert _raw("{" + key + "}") == expected
+    event = sample_attack_event() if key in ATTACK_VALUES else sample_event()
+    assert _raw("{" + key + "}", event) == expected
     assert info.example == expected
     # the same value in every context: JSON string, bare JSON value, XML, and as a Jinja variable
     as_string = compile_template('{"v": "{' + key + '}"}', "application/json").render(
-        sample_event(), SECRETS, RECEIVER
+        event, SECRETS, RECEIVER
     )
     assert json.loads(as_string)["v"] == expected
-    bare = compile_template('{"v": {' + key + "}}", "application/json").render(
-        sample_event(), SECRETS, RECEIVER
-    )
+    bare = compile_template('{"v": {' + key + "}}", "application/json").render(event, SECRETS, RECEIVER)
     assert json.loads(bare)["v"] == (json.loads(expected) if key in NON_STRING else expected)
-    xml = compile_template("<v>{" + key + "}</v>", "application/xml").render(
-        sample_event(), SECRETS, RECEIVER
-    )
+    xml = compile_template("<v>{" + key + "}</v>", "application/xml").render(event, SECRETS, RECEIVER)
     assert ElementTree.fromstring(xml).text == expected  # noqa: S314 - our own output
     if info.name == "Secret[name]":
         assert _raw("{{ Secret.name }}") == _raw("{{ Secret['name'] }}") == expected
     elif info.name == "Receiver[name]":
         assert _raw("{{ Receiver.name }}") == _raw("{{ Receiver['name'] }}") == expected
     elif info.name != "Tags[key]":
-        assert _raw("{{ " + key + " }}") == expected
+        assert _raw("{{ " + key + " }}", event) == expected
 
 
 def test_bare_json_kinds() -> None:
@@ -276,3 +303,63 @@ def test_jinja_braces_are_not_placeholders() -> None:
     assert _raw("{{Title}}|{{ Title }}|{Title}") == "|".join([SAMPLE_VALUES["Title"]] * 3)
     assert compile_template("{{Title}}", "text/plain").placeholders == frozenset()
     assert compile_template("{Title} {Tags[owner]}", "text/plain").placeholders == {"Title", "Tags[owner]"}
+
+
+# ---- attacks -----------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("name", sorted(ATTACK_VALUES))
+def test_attack_placeholders_are_empty_for_a_problem(name: str) -> None:
+    assert _raw("{" + name + "}") == ""
+    assert "empty for a security problem" in next(p for p in PLACEHOLDERS if p.name == name).description
+
+
+def test_problem_placeholders_for_an_attack() -> None:
+    """What README "Attacks" promises for the problem placeholders of an attack."""
+    attack = sample_attack_event()
+    empty = [
+        "SecurityProblemId",
+        "Description",
+        "CvssScore",
+        "DavisSecurityScore",
+        "SecurityProblemUrl",
+        "Status",
+    ]
+    empty += ["CveIds", "Tags", "Source", "AccountId", "Region", "FindingType", "FixAvailable", "ConsoleUrl"]
+    for name in empty:
+        assert _raw("{" + name + "}", attack) == "", name
+    assert (
+        _raw("{Title}|{Technology}|{ManagementZones}", attack)
+        == "SQL injection on orders-service|JAVA|production"
+    )
+    assert _raw("{TriggerEvent}|{RiskLevel}|{Severity}", attack) == "ATTACK_DETECTED|NONE|None"
+    assert _raw("{Exposed}|{ExploitAvailable}", attack) == "false|false"
+    assert json.loads(_raw("{AffectedEntities}", attack))[0]["id"] == "PROCESS_GROUP-1A2B"
+    # The attack's own id keys it at a receiver, as a problem's id does.
+    assert _raw("{ProblemKey}", attack) == "ATTACK-7C2E5F9A1B3D4E6F"
+    assert _raw("{Timestamp}", attack) == _raw("{EventTime}", attack) == "2026-01-01T12:00:00Z"
+
+
+HOSTILE = 'a "b" \\ c\n</v><x>&amp; {Title} {{ 7*7 }} \u2028'
+
+
+@pytest.mark.parametrize("name", sorted(ATTACK_VALUES))
+def test_attack_placeholders_are_escaped_like_any_other(name: str) -> None:
+    text = HOSTILE
+    fields = {
+        "AttackDisplayId": "attack_display_id",
+        "AttackType": "attack_type",
+        "Type": "attack_type",
+        "AttackState": "attack_state",
+        "AttackUrl": "attack_url",
+        "EntryPoint": "entry_point",
+        "VulnerabilityName": "vulnerability_name",
+        "ProcessGroupId": "process_group_id",
+    }
+    event = sample_attack_event().model_copy(update={fields[name]: text})
+    out = compile_template('{"v": "{' + name + '}", "w": {' + name + "}}", "application/json").render(
+        event, SECRETS, RECEIVER
+    )
+    assert json.loads(out) == {"v": text, "w": text}
+    xml = compile_template("<v>{" + name + "}</v>", "application/xml").render(event, SECRETS, RECEIVER)
+    assert ElementTree.fromstring(xml).text == text  # noqa: S314 - our own output

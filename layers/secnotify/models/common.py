@@ -32,6 +32,23 @@ class TriggerEvent(StrEnum):
     SECURITY_PROBLEM_RESOLVED = "SECURITY_PROBLEM_RESOLVED"
     NEW_MANAGEMENT_ZONE_AFFECTED = "NEW_MANAGEMENT_ZONE_AFFECTED"
     RISK_LEVEL_CHANGED = "RISK_LEVEL_CHANGED"  # off unless a profile enables it
+    ATTACK_DETECTED = "ATTACK_DETECTED"  # an attack, not a problem: see AttackMitigation
+
+
+class AttackMitigation(StrEnum):
+    """What the platform did about an attack, by the names its attack alerting profiles use."""
+
+    NONE_BLOCKING_DISABLED = "NONE_BLOCKING_DISABLED"  # exploited
+    BLOCKED_WITH_EXCEPTION = "BLOCKED_WITH_EXCEPTION"  # blocked
+    NONE_ALLOWLISTED = "NONE_ALLOWLISTED"  # allowlisted
+
+
+# An attack's ``state`` as the attacks API reports it, and the mitigation a profile names it by.
+ATTACK_STATE_MITIGATIONS: dict[str, AttackMitigation] = {
+    "EXPLOITED": AttackMitigation.NONE_BLOCKING_DISABLED,
+    "BLOCKED": AttackMitigation.BLOCKED_WITH_EXCEPTION,
+    "ALLOWLISTED": AttackMitigation.NONE_ALLOWLISTED,
+}
 
 
 ALL_RISK_LEVELS: tuple[RiskLevel, ...] = tuple(RiskLevel)

@@ -66,7 +66,45 @@ class SecurityEvent(BaseModel):
     finding_type: str = ""
     fix_available: str = ""  # YES, NO, PARTIAL, or empty when the source does not say
     console_url: str = ""
+    # An attack (trigger ATTACK_DETECTED) fills these; a problem leaves them empty.
+    attack_id: str = ""
+    attack_display_id: str = ""
+    attack_type: str = ""
+    attack_state: str = ""  # EXPLOITED, BLOCKED or ALLOWLISTED
+    attack_url: str = ""
+    entry_point: str = ""
+    vulnerability_name: str = ""
+    process_group_id: str = ""
     extra: dict[str, str] = Field(default_factory=dict)
+
+    @property
+    def is_attack(self) -> bool:
+        return self.trigger is TriggerEvent.ATTACK_DETECTED
+
+
+def sample_attack_event() -> SecurityEvent:
+    """The attack a preview shows when asked for one, and whose values the placeholder list shows."""
+    return SecurityEvent(
+        event_id="00000000-0000-4000-8000-000000000002",
+        event_time=datetime(2026, 1, 1, 12, 0, tzinfo=UTC),
+        detail_type="Security Attack Detected",
+        trigger=TriggerEvent.ATTACK_DETECTED,
+        status="",
+        title="SQL injection on orders-service",
+        technology="JAVA",
+        management_zones=(ManagementZone(id="123", name="production"),),
+        affected_entities=(
+            AffectedEntity(id="PROCESS_GROUP-1A2B", name="orders-service", type="PROCESS_GROUP"),
+        ),
+        attack_id="ATTACK-7C2E5F9A1B3D4E6F",
+        attack_display_id="A-4321",
+        attack_type="SQL_INJECTION",
+        attack_state="EXPLOITED",
+        attack_url="https://example.com/ui/security/attack/ATTACK-7C2E5F9A1B3D4E6F",
+        entry_point="com.example.orders.OrderController.search(String)",
+        vulnerability_name="SQL injection in OrderRepository.find",
+        process_group_id="PROCESS_GROUP-1A2B",
+    )
 
 
 def sample_event() -> SecurityEvent:

@@ -11,6 +11,7 @@ from pydantic import BaseModel, ValidationError
 from secnotify.models.common import ServerFields, field_path
 from secnotify.service.clock import SYSTEM_CLOCK
 from secnotify.service.errors import BadRequest, PreconditionFailed
+from secnotify.sources.attacks import ATTACK_DETAIL_TYPE
 
 M = TypeVar("M", bound=BaseModel)
 
@@ -29,13 +30,13 @@ def now_iso() -> str:
 
 def as_eventbridge(raw: dict[str, Any]) -> dict[str, Any]:
     """An event as preview, test-send and explain take it: a whole EventBridge event as it is,
-    or just a detail of the platform's own, wrapped in one."""
+    or just a detail of the platform's own, wrapped in one (an attack's when it has an attackId)."""
     if "detail" in raw:
         return raw
     return {
         "version": "0",
         "id": str(uuid.uuid4()),
-        "detail-type": "Security Problem Opened",
+        "detail-type": ATTACK_DETAIL_TYPE if "attackId" in raw else "Security Problem Opened",
         "source": "secnotify",
         "account": "000000000000",
         "time": now_iso(),

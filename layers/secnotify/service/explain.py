@@ -145,7 +145,7 @@ class ExplainService:
             snapshots = parse_findings(raw)
             if snapshots is None:
                 event = parse_eventbridge(raw)
-                return [Candidate(event, event.event_id, event.security_problem_id or None, None)], ()
+                return [_platform_candidate(event)], ()
         except MalformedEvent as exc:
             raise BadRequest(f"event: {exc.reason}", field="event") from None
         lifecycle = FindingLifecycle(self.findings, self.clock, self.settings.source_baseline_hours)
@@ -214,3 +214,17 @@ def _preview(event: SecurityEvent, integration: Integration, limits: RenderLimit
     payload = webhook.payload_for(event.trigger)  # a resolved notification may have its own
     body, _problems = render_preview(payload, webhook.content_type(), event, limits, masks)
     return masker_for(integration.secret_values(), None).mask(body)
+
+
+def _platform_candidate(event: SecurityEvent) -> Candidate:
+    """An event of the platform's own (a problem or an attack), as the dispatcher takes it."""
+    note = None
+    key = event.extra.get("dedupKey")
+    if key is not None:
+        note = (
+            f"event id {event.event_id} comes from detail.dedupKey {key!r}: every copy with that key, "
+            "whatever its envelope id, is this one event and is sent once"
+        )
+    return Candidate(
+        event, event.event_id, event.security_problem_id or event.attack_id or None, None, note=note
+    )

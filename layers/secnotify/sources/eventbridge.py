@@ -12,22 +12,32 @@ Decisions where the platform's documentation is silent:
 - ``status`` absent means RESOLVED for the Resolved detail-type and OPEN otherwise; a present status
   is kept as sent even if it disagrees with the detail-type (the trigger comes from the detail-type).
 - ``source`` is not checked here: the EventBridge rule in the template already filters on it.
+- ``Security Attack Detected`` events are read by ``secnotify.sources.attacks``.
+- ``dedupKey`` (problems and attacks): when present, the event's id is derived from it (a UUID, as
+  for AWS findings' transitions), so every copy of one change is one event to the delivery ledger
+  and its ``webhook-id``, whatever envelope id EventBridge gave each copy. A key present but not
+  1-512 printable ASCII characters makes the event malformed rather than silently not deduplicated.
 """
 
 from __future__ import annotations
 
+import uuid
 from collections.abc import Mapping
 from datetime import UTC
 from types import MappingProxyType
-from typing import Annotated, Literal
+from typing import Literal
 
 from aws_lambda_powertools.utilities.parser import parse
 from aws_lambda_powertools.utilities.parser.models import EventBridgeModel
-from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, ValidationError
+from pydantic import Field, ValidationError
 from pydantic_core import PydanticSerializationError
 
 from secnotify.models.common import EventRiskLevel, TriggerEvent, field_path
 from secnotify.models.event import AffectedEntity, ManagementZone, SecurityEvent, Tag
+from secnotify.sources.attacks import ATTACK_DETAIL_TYPE, AttackEventBridgeModel, attack_event
+from secnotify.sources.fields import DedupKey, IdText, Score, StrictBool, Timestamp
+from secnotify.sources.fields import Lenient as _Lenient
+from secnotify.sources.fields import Zone as _Zone
 
 SOURCE_DETAIL_TYPES: Mapping[str, TriggerEvent] = MappingProxyType(
     {
@@ -38,6 +48,9 @@ SOURCE_DETAIL_TYPES: Mapping[str, TriggerEvent] = MappingProxyType(
         "Security Problem Risk Level Changed": TriggerEvent.RISK_LEVEL_CHANGED,
     }
 )
+
+# Ids derived from a dedupKey live apart from every other derived id.
+_DEDUP_NAMESPACE = uuid.UUID("6f3b7f0e-2d4a-5c1b-9e8d-7a6b5c4d3e2f")
 
 # At most this many validation errors are named in one reason; the rest are counted.
 _MAX_REASON_ERRORS = 5
@@ -55,24 +68,6 @@ class MalformedEvent(Exception):
         return f"MalformedEvent(reason={self.reason!r}, event_id={self.event_id!r})"
 
 
-def _id_text(value: object) -> object:
-    # The platform's ids are numeric strings; some exports carry them as JSON numbers.
-    if isinstance(value, int) and not isinstance(value, bool):
-        return str(value)
-    return value
-
-
-IdText = Annotated[str, BeforeValidator(_id_text)]
-Score = Annotated[float, Field(strict=True, ge=0.0, le=10.0, allow_inf_nan=False)]
-StrictBool = Annotated[bool, Field(strict=True)]
-Timestamp = Annotated[int, Field(strict=True)]
-
-
-class _Lenient(BaseModel):
-    # Unknown fields are ignored: the platform adds fields over time.
-    model_config = ConfigDict(extra="ignore", frozen=True)
-
-
 class _RiskAssessment(_Lenient):
     riskLevel: Literal["CRITICAL", "HIGH", "MEDIUM", "LOW", "NONE"] | None = None
     riskScore: Score | None = None
@@ -80,11 +75,6 @@ class _RiskAssessment(_Lenient):
     exposure: str = ""
     publicExploit: str = ""
     dataAssets: str = ""
-
-
-class _Zone(_Lenient):
-    id: IdText = ""
-    name: str = ""
 
 
 class _Entity(_Lenient):
@@ -118,6 +108,8 @@ class SecurityProblemDetail(_Lenient):
     tags: list[_Tag] = Field(default_factory=list)
     firstSeenTimestamp: Timestamp | None = None
     lastUpdatedTimestamp: Timestamp | None = None
+    origin: str = ""
+    dedupKey: DedupKey | None = None
 
 
 DetailType = Literal[
@@ -162,6 +154,22 @@ def _zones(zones: list[_Zone]) -> tuple[ManagementZone, ...]:
     return tuple(ManagementZone(id=z.id, name=z.name) for z in zones)
 
 
+def dedup_event_id(dedup_key: str) -> str:
+    """The event id of every copy of the change ``dedup_key`` names."""
+    return str(uuid.uuid5(_DEDUP_NAMESPACE, dedup_key))
+
+
+def _identity(model: EventBridgeModel, dedup_key: str | None, origin: str) -> tuple[str, dict[str, str]]:
+    """The event id, and what the event keeps of its envelope."""
+    extra = {"source": model.source, "account": model.account, "region": model.region}
+    if origin:
+        extra["origin"] = origin
+    if dedup_key is None:
+        return model.id, extra
+    extra |= {"dedupKey": dedup_key, "envelopeId": model.id}
+    return dedup_event_id(dedup_key), extra
+
+
 def _to_event(model: SecurityProblemEventBridgeModel) -> SecurityEvent:
     detail = model.detail
     risk = detail.riskAssessment
@@ -171,8 +179,9 @@ def _to_event(model: SecurityProblemEventBridgeModel) -> SecurityEvent:
         EventRiskLevel(risk.riskLevel) if risk.riskLevel is not None else derive_risk_level(risk.riskScore)
     )
     event_time = model.time if model.time.tzinfo else model.time.replace(tzinfo=UTC)
+    event_id, extra = _identity(model, detail.dedupKey, detail.origin)
     return SecurityEvent(
-        event_id=model.id,
+        event_id=event_id,
         event_time=event_time,
         detail_type=model.detail_type,
         trigger=trigger,
@@ -200,7 +209,7 @@ def _to_event(model: SecurityProblemEventBridgeModel) -> SecurityEvent:
         tags=tuple(Tag(key=t.key, value=t.value) for t in detail.tags),
         first_seen_timestamp=detail.firstSeenTimestamp,
         last_updated_timestamp=detail.lastUpdatedTimestamp,
-        extra={"source": model.source, "account": model.account, "region": model.region},
+        extra=extra,
     )
 
 
@@ -211,8 +220,13 @@ def parse_eventbridge(raw: object) -> SecurityEvent:
     raw_id = raw.get("id")
     event_id = raw_id if isinstance(raw_id, str) else None
     try:
-        model = parse(event=raw, model=SecurityProblemEventBridgeModel)
-        event = _to_event(model)
+        if raw.get("detail-type") == ATTACK_DETAIL_TYPE:
+            attack = parse(event=raw, model=AttackEventBridgeModel)
+            # ``event_id`` stays the envelope's: a failure below is reported under it.
+            derived_id, extra = _identity(attack, attack.detail.dedupKey, attack.detail.origin)
+            event = attack_event(attack, derived_id, extra)
+        else:
+            event = _to_event(parse(event=raw, model=SecurityProblemEventBridgeModel))
         # A lone surrogate ("\ud800") survives JSON parsing but is not Unicode: it could be
         # neither stored nor sent, so it is refused here, as one bad event.
         event.model_dump_json()

@@ -18,7 +18,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any, Literal
 
-from secnotify.models.event import SecurityEvent, sample_event
+from secnotify.models.event import SecurityEvent, sample_attack_event, sample_event
 from secnotify.models.named_secrets import SECRET_MASK
 from secnotify.templating.errors import TemplateError
 
@@ -92,7 +92,7 @@ def _event_time(event: SecurityEvent) -> str:
 
 def _problem_key(event: SecurityEvent) -> str:
     # Display ids repeat across environments; receivers cap keys (PagerDuty 255, Opsgenie 512).
-    key = event.security_problem_id or event.display_id or event.event_id
+    key = event.security_problem_id or event.display_id or event.attack_id or event.event_id
     if len(key) <= _PROBLEM_KEY_MAX and key.isprintable():
         return key
     return "sha256-" + hashlib.sha256(key.encode("utf-8", "surrogatepass")).hexdigest()
@@ -140,10 +140,16 @@ class _Spec:
     kind: Kind
     text: Callable[[SecurityEvent], str]
     value: Callable[[SecurityEvent], Any]
+    attack: bool = False  # an attack's: the placeholder list shows the sample attack's value
 
 
 def _s(name: str, description: str, getter: Callable[[SecurityEvent], str]) -> _Spec:
     return _Spec(name, description, "string", getter, getter)
+
+
+def _a(name: str, description: str, getter: Callable[[SecurityEvent], str]) -> _Spec:
+    """An attack's placeholder: empty for a security problem."""
+    return _Spec(name, description + "; empty for a security problem", "string", getter, getter, attack=True)
 
 
 def _b(name: str, description: str, getter: Callable[[SecurityEvent], bool]) -> _Spec:
@@ -198,6 +204,7 @@ _SPECS: tuple[_Spec, ...] = (
     _s("Technology", "The affected technology, e.g. JAVA", lambda e: e.technology),
     _s("EventId", "The EventBridge event id", lambda e: e.event_id),
     _s("EventTime", "The event time, ISO-8601 in UTC", _event_time),
+    _s("Timestamp", "Alias of EventTime", _event_time),
     _s(
         "Source",
         "The service that reported the finding, e.g. Amazon Inspector; empty for the platform's own events",
@@ -230,16 +237,32 @@ _SPECS: tuple[_Spec, ...] = (
         " goes as sha256- and its hex digest, so it fits any receiver's key",
         _problem_key,
     ),
+    _a("AttackDisplayId", "The attack's display id, e.g. A-4321", lambda e: e.attack_display_id),
+    _a("AttackType", "The attack's type, e.g. SQL_INJECTION", lambda e: e.attack_type),
+    _a("Type", "Alias of AttackType", lambda e: e.attack_type),
+    _a(
+        "AttackState",
+        "What was done about the attack: EXPLOITED, BLOCKED or ALLOWLISTED",
+        lambda e: e.attack_state,
+    ),
+    _a("AttackUrl", "Link to the attack", lambda e: e.attack_url),
+    _a("EntryPoint", "The function the attack came in through", lambda e: e.entry_point),
+    _a(
+        "VulnerabilityName",
+        "The name of the vulnerability the attack aimed at",
+        lambda e: e.vulnerability_name,
+    ),
+    _a("ProcessGroupId", "The id of the attacked process group", lambda e: e.process_group_id),
 )
 
 SPECS: dict[str, _Spec] = {spec.name: spec for spec in _SPECS}
 
 
 def _catalogue() -> tuple[PlaceholderInfo, ...]:
-    sample = sample_event()
+    sample, attack = sample_event(), sample_attack_event()
     out: list[PlaceholderInfo] = []
     for spec in _SPECS:
-        out.append(PlaceholderInfo(spec.name, spec.description, spec.text(sample)))
+        out.append(PlaceholderInfo(spec.name, spec.description, spec.text(attack if spec.attack else sample)))
         if spec.name == TAGS:
             out.append(
                 PlaceholderInfo(
