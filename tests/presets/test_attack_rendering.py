@@ -121,6 +121,8 @@ def test_an_attack_shows_no_problem_row_and_no_empty_row(name: str, sample: str)
         if name not in ("pagerduty", "splunk-hec"):  # typed fields keep their place, empty or not
             assert value.strip(), (name, label)
     assert "[None]" not in json.dumps(body) and "security problem" not in json.dumps(body).lower()
+    if name == "opsgenie":  # details are a table of text in the alert: no empty line
+        assert all(body["details"].values()) and PROBLEM_KEYS.isdisjoint(body["details"])
 
 
 @pytest.mark.parametrize("name", NAMES)
