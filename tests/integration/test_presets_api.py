@@ -73,7 +73,10 @@ def test_a_pagerduty_preset_makes_an_ordinary_integration_with_the_routing_key_a
     assert resp.status == 201, resp.text
     assert ROUTING_KEY not in resp.text
     view = resp.json()
-    assert view["type"] == "WEBHOOK" and view["presetOrigin"] == {"name": "pagerduty", "version": 1}
+    assert view["type"] == "WEBHOOK" and view["presetOrigin"] == {
+        "name": "pagerduty",
+        "version": presets()["pagerduty"].version,
+    }
     assert view["webhook"]["url"] == "https://events.pagerduty.com/v2/enqueue"
     content_type = {"name": "Content-Type", "value": "application/json", "secret": False}
     assert view["webhook"]["headers"] == [content_type]
@@ -82,7 +85,7 @@ def test_a_pagerduty_preset_makes_an_ordinary_integration_with_the_routing_key_a
     assert view["secrets"] == [{"name": "routingKey", "set": True}]
     got = api.get(f"/integrations/{view['id']}")
     assert got.status == 200 and ROUTING_KEY not in got.text
-    assert got.json()["presetOrigin"] == {"name": "pagerduty", "version": 1}
+    assert got.json()["presetOrigin"] == {"name": "pagerduty", "version": presets()["pagerduty"].version}
     assert [(s.name, s.value) for s in stored(view["id"]).secrets] == [("routingKey", ROUTING_KEY)]
 
 
@@ -126,7 +129,7 @@ def test_jira_sends_basic_auth_in_a_secret_header_and_its_fields_in_the_payload(
     assert JIRA_TOKEN not in resp.text
     view = resp.json()
     assert view["webhook"]["url"] == "https://example.atlassian.net/rest/api/3/issue"
-    assert view["presetOrigin"] == {"name": "jira", "version": 1}
+    assert view["presetOrigin"] == {"name": "jira", "version": presets()["jira"].version}
     assert '{%- set project = "SEC" -%}' in view["webhook"]["payload"]
     assert '{%- set labels = "security,from-secnotify" -%}' in view["webhook"]["payload"]
     auth = next(h for h in stored(view["id"]).webhook.headers if h.name == "Authorization")
@@ -152,7 +155,10 @@ def test_the_platforms_jira_type_makes_the_jira_preset(api: ApiClient) -> None:
     assert resp.status == 201, resp.text
     assert JIRA_TOKEN not in resp.text
     view = resp.json()
-    assert view["type"] == "WEBHOOK" and view["presetOrigin"] == {"name": "jira", "version": 1}
+    assert view["type"] == "WEBHOOK" and view["presetOrigin"] == {
+        "name": "jira",
+        "version": presets()["jira"].version,
+    }
     assert view["webhook"]["url"] == "https://example.atlassian.net/rest/api/3/issue"
     assert '{%- set issue_type = "Vulnerability" -%}' in view["webhook"]["payload"]
     auth = next(h for h in stored(view["id"]).webhook.headers if h.name == "Authorization")
@@ -173,7 +179,7 @@ def test_a_jira_preset_integration_shows_its_resolved_route_and_receiver_referen
 def test_edits_keep_the_preset_origin_whatever_they_send(api: ApiClient) -> None:
     profile = make_profile(api)
     created = create(api, profile, "slack", {"url": "https://hooks.slack.com/services/T0/B0/xyz"}).json()
-    origin = {"name": "slack", "version": 1}
+    origin = {"name": "slack", "version": presets()["slack"].version}
     shown = api.get(f"/integrations/{created['id']}").json()
     assert shown["presetOrigin"] == origin
     put = api.put(
@@ -388,5 +394,8 @@ def test_a_configuration_apply_keeps_the_preset_origin_and_the_export_leaves_it_
     assert applied.status == 200, applied.text
     assert [i["action"] for i in applied.json()["items"] if i["kind"] == "integration"] == ["update"]
     after = api.get(f"/integrations/{created['id']}").json()
-    assert after["enabled"] is False and after["presetOrigin"] == {"name": "pagerduty", "version": 1}
+    assert after["enabled"] is False and after["presetOrigin"] == {
+        "name": "pagerduty",
+        "version": presets()["pagerduty"].version,
+    }
     assert [(s.name, s.value) for s in stored(created["id"]).secrets] == [("routingKey", ROUTING_KEY)]

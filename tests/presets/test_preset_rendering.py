@@ -57,13 +57,20 @@ def resolved_target(name: str, event: SecurityEvent) -> str:
 def _semantics(name: str, event: SecurityEvent, body: Any) -> list[str]:  # noqa: C901 - one branch a preset
     """What each preset promises beyond its receiver's rules."""
     resolved = event.trigger is TriggerEvent.SECURITY_PROBLEM_RESOLVED
+    attack = event.trigger is TriggerEvent.ATTACK_DETECTED
+    # An attack's severity follows its state (tests/presets/test_attack_rendering.py); a problem's its risk.
+    level = (
+        {"EXPLOITED": "CRITICAL", "BLOCKED": "MEDIUM"}.get(event.attack_state, "LOW")
+        if attack
+        else event.risk_level
+    )
     problems = []
     if name == "pagerduty":
         if body["event_action"] != ("resolve" if resolved else "trigger"):
             problems.append(f"event_action {body['event_action']} for {event.trigger}")
         if body["dedup_key"] != _pid(event) or not 0 < len(body["dedup_key"]) <= 255:
             problems.append("dedup_key is not the problem id")
-        if not resolved:
+        if not resolved and not attack:
             details = body["payload"]["custom_details"]
             typed = (
                 isinstance(details["exposed"], bool)
@@ -72,25 +79,26 @@ def _semantics(name: str, event: SecurityEvent, body: Any) -> list[str]:  # noqa
             )
             if not typed:
                 problems.append("custom_details lost their types")
-            expected = {"CRITICAL": "critical", "HIGH": "error", "MEDIUM": "warning"}.get(
-                event.risk_level, "info"
-            )
+        if not resolved:
+            expected = {"CRITICAL": "critical", "HIGH": "error", "MEDIUM": "warning"}.get(level, "info")
             if body["payload"]["severity"] != expected:
-                problems.append(f"severity {body['payload']['severity']} for {event.risk_level}")
+                problems.append(f"severity {body['payload']['severity']} for {level}")
     elif name == "opsgenie":
         if body["alias"] != _pid(event) or not 0 < len(body["alias"]) <= 512:
             problems.append("alias is not the problem id")
         expected_close = f"/v2/alerts/{quote(body['alias'], safe='')}/close?identifierType=alias"
         if urlsplit(resolved_target(name, event))._replace(scheme="", netloc="").geturl() != expected_close:
             problems.append("the close path does not name the alias the create used")
-        expected = {"CRITICAL": "P1", "HIGH": "P2", "MEDIUM": "P3"}.get(event.risk_level, "P4")
+        expected = {"CRITICAL": "P1", "HIGH": "P2", "MEDIUM": "P3"}.get(level, "P5" if attack else "P4")
         if body["priority"] != expected:
-            problems.append(f"priority {body['priority']} for {event.risk_level}")
+            problems.append(f"priority {body['priority']} for {level}")
     elif name == "splunk-hec":
         data = body["event"]
-        if data["status"] != event.status or data["trigger"] != event.trigger:
+        said = (data["state"], event.attack_state) if attack else (data["status"], event.status)
+        if said[0] != said[1] or data["trigger"] != event.trigger:
             problems.append("the event does not say its status and trigger")
-        if not isinstance(data["exposed"], bool) or not isinstance(data["affected_entities"], list):
+        exposed = attack or isinstance(data["exposed"], bool)  # an attack has no exposure
+        if not exposed or not isinstance(data["affected_entities"], list):
             problems.append("the event's fields lost their types")
     elif name == "slack":
         color = body["attachments"][0]["color"]
@@ -101,7 +109,8 @@ def _semantics(name: str, event: SecurityEvent, body: Any) -> list[str]:  # noqa
         if resolved != (first.get("color") == "Good"):
             problems.append(f"colour {first.get('color')} for {event.trigger}")
     elif name == "jira":
-        shown = event.display_id or event.security_problem_id or event.event_id
+        shown = event.attack_display_id or event.attack_id if attack else None
+        shown = shown or event.display_id or event.security_problem_id or event.event_id
         if shown[:100] not in body["fields"]["summary"].replace("\n", " "):
             problems.append("the summary does not name the problem")
     elif name == "generic-json" and body != event.model_dump(mode="json"):
