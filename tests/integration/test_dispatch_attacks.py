@@ -11,7 +11,7 @@ import uuid
 from typing import Any
 
 from tests.conftest import ApiClient, load_event
-from tests.integration.servers import Receiver
+from tests.integration.servers import Receiver, Reply
 from tests.integration.test_dispatch import dispatch, drain, setup
 
 ATTACK_PAYLOAD = (
@@ -155,3 +155,24 @@ def test_a_preview_and_a_test_send_take_an_attack(api: ApiClient, stack: Any) ->
         assert sent.status == 200 and sent.json()["delivered"] is True, sent.text
         (req,) = rx.wait_for(1)
     assert json.loads(req.body)["type"] == "SQL_INJECTION"
+
+
+def test_an_attack_to_an_integration_that_keeps_a_receiver_reference_keeps_none_and_notes_nothing(
+    api: ApiClient, stack: Any
+) -> None:
+    # An attack never resolves: there is nothing to keep a reference for, and nothing to explain.
+    answer = Reply(status=201, body=b'{"id": "10001", "key": "SEC-7"}')
+    with Receiver(default=answer) as jira:
+        hook = {
+            "webhook": {
+                "payload": ATTACK_PAYLOAD,
+                "resolved": {"path": "/issue/{Receiver[issueKey]}/comment", "payload": '{"body": "done"}'},
+                "receiverReference": {"name": "issueKey", "pointer": "/key"},
+            }
+        }
+        iid = setup(api, jira.url("/issue"), attack_profile("NONE_BLOCKING_DISABLED"), **hook)
+        dispatch(load_event("eventbridge/attack-exploited.json"))
+        jira.wait_for(1)
+    (record,) = api.get(f"/integrations/{iid}/deliveries").json()["items"]
+    assert (record["status"], record["statusCode"]) == ("SUCCEEDED", 201)
+    assert record.get("error") in (None, ""), record

@@ -171,8 +171,9 @@ class Notifier:
                 "redeliveryOf": redelivery_of,
             }
         )
+        # A resolve uses the reference; an attack never resolves, so it has none to keep.
         resolves = event.trigger is TriggerEvent.SECURITY_PROBLEM_RESOLVED
-        if outcome.delivered and not resolves and not is_test:
+        if outcome.delivered and not resolves and not is_test and not event.is_attack:
             note = self._keep_reference(event, integration, outcome.answer, state)
             if note is not None:
                 record = record.model_copy(update={"error": note})
