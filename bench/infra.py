@@ -83,7 +83,10 @@ class Children:
         child = Child(name, proc, log)
         self.items.append(child)
         assert proc.stdout is not None
-        ready, _, _ = select.select([proc.stdout], [], [], timeout_s)
+        # poll, not select: by the later figures this process holds over 1,024 descriptors.
+        waiting = select.poll()
+        waiting.register(proc.stdout, select.POLLIN)
+        ready = waiting.poll(timeout_s * 1000)
         line = proc.stdout.readline() if ready else ""
         if not line.startswith("READY"):
             raise RuntimeError(f"{name} did not start within {timeout_s} s: {line!r}")
