@@ -154,22 +154,8 @@ class Notifier:
             )
             outcome = self.sender.send(request)
             sent = body, state
-        # Only the dispatcher retries; a test or a redelivery that failed has failed.
-        retrying = outcome.retryable and kind is RecordKind.EVENT
-        status = (
-            AttemptStatus.SUCCEEDED
-            if outcome.delivered
-            else (AttemptStatus.RETRYING if retrying else AttemptStatus.FAILED)
-        )
-        record = self._record(event, integration.id, attempt, kind, msg_id, status).marked(test_marker)
-        record = record.model_copy(
-            update={
-                "statusCode": outcome.status_code,
-                "latencyMs": round(outcome.latency_ms, 1),
-                "error": outcome.error,
-                "responseBody": outcome.response_body or "",
-                "redeliveryOf": redelivery_of,
-            }
+        record = self._outcome_record(
+            event, integration.id, attempt, kind, msg_id, test_marker, outcome, redelivery_of
         )
         # A resolve uses the reference; an attack never resolves, so it has none to keep.
         resolves = event.trigger is TriggerEvent.SECURITY_PROBLEM_RESOLVED
@@ -198,28 +184,44 @@ class Notifier:
         """An EMAIL integration's attempt: sent by the email channel, recorded as a webhook's is."""
         sent = self.emails.send(event, integration, msg_id, test_marker)
         outcome = sent.outcome
+        record = self._outcome_record(
+            event, integration.id, attempt, kind, msg_id, test_marker, outcome, redelivery_of
+        ).model_copy(update=sent.record_fields())
+        if sent.body is not None:
+            # Kept as a webhook's body is: once per notification. An email holds no secret.
+            keep = attempt == 1 or kind is not RecordKind.EVENT
+            record = record.with_request(sent.body, str if keep else None)
+        return Attempt(outcome, record)
+
+    def _outcome_record(
+        self,
+        event: SecurityEvent,
+        integration_id: str,
+        attempt: int,
+        kind: RecordKind,
+        msg_id: str,
+        test_marker: str | None,
+        outcome: DeliveryOutcome,
+        redelivery_of: str | None,
+    ) -> DeliveryRecord:
+        """The record of an attempt made, webhook or email, with its outcome."""
+        # Only the dispatcher retries; a test or a redelivery that failed has failed.
         retrying = outcome.retryable and kind is RecordKind.EVENT
         status = (
             AttemptStatus.SUCCEEDED
             if outcome.delivered
             else (AttemptStatus.RETRYING if retrying else AttemptStatus.FAILED)
         )
-        record = self._record(event, integration.id, attempt, kind, msg_id, status).marked(test_marker)
-        record = record.model_copy(
+        record = self._record(event, integration_id, attempt, kind, msg_id, status).marked(test_marker)
+        return record.model_copy(
             update={
                 "statusCode": outcome.status_code,
                 "latencyMs": round(outcome.latency_ms, 1),
                 "error": outcome.error,
                 "responseBody": outcome.response_body or "",
                 "redeliveryOf": redelivery_of,
-                **sent.record_fields(),
             }
         )
-        if sent.body is not None:
-            # Kept as a webhook's body is: once per notification. An email holds no secret.
-            keep = attempt == 1 or kind is not RecordKind.EVENT
-            record = record.with_request(sent.body, str if keep else None)
-        return Attempt(outcome, record)
 
     def _receiver_values(
         self,
