@@ -33,6 +33,7 @@ from urllib.parse import parse_qs, urlsplit
 import boto3
 
 from secnotify.settings import get_settings
+from secnotify.sources.dynatrace import wiring as dynatrace_wiring
 
 EXAMPLES = Path(__file__).resolve().parent / "dynatrace_examples"
 DEFAULT_TOKEN = "dt0c01.LOCALFAKE.token-for-the-local-fake-only"  # noqa: S105 (the fake's own)
@@ -451,6 +452,7 @@ class LocalDynatrace:
             }
         )
         get_settings.cache_clear()
+        dynatrace_wiring.reset()  # its clients were built for the previous endpoint, if any
         if self.poll_s is not None:
             threading.Thread(target=self._loop, name="dynatrace-poller", daemon=True).start()
         if self.script_pause_s is not None:

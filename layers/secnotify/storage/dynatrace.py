@@ -17,12 +17,11 @@ from typing import Any
 
 from secnotify.sources.dynatrace.mapping import ProblemState
 from secnotify.storage.client import aws_client
-from secnotify.storage.conditional import conditional
+from secnotify.storage.conditional import batch_write, conditional
 
 CURSOR_PK = "DYNATRACE"
 STATE_TTL_S = 400 * 86400
 _BATCH_GET = 100
-_BATCH_WRITE = 25
 _PUT_EVENTS_BATCH = 10
 MAX_ENTRY_BYTES = 256 * 1024
 
@@ -124,17 +123,7 @@ class DynamoDynatraceState:
         return items
 
     def _batch_put(self, items: Iterable[dict[str, Any]]) -> None:
-        batch = [{"PutRequest": {"Item": item}} for item in items]
-        for start in range(0, len(batch), _BATCH_WRITE):
-            request: dict[str, Any] = {self.table_name: batch[start : start + _BATCH_WRITE]}
-            for attempt in range(8):
-                resp = self.client.batch_write_item(RequestItems=request)
-                request = resp.get("UnprocessedItems") or {}
-                if not request:
-                    break
-                time.sleep(min(0.05 * 2**attempt, 1.0))
-            if request:
-                raise RuntimeError("DynamoDB left items unwritten after retries")
+        batch_write(self.client, self.table_name, [{"PutRequest": {"Item": item}} for item in items])
 
 
 def _problem_doc(state: ProblemState) -> dict[str, Any]:

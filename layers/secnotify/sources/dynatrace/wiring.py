@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable
+from typing import Any
 
 from secnotify.settings import Settings
 from secnotify.sources.dynatrace.client import DynatraceClient
@@ -10,9 +11,17 @@ from secnotify.sources.dynatrace.poller import EntityNames, Poller, _no_checkpoi
 from secnotify.storage.client import aws_client, dynamodb_client
 from secnotify.storage.dynatrace import DynamoDynatraceState, EventBusPutter, TokenSecret
 
-# Kept across warm invocations: entity names change rarely, the token is re-read every 5 minutes.
+# Kept across warm invocations: entity names change rarely, the token is re-read every 5 minutes,
+# and a client costs tens of milliseconds to build.
 _entities = EntityNames()
 _tokens: dict[str, TokenSecret] = {}
+_clients: dict[str, Any] = {}
+
+
+def _client(service: str) -> Any:
+    if service not in _clients:
+        _clients[service] = dynamodb_client() if service == "dynamodb" else aws_client(service)
+    return _clients[service]
 
 
 def build_poller(settings: Settings, checkpoint: Callable[[str], None] = _no_checkpoint) -> Poller:
@@ -30,8 +39,8 @@ def build_poller(settings: Settings, checkpoint: Callable[[str], None] = _no_che
     )
     return Poller(
         client,
-        DynamoDynatraceState(dynamodb_client(), settings.table_name),
-        EventBusPutter(aws_client("events"), settings.event_bus_name, settings.event_source_name),
+        DynamoDynatraceState(_client("dynamodb"), settings.table_name),
+        EventBusPutter(_client("events"), settings.event_bus_name, settings.event_source_name),
         entities=_entities,
         budget=settings.dynatrace_request_budget,
         checkpoint=checkpoint,
@@ -39,6 +48,7 @@ def build_poller(settings: Settings, checkpoint: Callable[[str], None] = _no_che
 
 
 def reset() -> None:
-    """Forget cached entity names and tokens (tests, and a local stack that restarts)."""
+    """Forget cached entity names, tokens and clients (tests, and a local stack that restarts)."""
     _entities.cache.clear()
     _tokens.clear()
+    _clients.clear()
