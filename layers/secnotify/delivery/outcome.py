@@ -37,6 +37,21 @@ class DeliveryOutcome:
     # reference it may carry, never recorded or logged.
     answer: str = field(default="", repr=False)
 
+    @classmethod
+    def failed(
+        cls, error: str, retryable: bool, status_code: int | None = None, latency_ms: float = 0.0
+    ) -> DeliveryOutcome:
+        """A notification that was not delivered: never sent, or refused without a webhook answer."""
+        return cls(
+            delivered=False,
+            retryable=retryable,
+            status_code=status_code,
+            latency_ms=latency_ms,
+            error=error,
+            response_body="",
+            retry_after_s=None,
+        )
+
 
 def classify(status_code: int | None, error_kind: str | None) -> tuple[bool, bool]:
     """``(delivered, retryable)`` for an HTTP status or an error kind.

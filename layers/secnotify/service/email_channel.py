@@ -9,7 +9,7 @@ compiles as plain text and is made one clean line (``delivery.mail.clean_subject
 
 from __future__ import annotations
 
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from typing import Any
 
 from secnotify.delivery.mail import TEST_SUBJECT_PREFIX, Rendered, build_message, clean_subject, encodable
@@ -51,18 +51,6 @@ class EmailSent:
         return fields
 
 
-def _final(error: str) -> DeliveryOutcome:
-    return DeliveryOutcome(
-        delivered=False,
-        retryable=False,
-        status_code=None,
-        latency_ms=0.0,
-        error=error,
-        response_body="",
-        retry_after_s=None,
-    )
-
-
 class EmailChannel:
     def __init__(
         self,
@@ -89,16 +77,18 @@ class EmailChannel:
     ) -> EmailSent:
         email = integration.email
         if email is None:
-            return EmailSent(_final(f"integration {integration.id} has no email to send"), 0)
+            return EmailSent(
+                DeliveryOutcome.failed(f"integration {integration.id} has no email to send", False), 0
+            )
         count = len(email.addresses())
         sender = self.settings.email_from
         if sender is None or self.mail is None:
-            return EmailSent(_final(EMAIL_OFF), count)
+            return EmailSent(DeliveryOutcome.failed(EMAIL_OFF, False), count)
         try:
             rendered = self.render(event, email, test=test_marker is not None)
         except TemplateError as exc:
             # The template's fault is final; a missing renderer is not.
-            outcome = replace(_final(f"template error: {exc.message}"), retryable=exc.retryable)
+            outcome = DeliveryOutcome.failed(f"template error: {exc.message}", exc.retryable)
             return EmailSent(outcome, count)
         try:
             raw = build_message(
@@ -112,7 +102,7 @@ class EmailChannel:
             )
         except ValueError as exc:
             # Saved addresses are checked; one written around the API is refused here, never sent.
-            return EmailSent(_final(f"the message could not be built: {exc}"), count)
+            return EmailSent(DeliveryOutcome.failed(f"the message could not be built: {exc}", False), count)
         mail = OutgoingMail(
             sender=sender,
             to=tuple(email.recipients),

@@ -132,13 +132,15 @@ class Notifier:
             url = resolved_url(webhook.url, path.render(event, receiver)) if path is not None else webhook.url
         except MissingReceiverReference as exc:
             # Not the template's fault: the answer that carries the reference may yet arrive.
-            outcome = _not_sent(exc.message, retryable=True)
+            outcome = DeliveryOutcome.failed(exc.message, retryable=True)
         except ReferenceUnavailable as exc:
-            outcome = _not_sent(str(exc), retryable=True)
+            outcome = DeliveryOutcome.failed(str(exc), retryable=True)
         except TemplateError as exc:
             # The template's fault is final; a missing renderer is not. A render error may quote
             # a value the template computed from a secret.
-            outcome = _not_sent(f"template error: {state.masker.mask(exc.message)}", exc.retryable)
+            outcome = DeliveryOutcome.failed(
+                f"template error: {state.masker.mask(exc.message)}", exc.retryable
+            )
         else:
             request = WebhookRequest(
                 url=url,
@@ -326,15 +328,3 @@ def problem_key(event: SecurityEvent) -> str:
 
 def _not_json(constant: str) -> object:
     raise ValueError(f"{constant} is not JSON")
-
-
-def _not_sent(error: str, retryable: bool) -> DeliveryOutcome:
-    return DeliveryOutcome(
-        delivered=False,
-        retryable=retryable,
-        status_code=None,
-        latency_ms=0.0,
-        error=error,
-        response_body="",
-        retry_after_s=None,
-    )

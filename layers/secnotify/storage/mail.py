@@ -89,10 +89,12 @@ class SesMailSender:
         except ClientError as exc:
             return _refused(exc, _ms(began))
         except ParamValidationError as exc:
-            return _outcome(False, None, _ms(began), f"SES request not sent: {exc}")
+            return DeliveryOutcome.failed(
+                f"SES request not sent: {exc}"[:MAX_ERROR_CHARS], False, None, _ms(began)
+            )
         except BotoCoreError as exc:
             # Connection, timeout, or a fault not foreseen: a notification is not dropped for it.
-            return _outcome(True, None, _ms(began), f"SES not reached: {exc}")
+            return DeliveryOutcome.failed(f"SES not reached: {exc}"[:MAX_ERROR_CHARS], True, None, _ms(began))
         message_id = str(answer.get("MessageId", ""))
         status = answer.get("ResponseMetadata", {}).get("HTTPStatusCode", 200)
         return DeliveryOutcome(
@@ -125,18 +127,8 @@ def _refused(exc: ClientError, latency_ms: float) -> DeliveryOutcome:
     text = f"{what} ({code}{': ' + said if said else ''})"
     if code == "MessageRejected":
         text += f"; note that {SANDBOX_HINT}"
-    return _outcome(retryable, int(status) if status else None, latency_ms, text)
-
-
-def _outcome(retryable: bool, status: int | None, latency_ms: float, error: str) -> DeliveryOutcome:
-    return DeliveryOutcome(
-        delivered=False,
-        retryable=retryable,
-        status_code=status,
-        latency_ms=latency_ms,
-        error=error[:MAX_ERROR_CHARS],
-        response_body="",
-        retry_after_s=None,
+    return DeliveryOutcome.failed(
+        text[:MAX_ERROR_CHARS], retryable, int(status) if status else None, latency_ms
     )
 
 

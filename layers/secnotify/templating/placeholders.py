@@ -233,7 +233,8 @@ _SPECS: tuple[_Spec, ...] = (
     ),
     _s(
         "ProblemKey",
-        "The problem's stable id (else its display id, else the event id); one over 200 characters"
+        "The problem's stable id (else its display id, an attack's id, else the event id);"
+        " one over 200 characters"
         " goes as sha256- and its hex digest, so it fits any receiver's key",
         _problem_key,
     ),
